@@ -1,0 +1,39 @@
+import { deliverToConsole, ensureActiveRuleSet, generateDemoData, runSweep, UserError } from "@keepwarm/core";
+import { parse } from "../args";
+import type { Context } from "../context";
+
+const USAGE = "keepwarm demo [--reset] [--customers N]";
+const TABLES = ["outbox", "nudges", "sweep_runs", "touchpoints", "nps_responses", "purchases", "customers", "leases", "meta"];
+
+export async function demoCommand(args: string[], ctx: Context): Promise<number> {
+  const { values } = parse(args, { reset: { type: "boolean" }, customers: { type: "string" } }, USAGE);
+  const customers = values.customers === undefined ? 300 : Number(values.customers);
+  if (!Number.isInteger(customers) || customers < 10 || customers > 100_000) throw new UserError("--customers must be a whole number from 10 to 100000");
+  const store = await ctx.store();
+  const count = store.sqlite.prepare("SELECT count(*) FROM customers").pluck().get() as number;
+  const demoMark = store.sqlite.prepare("SELECT value FROM meta WHERE key = 'demo'").pluck().get() as string | undefined;
+  if (count > 0 && demoMark === undefined) {
+    throw new UserError(`${store.path} already holds real data; run the demo on its own database: KEEPWARM_DB=./data/demo.db pnpm keepwarm demo`);
+  }
+  const now = Date.now();
+  if (count === 0 || values.reset) {
+    store.sqlite.transaction(() => {
+      for (const table of TABLES) store.sqlite.prepare(`DELETE FROM ${table}`).run();
+    })();
+    const totals = generateDemoData(store, { now, customers });
+    ctx.out(`demo data: ${totals.customers} customers, ${totals.touches} touches, ${totals.nps} NPS responses, ${totals.purchases} purchases (in ${store.path})`);
+  } else {
+    ctx.out(`using the demo data created ${demoMark} (pass --reset to start over)`);
+  }
+  const ruleSet = await ensureActiveRuleSet(store);
+  const report = await runSweep(store, { calendar: ctx.calendar, now, waitMs: 30_000 });
+  ctx.out(`sweep #${report.runId}: ${report.evaluated} customers against rules v${ruleSet.version} (${ruleSet.ruleFile.rules.map((r) => r.id).join(", ")})`);
+  ctx.out(`${report.created} new nudges, ${report.expired} expired`);
+  const delivery = deliverToConsole(store, { write: ctx.out, fallbackChannel: ctx.env.KEEPWARM_FALLBACK_CHANNEL, digestThreshold: ctx.env.KEEPWARM_DIGEST_THRESHOLD, now });
+  const byRule = store.sqlite.prepare("SELECT rule_id AS ruleId, count(*) AS n FROM nudges WHERE status IN ('open','snoozed') GROUP BY rule_id ORDER BY n DESC").all() as Array<{ ruleId: string; n: number }>;
+  ctx.out("");
+  ctx.out(`open nudges by rule: ${byRule.map((r) => `${r.ruleId} ${r.n}`).join(", ")}`);
+  if (delivery.delivered === 0) ctx.out("(no new nudges this time: the open ones were delivered by an earlier run)");
+  ctx.out("next: log a touch and watch its nudge resolve, e.g.  pnpm keepwarm touch C-0001 call today \"checked in\"");
+  return 0;
+}

@@ -1,0 +1,24 @@
+import type { Context } from "../context";
+import { demoCommand } from "./demo";
+import { importCommand } from "./import";
+import { initCommand } from "./init";
+import { rulesCommand } from "./rules";
+import { sweepCommand } from "./sweep";
+import { touchCommand } from "./touch";
+import { workerCommand } from "./worker";
+
+export interface Command {
+  summary: string;
+  run(args: string[], ctx: Context): Promise<number | undefined> | Promise<void>;
+}
+
+/** Every CLI command, registered in one place. */
+export const COMMANDS: Record<string, Command> = {
+  init: { summary: "create and migrate the database; activate the default rules", run: initCommand },
+  import: { summary: "import customers|touches|nps|purchases FILE.csv [--skip-invalid]", run: importCommand },
+  touch: { summary: "log a touch: <customer> [kind] [date] [note…]", run: touchCommand },
+  sweep: { summary: "evaluate the rules now and deliver nudges [--dry-run] [--json]", run: sweepCommand },
+  rules: { summary: "validate|apply FILE", run: rulesCommand },
+  worker: { summary: "run sweeps on KEEPWARM_SCHEDULE until stopped", run: workerCommand },
+  demo: { summary: "build a demo data set, sweep it and show the nudges", run: demoCommand },
+};

@@ -1,0 +1,67 @@
+import { readFile } from "node:fs/promises";
+import { applyRuleSet, RuleValidationError, UserError } from "@keepwarm/core";
+import { formatError, validateRuleFileText } from "@keepwarm/rules";
+import { parse, requirePositional } from "../args";
+import type { Context } from "../context";
+
+const USAGE = "keepwarm rules validate|apply FILE [--json]";
+
+export async function readRuleFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    throw new UserError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
+  }
+}
+
+const subcommands: Record<string, (args: string[], ctx: Context) => Promise<number>> = {
+  async validate(args, ctx) {
+    const { values, positionals } = parse(args, { json: { type: "boolean" } }, "keepwarm rules validate FILE [--json]");
+    const file = requirePositional(positionals, 0, "the rule file", "keepwarm rules validate FILE [--json]");
+    const result = validateRuleFileText(await readRuleFile(file));
+    if (values.json) {
+      ctx.out(JSON.stringify({ valid: result.valid, errors: result.errors }));
+      return result.valid ? 0 : 1;
+    }
+    if (result.valid) {
+      ctx.out(`${file}: valid (${result.ruleFile.rules.length} rules)`);
+      return 0;
+    }
+    for (const error of result.errors) ctx.err(`${file}: ${formatError(error)}`);
+    ctx.err(`keepwarm: error: ${file} is invalid (${result.errors.length} error${result.errors.length === 1 ? "" : "s"})`);
+    return 1;
+  },
+  async apply(args, ctx) {
+    const usage = "keepwarm rules apply FILE [--author NAME] [--note TEXT] [--json]";
+    const { values, positionals } = parse(args, { json: { type: "boolean" }, author: { type: "string" }, note: { type: "string" } }, usage);
+    const file = requirePositional(positionals, 0, "the rule file", usage);
+    const text = await readRuleFile(file);
+    const store = await ctx.store();
+    try {
+      const { ruleSet, changed } = await applyRuleSet(store, text, {
+        author: values.author ?? process.env.USER ?? "cli",
+        source: file,
+        ...(values.note === undefined ? {} : { note: values.note }),
+      });
+      if (values.json) ctx.out(JSON.stringify({ applied: changed, version: ruleSet.version }));
+      else ctx.out(changed ? `applied ${file} as rules version ${ruleSet.version}` : `${file} is already the active rules (version ${ruleSet.version}); nothing changed`);
+      return 0;
+    } catch (error) {
+      if (!(error instanceof RuleValidationError)) throw error;
+      if (values.json) ctx.out(JSON.stringify({ applied: false, valid: false, errors: error.errors }));
+      else for (const e of error.errors) ctx.err(`${file}: ${formatError(e)}`);
+      ctx.err(`keepwarm: error: ${file} is invalid; the active rules are unchanged`);
+      return 1;
+    }
+  },
+};
+
+export async function rulesCommand(args: string[], ctx: Context): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined) throw new UserError(`missing rules subcommand\nusage: ${USAGE}`);
+  const run = subcommands[sub];
+  if (run === undefined) throw new UserError(`unknown rules subcommand "${sub}"\nusage: ${USAGE}`);
+  return run(rest, ctx);
+}
+
+export { subcommands as rulesSubcommands };

@@ -1,0 +1,64 @@
+import { deliverToConsole, parseIsoInstant, runSweep, UserError } from "@keepwarm/core";
+import { parse } from "../args";
+import type { Context } from "../context";
+
+const USAGE = "keepwarm sweep [--dry-run] [--json] [--as-of YYYY-MM-DD] [--engine compiled|reference]";
+
+export async function sweepCommand(args: string[], ctx: Context): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    { "dry-run": { type: "boolean" }, json: { type: "boolean" }, "as-of": { type: "string" }, engine: { type: "string" } },
+    USAGE,
+  );
+  if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
+  const engine = values.engine ?? "compiled";
+  if (engine !== "compiled" && engine !== "reference") throw new UserError(`--engine must be "compiled" or "reference"`);
+  let now = Date.now();
+  if (values["as-of"] !== undefined) {
+    const asOf = parseIsoInstant(values["as-of"], ctx.calendar);
+    if (asOf === undefined) throw new UserError(`--as-of "${values["as-of"]}" is not a date (YYYY-MM-DD)`);
+    now = asOf;
+  }
+  const store = await ctx.store();
+  const report = await runSweep(store, {
+    calendar: ctx.calendar,
+    now,
+    dryRun: values["dry-run"] ?? false,
+    engine,
+    waitMs: 120_000,
+    onProgress: (n) => ctx.progress(`sweeping: ${n.toLocaleString("en-US")} customers`),
+  });
+  ctx.progress("");
+  if (values.json) {
+    // Delivery is left to the worker or bot, so stdout stays pure JSON.
+    ctx.out(
+      JSON.stringify({
+        runId: report.runId,
+        dryRun: report.dryRun,
+        ruleSetVersion: report.ruleSetVersion,
+        evaluated: report.evaluated,
+        matched: report.matched,
+        created: report.created,
+        reopened: report.reopened,
+        expired: report.expired,
+        heldOut: report.heldOut,
+        nudges: report.nudges.map((n) => ({ ruleId: n.ruleId, customerId: n.customerId, status: n.status, heldOut: n.heldOut, explanation: n.explanation })),
+      }),
+    );
+    return 0;
+  }
+  const verb = report.dryRun ? "would create" : "created";
+  ctx.out(
+    `sweep #${report.runId}${report.dryRun ? " (dry run)" : ""}: ${report.evaluated} customers evaluated against rules v${report.ruleSetVersion}; ${verb} ${report.created} nudge${report.created === 1 ? "" : "s"}${report.heldOut > 0 ? ` (${report.heldOut} held out)` : ""}, ${report.reopened} reopened after snooze, ${report.expired} expired`,
+  );
+  if (report.dryRun) {
+    for (const n of report.nudges) ctx.out(`  ${n.ruleId}  ${n.customerName} (${n.customerId}): ${n.explanation}`);
+    return 0;
+  }
+  if (ctx.env.SLACK_BOT_TOKEN !== undefined) {
+    ctx.out("nudges are queued; the bot (keepwarm bot or keepwarm start) delivers them to Slack");
+    return 0;
+  }
+  deliverToConsole(store, { write: ctx.out, fallbackChannel: ctx.env.KEEPWARM_FALLBACK_CHANNEL, digestThreshold: ctx.env.KEEPWARM_DIGEST_THRESHOLD });
+  return 0;
+}

@@ -1,0 +1,31 @@
+import { deliverToConsole } from "@keepwarm/core";
+import { startWorker } from "@keepwarm/worker";
+import { parse } from "../args";
+import type { Context } from "../context";
+
+export async function workerCommand(args: string[], ctx: Context): Promise<number> {
+  const { values } = parse(args, { "run-now": { type: "boolean" } }, "keepwarm worker [--run-now]");
+  const store = await ctx.store();
+  const worker = startWorker({
+    store,
+    env: ctx.env,
+    log: (line) => ctx.err(`[worker] ${line}`),
+    afterSweep: () => {
+      if (ctx.env.SLACK_BOT_TOKEN === undefined) {
+        deliverToConsole(store, { write: ctx.out, fallbackChannel: ctx.env.KEEPWARM_FALLBACK_CHANNEL, digestThreshold: ctx.env.KEEPWARM_DIGEST_THRESHOLD });
+      }
+    },
+  });
+  ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); Ctrl-C to stop`);
+  if (values["run-now"]) await worker.tick();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      ctx.err(`[worker] ${signal}: finishing the current sweep, then stopping`);
+      resolve();
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  await worker.stop();
+  return 0;
+}

@@ -1,0 +1,15 @@
+import { runCli, tempDir } from "@keepwarm/testkit";
+import { afterAll, describe, expect, it } from "vitest";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+describe("keepwarm demo", () => {
+  it("builds demo data and prints nudges from every default rule", async () => {
+    const result = await runCli(["demo"], { KEEPWARM_DB: tmp.file("demo.db") });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    for (const rule of ["no-contact-enterprise", "no-contact", "nps-drop", "frequent-buyer-no-loyalty"]) expect(result.stdout).toContain(`— ${rule}`);
+    expect(result.stdout).toMatch(/Why: +Last touch \d+ days ago/);
+  });
+});

@@ -1,0 +1,66 @@
+import type { Store } from "@keepwarm/store";
+
+/** A pending outbox item joined with what any delivery channel needs to render it. */
+export interface PendingDelivery {
+  outboxId: number;
+  kind: "deliver" | "update" | "escalate";
+  attempts: number;
+  nudgeId: number;
+  ruleId: string;
+  status: string;
+  priority: number;
+  explanation: string;
+  message: string;
+  action: string | null;
+  facts: string;
+  destination: string;
+  closeReason: string | null;
+  closedBy: string | null;
+  closeNote: string | null;
+  snoozedUntil: number | null;
+  snoozedBy: string | null;
+  slackChannel: string | null;
+  slackTs: string | null;
+  customerExternalId: string;
+  customerName: string;
+  segment: string | null;
+  tier: string | null;
+  ownerSlackId: string | null;
+  touchKind: string | null;
+}
+
+export function pendingDeliveries(store: Store, now: number, limit = 10_000): PendingDelivery[] {
+  return store.sqlite
+    .prepare(
+      `SELECT o.id AS outboxId, o.kind, o.attempts, n.id AS nudgeId, n.rule_id AS ruleId, n.status, n.priority, n.explanation, n.message, n.action,
+         n.facts, n.destination, n.close_reason AS closeReason, n.closed_by AS closedBy, n.close_note AS closeNote,
+         n.snoozed_until AS snoozedUntil, n.snoozed_by AS snoozedBy, n.slack_channel AS slackChannel, n.slack_ts AS slackTs,
+         c.external_id AS customerExternalId, c.name AS customerName, c.segment, c.tier, c.owner_slack_id AS ownerSlackId,
+         (SELECT kind FROM touchpoints WHERE id = n.resolved_touch_id) AS touchKind
+       FROM outbox o JOIN nudges n ON n.id = o.nudge_id JOIN customers c ON c.id = n.customer_id
+       WHERE o.status = 'pending' AND o.next_attempt_at <= ?
+       ORDER BY o.id LIMIT ?`,
+    )
+    .all(now, limit) as PendingDelivery[];
+}
+
+export function markOutboxDone(store: Store, outboxId: number, now: number, status: "done" | "skipped" = "done", note: string | null = null): void {
+  store.sqlite.prepare("UPDATE outbox SET status = ?, done_at = ?, last_error = ? WHERE id = ?").run(status, now, note, outboxId);
+}
+
+/** Text of a nudge's closed/snoozed state, shared by the console and Slack message updates. */
+export function stateLine(item: Pick<PendingDelivery, "status" | "closeReason" | "closedBy" | "closeNote" | "snoozedUntil" | "snoozedBy" | "touchKind">, mention: (user: string) => string): string {
+  const who = (user: string | null) => (user === null ? "" : user.match(/^[UW][A-Z0-9]+$/) ? ` by ${mention(user)}` : ` by ${user}`);
+  switch (item.status) {
+    case "resolved":
+      return `✅ ${item.touchKind ?? "touch"} logged${who(item.closedBy)}`;
+    case "dismissed":
+      return `🚫 Dismissed${who(item.closedBy)}${item.closeNote ? `: ${item.closeNote}` : ""}`;
+    case "snoozed":
+      return `😴 Snoozed${who(item.snoozedBy)} until ${item.snoozedUntil === null ? "later" : new Date(item.snoozedUntil).toISOString().slice(0, 10)}`;
+    case "expired":
+      return item.closeReason === "rule-removed" ? "⌛ Expired: the rule was removed" : "⌛ Expired: the conditions no longer hold";
+    default:
+      return "🔔 Open";
+  }
+}

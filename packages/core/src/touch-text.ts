@@ -1,0 +1,133 @@
+import type { Calendar } from "@keepwarm/rules";
+import type { Customer, Store, TouchKind } from "@keepwarm/store";
+import { DAY_MS, TOUCH_KINDS } from "@keepwarm/store";
+import { exactCustomer, lookupCustomer } from "./customers";
+import { parseIsoInstant } from "./dates";
+
+export type TouchTextResult =
+  | { ok: true; customer: Customer; kind: TouchKind; occurredAt: number; note: string | null; kindGiven: boolean }
+  | { ok: false; error: "empty" }
+  | { ok: false; error: "ambiguous"; query: string; candidates: Customer[]; rest: string }
+  | { ok: false; error: "not_found"; query: string; suggestions: Customer[] }
+  | { ok: false; error: "bad_date" | "future_date" | "too_long"; message: string };
+
+export const MAX_TOUCH_TEXT = 3000;
+
+/** Words, keeping "quoted phrases" whole. */
+export function tokenize(text: string): Array<{ text: string; quoted: boolean }> {
+  const tokens: Array<{ text: string; quoted: boolean }> = [];
+  const pattern = /"([^"]*)"|“([^”]*)”|(\S+)/g;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    if (m[3] !== undefined) tokens.push({ text: m[3], quoted: false });
+    else tokens.push({ text: (m[1] ?? m[2] ?? "").trim(), quoted: true });
+  }
+  return tokens;
+}
+
+const isKind = (word: string): word is TouchKind => (TOUCH_KINDS as readonly string[]).includes(word.toLowerCase());
+const DATE_WORD = /^(today|yesterday|\d{4}-\d{2}-\d{2}(T\S+)?)$/i;
+
+/** today, yesterday or an ISO date, in the keepwarm time zone; undefined when not a date. */
+export function parseTouchDate(word: string, now: number, calendar: Calendar): number | "invalid" | undefined {
+  const lower = word.toLowerCase();
+  if (lower === "today") return now;
+  if (lower === "yesterday") return calendar.startOfDay(calendar.dayNumber(now) - 1) + DAY_MS / 2;
+  if (!DATE_WORD.test(word)) return undefined;
+  const parsed = parseIsoInstant(word, calendar);
+  if (parsed === undefined) return "invalid";
+  // A bare date means that day; midday keeps it on the same calendar day in any zone.
+  return /^\d{4}-\d{2}-\d{2}$/.test(word) ? Math.min(parsed + DAY_MS / 2, now) : parsed;
+}
+
+/**
+ * `<customer> [kind] [date] [note…]`, e.g. `Acme Corp call yesterday renewal looks safe`.
+ * The customer is the longest run of leading words naming one exactly (id or name,
+ * any case); otherwise the words before the first kind or date word, matched by
+ * unique prefix.
+ */
+export function parseTouchText(store: Store, text: string, now: number, calendar: Calendar): TouchTextResult {
+  if (text.length > MAX_TOUCH_TEXT) return { ok: false, error: "too_long", message: `that is too long (${text.length} characters); keep a touch under ${MAX_TOUCH_TEXT}` };
+  const tokens = tokenize(text.trim());
+  if (tokens.length === 0) return { ok: false, error: "empty" };
+  let customer: Customer | undefined;
+  let used = 0;
+  if (tokens[0]?.quoted) {
+    const lookup = lookupCustomer(store, tokens[0].text);
+    if (lookup.kind === "found") {
+      customer = lookup.customer;
+      used = 1;
+    } else if (lookup.kind === "ambiguous") {
+      return { ok: false, error: "ambiguous", query: tokens[0].text, candidates: lookup.candidates, rest: restText(tokens, 1) };
+    } else {
+      return { ok: false, error: "not_found", query: tokens[0].text, suggestions: lookup.suggestions };
+    }
+  } else {
+    // Longest exact match first, so "Call Center Inc call" finds the customer "Call Center Inc".
+    for (let k = Math.min(tokens.length, 12); k >= 1 && customer === undefined; k--) {
+      const found = exactCustomer(store, tokens.slice(0, k).map((t) => t.text).join(" "));
+      if (found) {
+        customer = found;
+        used = k;
+      }
+    }
+    if (customer === undefined) {
+      let end = tokens.findIndex((t, i) => i > 0 && (isKind(t.text) || DATE_WORD.test(t.text)));
+      if (end === -1) end = tokens.length;
+      // Without a kind or date to stop at, try shorter prefixes: the rest may be the note.
+      for (let k = end; k >= 1; k--) {
+        const query = tokens.slice(0, k).map((t) => t.text).join(" ");
+        const lookup = lookupCustomer(store, query);
+        if (lookup.kind === "found") {
+          customer = lookup.customer;
+          used = k;
+          break;
+        }
+        if (lookup.kind === "ambiguous") return { ok: false, error: "ambiguous", query, candidates: lookup.candidates, rest: restText(tokens, k) };
+        if (k === 1 || end !== tokens.length) {
+          const full = tokens.slice(0, end).map((t) => t.text).join(" ");
+          const retry = k === end ? lookup : lookupCustomer(store, full);
+          return { ok: false, error: "not_found", query: full, suggestions: retry.kind === "none" ? retry.suggestions : [] };
+        }
+      }
+    }
+  }
+  if (customer === undefined) return { ok: false, error: "not_found", query: text.trim(), suggestions: [] };
+  return finish(customer, tokens.slice(used), now, calendar);
+}
+
+function restText(tokens: Array<{ text: string; quoted: boolean }>, from: number): string {
+  return tokens
+    .slice(from)
+    .map((t) => (t.quoted ? `"${t.text}"` : t.text))
+    .join(" ");
+}
+
+/** Parse `[kind] [date] [note…]` after a customer has been chosen (also used after a disambiguation button). */
+export function finishTouchText(customer: Customer, rest: string, now: number, calendar: Calendar): TouchTextResult {
+  return finish(customer, tokenize(rest.trim()), now, calendar);
+}
+
+function finish(customer: Customer, rest: Array<{ text: string; quoted: boolean }>, now: number, calendar: Calendar): TouchTextResult {
+  let index = 0;
+  let kind: TouchKind = "other";
+  let kindGiven = false;
+  let occurredAt = now;
+  const first = rest[index];
+  if (first !== undefined && !first.quoted && isKind(first.text)) {
+    kind = first.text.toLowerCase() as TouchKind;
+    kindGiven = true;
+    index++;
+  }
+  const maybeDate = rest[index];
+  if (maybeDate !== undefined && !maybeDate.quoted) {
+    const date = parseTouchDate(maybeDate.text, now, calendar);
+    if (date === "invalid") return { ok: false, error: "bad_date", message: `"${maybeDate.text}" is not a date: use today, yesterday or YYYY-MM-DD` };
+    if (date !== undefined) {
+      if (date > now + 5 * 60_000) return { ok: false, error: "future_date", message: `${maybeDate.text} is in the future: log touches that happened` };
+      occurredAt = date;
+      index++;
+    }
+  }
+  const note = restText(rest, index).trim();
+  return { ok: true, customer, kind, kindGiven, occurredAt, note: note === "" ? null : note };
+}

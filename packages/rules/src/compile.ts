@@ -1,0 +1,98 @@
+import type { Facts } from "./facts";
+import { OPERATORS } from "./operators";
+import type { Condition, LeafCondition, Rule } from "./rule-file";
+
+export type Predicate = (facts: Facts) => boolean;
+
+const isLeaf = (condition: Condition): condition is LeafCondition => "fact" in condition;
+
+/**
+ * Compile json-rules-engine conditions into a plain closure. Same operators, same
+ * coercions, same null handling as the engine (proved by the property test), at a
+ * fraction of the cost: the engine deep-clones every rule on every run.
+ */
+export function compileCondition(condition: Condition): Predicate {
+  if (isLeaf(condition)) {
+    const evaluate = OPERATORS[condition.operator].evaluate;
+    const fact = condition.fact;
+    const value = condition.value;
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      const other = value.fact;
+      return (facts) => evaluate(facts[fact], facts[other]);
+    }
+    return (facts) => evaluate(facts[fact], value);
+  }
+  if ("all" in condition) {
+    const parts = condition.all.map(compileCondition);
+    return (facts) => {
+      for (const part of parts) if (!part(facts)) return false;
+      return true;
+    };
+  }
+  if ("any" in condition) {
+    const parts = condition.any.map(compileCondition);
+    return (facts) => {
+      for (const part of parts) if (part(facts)) return true;
+      return false;
+    };
+  }
+  const inner = compileCondition(condition.not);
+  return (facts) => !inner(facts);
+}
+
+export interface MatchedLeaf {
+  leaf: LeafCondition;
+  /** True when the leaf sits under an odd number of "not"s: it held by failing. */
+  negated: boolean;
+}
+
+/**
+ * The leaves that made the condition true: every leaf of a true "all", the true
+ * branches of an "any". Used for the explanation, so only run on matches.
+ */
+export function matchedLeaves(condition: Condition, facts: Facts, negated = false, out: MatchedLeaf[] = []): MatchedLeaf[] {
+  if (isLeaf(condition)) {
+    out.push({ leaf: condition, negated });
+  } else if ("all" in condition) {
+    for (const part of condition.all) {
+      if (compileCondition(part)(facts) !== negated) matchedLeaves(part, facts, negated, out);
+    }
+  } else if ("any" in condition) {
+    for (const part of condition.any) {
+      if (compileCondition(part)(facts) !== negated) matchedLeaves(part, facts, negated, out);
+    }
+  } else {
+    matchedLeaves(condition.not, facts, !negated, out);
+  }
+  return out;
+}
+
+/** Facts a condition reads, including fact references in values. */
+export function factsUsed(condition: Condition, out = new Set<string>()): Set<string> {
+  if (isLeaf(condition)) {
+    out.add(condition.fact);
+    const value = condition.value;
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) out.add(value.fact);
+  } else if ("all" in condition) for (const part of condition.all) factsUsed(part, out);
+  else if ("any" in condition) for (const part of condition.any) factsUsed(part, out);
+  else factsUsed(condition.not, out);
+  return out;
+}
+
+export interface CompiledRule {
+  rule: Rule;
+  matches: Predicate;
+}
+
+export function compileRules(rules: readonly Rule[]): CompiledRule[] {
+  return rules.filter((rule) => rule.enabled).map((rule) => ({ rule, matches: compileCondition(rule.conditions) }));
+}
+
+/** attributes.<name> facts the rules read, so the scan parses attributes only when needed. */
+export function attributeNamesUsed(rules: readonly Rule[]): string[] {
+  const names = new Set<string>();
+  for (const rule of rules) {
+    for (const fact of factsUsed(rule.conditions)) if (fact.startsWith("attributes.")) names.add(fact.slice("attributes.".length));
+  }
+  return [...names];
+}

@@ -1,0 +1,70 @@
+import { z } from "zod";
+import type { OperatorName } from "./operators";
+
+export const PRIORITIES = { low: 1, normal: 2, high: 3, urgent: 4 } as const;
+export type Priority = keyof typeof PRIORITIES;
+
+export type ConditionValue = string | number | boolean | null | Array<string | number | boolean> | { fact: string };
+export interface LeafCondition {
+  fact: string;
+  operator: OperatorName;
+  value: ConditionValue;
+  name?: string;
+}
+export type Condition = LeafCondition | { all: Condition[] } | { any: Condition[] } | { not: Condition };
+/** A rule's top level is a group, as json-rules-engine requires. */
+export type TopCondition = { all: Condition[] } | { any: Condition[] } | { not: Condition };
+
+export const LIMITS = {
+  fileBytes: 256 * 1024,
+  rules: 200,
+  conditionsPerRule: 64,
+  depth: 6,
+  stringLength: 200,
+  arrayLength: 100,
+} as const;
+
+// Destination: "owner" (DM to the customer's owner), a channel name "#cs-alerts" or a channel id "C0123ABCD".
+export const DESTINATION = /^(owner|#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{6,20})$/;
+
+export const nudgeSchema = z
+  .object({
+    message: z.string().min(1, "must not be empty").max(1000, "at most 1000 characters"),
+    action: z.string().max(200, "at most 200 characters").optional(),
+    destination: z
+      .string()
+      .regex(DESTINATION, 'must be "owner", a channel name like "#cs-alerts", or a channel id like "C0123ABCD"')
+      .default("owner"),
+    priority: z.enum(Object.keys(PRIORITIES) as [Priority, ...Priority[]]).default("normal"),
+    cooldownDays: z.number().int("must be a whole number of days").min(0, "must be ≥ 0").max(365, "must be ≤ 365").default(14),
+    holdoutPercent: z.number().min(0, "must be ≥ 0").max(50, "must be ≤ 50").default(0),
+    resolveOnTouch: z.boolean().default(true),
+    escalateAfterDays: z.number().int("must be a whole number of days").min(1, "must be ≥ 1").max(90, "must be ≤ 90").optional(),
+  })
+  .strict();
+
+export const RULE_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export const ruleSchema = z
+  .object({
+    id: z.string().regex(RULE_ID, "must be lowercase letters, digits, '.', '_' or '-', at most 64 characters"),
+    name: z.string().min(1, "must not be empty").max(120, "at most 120 characters"),
+    description: z.string().max(2000).optional(),
+    enabled: z.boolean().default(true),
+    // Checked by validateConditions, which gives path-precise messages zod unions cannot.
+    conditions: z.unknown(),
+    nudge: nudgeSchema,
+  })
+  .strict();
+
+export const ruleFileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    description: z.string().max(2000).optional(),
+    rules: z.array(ruleSchema).max(LIMITS.rules, `at most ${LIMITS.rules} rules`),
+  })
+  .strict();
+
+export type RuleInput = z.input<typeof ruleSchema>;
+export type Rule = Omit<z.output<typeof ruleSchema>, "conditions"> & { conditions: TopCondition };
+export type RuleFile = Omit<z.output<typeof ruleFileSchema>, "rules"> & { rules: Rule[] };

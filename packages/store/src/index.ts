@@ -1,0 +1,14 @@
+export * from "./open-store";
+export * from "./schema";
+export * from "./time";
+export * from "./tables/customers.table";
+export * from "./tables/touchpoints.table";
+export * from "./tables/nps-responses.table";
+export * from "./tables/purchases.table";
+export * from "./tables/nudges.table";
+export * from "./tables/outbox.table";
+export * from "./tables/rule-sets.table";
+export * from "./tables/sweep-runs.table";
+export * from "./tables/leases.table";
+export * from "./tables/meta.table";
+export { migrationProvider } from "./migrations/index";

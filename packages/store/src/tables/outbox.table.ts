@@ -1,0 +1,21 @@
+import type { Generated, Insertable, Selectable } from "kysely";
+
+/**
+ * Work for the delivery side, written in the same transaction as the state change
+ * that caused it, so nothing is lost between planning and Slack.
+ * kind: "deliver" (post the nudge), "update" (rewrite its message after a state change),
+ * "escalate" (tell the manager / escalation channel).
+ */
+export interface OutboxTable {
+  id: Generated<number>;
+  kind: string;
+  nudge_id: number;
+  status: "pending" | "done" | "failed" | "skipped";
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  done_at: number | null;
+}
+export type OutboxItem = Selectable<OutboxTable>;
+export type NewOutboxItem = Insertable<OutboxTable>;

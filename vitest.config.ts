@@ -1,0 +1,17 @@
+import { defineConfig } from "vitest/config";
+
+const projects = ["packages/store", "packages/rules", "packages/core", "apps/worker", "apps/bot", "apps/cli"];
+
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Tests spawn real CLI processes and servers; two cores, so keep parallelism modest.
+    maxWorkers: 2,
+    reporters: ["default", "./packages/testkit/src/summary-reporter.ts"],
+    projects: projects.map((root) => ({
+      extends: true,
+      test: { name: root.split("/")[1] as string, root, include: ["test/**/*.test.ts"] },
+    })),
+  },
+});
