@@ -10,6 +10,6 @@ describe("keepwarm demo", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     for (const rule of ["no-contact-enterprise", "no-contact", "nps-drop", "frequent-buyer-no-loyalty"]) expect(result.stdout).toContain(`— ${rule}`);
-    expect(result.stdout).toMatch(/Why: +Last touch \d+ days ago/);
+    expect(result.stdout).toMatch(/Why: +Last touch (\(\w+\) )?\d+ days ago \(rule: ≥ \d+ days\); Segment /);
   });
 });
