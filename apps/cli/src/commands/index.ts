@@ -1,5 +1,6 @@
 import type { Context } from "../context";
 import { demoCommand } from "./demo";
+import { doctorCommand } from "./doctor";
 import { importCommand } from "./import";
 import { initCommand } from "./init";
 import { rulesCommand } from "./rules";
@@ -21,4 +22,5 @@ export const COMMANDS: Record<string, Command> = {
   rules: { summary: "validate|apply FILE", run: rulesCommand },
   worker: { summary: "run sweeps on KEEPWARM_SCHEDULE until stopped", run: workerCommand },
   demo: { summary: "build a demo data set, sweep it and show the nudges", run: demoCommand },
+  doctor: { summary: "check configuration, database, rules, last sweep and delivery", run: doctorCommand },
 };

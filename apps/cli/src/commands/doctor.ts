@@ -1,0 +1,50 @@
+import { getActiveRuleSet } from "@keepwarm/core";
+import type { Context } from "../context";
+
+interface Check {
+  ok: boolean;
+  label: string;
+  detail: string;
+}
+
+/** What an operator asks first when something looks off: configuration, database, rules, last sweep, delivery backlog. */
+export async function doctorCommand(_args: string[], ctx: Context): Promise<number> {
+  const checks: Check[] = [];
+  const env = ctx.env;
+  checks.push({ ok: true, label: "configuration", detail: `schedule "${env.KEEPWARM_SCHEDULE}" in ${env.KEEPWARM_TZ}` });
+  const slack =
+    env.SLACK_BOT_TOKEN === undefined
+      ? { ok: true, detail: "no SLACK_BOT_TOKEN: nudges are printed to the console" }
+      : env.SLACK_APP_TOKEN !== undefined
+        ? { ok: true, detail: "Socket Mode (SLACK_APP_TOKEN set)" }
+        : env.SLACK_SIGNING_SECRET === undefined
+          ? { ok: false, detail: "HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)" }
+          : { ok: true, detail: `HTTP mode on port ${env.PORT}, Web API ${env.SLACK_API_URL}` };
+  checks.push({ label: "slack", ...slack });
+  const store = await ctx.store();
+  const customers = store.sqlite.prepare("SELECT count(*) FROM customers").pluck().get() as number;
+  checks.push({ ok: true, label: "database", detail: `${store.path} (${customers} customers)` });
+  try {
+    const ruleSet = await getActiveRuleSet(store);
+    checks.push(
+      ruleSet === undefined
+        ? { ok: true, label: "rules", detail: "none applied yet: the first sweep activates the default rules (or run keepwarm init)" }
+        : { ok: true, label: "rules", detail: `version ${ruleSet.version}, ${ruleSet.ruleFile.rules.filter((r) => r.enabled).length} enabled rules` },
+    );
+  } catch (error) {
+    checks.push({ ok: false, label: "rules", detail: `the active version no longer validates: ${(error as Error).message}` });
+  }
+  const last = store.sqlite
+    .prepare("SELECT id, status, started_at AS startedAt, error FROM sweep_runs WHERE dry_run = 0 ORDER BY id DESC LIMIT 1")
+    .get() as { id: number; status: string; startedAt: number; error: string | null } | undefined;
+  checks.push(
+    last === undefined
+      ? { ok: true, label: "last sweep", detail: "never ran" }
+      : { ok: last.status !== "error", label: "last sweep", detail: `#${last.id} ${last.status} at ${new Date(last.startedAt).toISOString()}${last.error ? `: ${last.error}` : ""}` },
+  );
+  const backlog = store.sqlite.prepare("SELECT count(*) FROM outbox WHERE status = 'pending'").pluck().get() as number;
+  const failed = store.sqlite.prepare("SELECT count(*) FROM outbox WHERE status = 'failed'").pluck().get() as number;
+  checks.push({ ok: failed === 0, label: "delivery", detail: `${backlog} pending, ${failed} failed` });
+  for (const check of checks) ctx.out(`${check.ok ? "ok  " : "FAIL"}  ${check.label.padEnd(12)} ${check.detail}`);
+  return checks.every((c) => c.ok) ? 0 : 1;
+}
