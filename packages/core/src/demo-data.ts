@@ -1,5 +1,7 @@
+import { defaultRulesText, PRIORITIES } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
 import { DAY_MS, TOUCH_KINDS } from "@keepwarm/store";
+import { isHeldOut } from "./holdout";
 
 /** mulberry32: a small seeded PRNG, so the demo is the same on every machine. */
 export function seededRandom(seed: number): () => number {
@@ -116,7 +118,116 @@ export function generateDemoData(store: Store, options: DemoOptions): { customer
         totals.purchases++;
       }
     }
+    const history = generateDemoHistory(store, now, seededRandom((options.seed ?? 42) + 1));
+    totals.touches += history.touches;
+    totals.nps += history.nps;
     store.sqlite.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('demo', ?)").run(new Date(now).toISOString());
   })();
+  return totals;
+}
+
+/** The demo's rules: the defaults, with a 20% holdout on the no-contact rules so `stats` can show whether nudges help. */
+export function demoRulesText(): string {
+  const file = JSON.parse(defaultRulesText()) as { description?: string; rules: Array<{ id: string; nudge: Record<string, unknown> }> };
+  for (const rule of file.rules) {
+    if (rule.id === "no-contact" || rule.id === "no-contact-enterprise") rule.nudge.holdoutPercent = 20;
+    if (rule.id === "nps-drop") rule.nudge.escalateTo = "#cs-leads";
+  }
+  file.description = "Demo: the default rules, with a 20% holdout on the no-contact rules and NPS-drop escalations to #cs-leads.";
+  return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+const HISTORY_WEEKS = 26;
+const HISTORY_RULES = [
+  { id: "no-contact", enterprise: false, perWeek: 9, cooldownDays: 14, priority: PRIORITIES.normal },
+  { id: "no-contact-enterprise", enterprise: true, perWeek: 4, cooldownDays: 7, priority: PRIORITIES.high, escalateAfterDays: 5 },
+] as const;
+
+/**
+ * Six months of history so the KPIs have something to say: past no-contact nudges
+ * (20% held out, as the demo rules say) with outcomes — nudged customers get a touch
+ * sooner and more often than held-out ones — and monthly NPS answers that improve
+ * slowly. Installs the demo rules unless an admin already applied their own.
+ */
+function generateDemoHistory(store: Store, now: number, random: () => number): { touches: number; nps: number } {
+  const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  const active = store.sqlite.prepare("SELECT author FROM rule_sets WHERE active = 1").pluck().get() as string | undefined;
+  if (active === undefined || active === "keepwarm" || active === "demo") {
+    store.sqlite.prepare("UPDATE rule_sets SET active = 0 WHERE active = 1").run();
+    store.sqlite
+      .prepare("INSERT INTO rule_sets (json, author, source, created_at, active, note) VALUES (?, 'demo', 'keepwarm demo', ?, 1, ?)")
+      .run(demoRulesText(), now - HISTORY_WEEKS * 7 * DAY_MS, "20% holdout on the no-contact rules");
+  }
+  const version = store.sqlite.prepare("SELECT id FROM rule_sets WHERE active = 1").pluck().get() as number;
+  const customers = store.sqlite
+    .prepare("SELECT id, external_id AS externalId, segment, owner_slack_id AS owner, since_at AS sinceAt, churned_at AS churnedAt FROM customers ORDER BY id")
+    .all() as Array<{ id: number; externalId: string; segment: string; owner: string | null; sinceAt: number; churnedAt: number | null }>;
+  const insertTouch = store.sqlite.prepare(
+    "INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES (?, ?, ?, ?, ?, ?, 'slack')",
+  );
+  const insertNudge = store.sqlite.prepare(`INSERT INTO nudges (rule_id, rule_set_version, customer_id, status, priority, explanation, message, facts, held_out,
+      cooldown_days, destination, last_touch_at, created_at, updated_at, snoozed_until, snoozed_by, closed_at, closed_by, close_reason,
+      resolved_touch_id, cooldown_until, delivered_at, slack_channel, escalated_at)
+    VALUES (@ruleId, @version, @customerId, @status, @priority, @explanation, @message, '{}', @heldOut, @cooldownDays, 'owner', NULL, @createdAt, @closedAt,
+      NULL, @snoozedBy, @closedAt, @closedBy, @closeReason, @touchId, @cooldownUntil, @deliveredAt, @channel, @escalatedAt)`);
+  const insertNps = store.sqlite.prepare("INSERT OR IGNORE INTO nps_responses (customer_id, score, responded_at, comment) VALUES (?, ?, ?, NULL)");
+  const totals = { touches: 0, nps: 0 };
+  for (let week = HISTORY_WEEKS; week >= 3; week--) {
+    const createdAt = now - week * 7 * DAY_MS + 9 * 3_600_000;
+    for (const rule of HISTORY_RULES) {
+      const eligible = (c: (typeof customers)[number]) => c.sinceAt < createdAt && (c.churnedAt === null || c.churnedAt > createdAt);
+      const pool = customers.filter((c) => (c.segment === "enterprise") === rule.enterprise && eligible(c));
+      for (let k = 0; k < rule.perWeek && pool.length > 0; k++) {
+        const customer = pool.splice(Math.floor(random() * pool.length), 1)[0];
+        if (customer === undefined) break;
+        const heldOut = isHeldOut(rule.id, customer.externalId, 20);
+        // The effect the holdout measures: a nudge makes a touch within two weeks much likelier.
+        const roll = random();
+        const touchedAfter = heldOut ? (roll < 0.3 ? between(2, 13) : null) : roll < 0.72 ? between(0, 12) : null;
+        const rep = customer.owner ?? DEMO_REPS[0]?.id ?? "U0DEMOANA";
+        let touchId: number | null = null;
+        let closedAt = createdAt + 14 * DAY_MS;
+        if (touchedAfter !== null) {
+          closedAt = createdAt + touchedAfter * DAY_MS + between(1, 6) * 3_600_000;
+          touchId = Number(insertTouch.run(customer.id, random() < 0.6 ? "call" : "email", closedAt, closedAt, rep, "follow-up").lastInsertRowid);
+          totals.touches++;
+        }
+        const dismissed = touchId === null && !heldOut && random() < 0.15;
+        const snoozed = !heldOut && random() < 0.2;
+        const overdue = touchedAfter === null || touchedAfter >= ("escalateAfterDays" in rule ? rule.escalateAfterDays : 99);
+        insertNudge.run({
+          ruleId: rule.id,
+          version,
+          customerId: customer.id,
+          status: touchId !== null ? "resolved" : dismissed ? "dismissed" : "expired",
+          priority: rule.priority,
+          explanation: "Last touch a while ago (demo history)",
+          message: "has gone quiet (demo history)",
+          heldOut: heldOut ? 1 : 0,
+          cooldownDays: rule.cooldownDays,
+          createdAt,
+          closedAt,
+          snoozedBy: snoozed ? rep : null,
+          closedBy: touchId !== null || dismissed ? rep : null,
+          closeReason: touchId !== null ? "touch" : dismissed ? "dismissed" : "conditions-cleared",
+          touchId,
+          cooldownUntil: closedAt + rule.cooldownDays * DAY_MS,
+          deliveredAt: heldOut ? null : createdAt + 60_000,
+          channel: heldOut ? null : "console",
+          escalatedAt: !heldOut && "escalateAfterDays" in rule && overdue && !dismissed ? createdAt + rule.escalateAfterDays * DAY_MS : null,
+        });
+      }
+    }
+  }
+  // Monthly NPS pulses: a fifth of customers answer each month; scores drift up over the half-year.
+  for (let month = 6; month >= 1; month--) {
+    for (const customer of customers) {
+      if (random() >= 0.2) continue;
+      const at = now - month * 30 * DAY_MS - between(0, 20) * DAY_MS;
+      if (at < customer.sinceAt || (customer.churnedAt !== null && at > customer.churnedAt)) continue;
+      const score = Math.max(0, Math.min(10, between(4, 10) + (random() < (6 - month) * 0.06 ? 2 : 0) - (random() < month * 0.05 ? 3 : 0)));
+      totals.nps += insertNps.run(customer.id, score, at).changes;
+    }
+  }
   return totals;
 }

@@ -8,6 +8,27 @@ const optional = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
+const SLACK_USER = /^[UW][A-Z0-9]{2,20}$/;
+const CHANNEL = /^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{6,20})$/;
+const CHANNEL_MESSAGE = 'must be a channel name like "#cs-leads" or a channel id like "C0123ABCD"';
+const WHOLE = "must be a whole number ≥ 1";
+
+/** "U_REP:U_MANAGER,…" → rep → manager; a malformed pair stops start-up naming itself. */
+function parseManagers(value: string | undefined, ctx: z.RefinementCtx): Record<string, string> {
+  const managers: Record<string, string> = {};
+  if (value === undefined) return managers;
+  const pairs = value.split(",").map((s) => s.trim());
+  for (const pair of pairs.filter(Boolean)) {
+    const [rep, manager, extra] = pair.split(":").map((s) => s.trim());
+    if (rep === undefined || manager === undefined || extra !== undefined || !SLACK_USER.test(rep) || !SLACK_USER.test(manager)) {
+      ctx.addIssue({ code: "custom", message: `"${pair}" is not REP_USER_ID:MANAGER_USER_ID (e.g. U0123REP:U0456MGR)` });
+      return managers;
+    }
+    managers[rep] = manager;
+  }
+  return managers;
+}
+
 const envSchema = z.object({
   KEEPWARM_DB: z.string().trim().min(1, "must not be empty").default("./data/keepwarm.db"),
   SLACK_BOT_TOKEN: optional,
@@ -44,6 +65,10 @@ const envSchema = z.object({
   KEEPWARM_ADMINS: optional.transform((v) => (v === undefined ? [] : v.split(",").map((s) => s.trim()).filter(Boolean))),
   KEEPWARM_FALLBACK_CHANNEL: optional,
   KEEPWARM_DIGEST_THRESHOLD: z.coerce.number().int().min(2, "must be at least 2").default(3),
+  // Per rep and calendar day; the rest stay queued for the next day (highest priority first).
+  KEEPWARM_MAX_NUDGES_PER_DAY: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).default(20),
+  KEEPWARM_MANAGERS: optional.transform((v, ctx) => parseManagers(v, ctx)),
+  KEEPWARM_ESCALATION_CHANNEL: optional.refine((v) => v === undefined || CHANNEL.test(v), CHANNEL_MESSAGE),
 });
 
 export type Env = z.output<typeof envSchema>;

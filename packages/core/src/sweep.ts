@@ -4,18 +4,16 @@ import {
   compileRules,
   computeFacts,
   createReferenceEvaluator,
-  explain,
   type Facts,
   PRIORITIES,
-  parseAttributes,
   type Rule,
-  renderTemplate,
 } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
 import { hostname } from "node:os";
+import { escalateOverdueNudges } from "./escalation";
 import { UserError } from "./errors";
 import { scanFactRows } from "./facts-scan";
-import { isHeldOut } from "./holdout";
+import { LazyMatch } from "./lazy-match";
 import { type LeaseHolder, releaseLease, renewLease, tryAcquireLease } from "./lease";
 import { type ActiveRuleSet, ensureActiveRuleSet } from "./rule-sets";
 
@@ -68,6 +66,8 @@ export interface SweepReport {
   reopened: number;
   expired: number;
   heldOut: number;
+  /** Nudges escalated by this sweep (open past their rule's escalateAfterDays). */
+  escalated: number;
   nudges: PlannedNudge[];
 }
 
@@ -116,29 +116,7 @@ export async function findMatches(store: Store, ruleSet: ActiveRuleSet, options:
       if (predicate(facts)) pending.push({ row, facts, rule });
     }
   }
-  for (const { row, facts, rule } of pending) {
-    const explanation = explain(rule, facts);
-    const attributes = parseAttributes(row.attributes);
-    matches.push({
-      rule,
-      customerId: row.id,
-      customerExternalId: row.externalId,
-      customerName: row.name,
-      ownerSlackId: row.ownerSlackId,
-      lastTouchAt: row.lastTouchAt,
-      facts,
-      explanation,
-      heldOut: isHeldOut(rule.id, row.externalId, rule.nudge.holdoutPercent),
-      message: renderTemplate(rule.nudge.message, {
-        customer: { name: row.name, id: row.externalId, segment: row.segment, tier: row.tier, lifecycleStage: row.lifecycleStage },
-        owner: row.ownerSlackId,
-        explanation,
-        ruleName: rule.name,
-        facts,
-        attributes,
-      }),
-    });
-  }
+  for (const { row, facts, rule } of pending) matches.push(new LazyMatch(rule, row, facts));
   return { evaluated, matches };
 }
 
@@ -264,6 +242,7 @@ export async function runSweep(store: Store, options: SweepOptions): Promise<Swe
     const ruleIds = new Set(ruleSet.ruleFile.rules.filter((r) => r.enabled).map((r) => r.id));
     const plan = planNudges(store, matches, ruleIds, now);
     const created = dryRun ? plan.create : applyPlan(store, plan, ruleSet.version, runId, now).created;
+    const escalated = dryRun ? [] : escalateOverdueNudges(store, ruleSet, { now, calendar: options.calendar });
     const report: SweepReport = {
       runId,
       asOf: now,
@@ -275,6 +254,7 @@ export async function runSweep(store: Store, options: SweepOptions): Promise<Swe
       reopened: plan.reopen.length,
       expired: plan.expire.length,
       heldOut: created.filter((m) => m.heldOut).length,
+      escalated: escalated.length,
       nudges: created.map((m) => ({
         ruleId: m.rule.id,
         customerId: m.customerExternalId,

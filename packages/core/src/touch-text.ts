@@ -35,8 +35,11 @@ export function parseTouchDate(word: string, now: number, calendar: Calendar): n
   if (!DATE_WORD.test(word)) return undefined;
   const parsed = parseIsoInstant(word, calendar);
   if (parsed === undefined) return "invalid";
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(word)) return parsed;
   // A bare date means that day; midday keeps it on the same calendar day in any zone.
-  return /^\d{4}-\d{2}-\d{2}$/.test(word) ? Math.min(parsed + DAY_MS / 2, now) : parsed;
+  // Only today's midday is capped at now: a later day must stay in the future to be rejected.
+  const midday = parsed + DAY_MS / 2;
+  return calendar.dayNumber(parsed) === calendar.dayNumber(now) ? Math.min(midday, now) : midday;
 }
 
 /**

@@ -27,6 +27,8 @@ export const LIMITS = {
 // Destination: "owner" (DM to the customer's owner), a channel name "#cs-alerts" or a channel id "C0123ABCD".
 export const DESTINATION = /^(owner|#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{6,20})$/;
 
+export const ESCALATE_TO = /^(#[a-z0-9][a-z0-9._-]{0,79}|[CGUW][A-Z0-9]{6,20})$/;
+
 export const nudgeSchema = z
   .object({
     message: z.string().min(1, "must not be empty").max(1000, "at most 1000 characters"),
@@ -40,6 +42,11 @@ export const nudgeSchema = z
     holdoutPercent: z.number().min(0, "must be ≥ 0").max(50, "must be ≤ 50").default(0),
     resolveOnTouch: z.boolean().default(true),
     escalateAfterDays: z.number().int("must be a whole number of days").min(1, "must be ≥ 1").max(90, "must be ≤ 90").optional(),
+    // Where an escalation goes instead of the owner's manager: a channel or a person.
+    escalateTo: z
+      .string()
+      .regex(ESCALATE_TO, 'must be a channel name like "#cs-leads", a channel id like "C0123ABCD" or a user id like "U0123ABCD"')
+      .optional(),
   })
   .strict();
 

@@ -39,7 +39,7 @@ export function validateRuleFileText(text: string): ValidationResult {
 const KEYS_BY_LEVEL: Record<string, readonly string[]> = {
   file: ["$schema", "description", "rules"],
   rule: ["id", "name", "description", "enabled", "conditions", "nudge"],
-  nudge: ["message", "action", "destination", "priority", "cooldownDays", "holdoutPercent", "resolveOnTouch", "escalateAfterDays"],
+  nudge: ["message", "action", "destination", "priority", "cooldownDays", "holdoutPercent", "resolveOnTouch", "escalateAfterDays", "escalateTo"],
 };
 
 function levelOf(path: ReadonlyArray<PropertyKey>): string {
@@ -48,7 +48,19 @@ function levelOf(path: ReadonlyArray<PropertyKey>): string {
   return "nudge";
 }
 
-function zodErrors(error: z.ZodError): ValidationError[] {
+function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let node = root;
+  for (const key of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+const EXPECTED: Record<string, string> = { array: "a list", object: "an object", int: "a whole number" };
+
+// zod 4 leaves `input` off its issues, so whether a key is missing is read from the value itself.
+function zodErrors(error: z.ZodError, input: unknown): ValidationError[] {
   const errors: ValidationError[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
@@ -58,8 +70,11 @@ function zodErrors(error: z.ZodError): ValidationError[] {
           message: `unknown key "${key}"${didYouMean(key, KEYS_BY_LEVEL[levelOf(issue.path)] ?? [])}`,
         });
       }
-    } else if (issue.code === "invalid_type" && issue.input === undefined) {
+    } else if (issue.code === "invalid_type" && valueAt(input, issue.path) === undefined) {
       errors.push({ path: formatPath(issue.path), message: "is required" });
+    } else if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input: expected ")) {
+      const expected = EXPECTED[issue.expected] ?? `a ${issue.expected}`;
+      errors.push({ path: formatPath(issue.path), message: `must be ${expected}; got ${describeValue(valueAt(input, issue.path))}` });
     } else {
       errors.push({ path: formatPath(issue.path), message: issue.message });
     }
@@ -69,7 +84,7 @@ function zodErrors(error: z.ZodError): ValidationError[] {
 
 export function validateRuleFile(value: unknown): ValidationResult {
   const parsed = ruleFileSchema.safeParse(value);
-  const errors: ValidationError[] = parsed.success ? [] : zodErrors(parsed.error);
+  const errors: ValidationError[] = parsed.success ? [] : zodErrors(parsed.error, value);
   const rawRules = isRecord(value) && Array.isArray(value.rules) ? value.rules : [];
   const seen = new Map<string, number>();
   rawRules.forEach((rule: unknown, index) => {

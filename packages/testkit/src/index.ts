@@ -1,2 +1,4 @@
 export * from "./cli";
 export * from "./tmp";
+export * from "./fake-slack";
+export * from "./slack-signing";

@@ -1,4 +1,4 @@
-import { deliverToConsole, ensureActiveRuleSet, generateDemoData, runSweep, UserError } from "@keepwarm/core";
+import { consoleDeliveryConfig, deliverToConsole, ensureActiveRuleSet, generateDemoData, runSweep, UserError } from "@keepwarm/core";
 import { parse } from "../args";
 import type { Context } from "../context";
 
@@ -29,7 +29,7 @@ export async function demoCommand(args: string[], ctx: Context): Promise<number>
   const report = await runSweep(store, { calendar: ctx.calendar, now, waitMs: 30_000 });
   ctx.out(`sweep #${report.runId}: ${report.evaluated} customers against rules v${ruleSet.version} (${ruleSet.ruleFile.rules.map((r) => r.id).join(", ")})`);
   ctx.out(`${report.created} new nudges, ${report.expired} expired`);
-  const delivery = deliverToConsole(store, { write: ctx.out, fallbackChannel: ctx.env.KEEPWARM_FALLBACK_CHANNEL, digestThreshold: ctx.env.KEEPWARM_DIGEST_THRESHOLD, now });
+  const delivery = deliverToConsole(store, { ...consoleDeliveryConfig(ctx.env, ctx.calendar), write: ctx.out, now });
   const byRule = store.sqlite.prepare("SELECT rule_id AS ruleId, count(*) AS n FROM nudges WHERE status IN ('open','snoozed') GROUP BY rule_id ORDER BY n DESC").all() as Array<{ ruleId: string; n: number }>;
   ctx.out("");
   ctx.out(`open nudges by rule: ${byRule.map((r) => `${r.ruleId} ${r.n}`).join(", ")}`);

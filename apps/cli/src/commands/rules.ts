@@ -1,20 +1,16 @@
-import { readFile } from "node:fs/promises";
 import { applyRuleSet, RuleValidationError, UserError } from "@keepwarm/core";
 import { formatError, validateRuleFileText } from "@keepwarm/rules";
 import { parse, requirePositional } from "../args";
 import type { Context } from "../context";
+import { readRuleFile } from "./rule-file-input";
+import { reviewSubcommands } from "./rules-review";
+import { trySubcommands } from "./rules-try";
 
-const USAGE = "keepwarm rules validate|apply FILE [--json]";
-
-export async function readRuleFile(file: string): Promise<string> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (error) {
-    throw new UserError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
-  }
-}
+const USAGE = "keepwarm rules validate|diff|apply|preview|backtest FILE | history | rollback VERSION | export [--version N] [--out FILE] | schema";
 
 const subcommands: Record<string, (args: string[], ctx: Context) => Promise<number>> = {
+  ...reviewSubcommands,
+  ...trySubcommands,
   async validate(args, ctx) {
     const { values, positionals } = parse(args, { json: { type: "boolean" } }, "keepwarm rules validate FILE [--json]");
     const file = requirePositional(positionals, 0, "the rule file", "keepwarm rules validate FILE [--json]");
@@ -44,7 +40,10 @@ const subcommands: Record<string, (args: string[], ctx: Context) => Promise<numb
         ...(values.note === undefined ? {} : { note: values.note }),
       });
       if (values.json) ctx.out(JSON.stringify({ applied: changed, version: ruleSet.version }));
-      else ctx.out(changed ? `applied ${file} as rules version ${ruleSet.version}` : `${file} is already the active rules (version ${ruleSet.version}); nothing changed`);
+      else
+        ctx.out(
+          changed ? `applied ${file} as rules version ${ruleSet.version}` : `${file} is already the active rules (version ${ruleSet.version}); nothing changed`,
+        );
       return 0;
     } catch (error) {
       if (!(error instanceof RuleValidationError)) throw error;
@@ -64,4 +63,5 @@ export async function rulesCommand(args: string[], ctx: Context): Promise<number
   return run(rest, ctx);
 }
 
+export { readRuleFile } from "./rule-file-input";
 export { subcommands as rulesSubcommands };

@@ -1,4 +1,5 @@
-import { deliverToConsole, parseIsoInstant, runSweep, UserError } from "@keepwarm/core";
+import { deliverOnceToSlack } from "@keepwarm/bot";
+import { consoleDeliveryConfig, deliverToConsole, parseIsoInstant, runSweep, UserError } from "@keepwarm/core";
 import { parse } from "../args";
 import type { Context } from "../context";
 
@@ -56,9 +57,14 @@ export async function sweepCommand(args: string[], ctx: Context): Promise<number
     return 0;
   }
   if (ctx.env.SLACK_BOT_TOKEN !== undefined) {
-    ctx.out("nudges are queued; the bot (keepwarm bot or keepwarm start) delivers them to Slack");
+    const pass = await deliverOnceToSlack(store, ctx.env, (m) => ctx.err(`slack: ${m}`));
+    ctx.out(
+      pass.busy
+        ? "nudges are queued; the running bot is delivering them to Slack"
+        : `slack: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.skipped} skipped, ${pass.failed} failed${pass.retrying > 0 ? `, ${pass.retrying} waiting to retry (the bot retries them)` : ""}`,
+    );
     return 0;
   }
-  deliverToConsole(store, { write: ctx.out, fallbackChannel: ctx.env.KEEPWARM_FALLBACK_CHANNEL, digestThreshold: ctx.env.KEEPWARM_DIGEST_THRESHOLD });
+  deliverToConsole(store, { ...consoleDeliveryConfig(ctx.env, ctx.calendar), write: ctx.out });
   return 0;
 }

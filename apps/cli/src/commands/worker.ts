@@ -1,3 +1,4 @@
+import { deliverOnceToSlack } from "@keepwarm/bot";
 import { deliverToConsole } from "@keepwarm/core";
 import { startWorker } from "@keepwarm/worker";
 import { parse } from "../args";
@@ -10,15 +11,17 @@ export async function workerCommand(args: string[], ctx: Context): Promise<numbe
     store,
     env: ctx.env,
     log: (line) => ctx.err(`[worker] ${line}`),
-    afterSweep: () => {
-      if (ctx.env.SLACK_BOT_TOKEN === undefined) {
+    afterSweep: async () => {
+      if (ctx.env.SLACK_BOT_TOKEN !== undefined) {
+        const pass = await deliverOnceToSlack(store, ctx.env, (m) => ctx.err(`[worker] slack: ${m}`));
+        if (!pass.busy) ctx.err(`[worker] slack: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.failed} failed`);
+      } else {
         deliverToConsole(store, { write: ctx.out, fallbackChannel: ctx.env.KEEPWARM_FALLBACK_CHANNEL, digestThreshold: ctx.env.KEEPWARM_DIGEST_THRESHOLD });
       }
     },
   });
-  ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); Ctrl-C to stop`);
-  if (values["run-now"]) await worker.tick();
-  await new Promise<void>((resolve) => {
+  // Handlers go in before the first sweep: a signal during --run-now must wait for it, not kill it.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       ctx.err(`[worker] ${signal}: finishing the current sweep, then stopping`);
       resolve();
@@ -26,6 +29,9 @@ export async function workerCommand(args: string[], ctx: Context): Promise<numbe
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
+  ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); Ctrl-C to stop`);
+  if (values["run-now"]) await worker.tick();
+  await stopped;
   await worker.stop();
   return 0;
 }

@@ -1,4 +1,9 @@
+import type { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
+import { DAY_MS } from "@keepwarm/store";
+import type { Env } from "../env";
+import { type EscalationConfig, escalationDetails } from "../escalation";
+import { applyNudgeBudget, deliveredSinceByOwner } from "./budget";
 import { markOutboxDone, type PendingDelivery, pendingDeliveries, stateLine } from "./pending";
 import { type Route, routeKey, routeNudge } from "./route";
 
@@ -9,6 +14,11 @@ export interface ConsoleDeliveryOptions {
   fallbackChannel?: string | undefined;
   digestThreshold?: number;
   now?: number;
+  /** KEEPWARM_MAX_NUDGES_PER_DAY: DMs per rep and day; the rest stay queued. */
+  maxNudgesPerDay?: number;
+  /** Where "today" starts for the budget (KEEPWARM_TZ); UTC without it. */
+  calendar?: Calendar;
+  escalation?: EscalationConfig;
 }
 
 function header(route: Route, count: number, digest: boolean): string {
@@ -34,14 +44,55 @@ function nudgeText(item: PendingDelivery): string {
  * Console delivery, for running without Slack: drains the outbox and prints nudges
  * as readable text, several for one person as one digest, then marks them delivered.
  */
-export function deliverToConsole(store: Store, options: ConsoleDeliveryOptions): { delivered: number; updated: number } {
+/** The console delivery settings that come from the environment (budget, escalation, fallback, digest). */
+export function consoleDeliveryConfig(
+  env: Pick<
+    Env,
+    "KEEPWARM_FALLBACK_CHANNEL" | "KEEPWARM_DIGEST_THRESHOLD" | "KEEPWARM_MAX_NUDGES_PER_DAY" | "KEEPWARM_MANAGERS" | "KEEPWARM_ESCALATION_CHANNEL"
+  >,
+  calendar: Calendar,
+): Omit<ConsoleDeliveryOptions, "write" | "now"> {
+  return {
+    fallbackChannel: env.KEEPWARM_FALLBACK_CHANNEL,
+    digestThreshold: env.KEEPWARM_DIGEST_THRESHOLD,
+    maxNudgesPerDay: env.KEEPWARM_MAX_NUDGES_PER_DAY,
+    calendar,
+    escalation: { managers: env.KEEPWARM_MANAGERS, escalationChannel: env.KEEPWARM_ESCALATION_CHANNEL },
+  };
+}
+
+function escalationText(store: Store, nudgeId: number, config: EscalationConfig): { text: string; routed: boolean } | undefined {
+  const details = escalationDetails(store, nudgeId, config);
+  if (details === undefined) return undefined;
+  const route = details.route;
+  const to = route.kind === "dm" ? `<@${route.user}>` : route.kind === "channel" ? `#${route.channel}` : "nobody";
+  const lines = [
+    `\n── Escalation to ${to} (${route.why}) ${"─".repeat(8)}`,
+    `⚠ ${details.customerName} (${details.customerExternalId}): nudge #${details.nudgeId} still open`,
+  ];
+  for (const line of details.history) lines.push(`  · ${line}`);
+  return { text: lines.join("\n"), routed: route.kind !== "unrouted" };
+}
+
+export function deliverToConsole(store: Store, options: ConsoleDeliveryOptions): { delivered: number; updated: number; deferred: number; escalated: number } {
   const now = options.now ?? Date.now();
   const threshold = options.digestThreshold ?? 3;
   const items = pendingDeliveries(store, Number.MAX_SAFE_INTEGER);
   const groups = new Map<string, { route: Route; items: PendingDelivery[] }>();
   let updated = 0;
+  let escalated = 0;
+  const budgetItems: Array<PendingDelivery & { recipient: string | null; route: Route }> = [];
   const markDelivered = store.sqlite.prepare("UPDATE nudges SET delivered_at = ?, slack_channel = 'console' WHERE id = ? AND delivered_at IS NULL");
   for (const item of items) {
+    if (item.kind === "escalate") {
+      const shown = escalationText(store, item.nudgeId, options.escalation ?? { managers: {} });
+      if (shown !== undefined) options.write(shown.text);
+      if (shown?.routed) {
+        markOutboxDone(store, item.outboxId, now);
+        escalated++;
+      } else markOutboxDone(store, item.outboxId, now, "skipped", "no escalation target");
+      continue;
+    }
     if (item.kind !== "deliver") {
       if (item.kind === "update") options.write(`↻ ${item.customerName} (${item.ruleId}): ${stateLine(item, (u) => `<@${u}>`)}`);
       markOutboxDone(store, item.outboxId, now);
@@ -53,6 +104,13 @@ export function deliverToConsole(store: Store, options: ConsoleDeliveryOptions):
       continue;
     }
     const route = routeNudge(item.destination, item.ownerSlackId, options.fallbackChannel);
+    budgetItems.push({ ...item, route, recipient: route.kind === "dm" ? route.user : null });
+  }
+  const dayStart = options.calendar === undefined ? Math.floor(now / DAY_MS) * DAY_MS : options.calendar.startOfDay(options.calendar.dayNumber(now));
+  // Over-budget items stay pending in the outbox: a later day's delivery picks them up.
+  const budget = applyNudgeBudget(budgetItems, deliveredSinceByOwner(store, dayStart), options.maxNudgesPerDay ?? Number.MAX_SAFE_INTEGER);
+  for (const item of budget.now) {
+    const route = item.route;
     const key = routeKey(route);
     const group = groups.get(key) ?? { route, items: [] };
     group.items.push(item);
@@ -72,5 +130,9 @@ export function deliverToConsole(store: Store, options: ConsoleDeliveryOptions):
       delivered++;
     }
   }
-  return { delivered, updated };
+  if (budget.deferred.length > 0) {
+    const more = budget.deferred.length;
+    options.write(`\n(${more} more nudge${more === 1 ? "" : "s"} wait for tomorrow: at most ${options.maxNudgesPerDay} per rep and day)`);
+  }
+  return { delivered, updated, deferred: budget.deferred.length, escalated };
 }

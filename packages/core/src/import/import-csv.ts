@@ -76,6 +76,11 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
   let header: string[] | undefined;
   let writeRow: ((cells: Record<string, string>, extra: Record<string, string>) => "inserted" | "updated" | "unchanged" | string) | undefined;
   let previousEnd = 0;
+  const known = new Set([...COLUMNS[kind].required, ...COLUMNS[kind].optional]);
+  // A big import touches index pages all over (dedupe keys are hashes): give it a page
+  // cache of its own size class for the duration, then hand the connection back as it was.
+  const cacheSize = sqlite.pragma("cache_size", { simple: true }) as number;
+  sqlite.pragma("cache_size = -65536");
   sqlite.exec("BEGIN IMMEDIATE");
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -96,11 +101,11 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
       }
       const cells: Record<string, string> = {};
       const extra: Record<string, string> = {};
-      const known = new Set([...COLUMNS[kind].required, ...COLUMNS[kind].optional]);
-      header.forEach((name, i) => {
+      for (let i = 0; i < header.length; i++) {
+        const name = header[i] as string;
         if (known.has(name)) cells[name] = record[i] ?? "";
         else extra[name] = record[i] ?? "";
-      });
+      }
       const outcome = (writeRow as NonNullable<typeof writeRow>)(cells, extra);
       if (outcome === "inserted") report.inserted++;
       else if (outcome === "updated") report.updated++;
@@ -126,6 +131,7 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
     throw error;
   } finally {
     parser.destroy();
+    sqlite.pragma(`cache_size = ${Number(cacheSize)}`);
   }
 }
 

@@ -1,0 +1,84 @@
+import type { BotLogger } from "../deps";
+import type { DeliveryPass, SlackDelivery } from "./slack-delivery";
+
+export interface DeliveryLoop {
+  /** Run a pass soon (a state change to show, a sweep that planned nudges). */
+  kick(): void;
+  stop(): Promise<void>;
+  /** Resolves after the next complete pass (tests, `keepwarm start`). */
+  idle(): Promise<void>;
+}
+
+/**
+ * Delivery in the background of the bot: a pass every `intervalMs` or when kicked.
+ * Passes never overlap, and all Slack I/O is awaited, so interactive handlers keep
+ * being served while a pass waits on rate limits.
+ */
+export function startDeliveryLoop(
+  delivery: SlackDelivery,
+  options: { intervalMs?: number; logger: BotLogger; onPass?: (pass: DeliveryPass) => void },
+): DeliveryLoop {
+  const interval = options.intervalMs ?? 5000;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let waiters: Array<() => void> = [];
+
+  const schedule = (ms: number) => {
+    if (stopped) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(run, ms);
+    timer.unref();
+  };
+
+  function run(): void {
+    if (stopped) return;
+    if (running !== undefined) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      try {
+        const pass = await delivery.runOnce();
+        options.onPass?.(pass);
+        if (pass.delivered + pass.updated + pass.escalated + pass.failed > 0) {
+          options.logger.info(
+            `delivery: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.escalated} escalated, ${pass.skipped} skipped, ${pass.failed} failed`,
+          );
+        }
+      } catch (error) {
+        options.logger.error(`delivery pass failed: ${(error as Error).message}`);
+      } finally {
+        running = undefined;
+        const done = waiters;
+        waiters = [];
+        for (const resolve of done) resolve();
+        const wait = again ? 0 : Math.max(interval, delivery.resumeAt - Date.now());
+        again = false;
+        schedule(wait);
+      }
+    })();
+  }
+
+  schedule(0);
+  return {
+    kick() {
+      if (running !== undefined) again = true;
+      else schedule(0);
+    },
+    idle() {
+      return new Promise((resolve) => {
+        waiters.push(resolve);
+        if (running === undefined) schedule(0);
+      });
+    },
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await running;
+      for (const resolve of waiters) resolve();
+      waiters = [];
+    },
+  };
+}

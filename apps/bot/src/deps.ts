@@ -1,0 +1,20 @@
+import type { Env } from "@keepwarm/core";
+import type { Calendar } from "@keepwarm/rules";
+import type { Store } from "@keepwarm/store";
+
+export interface BotLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** What every listener needs: the store, configuration, time, and a way to wake delivery. */
+export interface BotDeps {
+  store: Store;
+  env: Env;
+  calendar: Calendar;
+  now: () => number;
+  logger: BotLogger;
+  /** Ask the delivery loop to run soon (after a state change Slack must show). */
+  kickDelivery: () => void;
+}

@@ -1,0 +1,21 @@
+import type { Customer } from "@keepwarm/store";
+import type { App, BlockAction, ButtonAction } from "@slack/bolt";
+import type { BotDeps } from "../../deps";
+import { chooseCustomer, parseJson } from "../../payloads";
+import { CHOOSE_CUSTOMER, touchAfterChoice } from "../../touch-flow";
+
+/** A button under an ambiguous /touch: the chosen customer plus the rest of the original text. */
+export function registerChooseCustomerAction(app: App, deps: BotDeps): void {
+  app.action<BlockAction<ButtonAction>>(new RegExp(`^${CHOOSE_CUSTOMER}_\\d+$`), async ({ ack, body, action, respond }) => {
+    await ack();
+    const choice = parseJson(chooseCustomer, action.value);
+    const customer =
+      choice === undefined ? undefined : (deps.store.sqlite.prepare("SELECT * FROM customers WHERE id = ?").get(choice.c) as Customer | undefined);
+    if (choice === undefined || customer === undefined) {
+      await respond({ response_type: "ephemeral", replace_original: true, text: ":warning: That customer no longer exists; run /touch again." });
+      return;
+    }
+    const reply = touchAfterChoice(deps, customer, choice.r, body.user.id);
+    await respond({ response_type: "ephemeral", replace_original: true, text: reply.text, ...(reply.blocks ? { blocks: reply.blocks } : {}) });
+  });
+}

@@ -1,0 +1,36 @@
+import { snoozeNudge, stateLine, UserError } from "@keepwarm/core";
+import type { App, BlockAction, StaticSelectAction } from "@slack/bolt";
+import { ACTION } from "../../blocks/nudge-message";
+import type { BotDeps } from "../../deps";
+import { snoozeChoice } from "../../payloads";
+import { nudgeView } from "../../queries";
+import { mention } from "../../slack-text";
+import { replyToAction } from "./reply";
+
+export function registerSnoozeAction(app: App, deps: BotDeps): void {
+  app.action<BlockAction<StaticSelectAction>>(ACTION.snooze, async ({ ack, body, action, respond, client }) => {
+    await ack();
+    const choice = snoozeChoice.safeParse(action.selected_option?.value);
+    if (!choice.success) {
+      await replyToAction(body, respond, client, deps, ":warning: That snooze choice is not valid.");
+      return;
+    }
+    let text: string;
+    try {
+      const result = snoozeNudge(deps.store, choice.data.nudgeId, choice.data.days, body.user.id, deps.now());
+      if (result.ok) {
+        deps.kickDelivery();
+        text = `:zzz: Snoozed for ${choice.data.days} days.`;
+      } else if (result.reason === "not_found") {
+        text = ":warning: That nudge no longer exists.";
+      } else {
+        const view = nudgeView(deps.store, choice.data.nudgeId);
+        text = `This nudge is already closed${view ? `: ${stateLine(view, mention)}` : ""}.`;
+      }
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      text = `:warning: ${error.message}`;
+    }
+    await replyToAction(body, respond, client, deps, text);
+  });
+}

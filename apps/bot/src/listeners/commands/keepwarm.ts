@@ -1,0 +1,138 @@
+import { getActiveRuleSet, lookupCustomer, stateLine } from "@keepwarm/core";
+import type { Customer } from "@keepwarm/store";
+import type { App } from "@slack/bolt";
+import { rulesEditModal, splitRuleText } from "../../blocks/modals";
+import type { BotDeps } from "../../deps";
+import { basicStats, liveNudgesOfCustomer, npsHistory, ownsCustomers, QUIET_DAYS, quietCustomers, recentTouches } from "../../queries";
+import { clip, escapeMrkdwn, mention, plainCommandText } from "../../slack-text";
+
+export const KEEPWARM_USAGE = [
+  "*keepwarm*",
+  "• `/keepwarm quiet`: your customers with no touch in 30+ days",
+  "• `/keepwarm customer <name or id>`: owner, last touches, NPS, open nudges",
+  "• `/keepwarm stats`: quiet customers, touches this week, open nudges",
+  "• `/keepwarm rules`: the active rules; admins: `/keepwarm rules edit`",
+  "• `/touch <customer> [kind] [date] [note…]`: log a touch",
+].join("\n");
+
+export const isAdmin = (deps: BotDeps, user: string): boolean => deps.env.KEEPWARM_ADMINS.includes(user);
+
+const ago = (now: number, at: number) => {
+  const days = Math.floor((now - at) / 86_400_000);
+  return days <= 0 ? "today" : days === 1 ? "yesterday" : `${days} days ago`;
+};
+
+function quiet(deps: BotDeps, user: string): string {
+  const mine = ownsCustomers(deps.store, user);
+  const { rows, total } = quietCustomers(deps.store, mine ? user : null, deps.now(), 15);
+  if (total === 0) return mine ? `None of your customers has gone ${QUIET_DAYS}+ days without a touch. :tada:` : "No quiet customers.";
+  const lines = rows.map(
+    (c) => `• *${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.externalId)}): ${c.daysQuiet === null ? "never touched" : `${c.daysQuiet} days`}`,
+  );
+  return `*${mine ? "Your" : "All"} quiet customers* (${total}, no touch in ${QUIET_DAYS}+ days):\n${lines.join("\n")}${total > rows.length ? `\n…and ${total - rows.length} more` : ""}`;
+}
+
+function customerSummary(deps: BotDeps, query: string): string {
+  if (query === "") return "Usage: `/keepwarm customer <name or id>`";
+  const lookup = lookupCustomer(deps.store, query);
+  if (lookup.kind === "ambiguous")
+    return `"${escapeMrkdwn(clip(query, 100))}" matches several customers:\n${lookup.candidates.map((c) => `• ${escapeMrkdwn(c.name)} (${escapeMrkdwn(c.external_id)})`).join("\n")}`;
+  if (lookup.kind === "none") {
+    const s = lookup.suggestions.map((c) => `• ${escapeMrkdwn(c.name)} (${escapeMrkdwn(c.external_id)})`).join("\n");
+    return `No customer matches "${escapeMrkdwn(clip(query, 100))}".${s ? `\nDid you mean:\n${s}` : ""}`;
+  }
+  const c: Customer = lookup.customer;
+  const now = deps.now();
+  const touches = recentTouches(deps.store, c.id, 3);
+  const nps = npsHistory(deps.store, c.id, 2);
+  const nudges = liveNudgesOfCustomer(deps.store, c.id);
+  const lines = [
+    `*${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.external_id)})`,
+    `Owner: ${c.owner_slack_id ? mention(c.owner_slack_id) : "none"}  ·  Segment: ${escapeMrkdwn(c.segment ?? "—")}  ·  Stage: ${escapeMrkdwn(c.lifecycle_stage ?? "—")}  ·  Tier: ${escapeMrkdwn(c.tier ?? "—")}`,
+    `NPS: ${nps.length === 0 ? "no responses" : nps.map((r) => `${r.score} (${deps.calendar.isoDate(r.respondedAt)})`).join(" ← ")}`,
+    touches.length === 0
+      ? "Touches: none yet"
+      : `Last touches:\n${touches.map((t) => `• ${t.kind} ${ago(now, t.occurredAt)}${t.loggedBy ? ` by ${mention(t.loggedBy)}` : ""}${t.note ? `: ${escapeMrkdwn(clip(t.note, 120))}` : ""}`).join("\n")}`,
+    nudges.length === 0 ? "Open nudges: none" : `Open nudges:\n${nudges.map((n) => `• ${escapeMrkdwn(n.explanation)} (${stateLine(n, mention)})`).join("\n")}`,
+  ];
+  return lines.join("\n");
+}
+
+function stats(deps: BotDeps, user: string): string {
+  const mine = ownsCustomers(deps.store, user);
+  const s = basicStats(deps.store, deps.now(), deps.calendar, mine ? user : null);
+  return [
+    `*${mine ? "Your" : "Team"} numbers*`,
+    `• Quiet customers (${QUIET_DAYS}+ days): *${s.quiet}*`,
+    `• Touches this week (since ${deps.calendar.isoDate(s.weekStart)}): *${s.touchesThisWeek}*`,
+    `• Open nudges: *${s.openNudges}*`,
+  ].join("\n");
+}
+
+async function rulesSummary(deps: BotDeps): Promise<string> {
+  const active = await getActiveRuleSet(deps.store);
+  if (active === undefined) return "No rules are active yet (they are activated on the first sweep).";
+  const row = deps.store.sqlite.prepare("SELECT author, created_at AS createdAt FROM rule_sets WHERE id = ?").get(active.version) as {
+    author: string;
+    createdAt: number;
+  };
+  const rules = active.ruleFile.rules.map(
+    (r) => `• ${r.enabled ? ":large_green_circle:" : ":white_circle:"} \`${escapeMrkdwn(r.id)}\` ${escapeMrkdwn(r.name)}`,
+  );
+  return `*Rules v${active.version}* by ${mention(row.author)} on ${deps.calendar.isoDate(row.createdAt)}: ${active.ruleFile.rules.filter((r) => r.enabled).length} of ${active.ruleFile.rules.length} enabled\n${rules.join("\n")}`;
+}
+
+export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
+  app.command("/keepwarm", async ({ command, ack, respond, client }) => {
+    await ack();
+    const text = plainCommandText(typeof command.text === "string" ? command.text : "").trim();
+    const [sub = "help", ...rest] = text.split(/\s+/);
+    const arg = rest.join(" ").trim();
+    const user = command.user_id;
+    let answer: string;
+    try {
+      switch (sub.toLowerCase()) {
+        case "":
+        case "help":
+          answer = KEEPWARM_USAGE;
+          break;
+        case "quiet":
+          answer = quiet(deps, user);
+          break;
+        case "customer":
+          answer = text.length > 500 ? "That name is too long." : customerSummary(deps, arg);
+          break;
+        case "stats":
+          answer = stats(deps, user);
+          break;
+        case "rules":
+          if (arg.toLowerCase() === "edit") {
+            if (!isAdmin(deps, user)) {
+              answer = "Sorry, only keepwarm admins (KEEPWARM_ADMINS) can edit rules. `/keepwarm rules` shows the active ones.";
+              break;
+            }
+            const active = await getActiveRuleSet(deps.store);
+            if (active === undefined) {
+              answer = "No rules are active yet; run a sweep first.";
+              break;
+            }
+            const parts = splitRuleText(JSON.stringify(JSON.parse(active.json), null, 2));
+            if (parts === undefined) {
+              answer = "The rule file is too large to edit in Slack; use `keepwarm rules apply FILE`.";
+              break;
+            }
+            await client.views.open({ trigger_id: command.trigger_id, view: rulesEditModal({ version: active.version, parts }) });
+            return;
+          }
+          answer = await rulesSummary(deps);
+          break;
+        default:
+          answer = `Unknown subcommand "${escapeMrkdwn(clip(sub, 40))}".\n${KEEPWARM_USAGE}`;
+      }
+    } catch (error) {
+      deps.logger.error(`/keepwarm ${sub} failed: ${(error as Error).message}`);
+      answer = ":warning: Something went wrong; try again.";
+    }
+    await respond({ response_type: "ephemeral", text: answer.slice(0, 3900) });
+  });
+}

@@ -1,0 +1,28 @@
+import type { App } from "@slack/bolt";
+import type { BotDeps } from "../deps";
+import { registerChooseCustomerAction } from "./actions/choose-customer";
+import { registerDismissAction } from "./actions/dismiss";
+import { registerLogTouchAction } from "./actions/log-touch";
+import { registerSnoozeAction } from "./actions/snooze";
+import { registerKeepwarmCommand } from "./commands/keepwarm";
+import { registerTouchCommand } from "./commands/touch";
+import { registerAppHomeOpened } from "./events/app-home-opened";
+import { registerCustomerSearch } from "./options/customer-search";
+import { registerDismissModalSubmission } from "./views/dismiss-modal";
+import { registerRulesEditSubmission } from "./views/rules-edit";
+import { registerTouchModalSubmission } from "./views/touch-modal";
+
+/** Every Slack listener, registered in one place. */
+export function registerListeners(app: App, deps: BotDeps): void {
+  registerTouchCommand(app, deps);
+  registerKeepwarmCommand(app, deps);
+  registerLogTouchAction(app, deps);
+  registerSnoozeAction(app, deps);
+  registerDismissAction(app, deps);
+  registerChooseCustomerAction(app, deps);
+  registerTouchModalSubmission(app, deps);
+  registerDismissModalSubmission(app, deps);
+  registerRulesEditSubmission(app, deps);
+  registerCustomerSearch(app, deps);
+  registerAppHomeOpened(app, deps);
+}

@@ -1,0 +1,117 @@
+import { openStore } from "@keepwarm/store";
+import { FakeSlack, runCli, spawnCli, tempDir } from "@keepwarm/testkit";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { seedCustomers } from "./harness";
+
+let fake: FakeSlack;
+let tmp: ReturnType<typeof tempDir>;
+beforeEach(async () => {
+  fake = await new FakeSlack().start();
+  tmp = tempDir("keepwarm-bot-cli-");
+});
+afterEach(async () => {
+  await fake.stop();
+  tmp.cleanup();
+});
+
+async function seededDb(): Promise<string> {
+  const path = tmp.file("k.db");
+  const store = await openStore(path);
+  seedCustomers(
+    store,
+    [
+      { id: "C-1", name: "Acme Corp" },
+      { id: "C-2", name: "Globex", owner: "U0B" },
+    ],
+    Date.now(),
+  );
+  await store.close();
+  return path;
+}
+
+async function waitForHealth(port: string): Promise<{ ok: boolean }> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      return (await res.json()) as { ok: boolean };
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+describe("keepwarm bot / start / sweep with Slack", () => {
+  it("keepwarm bot without a token or signing secret stops with one clear line", async () => {
+    const noToken = await runCli(["bot"], { KEEPWARM_DB: tmp.file("a.db") });
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr.trim().split("\n")).toHaveLength(1);
+    expect(noToken.stderr).toContain("SLACK_BOT_TOKEN is not set");
+    const noSecret = await runCli(["bot"], { KEEPWARM_DB: tmp.file("a.db"), SLACK_BOT_TOKEN: "xoxb-1", SLACK_API_URL: fake.apiUrl });
+    expect(noSecret.code).toBe(1);
+    expect(noSecret.stderr).toContain("SLACK_SIGNING_SECRET is not set");
+  });
+
+  it("keepwarm bot serves /healthz and stops cleanly on SIGTERM", async () => {
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const child = spawnCli(["bot"], {
+      KEEPWARM_DB: await seededDb(),
+      SLACK_BOT_TOKEN: "xoxb-1",
+      SLACK_SIGNING_SECRET: "s",
+      SLACK_API_URL: fake.apiUrl,
+      PORT: port,
+    });
+    let stderr = "";
+    child.stderr?.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    try {
+      expect((await waitForHealth(port)).ok).toBe(true);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    expect(code).toBe(0);
+    expect(stderr).toContain("SIGTERM: stopping");
+  });
+
+  it("keepwarm start sweeps and the bot delivers to Slack in the same process", async () => {
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const child = spawnCli(["start", "--run-now"], {
+      KEEPWARM_DB: await seededDb(),
+      SLACK_BOT_TOKEN: "xoxb-1",
+      SLACK_SIGNING_SECRET: "s",
+      SLACK_API_URL: fake.apiUrl,
+      PORT: port,
+    });
+    try {
+      await waitForHealth(port);
+      await fake.waitFor(() => fake.allMessages().length === 2, 20_000);
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await new Promise((resolve) => child.on("close", resolve))).toBe(0);
+    expect(fake.callsOf("chat.postMessage")).toHaveLength(2);
+  });
+
+  it("keepwarm sweep delivers once through Slack when SLACK_BOT_TOKEN is set, and keeps console delivery without it", async () => {
+    const db = await seededDb();
+    const slack = await runCli(["sweep"], { KEEPWARM_DB: db, SLACK_BOT_TOKEN: "xoxb-1", SLACK_API_URL: fake.apiUrl });
+    expect(slack.code).toBe(0);
+    expect(slack.stdout).toContain("slack: 2 delivered");
+    expect(fake.allMessages()).toHaveLength(2);
+    const again = await runCli(["sweep"], { KEEPWARM_DB: db, SLACK_BOT_TOKEN: "xoxb-1", SLACK_API_URL: fake.apiUrl });
+    expect(again.stdout).toContain("slack: 0 delivered");
+    expect(fake.allMessages()).toHaveLength(2);
+
+    const consoleDb = tmp.file("console.db");
+    const store = await openStore(consoleDb);
+    seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }], Date.now());
+    await store.close();
+    const plain = await runCli(["sweep"], { KEEPWARM_DB: consoleDb });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain("Acme Corp");
+    expect(plain.stdout).toContain("Nudge for <@U0REP>");
+  });
+});

@@ -1,0 +1,145 @@
+import { type Env, parseEnv, runSweep } from "@keepwarm/core";
+import { Calendar } from "@keepwarm/rules";
+import { DAY_MS, openStore, type Store } from "@keepwarm/store";
+import { FakeSlack, interactionBody, postSigned, slashCommandBody, tempDir } from "@keepwarm/testkit";
+import { type BotApp, type Clock, createApp } from "../src/index";
+
+export const SECRET = "test-signing-secret";
+export const TEAM = "T0TEST";
+export const REP = "U0REP";
+export const NOW = Date.UTC(2026, 10, 23, 10, 0, 0);
+
+/** A clock for delivery that never really sleeps: sleeping advances it. */
+export class FakeClock implements Clock {
+  sleeps: number[] = [];
+  constructor(public t = NOW) {}
+  now = () => this.t;
+  sleep = async (ms: number) => {
+    this.sleeps.push(ms);
+    this.t += ms;
+  };
+  advance(ms: number) {
+    this.t += ms;
+  }
+}
+
+export interface Harness {
+  store: Store;
+  fake: FakeSlack;
+  bot: BotApp;
+  env: Env;
+  clock: FakeClock;
+  url: string;
+  close(): Promise<void>;
+  command(command: string, text: string, user?: string, extra?: { team_id?: string }): Promise<{ status: number; json: unknown; responseId: string }>;
+  interact(payload: Record<string, unknown>): Promise<{ status: number; json: unknown; text: string }>;
+  /** The ephemeral answer posted to a response_url. */
+  response(id: string): Promise<Record<string, unknown>>;
+}
+
+let responseCounter = 0;
+
+export interface CustomerSeed {
+  id: string;
+  name: string;
+  owner?: string | null;
+  segment?: string;
+  /** Days since the customer started (no touches: quiet that long). */
+  quietDays?: number;
+}
+
+export function seedCustomers(store: Store, customers: CustomerSeed[], now = NOW): void {
+  const insert = store.sqlite.prepare(
+    `INSERT INTO customers (external_id, name, segment, lifecycle_stage, owner_slack_id, tier, since_at, renewal_at, loyalty_member, churned_at, attributes, created_at, updated_at)
+     VALUES (?, ?, ?, 'adoption', ?, 'gold', ?, NULL, 0, NULL, '{}', ?, ?)`,
+  );
+  for (const c of customers) insert.run(c.id, c.name, c.segment ?? "smb", c.owner === undefined ? REP : c.owner, now - (c.quietDays ?? 45) * DAY_MS, now, now);
+}
+
+export async function sweep(store: Store, now = NOW) {
+  return runSweep(store, { calendar: new Calendar("UTC"), now });
+}
+
+export async function startHarness(
+  options: { env?: Record<string, string>; customers?: CustomerSeed[]; teamId?: string; clockNow?: () => number } = {},
+): Promise<Harness> {
+  const tmp = tempDir("keepwarm-bot-");
+  const fake = await new FakeSlack({ teamId: options.teamId ?? TEAM }).start();
+  const store = await openStore(tmp.file("bot.db"));
+  if (options.customers) seedCustomers(store, options.customers);
+  const env = parseEnv({
+    KEEPWARM_DB: tmp.file("bot.db"),
+    SLACK_BOT_TOKEN: "xoxb-test",
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: fake.apiUrl,
+    KEEPWARM_ADMINS: "U0ADMIN",
+    ...options.env,
+  });
+  const clock = new FakeClock();
+  const silent = { info: () => {}, warn: () => {}, error: () => {} };
+  const bot = createApp({ store, env, clock: options.clockNow ?? (() => NOW), deliveryClock: clock, logger: silent, deliveryLoop: false, host: "127.0.0.1" });
+  const port = await bot.start(0);
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    store,
+    fake,
+    bot,
+    env,
+    clock,
+    url,
+    async close() {
+      await bot.stop();
+      await fake.stop();
+      await store.close();
+      tmp.cleanup();
+    },
+    async command(command, text, user = REP, extra = {}) {
+      const responseId = `r${++responseCounter}`;
+      const body = slashCommandBody({
+        command,
+        text,
+        user_id: user,
+        response_url: fake.responseUrl(responseId),
+        ...(extra.team_id ? { team_id: extra.team_id } : {}),
+      });
+      const result = await postSigned(`${url}/slack/events`, body, { secret: SECRET });
+      return { status: result.status, json: result.json, responseId };
+    },
+    async interact(payload) {
+      return postSigned(`${url}/slack/events`, interactionBody(payload), { secret: SECRET });
+    },
+    async response(id) {
+      const found = await fake.waitFor(() => fake.responses.find((r) => r.id === id));
+      return found.body;
+    },
+  };
+}
+
+/** A click on a message button, as Slack sends it. */
+export function blockAction(
+  action: Record<string, unknown>,
+  options: { user?: string; team?: string; responseUrl?: string; home?: boolean } = {},
+): Record<string, unknown> {
+  return {
+    type: "block_actions",
+    team: { id: options.team ?? TEAM, domain: "test" },
+    user: { id: options.user ?? REP, team_id: options.team ?? TEAM },
+    api_app_id: "A0KEEPWARM",
+    trigger_id: "trigger-action",
+    ...(options.home
+      ? { container: { type: "view", view_id: "VHOME" }, view: { id: "VHOME", type: "home", team_id: options.team ?? TEAM } }
+      : { container: { type: "message", channel_id: "DREP", message_ts: "1.1" }, channel: { id: "DREP" }, response_url: options.responseUrl }),
+    actions: [{ block_id: "b", action_ts: "1.2", ...action }],
+  };
+}
+
+export function viewSubmission(callbackId: string, values: Record<string, unknown>, privateMetadata: string, user = REP): Record<string, unknown> {
+  return {
+    type: "view_submission",
+    team: { id: TEAM, domain: "test" },
+    user: { id: user, team_id: TEAM },
+    api_app_id: "A0KEEPWARM",
+    trigger_id: "trigger-view",
+    view: { id: "V1", team_id: TEAM, type: "modal", callback_id: callbackId, private_metadata: privateMetadata, state: { values }, hash: "h" },
+  };
+}

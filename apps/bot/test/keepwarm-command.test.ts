@@ -1,0 +1,115 @@
+import { defaultRulesText } from "@keepwarm/rules";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { splitRuleText } from "../src/blocks/modals";
+import { type Harness, NOW, REP, startHarness, sweep, viewSubmission } from "./harness";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    customers: [
+      { id: "C-1", name: "Acme Corp", quietDays: 45 },
+      { id: "C-2", name: "Globex", quietDays: 5 },
+      { id: "C-3", name: "Initech", owner: "U0OTHER", quietDays: 90 },
+    ],
+  });
+  await sweep(h.store);
+  h.store.sqlite
+    .prepare(
+      "INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES (2, 'call', ?, ?, 'U0REP', 'kickoff', 'slack')",
+    )
+    .run(NOW - 3_600_000, NOW);
+  h.store.sqlite
+    .prepare("INSERT INTO nps_responses (customer_id, score, responded_at, comment) VALUES (1, 9, ?, NULL), (1, 5, ?, NULL)")
+    .run(NOW - 40 * 86_400_000, NOW - 2 * 86_400_000);
+});
+afterAll(async () => h.close());
+
+async function keepwarm(text: string, user = REP): Promise<string> {
+  const res = await h.command("/keepwarm", text, user);
+  expect(res.status).toBe(200);
+  const answer = await h.response(res.responseId);
+  expect(answer.response_type).toBe("ephemeral");
+  return String(answer.text);
+}
+
+describe("/keepwarm", () => {
+  it("help lists the subcommands; an unknown one says so", async () => {
+    expect(await keepwarm("help")).toContain("/keepwarm customer <name or id>");
+    expect(await keepwarm("")).toContain("/keepwarm quiet");
+    expect(await keepwarm("frobnicate <@U1>")).toContain('Unknown subcommand "frobnicate"');
+  });
+
+  it("quiet lists my customers without a touch in 30+ days, quietest first", async () => {
+    const text = await keepwarm("quiet");
+    expect(text).toContain("*Acme Corp* (C-1): 45 days");
+    expect(text).not.toContain("Globex");
+    expect(text).not.toContain("Initech");
+  });
+
+  it("customer shows owner, NPS, last touches and open nudges", async () => {
+    const text = await keepwarm("customer acme");
+    expect(text).toContain("*Acme Corp* (C-1)");
+    expect(text).toContain("Owner: <@U0REP>");
+    expect(text).toContain("NPS: 5 (2026-11-21) ← 9");
+    expect(text).toMatch(/Open nudges:\n• .*Never touched/);
+    expect(await keepwarm("customer globex")).toContain("call today by <@U0REP>: kickoff");
+    expect(await keepwarm("customer nosuchthing")).toContain('No customer matches "nosuchthing"');
+  });
+
+  it("stats shows quiet customers, touches this week and open nudges", async () => {
+    const text = await keepwarm("stats");
+    expect(text).toContain("Quiet customers (30+ days): *1*");
+    expect(text).toContain("Touches this week (since 2026-11-23): *1*");
+    expect(text).toContain("Open nudges: *1*");
+  });
+
+  it("rules summarises the active version", async () => {
+    const text = await keepwarm("rules");
+    expect(text).toMatch(/\*Rules v1\* by keepwarm on \d{4}-\d{2}-\d{2}: 4 of 4 enabled/);
+    expect(text).toContain("`no-contact-enterprise`");
+  });
+
+  it("rules edit is refused politely to non-admins", async () => {
+    expect(await keepwarm("rules edit")).toContain("only keepwarm admins");
+    expect(h.fake.callsOf("views.open").filter((c) => (c.args.view as { callback_id: string }).callback_id === "rules_edit_modal")).toHaveLength(0);
+  });
+
+  it("rules edit opens the JSON for admins; errors show in the modal; a valid file becomes a new version and is announced", async () => {
+    await h.command("/keepwarm", "rules edit", "U0ADMIN");
+    const open = await h.fake.waitFor(() =>
+      h.fake.callsOf("views.open").find((c) => (c.args.view as { callback_id: string }).callback_id === "rules_edit_modal"),
+    );
+    const view = open.args.view as { private_metadata: string; blocks: Array<{ block_id?: string; element?: { initial_value: string } }> };
+    const parts = view.blocks.filter((b) => b.block_id?.startsWith("rules_part_"));
+    const original = parts.map((b) => b.element?.initial_value ?? "").join("\n");
+    expect(JSON.parse(original)).toEqual(JSON.parse(defaultRulesText()));
+    // As Slack returns it: one value per input box, each at most 3000 characters.
+    let meta = view.private_metadata;
+    const values = (text: string) => {
+      const split = splitRuleText(text) ?? [];
+      meta = JSON.stringify({ parts: split.length });
+      return Object.fromEntries(split.map((part, i) => [`rules_part_${i}`, { json: { type: "plain_text_input", value: part } }]));
+    };
+    expect(parts.length).toBe(JSON.parse(meta).parts);
+
+    const typo = original.replace('"daysSinceLastTouch"', '"daysSinceLastTuch"');
+    const bad = await h.interact(viewSubmission("rules_edit_modal", values(typo), meta, "U0ADMIN"));
+    expect((bad.json as { response_action: string }).response_action).toBe("errors");
+    expect(JSON.stringify(bad.json)).toContain('unknown fact \\"daysSinceLastTuch\\" (did you mean \\"daysSinceLastTouch\\"?)');
+    const notJson = await h.interact(viewSubmission("rules_edit_modal", values("{ nope"), meta, "U0ADMIN"));
+    expect((notJson.json as { response_action: string }).response_action).toBe("errors");
+    const intruder = await h.interact(viewSubmission("rules_edit_modal", values(original), meta, REP));
+    expect(JSON.stringify(intruder.json)).toContain("Only KEEPWARM_ADMINS");
+    expect((h.store.sqlite.prepare("SELECT count(*) AS n FROM rule_sets").get() as { n: number }).n).toBe(1);
+
+    const edited = JSON.stringify({ ...JSON.parse(original), description: "edited in Slack" }, null, 2);
+    const ok = await h.interact(viewSubmission("rules_edit_modal", values(edited), meta, "U0ADMIN"));
+    expect(ok.status).toBe(200);
+    expect(ok.text).toBe("");
+    const row = h.store.sqlite.prepare("SELECT id, author, source FROM rule_sets WHERE active = 1").get();
+    expect(row).toEqual({ id: 2, author: "U0ADMIN", source: "slack" });
+    const announce = await h.fake.waitFor(() => h.fake.callsOf("chat.postMessage").find((c) => String(c.args.text).includes("saved rules *v2*")));
+    expect(announce.args.channel).toBe("U0ADMIN");
+    expect(String(announce.args.text)).toMatch(/no-contact .*: \d+ → \d+ customers/);
+  });
+});

@@ -1,0 +1,61 @@
+import { computeStats, DEFAULT_STATS_DAYS, percent, type Stats, UserError } from "@keepwarm/core";
+import { parse } from "../args";
+import type { Context } from "../context";
+import { resolvePeriod } from "./stats-period";
+
+const USAGE = "keepwarm stats [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--segment S] [--json]";
+
+const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const signed = (x: number | null) => (x === null ? "—" : `${x > 0 ? "+" : ""}${x}`);
+
+function textReport(s: Stats): string[] {
+  const r = s.retention.total;
+  const lines = [
+    `KPIs ${date(s.since)} → ${date(s.until)}${s.segment === null ? "" : ` (segment ${s.segment})`}`,
+    "",
+    `Retention   ${percent(r.retentionRate)} (${r.atStart - r.churned} of ${r.atStart} customers at the start kept; ${r.churned} churned = ${percent(r.churnRate)}; ${r.new} new)`,
+  ];
+  for (const seg of s.retention.bySegment)
+    lines.push(`  ${seg.segment.padEnd(14)} ${percent(seg.retentionRate).padStart(6)}  (${seg.churned} of ${seg.atStart} churned)`);
+  lines.push(
+    `NPS now     ${signed(s.nps.now.nps)} (${s.nps.now.responses} answers in the last ${s.nps.windowDays} days: ${s.nps.now.promoters} promoters, ${s.nps.now.passives} passives, ${s.nps.now.detractors} detractors)`,
+  );
+  lines.push(`  by month   ${s.nps.byMonth.map((m) => `${m.month} ${signed(m.nps)} (${m.responses})`).join(" · ") || "—"}`);
+  const c = s.touchCadence;
+  lines.push(`Quiet       ${c.quiet} of ${c.customers} customers with no touch for ${c.quietDays}+ days (${c.neverTouched} never touched)`);
+  lines.push(`  days since last touch: ${c.buckets.map((b) => `${b.label}: ${b.count}`).join(" · ")}`);
+  lines.push(
+    `Loyalty     ${percent(s.loyalty.enrollmentRate)} of ${s.loyalty.frequentBuyers} frequent buyers (5+ purchases in 90 days) are members (${s.loyalty.enrolled})`,
+  );
+  lines.push(`Touches per rep per week (over ${s.repActivity.weeksInPeriod} weeks):`);
+  for (const rep of s.repActivity.reps) lines.push(`  ${rep.rep.padEnd(16)} ${String(rep.perWeek).padStart(5)} /week  (${rep.touches} touches)`);
+  if (s.repActivity.reps.length === 0) lines.push("  no touches in this period");
+  lines.push("Nudge funnel (nudges created in the period):");
+  for (const f of s.funnel) {
+    lines.push(
+      `  ${f.ruleId}: ${f.nudged} nudged${f.heldOut > 0 ? ` + ${f.heldOut} held out` : ""} → ${f.delivered} delivered → ${f.resolvedByTouch} resolved by a touch; ${f.snoozed} snoozed, ${f.dismissed} dismissed, ${f.expired} expired, ${f.stillOpen} open, ${f.escalated} escalated; median ${f.medianDaysToTouch === null ? "—" : `${f.medianDaysToTouch} days`} to a touch`,
+    );
+  }
+  if (s.funnel.length === 0) lines.push("  no nudges in this period");
+  lines.push("Holdouts (nudged vs held out):");
+  for (const h of s.holdouts) {
+    lines.push(`  ${h.ruleId} (${h.nudges.nudged} nudged, ${h.nudges.heldOut} held out)`);
+    for (const v of [h.touched7.verdict, h.touched14.verdict, h.churned.verdict, h.npsChange.verdict]) lines.push(`    ${v}`);
+  }
+  if (s.holdouts.length === 0) lines.push('  no rule has a holdout group yet (set "holdoutPercent" in a rule\'s nudge)');
+  return lines;
+}
+
+export async function statsCommand(args: string[], ctx: Context): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    { since: { type: "string" }, until: { type: "string" }, segment: { type: "string" }, json: { type: "boolean" } },
+    USAGE,
+  );
+  if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
+  const store = await ctx.store();
+  const stats = computeStats(store, resolvePeriod(store, ctx, values, DEFAULT_STATS_DAYS));
+  if (values.json) ctx.out(JSON.stringify(stats));
+  else for (const line of textReport(stats)) ctx.out(line);
+  return 0;
+}

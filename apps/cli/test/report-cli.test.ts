@@ -1,0 +1,45 @@
+import { existsSync, readFileSync } from "node:fs";
+import { openStore } from "@keepwarm/store";
+import { runCli, tempDir } from "@keepwarm/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedBook } from "../../../packages/core/test/stats-fixture";
+
+const tmp = tempDir();
+const db = tmp.file("report.db");
+
+beforeAll(async () => {
+  const store = await openStore(db);
+  seedBook(store);
+  await store.close();
+});
+afterAll(() => tmp.cleanup());
+
+describe("keepwarm report", () => {
+  it("writes a self-contained HTML page with the fixture's figures and SVG charts", async () => {
+    const out = tmp.file("report.html");
+    const result = await runCli(["report", "--out", out, "--since", "2026-04-01T12:00:00Z", "--until", "2026-06-30T12:00:00Z"], { KEEPWARM_DB: db });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^wrote .*report\.html \(\d+ KB\)/);
+    const html = readFileSync(out, "utf8");
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain("75.0%");
+    expect(html).toContain(">+33.3<");
+    expect(html).toContain("<svg ");
+    expect((html.match(/https?:\/\/[^"'\s)]*/g) ?? []).filter((u) => u !== "http://www.w3.org/2000/svg")).toEqual([]);
+  });
+
+  it("needs --out, and says so in one line without writing anything", async () => {
+    const result = await runCli(["report"], { KEEPWARM_DB: db });
+    expect(result.code).toBe(1);
+    expect(result.stderr.split("\n")[0]).toBe("keepwarm: error: missing --out FILE.html");
+  });
+
+  it("reports an unwritable path as a user error", async () => {
+    const out = `${tmp.dir}/no-such-folder/report.html`;
+    const result = await runCli(["report", "--out", out], { KEEPWARM_DB: db });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`keepwarm: error: cannot write ${out}: ENOENT\n`);
+    expect(existsSync(out)).toBe(false);
+  });
+});

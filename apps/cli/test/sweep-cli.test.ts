@@ -1,0 +1,110 @@
+import { spawnCli } from "@keepwarm/testkit";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cliSandbox, nudgeCounts, seedQuietCustomers } from "./spine-fixtures";
+
+let box: ReturnType<typeof cliSandbox>;
+beforeEach(() => {
+  box = cliSandbox();
+});
+afterEach(() => box.cleanup());
+
+interface SweepJson {
+  runId: number;
+  evaluated: number;
+  nudges: Array<{ ruleId: string; customerId: string; status: string; explanation: string }>;
+}
+
+const sweepJson = async (args: string[] = []): Promise<SweepJson> => {
+  const result = await box.cli(["sweep", "--json", ...args]);
+  expect(result.stderr).toBe("");
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as SweepJson;
+};
+
+describe("keepwarm sweep", () => {
+  it("--json prints { runId, evaluated, nudges: [{ ruleId, customerId, status, explanation }] } of the nudges it created", async () => {
+    await box.withStore((store) => seedQuietCustomers(store, 3));
+    const report = await sweepJson();
+    expect(report).toMatchObject({ runId: 1, evaluated: 3 });
+    expect(report.nudges).toHaveLength(3);
+    for (const nudge of report.nudges) {
+      expect(nudge).toEqual(
+        expect.objectContaining({ ruleId: "no-contact", status: "open", explanation: expect.stringMatching(/^Never touched \(customer for 60 days\)/) }),
+      );
+      expect(nudge.customerId).toMatch(/^Q-\d$/);
+    }
+    const rows = await box.withStore((store) => store.sqlite.prepare("SELECT rule_id || ' ' || status FROM nudges").pluck().all());
+    expect(rows).toEqual(["no-contact open", "no-contact open", "no-contact open"]);
+  });
+
+  it("run twice creates nothing the second time", async () => {
+    await box.withStore((store) => seedQuietCustomers(store, 3));
+    expect((await sweepJson()).nudges).toHaveLength(3);
+    const second = await sweepJson();
+    expect(second).toMatchObject({ runId: 2, evaluated: 3, nudges: [] });
+    expect(await box.withStore(nudgeCounts)).toEqual({ total: 3, pairs: 3 });
+  });
+
+  it("--dry-run lists what it would create and writes no nudges", async () => {
+    await box.withStore((store) => seedQuietCustomers(store, 2));
+    const report = await sweepJson(["--dry-run"]);
+    expect(report.nudges.map((n) => n.customerId).sort()).toEqual(["Q-0", "Q-1"]);
+    expect(await box.withStore(nudgeCounts)).toEqual({ total: 0, pairs: 0 });
+    const text = await box.cli(["sweep", "--dry-run"]);
+    expect(text.stdout).toContain("(dry run)");
+    expect(text.stdout).toContain("would create 2 nudges");
+    expect(await box.withStore(nudgeCounts)).toEqual({ total: 0, pairs: 0 });
+  });
+
+  it("without Slack prints each nudge to the console: customer, owner, why, what to do", async () => {
+    await box.withStore((store) => seedQuietCustomers(store, 1));
+    const result = await box.cli(["sweep"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Quiet Q 0");
+    expect(result.stdout).toContain("<@U0OWNER1>");
+    expect(result.stdout).toMatch(/Why: +Never touched \(customer for 60 days\)/);
+    expect(result.stdout).toMatch(/Do: +A short email or call/);
+  });
+
+  it("two sweep processes started together on one database create each nudge once in total", async () => {
+    await box.withStore((store) => seedQuietCustomers(store, 2000));
+    const [a, b] = await Promise.all([box.cli(["sweep", "--json"]), box.cli(["sweep", "--json"])]);
+    expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, "", ""]);
+    const created = [a, b].map((r) => (JSON.parse(r.stdout) as SweepJson).nudges.length).sort((x, y) => x - y);
+    expect(created).toEqual([0, 2000]);
+    expect(await box.withStore(nudgeCounts)).toEqual({ total: 2000, pairs: 2000 });
+    const runs = await box.withStore((store) => store.sqlite.prepare("SELECT status FROM sweep_runs").pluck().all());
+    expect(runs).toEqual(["ok", "ok"]);
+  });
+
+  it("a sweep killed with SIGKILL mid-run, then rerun, leaves no duplicates and records the abandoned run", async () => {
+    await box.withStore((store) => seedQuietCustomers(store, 30_000));
+    const child = spawnCli(["sweep", "--json"], { KEEPWARM_DB: box.db, KEEPWARM_TZ: "UTC" });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+    child.stdout?.resume();
+    child.stderr?.resume();
+    // Kill as soon as the run is recorded as started, i.e. while it evaluates.
+    const started = await box.withStore(async (store) => {
+      const running = store.sqlite.prepare("SELECT count(*) FROM sweep_runs WHERE status = 'running'").pluck();
+      for (let i = 0; i < 3000; i++) {
+        if ((running.get() as number) > 0) return true;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return false;
+    });
+    expect(started).toBe(true);
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    const before = await box.withStore(nudgeCounts);
+    expect(before.total === 0 || before.total === 30_000).toBe(true);
+
+    const rerun = await sweepJson();
+    expect(rerun.nudges).toHaveLength(30_000 - before.total);
+    expect(await box.withStore(nudgeCounts)).toEqual({ total: 30_000, pairs: 30_000 });
+    const runs = await box.withStore((store) => store.sqlite.prepare("SELECT status, finished_at IS NOT NULL AS finished FROM sweep_runs ORDER BY id").all());
+    expect(runs).toEqual([
+      { status: "abandoned", finished: 1 },
+      { status: "ok", finished: 1 },
+    ]);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Backtest benchmark: the 10 benchmark rules replayed over the past D days for N
+ * customers (the sweep benchmark's data).
+ *
+ *   node --import tsx bench/backtest.ts [--customers 100000] [--days 90] [--db cache.db]
+ *
+ * Baseline, same run: the bare SQL fact scan at one instant, times D — the floor a
+ * replay that rescans every day cannot beat.
+ */
+import { copyFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { backtestRuleSet } from "../packages/core/src/backtest";
+import { scanFactRows } from "../packages/core/src/facts-scan";
+import { getActiveRuleSet } from "../packages/core/src/rule-sets";
+import { Calendar } from "../packages/rules/src/index";
+import { openStore } from "../packages/store/src/index";
+import { BENCH_NOW, generate } from "./generate";
+import { benchArgs, fmtInt, fmtS, intArg, machineLine, reportPhase, runPhase, table, tempDb } from "./lib";
+
+const args = benchArgs({ customers: { type: "string" }, days: { type: "string" } });
+const script = fileURLToPath(import.meta.url);
+const days = intArg(args.days, 90, "days");
+
+async function phase(name: string, db: string): Promise<void> {
+  const store = await openStore(db);
+  const calendar = new Calendar("UTC");
+  if (name === "scan") {
+    await reportPhase(name, () => {
+      let rows = 0;
+      for (const _ of scanFactRows(store, BENCH_NOW - 45 * 86_400_000)) rows++;
+      return { evaluations: rows };
+    });
+  } else {
+    const ruleSet = await getActiveRuleSet(store);
+    if (ruleSet === undefined) throw new Error("no active rule set");
+    await reportPhase(name, async () => {
+      const report = await backtestRuleSet(store, ruleSet.ruleFile, { calendar, days, now: BENCH_NOW });
+      return { evaluations: report.evaluations, fired: report.totals.fired };
+    });
+  }
+  await store.close();
+}
+
+async function main(): Promise<void> {
+  const customers = intArg(args.customers, 100_000, "customers");
+  const temp = tempDb("keepwarm-bench-backtest-");
+  const source = args.db === undefined ? temp.path : String(args.db);
+  console.log(`backtest benchmark: ${fmtInt(customers)} customers × ${days} days, 10 rules; ${machineLine()}`);
+  try {
+    if (!existsSync(source)) {
+      const g = await generate(source, customers);
+      console.log(`generated ${fmtInt(g.customers)} customers with histories in ${fmtS(g.ms)}`);
+    } else console.log(`reusing the data generated in ${source}`);
+    const db = `${temp.path}.work`;
+    copyFileSync(source, db);
+    const scan = runPhase(script, "scan", ["--db", db]);
+    const backtest = runPhase(script, "backtest", ["--db", db, "--days", String(days)]);
+    const floorMs = scan.wallMs * days;
+    const evaluations = Number(backtest.evaluations);
+    console.log(
+      table([
+        ["phase", "wall", "CPU", "customer-days/s", "peak RSS", "nudges fired"],
+        ["baseline: one bare fact scan × days", fmtS(floorMs), fmtS(scan.cpuMs * days), fmtInt((Number(scan.evaluations) * days) / (floorMs / 1000)), `${scan.peakRssMiB} MiB`, ""],
+        [
+          "backtestRuleSet",
+          fmtS(backtest.wallMs),
+          fmtS(backtest.cpuMs),
+          fmtInt(evaluations / (backtest.wallMs / 1000)),
+          `${backtest.peakRssMiB} MiB`,
+          fmtInt(Number(backtest.fired)),
+        ],
+      ]),
+    );
+    console.log(`${fmtInt(evaluations)} customer-days evaluated; backtest / floor = ${(backtest.wallMs / floorMs).toFixed(2)}`);
+  } finally {
+    temp.cleanup();
+  }
+}
+
+if (args.phase !== undefined) await phase(String(args.phase), String(args.db));
+else await main();

@@ -1,0 +1,165 @@
+// Module by module, not the package index: benchmarks should not break on unrelated work in progress.
+import { seededRandom } from "../packages/core/src/demo-data";
+import { applyRuleSet } from "../packages/core/src/rule-sets";
+import { defaultRulesText } from "../packages/rules/src/index";
+import { DAY_MS, openStore, TOUCH_KINDS } from "../packages/store/src/index";
+
+/** The instant every benchmark evaluates at: fixed, so runs are comparable. */
+export const BENCH_NOW = Date.UTC(2026, 10, 23, 9, 0, 0);
+
+const SEGMENTS = ["enterprise", "mid-market", "mid-market", "mid-market", "smb", "smb", "smb", "smb", "consumer", "consumer"];
+const STAGES = ["onboarding", "adoption", "expansion", "renewal"];
+const TIERS = ["bronze", "bronze", "silver", "silver", "gold", "platinum"];
+const PLANS = ["starter", "pro", "enterprise"];
+const REGIONS = ["emea", "amer", "apac"];
+
+/** The three default triggers (four rules) and six more reading other facts: ten rules. */
+export function benchRulesText(): string {
+  const defaults = JSON.parse(defaultRulesText()) as { rules: unknown[] };
+  const more = [
+    rule("renewal-soon-quiet", "Renewal within 30 days, no touch this month", {
+      all: [
+        { fact: "daysUntilRenewal", operator: "greaterThanInclusive", value: 0 },
+        { fact: "daysUntilRenewal", operator: "lessThanInclusive", value: 30 },
+        { fact: "touchesLast30Days", operator: "equal", value: 0 },
+      ],
+    }),
+    rule("big-spender-cooling", "Big spender who stopped buying", {
+      all: [
+        { fact: "spendLast90Days", operator: "greaterThanInclusive", value: 1500 },
+        { fact: "daysSinceLastPurchase", operator: "greaterThanInclusive", value: 30 },
+      ],
+    }),
+    rule("onboarding-check-in", "Onboarding customer with fewer than 2 touches this month", {
+      all: [
+        { fact: "lifecycleStage", operator: "equal", value: "onboarding" },
+        { fact: "touchesLast30Days", operator: "lessThan", value: 2 },
+      ],
+    }),
+    rule("top-tier-quiet", "Gold or platinum customer quiet for 21+ days", {
+      all: [
+        { fact: "tier", operator: "in", value: ["gold", "platinum"] },
+        { fact: "daysSinceLastTouch", operator: "greaterThanInclusive", value: 21 },
+      ],
+    }),
+    rule("seat-expansion", "Many seats on the starter plan", {
+      all: [
+        { fact: "attributes.plan", operator: "equal", value: "starter" },
+        { fact: "attributes.seats", operator: "greaterThanInclusive", value: 150 },
+      ],
+    }),
+    rule("lapsed-buyer", "Former buyer, nothing in 90 days, not a loyalty member", {
+      all: [
+        { fact: "daysSinceLastPurchase", operator: "greaterThanInclusive", value: 90 },
+        { not: { fact: "loyaltyMember", operator: "equal", value: true } },
+        { any: [{ fact: "segment", operator: "in", value: ["smb", "consumer"] }, { fact: "npsCategory", operator: "equal", value: "detractor" }] },
+      ],
+    }),
+  ];
+  return JSON.stringify({ rules: [...defaults.rules, ...more] }, null, 2);
+}
+
+function rule(id: string, name: string, conditions: unknown) {
+  return { id, name, enabled: true, conditions, nudge: { message: "{{customer.name}}: {{explanation}}.", priority: "normal", cooldownDays: 14 } };
+}
+
+export interface Generated {
+  customers: number;
+  touches: number;
+  nps: number;
+  purchases: number;
+  ms: number;
+}
+
+/**
+ * N customers with realistic histories: on average 10 touches (last 180 days),
+ * 2 NPS responses and 5 purchases (last 365 days) each. Events are written in time
+ * order across customers, as they arrive in production, so a customer's rows are
+ * scattered over the table and the scan pays for it as it would for real.
+ */
+export async function generate(path: string, customers: number, seed = 42): Promise<Generated> {
+  const started = performance.now();
+  const store = await openStore(path);
+  const { sqlite } = store;
+  sqlite.pragma("synchronous = OFF");
+  sqlite.pragma("cache_size = -262144");
+  const random = seededRandom(seed);
+  const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const now = BENCH_NOW;
+  const today = Math.floor(now / DAY_MS);
+
+  // Events are bucketed by day and packed into one number each (customer, ms of day, small payload).
+  const touchDays: number[][] = Array.from({ length: 181 }, () => []);
+  const npsDays: number[][] = Array.from({ length: 366 }, () => []);
+  const purchaseDays: number[][] = Array.from({ length: 366 }, () => []);
+  const pack = (customer: number, msOfDay: number, payload: number) => customer * 2 ** 31 + msOfDay * 16 + payload;
+  const insertCustomer = sqlite.prepare(
+    `INSERT INTO customers (id, external_id, name, segment, lifecycle_stage, owner_slack_id, tier, since_at, renewal_at, loyalty_member, churned_at, attributes, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  sqlite.transaction(() => {
+    for (let id = 1; id <= customers; id++) {
+      const since = now - int(30, 1500) * DAY_MS - int(0, DAY_MS - 1);
+      insertCustomer.run(
+        id,
+        `C${String(id).padStart(7, "0")}`,
+        `Customer ${id}`,
+        pick(SEGMENTS),
+        pick(STAGES),
+        random() < 0.05 ? null : `U${String(id % 50).padStart(8, "0")}`,
+        pick(TIERS),
+        since,
+        random() < 0.7 ? now + int(-30, 365) * DAY_MS : null,
+        random() < 0.4 ? 1 : 0,
+        random() < 0.02 ? now - int(1, 300) * DAY_MS : null,
+        JSON.stringify({ plan: pick(PLANS), seats: int(1, 200), region: pick(REGIONS) }),
+        since,
+        since,
+      );
+      for (let n = int(0, 20); n > 0; n--) touchDays[int(0, 180)]?.push(pack(id, int(0, DAY_MS - 1), int(0, TOUCH_KINDS.length - 1)));
+      for (let n = int(0, 4); n > 0; n--) npsDays[int(0, 365)]?.push(pack(id, int(0, DAY_MS - 1), int(0, 10)));
+      for (let n = int(0, 10); n > 0; n--) purchaseDays[int(0, 365)]?.push(pack(id, int(0, DAY_MS - 1), 0));
+    }
+  })();
+
+  const unpack = (packed: number): [number, number, number] => {
+    const customer = Math.floor(packed / 2 ** 31);
+    const rest = packed - customer * 2 ** 31;
+    return [customer, Math.floor(rest / 16), rest % 16];
+  };
+  const insertTouch = sqlite.prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, source) VALUES (?, ?, ?, ?, ?, 'import')");
+  const insertNps = sqlite.prepare("INSERT INTO nps_responses (customer_id, score, responded_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
+  const insertPurchase = sqlite.prepare("INSERT INTO purchases (customer_id, occurred_at, amount_cents, dedupe_key) VALUES (?, ?, ?, ?)");
+  let touches = 0;
+  let nps = 0;
+  let purchases = 0;
+  // Oldest day first: rowids grow with time, as in production.
+  for (let ago = 365; ago >= 0; ago--) {
+    const dayStart = (today - ago) * DAY_MS;
+    sqlite.transaction(() => {
+      for (const packed of touchDays[ago] ?? []) {
+        const [customer, ms, kind] = unpack(packed);
+        const at = Math.min(dayStart + ms, now);
+        insertTouch.run(customer, TOUCH_KINDS[kind] ?? "other", at, at, `U${String(customer % 50).padStart(8, "0")}`);
+        touches++;
+      }
+      for (const packed of npsDays[ago] ?? []) {
+        const [customer, ms, score] = unpack(packed);
+        nps += insertNps.run(customer, score, Math.min(dayStart + ms, now)).changes;
+      }
+      for (const packed of purchaseDays[ago] ?? []) {
+        const [customer, ms] = unpack(packed);
+        purchases++;
+        insertPurchase.run(customer, Math.min(dayStart + ms, now), int(500, 60_000), `bench-${purchases}`);
+      }
+    })();
+    touchDays[ago] = [];
+    npsDays[ago] = [];
+    purchaseDays[ago] = [];
+  }
+  await applyRuleSet(store, benchRulesText(), { author: "bench", source: "bench/generate.ts", now });
+  sqlite.pragma("wal_checkpoint(TRUNCATE)");
+  await store.close();
+  return { customers, touches, nps, purchases, ms: performance.now() - started };
+}

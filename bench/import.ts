@@ -1,0 +1,117 @@
+/**
+ * Import benchmark: a touches CSV imported with importCsv, at two file sizes, so the
+ * peak RSS shows whether memory stays flat in the file's size.
+ *
+ *   node --import tsx bench/import.ts [--rows 1000000] [--customers 10000]
+ *
+ * Baseline, same run, same file: csv-parse alone (the parser importCsv uses, same
+ * options), no validation and no database.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "../packages/core/node_modules/csv-parse/lib/index.js";
+import { seededRandom } from "../packages/core/src/demo-data";
+import { importCsv } from "../packages/core/src/import/import-csv";
+import { DAY_MS, openStore, TOUCH_KINDS } from "../packages/store/src/index";
+import { BENCH_NOW } from "./generate";
+import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportPhase, runPhase, table, tempDb } from "./lib";
+
+const args = benchArgs({ rows: { type: "string" }, customers: { type: "string" }, file: { type: "string" } });
+const script = fileURLToPath(import.meta.url);
+const externalId = (i: number) => `C${String(i).padStart(7, "0")}`;
+const NOTES = ["", "", "", "left a voicemail", "renewal looks safe", 'asked about "pro" pricing, sent deck', "quarterly review, 3 attendees", "follow-up\non onboarding"];
+
+async function writeCsv(path: string, rows: number, customers: number): Promise<void> {
+  const random = seededRandom(7);
+  const out = createWriteStream(path);
+  const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  let chunk = "customer_id,occurred_at,kind,note,logged_by\n";
+  for (let i = 0; i < rows; i++) {
+    const at = new Date(BENCH_NOW - Math.floor(random() * 365 * DAY_MS)).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const kind = TOUCH_KINDS[Math.floor(random() * TOUCH_KINDS.length)] ?? "call";
+    const note = NOTES[Math.floor(random() * NOTES.length)] ?? "";
+    chunk += `${externalId(1 + Math.floor(random() * customers))},${at},${kind},${quote(note)},U${String(Math.floor(random() * 50)).padStart(8, "0")}\n`;
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await new Promise((resolve) => out.once("drain", resolve));
+      chunk = "";
+    }
+  }
+  out.end(chunk);
+  await new Promise((resolve) => out.once("finish", resolve));
+}
+
+async function seedCustomers(db: string, customers: number): Promise<void> {
+  const store = await openStore(db);
+  const insert = store.sqlite.prepare("INSERT INTO customers (external_id, name, created_at, updated_at) VALUES (?, ?, ?, ?)");
+  store.sqlite.transaction(() => {
+    for (let i = 1; i <= customers; i++) insert.run(externalId(i), `Customer ${i}`, BENCH_NOW - 400 * DAY_MS, BENCH_NOW - 400 * DAY_MS);
+  })();
+  await store.close();
+}
+
+async function phase(name: string): Promise<void> {
+  const file = String(args.file);
+  if (name === "prepare") {
+    // For profiling by hand: write the file and seed the database, measure nothing.
+    await writeCsv(file, intArg(args.rows, 1_000_000, "rows"), intArg(args.customers, 10_000, "customers"));
+    await seedCustomers(String(args.db), intArg(args.customers, 10_000, "customers"));
+    return;
+  }
+  if (name === "parse") {
+    await reportPhase(name, async () => {
+      let rows = 0;
+      const parser = createReadStream(file).pipe(parse({ bom: true, info: true, relax_column_count: true }));
+      for await (const _ of parser) rows++;
+      return { rows: rows - 1 };
+    });
+    return;
+  }
+  const store = await openStore(String(args.db));
+  await reportPhase(name, async () => {
+    const report = await importCsv(store, "touches", file, { now: BENCH_NOW });
+    if (!report.committed) throw new Error(`import failed: ${JSON.stringify(report.invalid.slice(0, 3))}`);
+    return { rows: report.rows, inserted: report.inserted };
+  });
+  await store.close();
+}
+
+async function main(): Promise<void> {
+  const rows = intArg(args.rows, 1_000_000, "rows");
+  const customers = intArg(args.customers, 10_000, "customers");
+  const temp = tempDb("keepwarm-bench-import-");
+  console.log(`import benchmark: touches CSV, ${fmtInt(customers)} customers; ${machineLine()}`);
+  try {
+    const results: string[][] = [["file", "phase", "wall", "CPU", "rows/s", "peak RSS", "inserted"]];
+    for (const size of [Math.round(rows / 4), rows]) {
+      const file = join(temp.dir, `touches-${size}.csv`);
+      const started = performance.now();
+      await writeCsv(file, size, customers);
+      const { statSync } = await import("node:fs");
+      const mib = statSync(file).size / 1024 / 1024;
+      console.log(`wrote ${fmtInt(size)} rows (${mib.toFixed(0)} MiB) in ${fmtS(performance.now() - started)}`);
+      const db = join(temp.dir, `import-${size}.db`);
+      await seedCustomers(db, customers);
+      const parse = runPhase(script, "parse", ["--file", file]);
+      const imported = runPhase(script, "import", ["--file", file, "--db", db]);
+      const add = (label: string, r: PhaseResult) =>
+        results.push([
+          `${fmtInt(size)} rows, ${mib.toFixed(0)} MiB`,
+          label,
+          fmtS(r.wallMs),
+          fmtS(r.cpuMs),
+          fmtInt(Number(r.rows) / (r.wallMs / 1000)),
+          `${r.peakRssMiB} MiB`,
+          r.inserted === undefined ? "" : fmtInt(Number(r.inserted)),
+        ]);
+      add("baseline: csv-parse only", parse);
+      add("importCsv touches", imported);
+    }
+    console.log(table(results));
+  } finally {
+    temp.cleanup();
+  }
+}
+
+if (args.phase !== undefined) await phase(String(args.phase));
+else await main();

@@ -1,0 +1,160 @@
+import { type Calendar, type Rule, validateRuleFileText } from "@keepwarm/rules";
+import type { Store } from "@keepwarm/store";
+import { isoDate } from "./dates";
+import type { ActiveRuleSet } from "./rule-sets";
+
+export interface EscalatedNudge {
+  nudgeId: number;
+  ruleId: string;
+  customerId: number;
+}
+
+/**
+ * Escalate, once, every nudge left open for its rule's `escalateAfterDays`:
+ * the clock starts when the rep received it (delivered_at) — an undelivered or
+ * held-out nudge is nobody's fault — and counts calendar days in KEEPWARM_TZ, so a
+ * sweep at 09:00 on day N escalates a nudge delivered at 09:00:05 on day 0.
+ * A snoozed nudge waits: it is escalated on a later sweep once it is open again.
+ * Sets escalated_at and enqueues one `escalate` outbox item in one transaction;
+ * escalated_at IS NULL in the UPDATE makes a second escalation impossible.
+ */
+export function escalateOverdueNudges(store: Store, ruleSet: ActiveRuleSet, options: { now: number; calendar: Calendar }): EscalatedNudge[] {
+  const days = new Map<string, number>();
+  for (const rule of ruleSet.ruleFile.rules) {
+    if (rule.enabled && rule.nudge.escalateAfterDays !== undefined) days.set(rule.id, rule.nudge.escalateAfterDays);
+  }
+  if (days.size === 0) return [];
+  const candidates = store.sqlite
+    .prepare(
+      `SELECT id AS nudgeId, rule_id AS ruleId, customer_id AS customerId, delivered_at AS deliveredAt FROM nudges
+       WHERE status = 'open' AND held_out = 0 AND escalated_at IS NULL AND delivered_at IS NOT NULL AND delivered_at <= ?`,
+    )
+    .all(options.now) as Array<EscalatedNudge & { deliveredAt: number }>;
+  const mark = store.sqlite.prepare("UPDATE nudges SET escalated_at = ?, updated_at = ? WHERE id = ? AND escalated_at IS NULL AND status = 'open'");
+  const enqueue = store.sqlite.prepare(
+    "INSERT INTO outbox (kind, nudge_id, status, attempts, next_attempt_at, created_at) VALUES ('escalate', ?, 'pending', 0, ?, ?)",
+  );
+  const escalated: EscalatedNudge[] = [];
+  store.sqlite
+    .transaction(() => {
+      for (const c of candidates) {
+        const after = days.get(c.ruleId);
+        if (after === undefined || options.calendar.daysBetween(c.deliveredAt, options.now) < after) continue;
+        if (mark.run(options.now, options.now, c.nudgeId).changes === 0) continue;
+        enqueue.run(c.nudgeId, options.now, options.now);
+        escalated.push({ nudgeId: c.nudgeId, ruleId: c.ruleId, customerId: c.customerId });
+      }
+    })
+    .immediate();
+  return escalated;
+}
+
+export interface EscalationConfig {
+  /** Rep Slack id → manager Slack id (KEEPWARM_MANAGERS). */
+  managers: Readonly<Record<string, string>>;
+  /** KEEPWARM_ESCALATION_CHANNEL. */
+  escalationChannel?: string | undefined;
+}
+
+export type EscalationRoute = { kind: "dm"; user: string; why: string } | { kind: "channel"; channel: string; why: string } | { kind: "unrouted"; why: string };
+
+/**
+ * Where an escalation goes: the rule's `escalateTo`, else the owner's manager, else
+ * KEEPWARM_ESCALATION_CHANNEL. Decided at delivery, like nudges, so a fixed config counts.
+ */
+export function routeEscalation(escalateTo: string | undefined, ownerSlackId: string | null, config: EscalationConfig): EscalationRoute {
+  const target = (value: string, why: string): EscalationRoute =>
+    /^[UW]/.test(value) ? { kind: "dm", user: value, why } : { kind: "channel", channel: value.replace(/^#/, ""), why };
+  if (escalateTo !== undefined) return target(escalateTo, "the rule's escalateTo");
+  const manager = ownerSlackId === null ? undefined : config.managers[ownerSlackId];
+  if (manager !== undefined) return target(manager, `manager of <@${ownerSlackId}> (KEEPWARM_MANAGERS)`);
+  if (config.escalationChannel !== undefined) return target(config.escalationChannel, "KEEPWARM_ESCALATION_CHANNEL");
+  return { kind: "unrouted", why: "no rule escalateTo, no manager in KEEPWARM_MANAGERS for the owner, no KEEPWARM_ESCALATION_CHANNEL" };
+}
+
+export interface EscalationDetails {
+  nudgeId: number;
+  route: EscalationRoute;
+  ruleId: string;
+  ruleName: string;
+  customerExternalId: string;
+  customerName: string;
+  ownerSlackId: string | null;
+  explanation: string;
+  createdAt: number;
+  deliveredAt: number | null;
+  escalatedAt: number | null;
+  /** Only the latest snooze is stored on the nudge. */
+  lastSnooze: { by: string | null; until: number | null } | null;
+  status: string;
+  /** The history as lines, ready for the console or a Slack message. */
+  history: string[];
+}
+
+const ruleCache = new Map<string, Rule | undefined>();
+
+function ruleOf(store: Store, version: number, ruleId: string): Rule | undefined {
+  const key = `${store.path}\u0000${version}\u0000${ruleId}`;
+  if (ruleCache.has(key)) return ruleCache.get(key);
+  const json = store.sqlite.prepare("SELECT json FROM rule_sets WHERE id = ?").pluck().get(version) as string | undefined;
+  const parsed = json === undefined ? undefined : validateRuleFileText(json);
+  const rule = parsed?.valid ? parsed.ruleFile.rules.find((r) => r.id === ruleId) : undefined;
+  ruleCache.set(key, rule);
+  return rule;
+}
+
+/** Everything an escalation message shows: who, why, and what happened to the nudge so far. */
+export function escalationDetails(store: Store, nudgeId: number, config: EscalationConfig): EscalationDetails | undefined {
+  const row = store.sqlite
+    .prepare(
+      `SELECT n.id, n.rule_id AS ruleId, n.rule_set_version AS version, n.explanation, n.created_at AS createdAt, n.delivered_at AS deliveredAt,
+         n.escalated_at AS escalatedAt, n.snoozed_by AS snoozedBy, n.snoozed_until AS snoozedUntil, n.status,
+         c.external_id AS customerExternalId, c.name AS customerName, c.owner_slack_id AS ownerSlackId
+       FROM nudges n JOIN customers c ON c.id = n.customer_id WHERE n.id = ?`,
+    )
+    .get(nudgeId) as
+    | {
+        id: number;
+        ruleId: string;
+        version: number;
+        explanation: string;
+        createdAt: number;
+        deliveredAt: number | null;
+        escalatedAt: number | null;
+        snoozedBy: string | null;
+        snoozedUntil: number | null;
+        status: string;
+        customerExternalId: string;
+        customerName: string;
+        ownerSlackId: string | null;
+      }
+    | undefined;
+  if (row === undefined) return undefined;
+  const rule = ruleOf(store, row.version, row.ruleId);
+  const route = routeEscalation(rule?.nudge.escalateTo, row.ownerSlackId, config);
+  const when = (ms: number) => `${isoDate(ms)} ${new Date(ms).toISOString().slice(11, 16)} UTC`;
+  const owner = row.ownerSlackId === null ? "no owner" : `<@${row.ownerSlackId}>`;
+  const lastSnooze = row.snoozedBy === null ? null : { by: row.snoozedBy, until: row.snoozedUntil };
+  const history = [
+    `created ${when(row.createdAt)} by rule "${rule?.name ?? row.ruleId}" (${row.ruleId}, rules v${row.version}): ${row.explanation}`,
+    row.deliveredAt === null ? "never delivered" : `delivered to ${owner} ${when(row.deliveredAt)}`,
+    lastSnooze === null ? "never snoozed" : `snoozed by ${lastSnooze.by ?? "someone"}${lastSnooze.until === null ? "" : ` until ${isoDate(lastSnooze.until)}`}`,
+    row.escalatedAt === null ? `status: ${row.status}` : `still ${row.status} when escalated ${when(row.escalatedAt)}`,
+  ];
+  return {
+    nudgeId: row.id,
+    route,
+    ruleId: row.ruleId,
+    ruleName: rule?.name ?? row.ruleId,
+    customerExternalId: row.customerExternalId,
+    customerName: row.customerName,
+    ownerSlackId: row.ownerSlackId,
+    explanation: row.explanation,
+    createdAt: row.createdAt,
+    deliveredAt: row.deliveredAt,
+    escalatedAt: row.escalatedAt,
+    lastSnooze,
+    status: row.status,
+    history,
+  };
+}

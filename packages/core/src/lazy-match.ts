@@ -1,0 +1,69 @@
+import { type CustomerFactRow, explain, type Facts, parseAttributes, type Rule, renderTemplate } from "@keepwarm/rules";
+import { isHeldOut } from "./holdout";
+import type { Match } from "./sweep";
+
+/**
+ * A match whose words are written only when read. Most matches of a steady-state
+ * sweep or a backtest day already have a live nudge and are never shown, and writing
+ * the explanation and the message was most of the cost of a match. Both are pure
+ * functions of the rule and the facts, so computing them later changes nothing.
+ */
+export class LazyMatch implements Match {
+  readonly customerId: number;
+  readonly customerExternalId: string;
+  readonly customerName: string;
+  readonly ownerSlackId: string | null;
+  readonly lastTouchAt: number | null;
+  #explanation: string | undefined;
+  #message: string | undefined;
+
+  constructor(
+    readonly rule: Rule,
+    private readonly row: CustomerFactRow,
+    readonly facts: Facts,
+  ) {
+    this.customerId = row.id;
+    this.customerExternalId = row.externalId;
+    this.customerName = row.name;
+    this.ownerSlackId = row.ownerSlackId;
+    this.lastTouchAt = row.lastTouchAt;
+  }
+
+  get heldOut(): boolean {
+    return isHeldOut(this.rule.id, this.row.externalId, this.rule.nudge.holdoutPercent);
+  }
+
+  get explanation(): string {
+    this.#explanation ??= explain(this.rule, this.facts);
+    return this.#explanation;
+  }
+
+  get message(): string {
+    const row = this.row;
+    this.#message ??= renderTemplate(this.rule.nudge.message, {
+      customer: { name: row.name, id: row.externalId, segment: row.segment, tier: row.tier, lifecycleStage: row.lifecycleStage },
+      owner: row.ownerSlackId,
+      explanation: this.explanation,
+      ruleName: this.rule.name,
+      facts: this.facts,
+      attributes: parseAttributes(row.attributes),
+    });
+    return this.#message;
+  }
+
+  /** Own enumerable fields for JSON and test output, the lazy ones included. */
+  toJSON(): Omit<Match, never> {
+    return {
+      rule: this.rule,
+      customerId: this.customerId,
+      customerExternalId: this.customerExternalId,
+      customerName: this.customerName,
+      ownerSlackId: this.ownerSlackId,
+      facts: this.facts,
+      explanation: this.explanation,
+      message: this.message,
+      heldOut: this.heldOut,
+      lastTouchAt: this.lastTouchAt,
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./build";
+export * from "./html";
+export * from "./svg";

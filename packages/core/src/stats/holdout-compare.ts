@@ -1,0 +1,144 @@
+import type { Store } from "@keepwarm/store";
+import { DAY_MS } from "@keepwarm/store";
+import { round1, SEGMENT_FILTER, type StatsPeriod } from "./period";
+import { type MeanTest, meanDifferenceTest, type ProportionTest, twoProportionTest, wilsonInterval } from "./significance";
+
+/** Below this many nudges (or NPS pairs) in either group, we say "not enough data yet" instead of guessing. */
+export const MIN_GROUP_SIZE = 30;
+export const SIGNIFICANCE = 0.05;
+
+export interface GroupShare {
+  n: number;
+  yes: number;
+  share: number | null;
+  /** Wilson 95% interval of the share. */
+  interval: [number, number] | null;
+}
+
+export interface ProportionComparison {
+  nudged: GroupShare;
+  heldOut: GroupShare;
+  enoughData: boolean;
+  test: ProportionTest | null;
+  verdict: string;
+}
+
+export interface NpsChangeComparison {
+  nudged: { n: number; meanChange: number | null };
+  heldOut: { n: number; meanChange: number | null };
+  enoughData: boolean;
+  test: MeanTest | null;
+  verdict: string;
+}
+
+export interface HoldoutComparison {
+  ruleId: string;
+  nudges: { nudged: number; heldOut: number };
+  /** Touched within 7 days after the nudge; only nudges at least 7 days old count. */
+  touched7: ProportionComparison;
+  touched14: ProportionComparison;
+  /** Churned after the nudge, up to the end of the period. */
+  churned: ProportionComparison;
+  /** NPS after the nudge − NPS before it, for customers who answered both. */
+  npsChange: NpsChangeComparison;
+}
+
+interface Outcome {
+  ruleId: string;
+  heldOut: number;
+  createdAt: number;
+  touched7: number;
+  touched14: number;
+  npsBefore: number | null;
+  npsAfter: number | null;
+  churned: number;
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+const points = (x: number) => {
+  const rounded = Math.round(x * 100);
+  return `${rounded >= 0 ? "+" : "−"}${Math.abs(rounded)}`;
+};
+export const formatP = (p: number) => (p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`);
+
+function share(rows: readonly Outcome[], pick: (r: Outcome) => number): GroupShare {
+  const yes = rows.filter((r) => pick(r) === 1).length;
+  return { n: rows.length, yes, share: rows.length === 0 ? null : yes / rows.length, interval: wilsonInterval(yes, rows.length) };
+}
+
+function compareProportion(what: string, nudgedRows: readonly Outcome[], heldRows: readonly Outcome[], pick: (r: Outcome) => number): ProportionComparison {
+  const nudged = share(nudgedRows, pick);
+  const heldOut = share(heldRows, pick);
+  const enoughData = nudged.n >= MIN_GROUP_SIZE && heldOut.n >= MIN_GROUP_SIZE;
+  const test = enoughData ? twoProportionTest(nudged.yes, nudged.n, heldOut.yes, heldOut.n) : null;
+  let verdict: string;
+  if (!enoughData || test === null || nudged.share === null || heldOut.share === null) {
+    verdict = `not enough data yet: needs ${MIN_GROUP_SIZE} in each group, has ${nudged.n} nudged and ${heldOut.n} held out`;
+  } else {
+    const figures = `${pct(nudged.share)} of nudged vs ${pct(heldOut.share)} of held out (${points(test.difference)} points, 95% CI ${points(test.interval[0])} to ${points(test.interval[1])}; ${formatP(test.p)})`;
+    verdict = test.p < SIGNIFICANCE ? `${what}: ${figures}` : `no clear difference yet in ${what}: ${figures}`;
+  }
+  return { nudged, heldOut, enoughData, test, verdict };
+}
+
+function compareNps(nudgedRows: readonly Outcome[], heldRows: readonly Outcome[]): NpsChangeComparison {
+  const changes = (rows: readonly Outcome[]) =>
+    rows.filter((r) => r.npsBefore !== null && r.npsAfter !== null).map((r) => (r.npsAfter as number) - (r.npsBefore as number));
+  const a = changes(nudgedRows);
+  const b = changes(heldRows);
+  const mean = (xs: number[]) => (xs.length === 0 ? null : round1(xs.reduce((s, x) => s + x, 0) / xs.length));
+  const enoughData = a.length >= MIN_GROUP_SIZE && b.length >= MIN_GROUP_SIZE;
+  const test = enoughData ? meanDifferenceTest(a, b) : null;
+  let verdict: string;
+  if (test === null) {
+    verdict = `not enough data yet: needs ${MIN_GROUP_SIZE} customers with an NPS answer before and after the nudge in each group, has ${a.length} nudged and ${b.length} held out`;
+  } else {
+    const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(round1(x))}`;
+    const figures = `mean change ${sign(test.meanA)} nudged vs ${sign(test.meanB)} held out (difference ${sign(test.difference)}, 95% CI ${sign(test.interval[0])} to ${sign(test.interval[1])}; ${formatP(test.p)})`;
+    verdict = test.p < SIGNIFICANCE ? `NPS change: ${figures}` : `no clear difference yet in NPS change: ${figures}`;
+  }
+  return { nudged: { n: a.length, meanChange: mean(a) }, heldOut: { n: b.length, meanChange: mean(b) }, enoughData, test, verdict };
+}
+
+/**
+ * Nudged against held-out customers, per rule with a holdout, for nudges created in
+ * (since, until]. The unit is the nudge: a customer nudged twice by a rule counts twice
+ * (always in the same group, since assignment is by customer).
+ */
+export function holdoutComparison(store: Store, period: StatsPeriod): HoldoutComparison[] {
+  const rows = store.sqlite
+    .prepare(
+      `SELECT n.rule_id AS ruleId, n.held_out AS heldOut, n.created_at AS createdAt,
+         EXISTS (SELECT 1 FROM touchpoints t WHERE t.customer_id = n.customer_id AND t.occurred_at > n.created_at AND t.occurred_at <= n.created_at + @d7) AS touched7,
+         EXISTS (SELECT 1 FROM touchpoints t WHERE t.customer_id = n.customer_id AND t.occurred_at > n.created_at AND t.occurred_at <= n.created_at + @d14) AS touched14,
+         (SELECT r.score FROM nps_responses r WHERE r.customer_id = n.customer_id AND r.responded_at <= n.created_at ORDER BY r.responded_at DESC LIMIT 1) AS npsBefore,
+         (SELECT r.score FROM nps_responses r WHERE r.customer_id = n.customer_id AND r.responded_at > n.created_at AND r.responded_at <= @until
+            ORDER BY r.responded_at DESC LIMIT 1) AS npsAfter,
+         (c.churned_at IS NOT NULL AND c.churned_at > n.created_at AND c.churned_at <= @until) AS churned
+       FROM nudges n JOIN customers c ON c.id = n.customer_id
+       WHERE n.created_at > @since AND n.created_at <= @until AND ${SEGMENT_FILTER}
+         AND n.rule_id IN (SELECT DISTINCT rule_id FROM nudges WHERE held_out = 1)
+       ORDER BY n.rule_id`,
+    )
+    .all({ since: period.since, until: period.until, segment: period.segment ?? null, d7: 7 * DAY_MS, d14: 14 * DAY_MS }) as Outcome[];
+  const byRule = new Map<string, Outcome[]>();
+  for (const row of rows) {
+    const list = byRule.get(row.ruleId) ?? [];
+    list.push(row);
+    byRule.set(row.ruleId, list);
+  }
+  return [...byRule].map(([ruleId, outcomes]) => {
+    const nudged = outcomes.filter((o) => o.heldOut === 0);
+    const held = outcomes.filter((o) => o.heldOut === 1);
+    // A nudge younger than the window cannot have its outcome yet: leave it out rather than count it as "not touched".
+    const matured = (rows: Outcome[], days: number) => rows.filter((o) => o.createdAt + days * DAY_MS <= period.until);
+    return {
+      ruleId,
+      nudges: { nudged: nudged.length, heldOut: held.length },
+      touched7: compareProportion("touched within 7 days", matured(nudged, 7), matured(held, 7), (o) => o.touched7),
+      touched14: compareProportion("touched within 14 days", matured(nudged, 14), matured(held, 14), (o) => o.touched14),
+      churned: compareProportion("churned after the nudge", nudged, held, (o) => o.churned),
+      npsChange: compareNps(nudged, held),
+    };
+  });
+}

@@ -1,0 +1,48 @@
+import type { Store } from "@keepwarm/store";
+import { type RuleFunnel, funnelStats } from "./funnel";
+import { type HoldoutComparison, holdoutComparison } from "./holdout-compare";
+import { type LoyaltyStats, loyaltyStats } from "./loyalty";
+import { type NpsStats, npsStats } from "./nps";
+import type { StatsPeriod } from "./period";
+import { type RepActivityStats, repActivityStats } from "./rep-activity";
+import { type RetentionStats, retentionStats } from "./retention";
+import { type TouchCadenceStats, touchCadenceStats } from "./touch-cadence";
+
+export * from "./funnel";
+export * from "./holdout-compare";
+export * from "./loyalty";
+export * from "./nps";
+export * from "./period";
+export * from "./rep-activity";
+export * from "./retention";
+export * from "./significance";
+export * from "./touch-cadence";
+
+export interface Stats {
+  since: number;
+  until: number;
+  segment: string | null;
+  retention: RetentionStats;
+  nps: NpsStats;
+  touchCadence: TouchCadenceStats;
+  repActivity: RepActivityStats;
+  loyalty: LoyaltyStats;
+  funnel: RuleFunnel[];
+  holdouts: HoldoutComparison[];
+}
+
+/** Every KPI for one period: a handful of bulk statements, never one query per customer. */
+export function computeStats(store: Store, period: StatsPeriod): Stats {
+  return {
+    since: period.since,
+    until: period.until,
+    segment: period.segment ?? null,
+    retention: retentionStats(store, period),
+    nps: npsStats(store, period),
+    touchCadence: touchCadenceStats(store, period),
+    repActivity: repActivityStats(store, period),
+    loyalty: loyaltyStats(store, period),
+    funnel: funnelStats(store, period),
+    holdouts: holdoutComparison(store, period),
+  };
+}

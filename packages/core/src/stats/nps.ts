@@ -1,0 +1,80 @@
+import type { Store } from "@keepwarm/store";
+import { DAY_MS } from "@keepwarm/store";
+import { ACTIVE_AT, round1, SEGMENT_FILTER, type StatsPeriod } from "./period";
+
+export interface NpsScore {
+  /** % promoters (9–10) − % detractors (0–6), one decimal; null without responses. */
+  nps: number | null;
+  responses: number;
+  promoters: number;
+  passives: number;
+  detractors: number;
+}
+
+export interface NpsStats {
+  /** Latest response per customer within the NPS_WINDOW_DAYS before `until`, customers not churned by then. */
+  now: NpsScore;
+  windowDays: number;
+  /** Per calendar month (KEEPWARM_TZ) overlapping the period: each customer's latest response in that month. */
+  byMonth: Array<{ month: string } & NpsScore>;
+}
+
+export const NPS_WINDOW_DAYS = 90;
+
+export function npsScore(scores: readonly number[]): NpsScore {
+  const promoters = scores.filter((s) => s >= 9).length;
+  const detractors = scores.filter((s) => s <= 6).length;
+  const responses = scores.length;
+  return {
+    nps: responses === 0 ? null : round1(((promoters - detractors) * 100) / responses),
+    responses,
+    promoters,
+    passives: responses - promoters - detractors,
+    detractors,
+  };
+}
+
+export function npsStats(store: Store, period: StatsPeriod): NpsStats {
+  const segment = period.segment ?? null;
+  const current = store.sqlite
+    .prepare(
+      `SELECT (SELECT n.score FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at > @from AND n.responded_at <= @until
+                ORDER BY n.responded_at DESC LIMIT 1) AS score
+       FROM customers c WHERE ${SEGMENT_FILTER} AND ${ACTIVE_AT("@until")}`,
+    )
+    .pluck()
+    .all({ from: period.until - NPS_WINDOW_DAYS * DAY_MS, until: period.until, segment }) as Array<number | null>;
+  // Responses of the period in time order: the last one seen per (customer, month) wins.
+  const responses = store.sqlite
+    .prepare(
+      `SELECT n.customer_id AS customerId, n.score, n.responded_at AS at FROM nps_responses n JOIN customers c ON c.id = n.customer_id
+       WHERE n.responded_at > @since AND n.responded_at <= @until AND ${SEGMENT_FILTER} ORDER BY n.responded_at`,
+    )
+    .all({ since: period.since, until: period.until, segment }) as Array<{ customerId: number; score: number; at: number }>;
+  const months = new Map<string, Map<number, number>>();
+  for (const month of monthsBetween(period)) months.set(month, new Map());
+  for (const r of responses) months.get(period.calendar.isoDate(r.at).slice(0, 7))?.set(r.customerId, r.score);
+  return {
+    now: npsScore(current.filter((s): s is number => s !== null)),
+    windowDays: NPS_WINDOW_DAYS,
+    byMonth: [...months].map(([month, latest]) => ({ month, ...npsScore([...latest.values()]) })),
+  };
+}
+
+/** "YYYY-MM" of every calendar month that overlaps (since, until]. */
+export function monthsBetween(period: Pick<StatsPeriod, "since" | "until" | "calendar">): string[] {
+  const first = period.calendar.isoDate(period.since + 1).slice(0, 7);
+  const last = period.calendar.isoDate(period.until).slice(0, 7);
+  const months: string[] = [];
+  let [y, m] = first.split("-").map(Number) as [number, number];
+  for (let month = first; month <= last && months.length < 1200; ) {
+    months.push(month);
+    m++;
+    if (m > 12) {
+      m = 1;
+      y++;
+    }
+    month = `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}`;
+  }
+  return months;
+}

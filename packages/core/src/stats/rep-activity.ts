@@ -1,0 +1,52 @@
+import type { Store } from "@keepwarm/store";
+import { DAY_MS } from "@keepwarm/store";
+import { round1, SEGMENT_FILTER, type StatsPeriod } from "./period";
+
+export interface RepActivity {
+  /** logged_by of the touch; "(not recorded)" when the import had none. */
+  rep: string;
+  touches: number;
+  /** touches / weeks in the period (period length in days ÷ 7), one decimal. */
+  perWeek: number;
+  /** Touches per calendar week starting Monday (KEEPWARM_TZ), keyed by the Monday's date. */
+  weeks: Record<string, number>;
+}
+
+export interface RepActivityStats {
+  weeksInPeriod: number;
+  reps: RepActivity[];
+}
+
+export const UNKNOWN_REP = "(not recorded)";
+
+/** Monday (YYYY-MM-DD, KEEPWARM_TZ) of the week holding `ms`. */
+export function weekOf(ms: number, calendar: StatsPeriod["calendar"]): string {
+  const day = calendar.dayNumber(ms);
+  // Day 0 (1970-01-01) was a Thursday: shift so Monday is 0.
+  const monday = day - ((day + 3) % 7);
+  return new Date(monday * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Touches per rep per week, over touches that happened in (since, until]. */
+export function repActivityStats(store: Store, period: StatsPeriod): RepActivityStats {
+  const rows = store.sqlite
+    .prepare(
+      `SELECT coalesce(t.logged_by, '${UNKNOWN_REP}') AS rep, t.occurred_at AS at FROM touchpoints t JOIN customers c ON c.id = t.customer_id
+       WHERE t.occurred_at > @since AND t.occurred_at <= @until AND ${SEGMENT_FILTER}`,
+    )
+    .all({ since: period.since, until: period.until, segment: period.segment ?? null }) as Array<{ rep: string; at: number }>;
+  const weeksInPeriod = Math.max((period.until - period.since) / (7 * DAY_MS), 1 / 7);
+  const byRep = new Map<string, Record<string, number>>();
+  for (const r of rows) {
+    const weeks = byRep.get(r.rep) ?? {};
+    const week = weekOf(r.at, period.calendar);
+    weeks[week] = (weeks[week] ?? 0) + 1;
+    byRep.set(r.rep, weeks);
+  }
+  const reps = [...byRep].map(([rep, weeks]) => {
+    const touches = Object.values(weeks).reduce((a, b) => a + b, 0);
+    return { rep, touches, perWeek: round1(touches / weeksInPeriod), weeks: Object.fromEntries(Object.entries(weeks).sort()) };
+  });
+  reps.sort((a, b) => b.touches - a.touches || a.rep.localeCompare(b.rep));
+  return { weeksInPeriod: round1(weeksInPeriod), reps };
+}

@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { computeStats, funnelStats, loyaltyStats, npsStats, repActivityStats, retentionStats, touchCadenceStats } from "../src/index";
+import { ago, customer, freshStatsStore, NOW, nps, PERIOD, seedBook, touch } from "./stats-fixture";
+
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
+});
+
+async function book() {
+  const fixture = await freshStatsStore();
+  close = fixture.close;
+  const ids = seedBook(fixture.store);
+  return { store: fixture.store, ids };
+}
+
+describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () => {
+  it("retention counts customers at the period start and their churn, by segment", async () => {
+    const { store } = await book();
+    // enterprise: A and B were customers at the start; B churned 10 days ago → 1 of 2, 50%.
+    // smb: C churned 200 days ago (before the start: not counted); D started 30 days ago (new);
+    //      E was there and stayed → 0 of 1 churned, 100%, 1 new.
+    // (none): F started 100 days ago, before the start → 1 customer, 0 churned.
+    // total: 4 at start, 1 churned → 75% retention, 25% churn, 1 new.
+    const r = retentionStats(store, PERIOD);
+    expect(r.bySegment).toEqual([
+      { segment: "(none)", atStart: 1, churned: 0, new: 0, retentionRate: 1, churnRate: 0 },
+      { segment: "enterprise", atStart: 2, churned: 1, new: 0, retentionRate: 0.5, churnRate: 0.5 },
+      { segment: "smb", atStart: 1, churned: 0, new: 1, retentionRate: 1, churnRate: 0 },
+    ]);
+    expect(r.total).toEqual({ segment: "all", atStart: 4, churned: 1, new: 1, retentionRate: 0.75, churnRate: 0.25 });
+    // --segment enterprise: only A and B.
+    expect(retentionStats(store, { ...PERIOD, segment: "enterprise" }).total).toMatchObject({ atStart: 2, churned: 1, retentionRate: 0.5 });
+  });
+
+  it("NPS now takes each active customer's latest answer of the last 90 days; by month, the latest per customer and month", async () => {
+    const { store } = await book();
+    // now: A → 10 (the 3 is 100 days old), B churned (excluded), E → 6 (latest of 9, 4, 6), F → 9, D none.
+    //      promoters A, F; detractor E → (2 − 1) / 3 = +33.3.
+    // by month (UTC): April none; May: E's latest in May is 4 (05-03, after the 9 on 05-01), F 9 → (1 − 1)/2 = 0;
+    //      June: A 10, B 2 (B was still a customer then), E 6 → (1 − 2)/3 = −33.3.
+    const n = npsStats(store, PERIOD);
+    expect(n.now).toEqual({ nps: 33.3, responses: 3, promoters: 2, passives: 0, detractors: 1 });
+    expect(n.byMonth).toEqual([
+      { month: "2026-04", nps: null, responses: 0, promoters: 0, passives: 0, detractors: 0 },
+      { month: "2026-05", nps: 0, responses: 2, promoters: 1, passives: 0, detractors: 1 },
+      { month: "2026-06", nps: -33.3, responses: 3, promoters: 1, passives: 0, detractors: 2 },
+    ]);
+  });
+
+  it("days since last touch falls in buckets and customers 30+ days quiet are counted", async () => {
+    const { store } = await book();
+    // Active at NOW: A (3 days), D (never touched, started 30 days ago → 30), E (45), F (10). B and C churned.
+    const c = touchCadenceStats(store, PERIOD);
+    expect(c.customers).toBe(4);
+    expect(c.buckets).toEqual([
+      { label: "0–6", count: 1 },
+      { label: "7–13", count: 1 },
+      { label: "14–29", count: 0 },
+      { label: "30–59", count: 2 },
+      { label: "60–89", count: 0 },
+      { label: "90+", count: 0 },
+    ]);
+    expect(c.neverTouched).toBe(1);
+    expect(c.quiet).toBe(2);
+  });
+
+  it("touches per rep per week divide each rep's touches by the period's 90/7 weeks", async () => {
+    const { store } = await book();
+    // In the period: U0REPA 2 (A at −3 = Sat 06-27 → week of Mon 06-22; A at −27 = Wed 06-03 → week of 06-01),
+    // U0REPB 2 (B −50 = 05-11, a Monday; E −45 = 05-16 → week of 05-11), unrecorded 1 (F −10 = 06-20 → week of 06-15).
+    // E's touch at −100 is before the period. 2 / 12.857 = 0.16 → 0.2; 1 / 12.857 = 0.08 → 0.1.
+    const a = repActivityStats(store, PERIOD);
+    expect(a.weeksInPeriod).toBe(12.9);
+    expect(a.reps).toEqual([
+      { rep: "U0REPA", touches: 2, perWeek: 0.2, weeks: { "2026-06-01": 1, "2026-06-22": 1 } },
+      { rep: "U0REPB", touches: 2, perWeek: 0.2, weeks: { "2026-05-11": 2 } },
+      { rep: "(not recorded)", touches: 1, perWeek: 0.1, weeks: { "2026-06-15": 1 } },
+    ]);
+  });
+
+  it("loyalty enrollment counts active customers with 5+ purchases in 90 days", async () => {
+    const { store } = await book();
+    // A: 5 in 90 days, member. E: 5 in 90 days (the one 95 days ago does not count), not a member.
+    // F: 4 → not frequent. B: 7, but churned. → 1 of 2 enrolled.
+    expect(loyaltyStats(store, PERIOD)).toEqual({ frequentBuyers: 2, enrolled: 1, enrollmentRate: 0.5 });
+  });
+
+  it("the nudge funnel per rule counts stages of nudged (not held-out) nudges and the median days to the touch", async () => {
+    const { store } = await book();
+    // r1 in the period: A resolved (created −30, touch −27: 3 days), E resolved after a snooze (−50 → −45: 5 days),
+    //   F dismissed, D held out; A's nudge from 200 days ago is outside. Median of 3 and 5 = 4.
+    // r2: D open, delivered and escalated; E expired, never delivered.
+    expect(funnelStats(store, PERIOD)).toEqual([
+      {
+        ruleId: "r1",
+        created: 4,
+        heldOut: 1,
+        nudged: 3,
+        delivered: 3,
+        resolvedByTouch: 2,
+        snoozed: 1,
+        dismissed: 1,
+        expired: 0,
+        stillOpen: 0,
+        escalated: 0,
+        medianDaysToTouch: 4,
+      },
+      {
+        ruleId: "r2",
+        created: 2,
+        heldOut: 0,
+        nudged: 2,
+        delivered: 1,
+        resolvedByTouch: 0,
+        snoozed: 0,
+        dismissed: 0,
+        expired: 1,
+        stillOpen: 1,
+        escalated: 1,
+        medianDaysToTouch: null,
+      },
+    ]);
+  });
+
+  it("a rule with too few held-out nudges says so instead of claiming an effect", async () => {
+    const { store } = await book();
+    const [r1] = computeStats(store, PERIOD).holdouts;
+    // r1: 3 nudged (all ≥ 7 days old except none: −30, −50, −12) and 1 held out (5 days old: not mature for 7 days).
+    expect(r1?.ruleId).toBe("r1");
+    expect(r1?.nudges).toEqual({ nudged: 3, heldOut: 1 });
+    expect(r1?.touched7.nudged).toMatchObject({ n: 3, yes: 3 });
+    expect(r1?.touched7.heldOut).toMatchObject({ n: 0, yes: 0 });
+    expect(r1?.touched7.enoughData).toBe(false);
+    expect(r1?.touched7.test).toBeNull();
+    expect(r1?.touched7.verdict).toBe("not enough data yet: needs 30 in each group, has 3 nudged and 0 held out");
+  });
+});
+
+describe("KPIs on edge cases", () => {
+  it("an empty store gives zeros and nulls, never NaN or an error", async () => {
+    const fixture = await freshStatsStore();
+    close = fixture.close;
+    const s = computeStats(fixture.store, PERIOD);
+    expect(s.retention.total).toEqual({ segment: "all", atStart: 0, churned: 0, new: 0, retentionRate: null, churnRate: null });
+    expect(s.retention.bySegment).toEqual([]);
+    expect(s.nps.now).toEqual({ nps: null, responses: 0, promoters: 0, passives: 0, detractors: 0 });
+    expect(s.nps.byMonth.map((m) => m.nps)).toEqual([null, null, null]);
+    expect(s.touchCadence).toMatchObject({ customers: 0, quiet: 0, neverTouched: 0 });
+    expect(s.repActivity.reps).toEqual([]);
+    expect(s.loyalty).toEqual({ frequentBuyers: 0, enrolled: 0, enrollmentRate: null });
+    expect(s.funnel).toEqual([]);
+    expect(s.holdouts).toEqual([]);
+    expect(JSON.stringify(s)).not.toMatch(/NaN|Infinity/);
+  });
+
+  it("a single customer is counted in every KPI it belongs to", async () => {
+    const fixture = await freshStatsStore();
+    close = fixture.close;
+    const id = customer(fixture.store, { id: "solo", segment: "smb", since: ago(365), owner: "U0SOLO" });
+    touch(fixture.store, id, ago(40), "U0SOLO");
+    nps(fixture.store, id, 10, ago(7));
+    const s = computeStats(fixture.store, PERIOD);
+    // 1 customer at the start, none churned; NPS one promoter = +100; last touch 40 days ago → quiet;
+    // 1 touch / 12.857 weeks = 0.08 → 0.1 per week.
+    expect(s.retention.total).toMatchObject({ atStart: 1, churned: 0, retentionRate: 1 });
+    expect(s.nps.now).toMatchObject({ nps: 100, responses: 1, promoters: 1 });
+    expect(s.nps.byMonth.find((m) => m.month === "2026-06")?.nps).toBe(100);
+    expect(s.touchCadence).toMatchObject({ customers: 1, quiet: 1 });
+    expect(s.touchCadence.buckets.find((b) => b.label === "30–59")?.count).toBe(1);
+    expect(s.repActivity.reps).toEqual([{ rep: "U0SOLO", touches: 1, perWeek: 0.1, weeks: { "2026-05-18": 1 } }]);
+    expect(s.until).toBe(NOW);
+  });
+});

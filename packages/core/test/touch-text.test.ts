@@ -1,0 +1,64 @@
+import { Calendar } from "@keepwarm/rules";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseTouchDate, parseTouchText } from "../src/index";
+import { addCustomer, type Fixture, freshStore, NOW, UTC } from "./sweep-fixtures";
+
+let fx: Fixture;
+beforeAll(async () => {
+  fx = await freshStore();
+  for (const [id, name] of [
+    ["C-1", "Acme Corp"],
+    ["C-2", "Acme Industries"],
+    ["C-3", "Call Center Inc"],
+  ]) {
+    addCustomer(fx.store, { id: id as string, name: name as string });
+  }
+});
+afterAll(() => fx.close());
+
+describe("parseTouchDate", () => {
+  it("reads a past ISO date as midday of that day", () => {
+    expect(parseTouchDate("2026-06-10", NOW, UTC)).toBe(Date.parse("2026-06-10T12:00:00Z"));
+  });
+
+  it("caps today's ISO date at now, so it is never in the future", () => {
+    const morning = Date.parse("2026-06-15T08:00:00Z");
+    expect(parseTouchDate("2026-06-15", morning, UTC)).toBe(morning);
+  });
+
+  it("keeps tomorrow's date in the future, so the grammar can reject it", () => {
+    expect(parseTouchDate("2026-06-16", NOW, UTC)).toBe(Date.parse("2026-06-16T12:00:00Z"));
+    const parsed = parseTouchText(fx.store, "C-1 call 2026-06-16", NOW, UTC);
+    expect(parsed).toMatchObject({ ok: false, error: "future_date" });
+  });
+
+  it("reads yesterday in the keepwarm time zone", () => {
+    const tokyo = new Calendar("Asia/Tokyo");
+    // NOW is 2026-06-15 21:00 in Tokyo: yesterday there is June 14.
+    expect(tokyo.isoDate(parseTouchDate("yesterday", NOW, tokyo) as number)).toBe("2026-06-14");
+    expect(parseTouchDate("2026-02-30", NOW, UTC)).toBe("invalid");
+    expect(parseTouchDate("renewal", NOW, UTC)).toBeUndefined();
+  });
+});
+
+describe("parseTouchText", () => {
+  it("prefers the longest exact name, so a name holding a kind word still parses", () => {
+    const parsed = parseTouchText(fx.store, "call center inc call yesterday renewal looks safe", NOW, UTC);
+    expect(parsed).toMatchObject({ ok: true, kind: "call", note: "renewal looks safe" });
+    if (parsed.ok) {
+      expect(parsed.customer.external_id).toBe("C-3");
+      expect(parsed.occurredAt).toBe(Date.parse("2026-06-14T12:00:00Z"));
+    }
+  });
+
+  it("lists every candidate of an ambiguous prefix and keeps the rest of the text", () => {
+    const parsed = parseTouchText(fx.store, "Acme email sent the deck", NOW, UTC);
+    expect(parsed).toMatchObject({ ok: false, error: "ambiguous", query: "Acme", rest: "email sent the deck" });
+    if (!parsed.ok && parsed.error === "ambiguous") expect(parsed.candidates.map((c) => c.external_id)).toEqual(["C-1", "C-2"]);
+  });
+
+  it("defaults to kind other at now, and refuses an overlong text", () => {
+    expect(parseTouchText(fx.store, "C-1", NOW, UTC)).toMatchObject({ ok: true, kind: "other", kindGiven: false, occurredAt: NOW, note: null });
+    expect(parseTouchText(fx.store, `C-1 ${"x".repeat(3000)}`, NOW, UTC)).toMatchObject({ ok: false, error: "too_long" });
+  });
+});

@@ -1,0 +1,219 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedCall {
+  method: string;
+  args: Record<string, unknown>;
+  /** Wall-clock ms when the call arrived. */
+  at: number;
+}
+
+export interface FakeMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: unknown[];
+  metadata?: { event_type: string; event_payload: Record<string, unknown> } | undefined;
+}
+
+type Failure = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 } | { error: string };
+
+export interface FakeSlackOptions {
+  teamId?: string;
+  botUserId?: string;
+}
+
+/**
+ * A small stand-in for the Slack Web API on 127.0.0.1: records every call, keeps
+ * posted messages per channel (with metadata, for conversations.history), and can
+ * fail the next calls of a method with 429 + Retry-After, a 5xx, or a Slack error.
+ * Also receives response_url posts at /response/<id>.
+ */
+export class FakeSlack {
+  readonly calls: RecordedCall[] = [];
+  readonly responses: Array<{ id: string; body: Record<string, unknown> }> = [];
+  readonly messages = new Map<string, FakeMessage[]>();
+  private failures = new Map<string, Failure[]>();
+  private server: Server | undefined;
+  private tsCounter = 0;
+  private readonly teamId: string;
+  private readonly botUserId: string;
+  url = "";
+
+  constructor(options: FakeSlackOptions = {}) {
+    this.teamId = options.teamId ?? "T0TEST";
+    this.botUserId = options.botUserId ?? "U0BOT";
+  }
+
+  /** The Web API base URL (for SLACK_API_URL / slackApiUrl). */
+  get apiUrl(): string {
+    return `${this.url}/api/`;
+  }
+
+  responseUrl(id: string): string {
+    return `${this.url}/response/${id}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then(
+        ({ status, body, headers }) => {
+          res.writeHead(status, { "content-type": "application/json", ...headers });
+          res.end(JSON.stringify(body));
+        },
+        (error: Error) => {
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end(JSON.stringify({ ok: false, error: error.message }));
+        },
+      );
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  /** The next `count` calls of `method` fail this way. */
+  failNext(method: string, count: number, failure: Failure): void {
+    const list = this.failures.get(method) ?? [];
+    for (let i = 0; i < count; i++) list.push(failure);
+    this.failures.set(method, list);
+  }
+
+  clearFailures(): void {
+    this.failures.clear();
+  }
+
+  callsOf(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Every message posted to a channel (DMs are stored under D<user id>). */
+  allMessages(): FakeMessage[] {
+    return [...this.messages.values()].flat();
+  }
+
+  /** Wait until the predicate holds (polling), or fail after timeoutMs. */
+  async waitFor<T>(probe: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) throw new Error("FakeSlack.waitFor: timed out");
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+
+  private nextTs(): string {
+    this.tsCounter++;
+    return `${Math.floor(Date.now() / 1000)}.${String(this.tsCounter).padStart(6, "0")}`;
+  }
+
+  private async handle(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+    const raw = await readBody(req);
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (path.startsWith("/response/")) {
+      this.responses.push({ id: path.slice("/response/".length), body: JSON.parse(raw || "{}") as Record<string, unknown> });
+      return { status: 200, body: { ok: true } };
+    }
+    if (!path.startsWith("/api/")) return { status: 404, body: { ok: false, error: "unknown_path" } };
+    const method = path.slice("/api/".length);
+    const args = parseArgs(raw, req.headers["content-type"] ?? "");
+    this.calls.push({ method, args, at: Date.now() });
+    const failure = this.failures.get(method)?.shift();
+    if (failure !== undefined) {
+      if ("error" in failure) return { status: 200, body: { ok: false, error: failure.error } };
+      if (failure.status === 429) return { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(failure.retryAfter) } };
+      return { status: failure.status, body: { ok: false, error: "internal_error" } };
+    }
+    return { status: 200, body: this.answer(method, args) };
+  }
+
+  private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    switch (method) {
+      case "auth.test":
+        return { ok: true, team_id: this.teamId, team: "Test", user_id: this.botUserId, bot_id: "B0BOT", url: "https://test.slack.com/" };
+      case "conversations.open": {
+        const users = String(args.users ?? "");
+        if (!/^[UW][A-Z0-9]+$/.test(users)) return { ok: false, error: "user_not_found" };
+        return { ok: true, channel: { id: `D${users.slice(1)}` } };
+      }
+      case "chat.postMessage": {
+        let channel = String(args.channel ?? "");
+        if (channel === "") return { ok: false, error: "channel_not_found" };
+        if (/^[UW]/.test(channel)) channel = `D${channel.slice(1)}`;
+        const message: FakeMessage = {
+          channel,
+          ts: this.nextTs(),
+          text: String(args.text ?? ""),
+          blocks: (args.blocks as unknown[] | undefined) ?? [],
+          metadata: args.metadata as FakeMessage["metadata"],
+        };
+        const list = this.messages.get(channel) ?? [];
+        list.push(message);
+        this.messages.set(channel, list);
+        return { ok: true, channel, ts: message.ts, message: { text: message.text, ts: message.ts } };
+      }
+      case "chat.update": {
+        const message = this.messages.get(String(args.channel))?.find((m) => m.ts === String(args.ts));
+        if (message === undefined) return { ok: false, error: "message_not_found" };
+        message.text = String(args.text ?? "");
+        message.blocks = (args.blocks as unknown[] | undefined) ?? [];
+        return { ok: true, channel: message.channel, ts: message.ts };
+      }
+      case "chat.postEphemeral":
+        return { ok: true, message_ts: this.nextTs() };
+      case "conversations.history": {
+        const list = [...(this.messages.get(String(args.channel)) ?? [])].reverse();
+        const withMetadata = args.include_all_metadata === true || args.include_all_metadata === "true";
+        return {
+          ok: true,
+          messages: list.map((m) => ({ type: "message", ts: m.ts, text: m.text, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) })),
+          has_more: false,
+        };
+      }
+      case "views.open":
+      case "views.push":
+      case "views.update":
+      case "views.publish":
+        return { ok: true, view: { id: `V${this.calls.length}`, ...(args.view as Record<string, unknown>) } };
+      default:
+        return { ok: true };
+    }
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The Web API client sends form fields whose nested values are JSON strings. */
+function parseArgs(raw: string, contentType: string): Record<string, unknown> {
+  if (contentType.includes("application/json")) return JSON.parse(raw || "{}") as Record<string, unknown>;
+  const args: Record<string, unknown> = {};
+  for (const [key, value] of new URLSearchParams(raw)) {
+    args[key] = /^[[{]/.test(value) ? safeJson(value) : value;
+  }
+  return args;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+  return new FakeSlack(options).start();
+}
