@@ -60,7 +60,14 @@ async function main(): Promise<void> {
     console.log(
       table([
         ["phase", "wall", "CPU", "customer-days/s", "peak RSS", "nudges fired"],
-        ["baseline: one bare fact scan × days", fmtS(floorMs), fmtS(scan.cpuMs * days), fmtInt((Number(scan.evaluations) * days) / (floorMs / 1000)), `${scan.peakRssMiB} MiB`, ""],
+        [
+          "baseline: one bare fact scan × days",
+          fmtS(floorMs),
+          fmtS(scan.cpuMs * days),
+          fmtInt((Number(scan.evaluations) * days) / (floorMs / 1000)),
+          `${scan.peakRssMiB} MiB`,
+          "",
+        ],
         [
           "backtestRuleSet",
           fmtS(backtest.wallMs),

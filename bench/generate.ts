@@ -52,7 +52,12 @@ export function benchRulesText(): string {
       all: [
         { fact: "daysSinceLastPurchase", operator: "greaterThanInclusive", value: 90 },
         { not: { fact: "loyaltyMember", operator: "equal", value: true } },
-        { any: [{ fact: "segment", operator: "in", value: ["smb", "consumer"] }, { fact: "npsCategory", operator: "equal", value: "detractor" }] },
+        {
+          any: [
+            { fact: "segment", operator: "in", value: ["smb", "consumer"] },
+            { fact: "npsCategory", operator: "equal", value: "detractor" },
+          ],
+        },
       ],
     }),
   ];

@@ -20,7 +20,16 @@ import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportP
 const args = benchArgs({ rows: { type: "string" }, customers: { type: "string" }, file: { type: "string" } });
 const script = fileURLToPath(import.meta.url);
 const externalId = (i: number) => `C${String(i).padStart(7, "0")}`;
-const NOTES = ["", "", "", "left a voicemail", "renewal looks safe", 'asked about "pro" pricing, sent deck', "quarterly review, 3 attendees", "follow-up\non onboarding"];
+const NOTES = [
+  "",
+  "",
+  "",
+  "left a voicemail",
+  "renewal looks safe",
+  'asked about "pro" pricing, sent deck',
+  "quarterly review, 3 attendees",
+  "follow-up\non onboarding",
+];
 
 async function writeCsv(path: string, rows: number, customers: number): Promise<void> {
   const random = seededRandom(7);

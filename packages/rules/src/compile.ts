@@ -5,8 +5,7 @@ import type { Condition, LeafCondition, Rule } from "./rule-file";
 export type Predicate = (facts: Facts) => boolean;
 
 const isLeaf = (condition: Condition): condition is LeafCondition => "fact" in condition;
-const isFactReference = (value: unknown): value is { fact: string } =>
-  value !== null && typeof value === "object" && Object.hasOwn(value, "fact");
+const isFactReference = (value: unknown): value is { fact: string } => value !== null && typeof value === "object" && Object.hasOwn(value, "fact");
 
 /**
  * Compile json-rules-engine conditions into a plain closure. Same operators, same

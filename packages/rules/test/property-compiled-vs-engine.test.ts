@@ -46,7 +46,16 @@ class Gen {
   }
 }
 
-const NUMBER_FACTS = ["daysSinceLastTouch", "touchesLast30Days", "npsLatest", "npsPrevious", "npsChange", "daysSinceNps", "spendLast90Days", "daysUntilRenewal"];
+const NUMBER_FACTS = [
+  "daysSinceLastTouch",
+  "touchesLast30Days",
+  "npsLatest",
+  "npsPrevious",
+  "npsChange",
+  "daysSinceNps",
+  "spendLast90Days",
+  "daysUntilRenewal",
+];
 const STRING_FACTS = ["segment", "tier", "lifecycleStage", "lastTouchKind", "npsCategory"];
 const BOOLEAN_FACTS = ["loyaltyMember", "neverTouched"];
 const ATTRIBUTE_FACTS = ["attributes.plan", "attributes.seats", "attributes.beta", "attributes.region"];
@@ -77,7 +86,8 @@ function randomFacts(g: Gen): Facts {
   for (const name of ALL_FACTS) {
     if (g.chance(0.15)) continue; // missing: the engine sees undefined
     if (ATTRIBUTE_FACTS.includes(name)) facts[name] = scalar(g);
-    else if (g.chance(0.2)) facts[name] = scalar(g); // off-type values, as a bad attribute might be
+    else if (g.chance(0.2))
+      facts[name] = scalar(g); // off-type values, as a bad attribute might be
     else if (NUMBER_FACTS.includes(name)) facts[name] = g.chance(0.2) ? null : g.pick(NUMBERS);
     else if (STRING_FACTS.includes(name)) facts[name] = g.chance(0.2) ? null : g.pick(WORDS);
     else facts[name] = g.chance(0.5);
@@ -173,7 +183,10 @@ describe("compiled predicates agree with json-rules-engine 7.3.1", () => {
       for (let j = 0; j < 4; j++) {
         const facts = randomFacts(g);
         const engine = (await matchingRuleIds(rules, facts)).sort();
-        const fast = compiled.filter((c) => c.matches(facts)).map((c) => c.rule.id).sort();
+        const fast = compiled
+          .filter((c) => c.matches(facts))
+          .map((c) => c.rule.id)
+          .sort();
         matches += fast.length;
         if (JSON.stringify(engine) !== JSON.stringify(fast) && disagreements.length < 5) {
           disagreements.push(`engine ${engine}, compiled ${fast}\n  ${JSON.stringify(rules.map((r) => r.conditions))}\n  ${JSON.stringify(facts)}`);

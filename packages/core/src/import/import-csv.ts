@@ -79,10 +79,10 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
   const known = new Set([...COLUMNS[kind].required, ...COLUMNS[kind].optional]);
   // A big import touches index pages all over (dedupe keys are hashes): give it a page
   // cache of its own size class for the duration, then hand the connection back as it was.
-  const cacheSize = sqlite.pragma("cache_size", { simple: true }) as number;
-  sqlite.pragma("cache_size = -65536");
+  const cacheSize = Number(sqlite.pragma("cache_size", { simple: true }));
   sqlite.exec("BEGIN IMMEDIATE");
   try {
+    sqlite.pragma("cache_size = -65536");
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const line = previousEnd + 1;
       previousEnd = info.lines;
@@ -131,7 +131,7 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
     throw error;
   } finally {
     parser.destroy();
-    sqlite.pragma(`cache_size = ${Number(cacheSize)}`);
+    sqlite.pragma(`cache_size = ${cacheSize}`);
   }
 }
 
