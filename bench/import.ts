@@ -42,12 +42,12 @@ async function writeCsv(path: string, rows: number, customers: number): Promise<
     const note = NOTES[Math.floor(random() * NOTES.length)] ?? "";
     chunk += `${externalId(1 + Math.floor(random() * customers))},${at},${kind},${quote(note)},U${String(Math.floor(random() * 50)).padStart(8, "0")}\n`;
     if (chunk.length > 1 << 20) {
-      if (!out.write(chunk)) await new Promise((resolve) => out.once("drain", resolve));
+      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
       chunk = "";
     }
   }
   out.end(chunk);
-  await new Promise((resolve) => out.once("finish", resolve));
+  await new Promise<void>((resolve) => out.once("finish", () => resolve()));
 }
 
 async function seedCustomers(db: string, customers: number): Promise<void> {

@@ -95,17 +95,20 @@ export function createApp(options: CreateAppOptions): BotApp {
     clientOptions: { slackApiUrl: env.SLACK_API_URL },
     ...(env.SLACK_APP_TOKEN !== undefined ? { socketMode: true, appToken: env.SLACK_APP_TOKEN } : receiver !== undefined ? { receiver } : {}),
   });
+  const calendar = new Calendar(env.KEEPWARM_TZ);
   const delivery = new SlackDelivery({
     store,
     client: deliveryClient(token, env.SLACK_API_URL),
     fallbackChannel: env.KEEPWARM_FALLBACK_CHANNEL,
     digestThreshold: env.KEEPWARM_DIGEST_THRESHOLD,
     escalation: { managers: env.KEEPWARM_MANAGERS, escalationChannel: env.KEEPWARM_ESCALATION_CHANNEL },
+    maxNudgesPerDay: env.KEEPWARM_MAX_NUDGES_PER_DAY,
+    calendar,
     clock: options.deliveryClock ?? systemClock,
     logger: log,
   });
   let loop: DeliveryLoop | undefined;
-  const deps: BotDeps = { store, env, calendar: new Calendar(env.KEEPWARM_TZ), now, logger: log, kickDelivery: () => loop?.kick() };
+  const deps: BotDeps = { store, env, calendar, now, logger: log, kickDelivery: () => loop?.kick() };
 
   let team: Promise<string | undefined> | undefined;
   const installedTeam = () => {

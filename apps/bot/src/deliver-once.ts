@@ -1,4 +1,5 @@
 import type { Env } from "@keepwarm/core";
+import { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
 import type { BotLogger } from "./deps";
 import { deliveryClient } from "./delivery/slack-errors";
@@ -17,9 +18,11 @@ export async function deliverOnceToSlack(store: Store, env: Env, warn?: (line: s
     fallbackChannel: env.KEEPWARM_FALLBACK_CHANNEL,
     digestThreshold: env.KEEPWARM_DIGEST_THRESHOLD,
     escalation: { managers: env.KEEPWARM_MANAGERS, escalationChannel: env.KEEPWARM_ESCALATION_CHANNEL },
+    maxNudgesPerDay: env.KEEPWARM_MAX_NUDGES_PER_DAY,
+    calendar: new Calendar(env.KEEPWARM_TZ),
     ...(logger ? { logger } : {}),
   });
-  const total: DeliveryPass = { delivered: 0, updated: 0, escalated: 0, skipped: 0, failed: 0, retrying: 0 };
+  const total: DeliveryPass = { delivered: 0, updated: 0, escalated: 0, skipped: 0, failed: 0, deferred: 0, retrying: 0 };
   for (let i = 0; i < 20; i++) {
     const pass = await delivery.runOnce();
     total.delivered += pass.delivered;
@@ -27,6 +30,7 @@ export async function deliverOnceToSlack(store: Store, env: Env, warn?: (line: s
     total.escalated += pass.escalated;
     total.skipped += pass.skipped;
     total.failed += pass.failed;
+    total.deferred += pass.deferred;
     total.retrying = pass.retrying;
     if (pass.busy) return { ...total, busy: true };
     if (pass.delivered + pass.updated + pass.escalated + pass.skipped + pass.failed === 0 || delivery.resumeAt > Date.now()) break;

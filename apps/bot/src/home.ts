@@ -1,13 +1,26 @@
+import { DEFAULT_STATS_DAYS, npsStats, retentionStats } from "@keepwarm/core";
+import { DAY_MS } from "@keepwarm/store";
 import type { webApi } from "@slack/bolt";
 import { homeView } from "./blocks/home-view";
 import type { BotDeps } from "./deps";
-import { openNudgesOf, quietCustomers } from "./queries";
+import { basicStats, openNudgesOf, quietCustomers, waitingNudgesOf } from "./queries";
 
 const HOME_NUDGES = 14;
 
 export async function publishHome(client: webApi.WebClient, deps: BotDeps, userId: string): Promise<void> {
   const now = deps.now();
   const nudges = openNudgesOf(deps.store, userId, 1000);
-  const view = homeView(nudges.slice(0, HOME_NUDGES), quietCustomers(deps.store, userId, now, 10), nudges.length);
+  // The team's NPS and retention: two bulk statements, cheap enough for every Home open.
+  const period = { since: now - DEFAULT_STATS_DAYS * DAY_MS, until: now, calendar: deps.calendar };
+  const view = homeView(nudges.slice(0, HOME_NUDGES), quietCustomers(deps.store, userId, now, 10), nudges.length, {
+    waiting: waitingNudgesOf(deps.store, userId),
+    maxPerDay: deps.env.KEEPWARM_MAX_NUDGES_PER_DAY,
+    kpis: {
+      mine: basicStats(deps.store, now, deps.calendar, userId),
+      nps: npsStats(deps.store, period),
+      retention: retentionStats(deps.store, period).total,
+      days: DEFAULT_STATS_DAYS,
+    },
+  });
   await client.views.publish({ user_id: userId, view });
 }

@@ -8,3 +8,4 @@ export * from "./delivery/slack-errors";
 export * from "./health";
 export * from "./security/request-freshness";
 export * from "./deliver-once";
+export { announceRuleChangeToSlack } from "./listeners/views/rules-edit-announce";

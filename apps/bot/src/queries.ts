@@ -135,3 +135,18 @@ export function liveNudgesOfCustomer(store: Store, customerId: number): NudgeVie
     .prepare(`${NUDGE_VIEW_SELECT} WHERE n.customer_id = ? AND n.status IN ('open','snoozed') AND n.held_out = 0 ORDER BY n.priority DESC`)
     .all(customerId) as NudgeView[];
 }
+
+/**
+ * The user's open nudges not yet sent by DM: over the daily nudge budget, or not
+ * delivered yet. They are on the App Home meanwhile and arrive by DM on a later day.
+ */
+export function waitingNudgesOf(store: Store, userId: string): number {
+  return store.sqlite
+    .prepare(
+      `SELECT count(*) FROM nudges n JOIN customers c ON c.id = n.customer_id
+         WHERE c.owner_slack_id = ? AND n.status = 'open' AND n.held_out = 0 AND n.delivered_at IS NULL AND n.destination = 'owner'
+           AND EXISTS (SELECT 1 FROM outbox o WHERE o.nudge_id = n.id AND o.kind = 'deliver' AND o.status = 'pending')`,
+    )
+    .pluck()
+    .get(userId) as number;
+}

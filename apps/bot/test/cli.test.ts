@@ -1,4 +1,6 @@
-import { openStore } from "@keepwarm/store";
+import { runSweep } from "@keepwarm/core";
+import { Calendar } from "@keepwarm/rules";
+import { DAY_MS, openStore } from "@keepwarm/store";
 import { FakeSlack, runCli, spawnCli, tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { seedCustomers } from "./harness";
@@ -93,6 +95,47 @@ describe("keepwarm bot / start / sweep with Slack", () => {
     }
     expect(await new Promise((resolve) => child.on("close", resolve))).toBe(0);
     expect(fake.callsOf("chat.postMessage")).toHaveLength(2);
+  });
+
+  it("keepwarm start escalates an overdue nudge to the rep's manager and holds the rep's daily nudge budget", async () => {
+    const path = tmp.file("budget.db");
+    const store = await openStore(path);
+    const now = Date.now();
+    // An enterprise nudge delivered 6 days ago and still open: its rule escalates after 5.
+    seedCustomers(store, [{ id: "C-E", name: "Enterprise Co", segment: "enterprise" }], now);
+    await runSweep(store, { calendar: new Calendar("UTC"), now: now - 6 * DAY_MS });
+    store.sqlite.prepare("UPDATE nudges SET delivered_at = ?, slack_channel = 'D0REP', slack_ts = '1.000001'").run(now - 6 * DAY_MS);
+    store.sqlite.prepare("UPDATE outbox SET status = 'done', done_at = ?").run(now - 6 * DAY_MS);
+    seedCustomers(
+      store,
+      ["C-1", "C-2", "C-3"].map((id) => ({ id, name: `Quiet ${id}` })),
+      now,
+    );
+    await store.close();
+
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const child = spawnCli(["start", "--run-now"], {
+      KEEPWARM_DB: path,
+      SLACK_BOT_TOKEN: "xoxb-1",
+      SLACK_SIGNING_SECRET: "s",
+      SLACK_API_URL: fake.apiUrl,
+      PORT: port,
+      KEEPWARM_MAX_NUDGES_PER_DAY: "2",
+      KEEPWARM_MANAGERS: "U0REP:U0BOSS",
+    });
+    try {
+      await waitForHealth(port);
+      await fake.waitFor(() => fake.messages.get("D0BOSS")?.length === 1 && fake.messages.get("D0REP")?.length === 2, 20_000);
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await new Promise((resolve) => child.on("close", resolve))).toBe(0);
+    expect(fake.messages.get("D0BOSS")?.[0]?.text).toContain("*Enterprise Co* (C-E): nudge #1 is still open");
+    expect(fake.messages.get("D0REP")).toHaveLength(2);
+    const after = await openStore(path);
+    const waiting = after.sqlite.prepare("SELECT kind, status, last_error AS note FROM outbox WHERE status != 'done'").all();
+    await after.close();
+    expect(waiting).toEqual([{ kind: "deliver", status: "pending", note: expect.stringContaining("nudge budget: 2 per rep and day reached") }]);
   });
 
   it("keepwarm sweep delivers once through Slack when SLACK_BOT_TOKEN is set, and keeps console delivery without it", async () => {

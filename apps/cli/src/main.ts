@@ -47,6 +47,12 @@ function report(error: unknown): number {
   return 2;
 }
 
+// `keepwarm sweep --json | head` closes stdout early: that is the reader's choice, not a crash.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -66,6 +66,19 @@ describe("keepwarm sweep", () => {
     expect(result.stdout).toMatch(/Do: +A short email or call/);
   });
 
+  it("a reader that closes the pipe early (| head) ends the CLI quietly, without a stack trace", async () => {
+    await box.withStore((store) => seedQuietCustomers(store, 3000));
+    const child = spawnCli(["sweep", "--dry-run", "--json"], { KEEPWARM_DB: box.db, KEEPWARM_TZ: "UTC" });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdout?.once("data", () => child.stdout?.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on("close", (exitCode) => resolve(exitCode)));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+
   it("two sweep processes started together on one database create each nudge once in total", async () => {
     await box.withStore((store) => seedQuietCustomers(store, 2000));
     const [a, b] = await Promise.all([box.cli(["sweep", "--json"]), box.cli(["sweep", "--json"])]);

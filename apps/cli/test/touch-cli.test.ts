@@ -14,6 +14,7 @@ beforeAll(async () => {
     "C-4,Søren & Co — Café,smb",
     "C-5,Globex,smb",
     "C-6,Initech,smb",
+    'C-7,"O\'Brien ""Bob"" Ltd",smb',
   ].join("\n");
   const result = await box.cli(["import", "customers", box.file("customers.csv", csv)]);
   expect(result.code, result.stderr).toBe(0);
@@ -57,6 +58,10 @@ describe("keepwarm touch: finding the customer", () => {
     expect(await touch("Søren & Co — Café", "visit")).toMatchObject({ customerId: "C-4", kind: "visit" });
   });
 
+  it("finds a name holding quotes, typed as one argument, and still reads the kind after it", async () => {
+    expect(await touch('O\'Brien "Bob" Ltd', "email")).toMatchObject({ customerId: "C-7", kind: "email", note: null });
+  });
+
   it("finds a customer by a unique prefix of its name", async () => {
     expect(await touch("Glo", "meeting")).toMatchObject({ customerId: "C-5", kind: "meeting" });
     expect(await touch("acme", "corp", "chat")).toMatchObject({ customerId: "C-1", kind: "chat" });
@@ -97,6 +102,10 @@ describe("keepwarm touch: kind, date and note", () => {
     const result = await touch("C-6", "chat", todayUtc());
     expect(result.occurredAt.slice(0, 10)).toBe(todayUtc());
     expect(Date.parse(result.occurredAt)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("stores a note given as one quoted argument verbatim, its own quotes included", async () => {
+    expect(await touch("C-6", "call", "today", 'she said "renew"  soon')).toMatchObject({ kind: "call", note: 'she said "renew"  soon' });
   });
 
   it("rejects a date in the future and logs nothing", async () => {

@@ -13,15 +13,30 @@ export type TouchTextResult =
 
 export const MAX_TOUCH_TEXT = 3000;
 
+/** One word or "quoted phrase"; `raw` is how it was written, which is what a note keeps. */
+export interface TouchToken {
+  text: string;
+  quoted: boolean;
+  raw: string;
+}
+
 /** Words, keeping "quoted phrases" whole. */
-export function tokenize(text: string): Array<{ text: string; quoted: boolean }> {
-  const tokens: Array<{ text: string; quoted: boolean }> = [];
+export function tokenize(text: string): TouchToken[] {
+  const tokens: TouchToken[] = [];
   const pattern = /"([^"]*)"|“([^”]*)”|(\S+)/g;
   for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-    if (m[3] !== undefined) tokens.push({ text: m[3], quoted: false });
-    else tokens.push({ text: (m[1] ?? m[2] ?? "").trim(), quoted: true });
+    if (m[3] !== undefined) tokens.push({ text: m[3], quoted: false, raw: m[0] });
+    else tokens.push({ text: (m[1] ?? m[2] ?? "").trim(), quoted: true, raw: m[0] });
   }
   return tokens;
+}
+
+/**
+ * Tokens from a command line the shell already split: an argument holding spaces was
+ * quoted by the user, and every argument is kept verbatim (its quotes are its own).
+ */
+export function tokensFromArgs(args: readonly string[]): TouchToken[] {
+  return args.filter((arg) => arg.trim() !== "").map((arg) => ({ text: arg.trim(), quoted: /\s/.test(arg.trim()), raw: arg.trim() }));
 }
 
 const isKind = (word: string): word is TouchKind => (TOUCH_KINDS as readonly string[]).includes(word.toLowerCase());
@@ -49,8 +64,16 @@ export function parseTouchDate(word: string, now: number, calendar: Calendar): n
  * unique prefix.
  */
 export function parseTouchText(store: Store, text: string, now: number, calendar: Calendar): TouchTextResult {
-  if (text.length > MAX_TOUCH_TEXT) return { ok: false, error: "too_long", message: `that is too long (${text.length} characters); keep a touch under ${MAX_TOUCH_TEXT}` };
-  const tokens = tokenize(text.trim());
+  if (text.length > MAX_TOUCH_TEXT)
+    return { ok: false, error: "too_long", message: `that is too long (${text.length} characters); keep a touch under ${MAX_TOUCH_TEXT}` };
+  return parseTouchTokens(store, tokenize(text.trim()), now, calendar);
+}
+
+/** parseTouchText on tokens already split (the CLI's arguments). */
+export function parseTouchTokens(store: Store, tokens: readonly TouchToken[], now: number, calendar: Calendar): TouchTextResult {
+  const length = restText(tokens, 0).length;
+  if (length > MAX_TOUCH_TEXT)
+    return { ok: false, error: "too_long", message: `that is too long (${length} characters); keep a touch under ${MAX_TOUCH_TEXT}` };
   if (tokens.length === 0) return { ok: false, error: "empty" };
   let customer: Customer | undefined;
   let used = 0;
@@ -67,7 +90,13 @@ export function parseTouchText(store: Store, text: string, now: number, calendar
   } else {
     // Longest exact match first, so "Call Center Inc call" finds the customer "Call Center Inc".
     for (let k = Math.min(tokens.length, 12); k >= 1 && customer === undefined; k--) {
-      const found = exactCustomer(store, tokens.slice(0, k).map((t) => t.text).join(" "));
+      const found = exactCustomer(
+        store,
+        tokens
+          .slice(0, k)
+          .map((t) => t.text)
+          .join(" "),
+      );
       if (found) {
         customer = found;
         used = k;
@@ -78,7 +107,10 @@ export function parseTouchText(store: Store, text: string, now: number, calendar
       if (end === -1) end = tokens.length;
       // Without a kind or date to stop at, try shorter prefixes: the rest may be the note.
       for (let k = end; k >= 1; k--) {
-        const query = tokens.slice(0, k).map((t) => t.text).join(" ");
+        const query = tokens
+          .slice(0, k)
+          .map((t) => t.text)
+          .join(" ");
         const lookup = lookupCustomer(store, query);
         if (lookup.kind === "found") {
           customer = lookup.customer;
@@ -87,21 +119,24 @@ export function parseTouchText(store: Store, text: string, now: number, calendar
         }
         if (lookup.kind === "ambiguous") return { ok: false, error: "ambiguous", query, candidates: lookup.candidates, rest: restText(tokens, k) };
         if (k === 1 || end !== tokens.length) {
-          const full = tokens.slice(0, end).map((t) => t.text).join(" ");
+          const full = tokens
+            .slice(0, end)
+            .map((t) => t.text)
+            .join(" ");
           const retry = k === end ? lookup : lookupCustomer(store, full);
           return { ok: false, error: "not_found", query: full, suggestions: retry.kind === "none" ? retry.suggestions : [] };
         }
       }
     }
   }
-  if (customer === undefined) return { ok: false, error: "not_found", query: text.trim(), suggestions: [] };
+  if (customer === undefined) return { ok: false, error: "not_found", query: restText(tokens, 0), suggestions: [] };
   return finish(customer, tokens.slice(used), now, calendar);
 }
 
-function restText(tokens: Array<{ text: string; quoted: boolean }>, from: number): string {
+function restText(tokens: readonly TouchToken[], from: number): string {
   return tokens
     .slice(from)
-    .map((t) => (t.quoted ? `"${t.text}"` : t.text))
+    .map((t) => t.raw)
     .join(" ");
 }
 
@@ -110,7 +145,7 @@ export function finishTouchText(customer: Customer, rest: string, now: number, c
   return finish(customer, tokenize(rest.trim()), now, calendar);
 }
 
-function finish(customer: Customer, rest: Array<{ text: string; quoted: boolean }>, now: number, calendar: Calendar): TouchTextResult {
+function finish(customer: Customer, rest: readonly TouchToken[], now: number, calendar: Calendar): TouchTextResult {
   let index = 0;
   let kind: TouchKind = "other";
   let kindGiven = false;

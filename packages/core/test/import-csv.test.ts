@@ -120,6 +120,7 @@ describe("importCsv", () => {
       ["touches", ["customer_id,occured_at", "C-1,2026-01-01"], /^line 1: unknown column "occured_at" \(did you mean "occurred_at"\?\)/],
       ["nps", ["customer_id,score,score,responded_at"], /^line 1: column "score" appears twice$/],
       ["customers", ["id,name", 'C-1,"Acme'], /: line \d+: malformed CSV/],
+      ["customers", ["id,name", "C-1,Acme", 'C-2,O\'Brien "Bob" Ltd'], /: line 3: malformed CSV \(a quote is found on field 1/],
     ];
     for (const [kind, lines, pattern] of cases) {
       const attempt = importCsv(fx.store, kind as "customers", csvFile(`${kind}.csv`, lines), { now: NOW });

@@ -1,6 +1,6 @@
 import { Calendar } from "@keepwarm/rules";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseTouchDate, parseTouchText } from "../src/index";
+import { parseTouchDate, parseTouchText, parseTouchTokens, tokensFromArgs } from "../src/index";
 import { addCustomer, type Fixture, freshStore, NOW, UTC } from "./sweep-fixtures";
 
 let fx: Fixture;
@@ -55,6 +55,16 @@ describe("parseTouchText", () => {
     const parsed = parseTouchText(fx.store, "Acme email sent the deck", NOW, UTC);
     expect(parsed).toMatchObject({ ok: false, error: "ambiguous", query: "Acme", rest: "email sent the deck" });
     if (!parsed.ok && parsed.error === "ambiguous") expect(parsed.candidates.map((c) => c.external_id)).toEqual(["C-1", "C-2"]);
+  });
+
+  it("keeps a Slack note as typed, quotes included", () => {
+    expect(parseTouchText(fx.store, 'C-1 call today said "hi" to them', NOW, UTC)).toMatchObject({ ok: true, note: 'said "hi" to them' });
+  });
+
+  it("takes shell arguments as they are: a spaced argument is one phrase and a note gains no quotes", () => {
+    const parsed = parseTouchTokens(fx.store, tokensFromArgs(["Call Center Inc", "meeting", "2026-06-01", 'went "well"']), NOW, UTC);
+    expect(parsed).toMatchObject({ ok: true, kind: "meeting", note: 'went "well"', occurredAt: Date.parse("2026-06-01T12:00:00Z") });
+    if (parsed.ok) expect(parsed.customer.external_id).toBe("C-3");
   });
 
   it("defaults to kind other at now, and refuses an overlong text", () => {

@@ -1,4 +1,6 @@
 import {
+  applyNudgeBudget,
+  deliveredSinceByOwner,
   type EscalationConfig,
   escalationDetails,
   markOutboxDone,
@@ -10,17 +12,19 @@ import {
   routeNudge,
   tryAcquireLease,
 } from "@keepwarm/core";
+import { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
 import type { webApi } from "@slack/bolt";
+import { escalationMessage } from "../blocks/escalation-message";
 import { MAX_DIGEST, type RenderedMessage, renderMessage } from "../blocks/nudge-message";
 import type { BotLogger } from "../deps";
 import { nudgesOfMessage, nudgeView, type NudgeView } from "../queries";
-import { escapeMrkdwn } from "../slack-text";
 import { type Clock, systemClock } from "./clock";
 import { ChannelRateLimiter } from "./rate-limiter";
 import { classifySlackError, type SlackFailure } from "./slack-errors";
 
 export const NUDGE_EVENT_TYPE = "keepwarm_nudge";
+export const ESCALATION_EVENT_TYPE = "keepwarm_escalation";
 const LEASE = "slack-delivery";
 const MAX_BACKOFF_MS = 10 * 60_000;
 
@@ -30,6 +34,10 @@ export interface SlackDeliveryOptions {
   fallbackChannel?: string | undefined;
   digestThreshold: number;
   escalation?: EscalationConfig;
+  /** KEEPWARM_MAX_NUDGES_PER_DAY: owner DMs per rep and calendar day; the rest wait in the outbox. Unlimited without it. */
+  maxNudgesPerDay?: number;
+  /** Where a rep's day starts for the budget (KEEPWARM_TZ); UTC without it. */
+  calendar?: Calendar;
   clock?: Clock;
   limiter?: ChannelRateLimiter;
   logger?: BotLogger;
@@ -43,6 +51,8 @@ export interface DeliveryPass {
   escalated: number;
   skipped: number;
   failed: number;
+  /** Nudges over a rep's daily budget: still pending, due again when the rep's next day starts. */
+  deferred: number;
   /** Items left for a later pass (rate limit, outage). */
   retrying: number;
   /** Another process holds the delivery lease. */
@@ -79,7 +89,7 @@ export class SlackDelivery {
   }
 
   async runOnce(): Promise<DeliveryPass> {
-    const pass: DeliveryPass = { delivered: 0, updated: 0, escalated: 0, skipped: 0, failed: 0, retrying: 0 };
+    const pass: DeliveryPass = { delivered: 0, updated: 0, escalated: 0, skipped: 0, failed: 0, deferred: 0, retrying: 0 };
     const { store } = this.options;
     const now = this.clock.now();
     if (now < this.pausedUntil) return pass;
@@ -113,6 +123,7 @@ export class SlackDelivery {
   private async deliverAll(items: PendingDelivery[], pass: DeliveryPass): Promise<void> {
     const { store } = this.options;
     const groups = new Map<string, { route: Route; items: PendingDelivery[] }>();
+    const routed: Array<PendingDelivery & { route: Route; recipient: string | null }> = [];
     for (const item of items) {
       if (item.status !== "open") {
         markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", `nudge is ${item.status}`);
@@ -125,8 +136,12 @@ export class SlackDelivery {
         pass.skipped++;
         continue;
       }
-      const key = routeKey(route);
-      const group = groups.get(key) ?? { route, items: [] };
+      // Only DMs to a rep are budgeted; channels (the rule's or the fallback) are not.
+      routed.push({ ...item, route, recipient: route.kind === "dm" ? route.user : null });
+    }
+    for (const item of this.withinBudget(routed, pass)) {
+      const key = routeKey(item.route);
+      const group = groups.get(key) ?? { route: item.route, items: [] };
       group.items.push(item);
       groups.set(key, group);
     }
@@ -135,6 +150,30 @@ export class SlackDelivery {
       const units = group.length >= this.options.digestThreshold ? chunk(group, MAX_DIGEST) : group.map((i) => [i]);
       for (const unit of units) await this.deliverUnit(route, unit, pass);
     }
+  }
+
+  /**
+   * The nudge budget: what each rep may still receive today, highest priority first
+   * (ties: oldest outbox item first). The rest stay pending and are not looked at again
+   * before the rep's next calendar day, so a backlog never crowds out other reps' nudges.
+   */
+  private withinBudget<T extends PendingDelivery & { recipient: string | null }>(items: T[], pass: DeliveryPass): T[] {
+    const max = this.options.maxNudgesPerDay;
+    if (max === undefined || items.every((i) => i.recipient === null)) return items;
+    const calendar = this.options.calendar ?? new Calendar("UTC");
+    const now = this.clock.now();
+    const today = calendar.dayNumber(now);
+    const budget = applyNudgeBudget(items, deliveredSinceByOwner(this.options.store, calendar.startOfDay(today)), max);
+    if (budget.deferred.length > 0) {
+      const tomorrow = calendar.startOfDay(today + 1);
+      const note = `nudge budget: ${max} per rep and day reached; waits until ${calendar.isoDate(tomorrow)}`;
+      const defer = this.options.store.sqlite.prepare("UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'");
+      this.options.store.sqlite.transaction(() => {
+        for (const item of budget.deferred) defer.run(tomorrow, note, item.outboxId);
+      })();
+      pass.deferred += budget.deferred.length;
+    }
+    return budget.now;
   }
 
   private async deliverUnit(route: Route, unit: PendingDelivery[], pass: DeliveryPass): Promise<void> {
@@ -216,8 +255,8 @@ export class SlackDelivery {
     })();
   }
 
-  /** Messages in the conversation carrying our metadata, by nudge id. */
-  private async findPosted(channel: string, nudgeIds: number[]): Promise<Map<number, string>> {
+  /** Messages in the conversation carrying our metadata (of this event type), by nudge id. */
+  private async findPosted(channel: string, nudgeIds: number[], eventType = NUDGE_EVENT_TYPE): Promise<Map<number, string>> {
     const wanted = new Set(nudgeIds);
     const found = new Map<number, string>();
     let cursor: string | undefined;
@@ -225,7 +264,7 @@ export class SlackDelivery {
       const result = await this.options.client.conversations.history({ channel, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
       for (const message of result.messages ?? []) {
         const metadata = message.metadata as { event_type?: string; event_payload?: Record<string, unknown> } | undefined;
-        if (metadata?.event_type !== NUDGE_EVENT_TYPE || message.ts === undefined) continue;
+        if (metadata?.event_type !== eventType || message.ts === undefined) continue;
         const payload = metadata.event_payload ?? {};
         // A digest lists its nudges as "1,2,3" (metadata values are scalars).
         const ids = typeof payload.nudge_ids === "string" ? payload.nudge_ids.split(",").map(Number) : [Number(payload.nudge_id)];
@@ -306,35 +345,59 @@ export class SlackDelivery {
     }
   }
 
+  /**
+   * Escalations, routed at delivery by `escalationDetails` (rule's escalateTo → the
+   * owner's manager by DM → KEEPWARM_ESCALATION_CHANNEL). Exactly once, like nudges:
+   * the attempt is counted before posting and a retry first looks for the message.
+   */
   private async escalateAll(items: PendingDelivery[], pass: DeliveryPass): Promise<void> {
     const { store } = this.options;
     for (const item of items) {
       const details = escalationDetails(store, item.nudgeId, this.options.escalation ?? { managers: {} });
-      if (details === undefined || details.route.kind === "unrouted") {
-        markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", details?.route.why ?? "nudge not found");
+      const skip = (reason: string) => {
+        markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", reason);
         pass.skipped++;
+      };
+      if (details === undefined) {
+        skip("nudge not found");
+        continue;
+      }
+      if (details.route.kind === "unrouted") {
+        skip(`no escalation target: ${details.route.why}`);
+        continue;
+      }
+      // Acted on since the sweep escalated it (touch, snooze, dismiss): nothing left to escalate.
+      if (details.status !== "open") {
+        skip(`nudge is ${details.status}`);
         continue;
       }
       const route: Route = details.route.kind === "dm" ? { kind: "dm", user: details.route.user } : { kind: "channel", channel: details.route.channel };
-      let channel: string;
+      let counted = false;
       try {
-        channel = await this.channelFor(route);
+        const channel = await this.channelFor(route);
+        if (item.attempts > 0 && (await this.findPosted(channel, [item.nudgeId], ESCALATION_EVENT_TYPE)).has(item.nudgeId)) {
+          markOutboxDone(store, item.outboxId, this.clock.now());
+          pass.escalated++;
+          continue;
+        }
+        store.sqlite.prepare("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?").run(item.outboxId);
+        counted = true;
+        const message = escalationMessage(details);
         await this.limiter.wait(channel);
-        const text = [
-          `:warning: *${escapeMrkdwn(details.customerName)}* (${escapeMrkdwn(details.customerExternalId)}): nudge #${details.nudgeId} is still ${details.status}`,
-          `*Why:* ${escapeMrkdwn(details.explanation)}`,
-          ...details.history.map((line) => `• ${line}`),
-        ].join("\n");
-        // Escalations are rare and informational; a duplicate after a crash is harmless next to a lost one.
         await this.options.client.chat.postMessage({
           channel,
-          text,
-          metadata: { event_type: "keepwarm_escalation", event_payload: { nudge_id: item.nudgeId } },
+          text: message.text,
+          blocks: message.blocks,
+          unfurl_links: false,
+          metadata: { event_type: ESCALATION_EVENT_TYPE, event_payload: { nudge_id: item.nudgeId } },
         });
       } catch (error) {
-        this.fail([item], classifySlackError(error), pass, false);
+        const failure = classifySlackError(error);
+        // A 429 or a refusal means nothing was posted; a network error may have posted it.
+        this.fail([item], failure, pass, counted && failure.kind !== "transient");
         continue;
       }
+      this.options.afterPost?.([item.nudgeId]);
       markOutboxDone(store, item.outboxId, this.clock.now());
       pass.escalated++;
     }

@@ -3,6 +3,7 @@ import type { BotDeps } from "../deps";
 import { registerChooseCustomerAction } from "./actions/choose-customer";
 import { registerDismissAction } from "./actions/dismiss";
 import { registerLogTouchAction } from "./actions/log-touch";
+import { registerRulesEditBackAction } from "./actions/rules-edit-back";
 import { registerSnoozeAction } from "./actions/snooze";
 import { registerKeepwarmCommand } from "./commands/keepwarm";
 import { registerTouchCommand } from "./commands/touch";
@@ -10,6 +11,8 @@ import { registerAppHomeOpened } from "./events/app-home-opened";
 import { registerCustomerSearch } from "./options/customer-search";
 import { registerDismissModalSubmission } from "./views/dismiss-modal";
 import { registerRulesEditSubmission } from "./views/rules-edit";
+import { registerRulesConfirmSubmission } from "./views/rules-edit-confirm";
+import { RuleDrafts } from "./views/rules-edit-drafts";
 import { registerTouchModalSubmission } from "./views/touch-modal";
 
 /** Every Slack listener, registered in one place. */
@@ -22,7 +25,10 @@ export function registerListeners(app: App, deps: BotDeps): void {
   registerChooseCustomerAction(app, deps);
   registerTouchModalSubmission(app, deps);
   registerDismissModalSubmission(app, deps);
-  registerRulesEditSubmission(app, deps);
+  const ruleDrafts = new RuleDrafts(deps.now);
+  registerRulesEditSubmission(app, deps, ruleDrafts);
+  registerRulesConfirmSubmission(app, deps, ruleDrafts);
+  registerRulesEditBackAction(app, deps, ruleDrafts);
   registerCustomerSearch(app, deps);
   registerAppHomeOpened(app, deps);
 }

@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { announceRuleChangeToSlack } from "@keepwarm/bot";
 import { diffRuleFiles, diffSummary, exportRuleSet, getActiveRuleSet, listRuleSetVersions, rollbackRuleSet, UserError } from "@keepwarm/core";
 import type { Calendar } from "@keepwarm/rules";
 import { ruleFileJsonSchema } from "@keepwarm/rules";
@@ -92,10 +93,18 @@ export const reviewSubcommands: Record<string, Subcommand> = {
     const { values, positionals } = parse(args, { json: { type: "boolean" }, author: { type: "string" } }, usage);
     const version = parseVersion(requirePositional(positionals, 0, "the version to roll back to", usage));
     noExtra(positionals, 1, usage);
-    const { ruleSet, changed } = await rollbackRuleSet(await ctx.store(), version, { author: values.author ?? process.env.USER ?? "cli" });
+    const store = await ctx.store();
+    const before = await getActiveRuleSet(store).catch(() => undefined);
+    const author = values.author ?? process.env.USER ?? "cli";
+    const { ruleSet, changed } = await rollbackRuleSet(store, version, { author });
     if (values.json) ctx.out(JSON.stringify({ rolledBack: changed, to: version, version: ruleSet.version }));
     else if (changed) ctx.out(`rolled back to v${version}: its rules are now active as version ${ruleSet.version}`);
     else ctx.out(`v${version}'s rules are already the active rules (version ${ruleSet.version}); nothing changed`);
+    if (changed) {
+      const summary = diffSummary(diffRuleFiles(before?.ruleFile, ruleSet.ruleFile));
+      const change = { author, version: ruleSet.version, previousVersion: before?.version, via: `from the CLI (rollback to v${version})`, summary };
+      await announceRuleChangeToSlack(ctx.env, change, (line) => ctx.err(`keepwarm: warning: ${line}`));
+    }
     return 0;
   },
 

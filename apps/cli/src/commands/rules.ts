@@ -1,4 +1,5 @@
-import { applyRuleSet, RuleValidationError, UserError } from "@keepwarm/core";
+import { announceRuleChangeToSlack } from "@keepwarm/bot";
+import { applyRuleSet, diffRuleFiles, diffSummary, getActiveRuleSet, RuleValidationError, UserError } from "@keepwarm/core";
 import { formatError, validateRuleFileText } from "@keepwarm/rules";
 import { parse, requirePositional } from "../args";
 import type { Context } from "../context";
@@ -34,16 +35,21 @@ const subcommands: Record<string, (args: string[], ctx: Context) => Promise<numb
     const text = await readRuleFile(file);
     const store = await ctx.store();
     try {
+      const before = await getActiveRuleSet(store).catch(() => undefined);
+      const author = values.author ?? process.env.USER ?? "cli";
       const { ruleSet, changed } = await applyRuleSet(store, text, {
-        author: values.author ?? process.env.USER ?? "cli",
+        author,
         source: file,
         ...(values.note === undefined ? {} : { note: values.note }),
       });
+      const summary = diffSummary(diffRuleFiles(before?.ruleFile, ruleSet.ruleFile));
       if (values.json) ctx.out(JSON.stringify({ applied: changed, version: ruleSet.version }));
-      else
-        ctx.out(
-          changed ? `applied ${file} as rules version ${ruleSet.version}` : `${file} is already the active rules (version ${ruleSet.version}); nothing changed`,
-        );
+      else if (changed) ctx.out(`applied ${file} as rules version ${ruleSet.version}\nchanges: ${summary}`);
+      else ctx.out(`${file} is already the active rules (version ${ruleSet.version}); nothing changed`);
+      if (changed) {
+        const change = { author, version: ruleSet.version, previousVersion: before?.version, via: `from the CLI (${file})`, summary };
+        await announceRuleChangeToSlack(ctx.env, change, (line) => ctx.err(`keepwarm: warning: ${line}`));
+      }
       return 0;
     } catch (error) {
       if (!(error instanceof RuleValidationError)) throw error;

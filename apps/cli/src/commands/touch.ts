@@ -1,4 +1,4 @@
-import { logTouch, parseTouchText, UserError } from "@keepwarm/core";
+import { logTouch, parseTouchTokens, tokensFromArgs, UserError } from "@keepwarm/core";
 import { TOUCH_KINDS } from "@keepwarm/store";
 import { parse } from "../args";
 import type { Context } from "../context";
@@ -7,16 +7,18 @@ const USAGE = `keepwarm touch <customer> [${TOUCH_KINDS.join("|")}] [today|yeste
 
 export async function touchCommand(args: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(args, { by: { type: "string" }, json: { type: "boolean" } }, USAGE);
-  const text = positionals.map((p) => (/\s/.test(p) ? `"${p}"` : p)).join(" ");
   const store = await ctx.store();
   const now = Date.now();
-  const parsed = parseTouchText(store, text, now, ctx.calendar);
+  // The shell already split the words: re-joining and re-splitting them would mangle quotes in names and notes.
+  const parsed = parseTouchTokens(store, tokensFromArgs(positionals), now, ctx.calendar);
   if (!parsed.ok) {
     switch (parsed.error) {
       case "empty":
         throw new UserError(`which customer?\nusage: ${USAGE}`);
       case "ambiguous":
-        throw new UserError(`"${parsed.query}" matches several customers: ${parsed.candidates.map((c) => `${c.name} (${c.external_id})`).join(", ")}; use the id or the full name`);
+        throw new UserError(
+          `"${parsed.query}" matches several customers: ${parsed.candidates.map((c) => `${c.name} (${c.external_id})`).join(", ")}; use the id or the full name`,
+        );
       case "not_found":
         throw new UserError(
           `no customer matches "${parsed.query}"${parsed.suggestions.length > 0 ? `; did you mean ${parsed.suggestions.map((c) => `"${c.name}"`).join(", ")}?` : ""}`,
@@ -35,10 +37,20 @@ export async function touchCommand(args: string[], ctx: Context): Promise<number
     now,
   });
   if (values.json) {
-    ctx.out(JSON.stringify({ touchId: result.touchId, customerId: parsed.customer.external_id, kind: parsed.kind, occurredAt: new Date(parsed.occurredAt).toISOString(), note: parsed.note, resolved: result.resolved.map((r) => ({ nudgeId: r.nudgeId, ruleId: r.ruleId })) }));
+    ctx.out(
+      JSON.stringify({
+        touchId: result.touchId,
+        customerId: parsed.customer.external_id,
+        kind: parsed.kind,
+        occurredAt: new Date(parsed.occurredAt).toISOString(),
+        note: parsed.note,
+        resolved: result.resolved.map((r) => ({ nudgeId: r.nudgeId, ruleId: r.ruleId })),
+      }),
+    );
     return 0;
   }
   ctx.out(`logged ${parsed.kind} with ${parsed.customer.name} on ${ctx.calendar.isoDate(parsed.occurredAt)}${parsed.note ? `: ${parsed.note}` : ""}`);
-  if (result.resolved.length > 0) ctx.out(`resolved ${result.resolved.length} nudge${result.resolved.length === 1 ? "" : "s"}: ${result.resolved.map((r) => r.ruleId).join(", ")}`);
+  if (result.resolved.length > 0)
+    ctx.out(`resolved ${result.resolved.length} nudge${result.resolved.length === 1 ? "" : "s"}: ${result.resolved.map((r) => r.ruleId).join(", ")}`);
   return 0;
 }

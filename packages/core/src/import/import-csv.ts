@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Store } from "@keepwarm/store";
 import { closest } from "@keepwarm/rules";
-import { parse } from "csv-parse";
+import { CsvError, parse } from "csv-parse";
 import type { z } from "zod";
 import { UserError } from "../errors";
 import { resolveNudgesByTouches } from "../touches";
@@ -125,7 +125,8 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
     if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
     if (error instanceof UserError) throw error;
     const csvError = error as { code?: string; lines?: number; message: string };
-    if (typeof csvError.code === "string" && csvError.code.startsWith("CSV_")) {
+    // Not every csv-parse code starts with CSV_ (INVALID_OPENING_QUOTE does not): match the class.
+    if (error instanceof CsvError) {
       throw new UserError(`${file}: line ${csvError.lines ?? previousEnd + 1}: malformed CSV (${csvError.message.replace(/^.*?: /, "")})`);
     }
     throw error;

@@ -1,9 +1,10 @@
 import type { Migration, MigrationProvider } from "kysely";
 import * as initial from "./2026-11-23T00-00_initial";
+import * as sweepPlanIndex from "./2026-11-24T00-00_sweep-plan-index";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { "2026-11-23T00-00_initial": initial };
+    return { "2026-11-23T00-00_initial": initial, "2026-11-24T00-00_sweep-plan-index": sweepPlanIndex };
   },
 };

@@ -1,7 +1,8 @@
-import { getActiveRuleSet, lookupCustomer, stateLine } from "@keepwarm/core";
-import type { Customer } from "@keepwarm/store";
-import type { App } from "@slack/bolt";
+import { computeStats, DEFAULT_STATS_DAYS, getActiveRuleSet, lookupCustomer, stateLine } from "@keepwarm/core";
+import { type Customer, DAY_MS } from "@keepwarm/store";
+import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
+import { statsMessage } from "../../blocks/stats-view";
 import type { BotDeps } from "../../deps";
 import { basicStats, liveNudgesOfCustomer, npsHistory, ownsCustomers, QUIET_DAYS, quietCustomers, recentTouches } from "../../queries";
 import { clip, escapeMrkdwn, mention, plainCommandText } from "../../slack-text";
@@ -10,7 +11,7 @@ export const KEEPWARM_USAGE = [
   "*keepwarm*",
   "• `/keepwarm quiet`: your customers with no touch in 30+ days",
   "• `/keepwarm customer <name or id>`: owner, last touches, NPS, open nudges",
-  "• `/keepwarm stats`: quiet customers, touches this week, open nudges",
+  "• `/keepwarm stats [segment]`: your numbers, NPS, retention, the nudge funnel and whether the nudges work (holdouts)",
   "• `/keepwarm rules`: the active rules; admins: `/keepwarm rules edit`",
   "• `/touch <customer> [kind] [date] [note…]`: log a touch",
 ].join("\n");
@@ -58,15 +59,19 @@ function customerSummary(deps: BotDeps, query: string): string {
   return lines.join("\n");
 }
 
-function stats(deps: BotDeps, user: string): string {
+/** `/keepwarm stats [segment]`: today's numbers and the KPIs of the last DEFAULT_STATS_DAYS days. */
+function stats(deps: BotDeps, user: string, segmentArg: string): string | { text: string; blocks: types.KnownBlock[] } {
+  const segment = segmentArg === "" ? undefined : segmentArg;
+  if (segment !== undefined) {
+    const known = deps.store.sqlite.prepare("SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL ORDER BY segment").pluck().all() as string[];
+    if (!known.includes(segment))
+      return `Unknown segment "${escapeMrkdwn(clip(segment, 60))}"; ${known.length === 0 ? "no customer has a segment" : `segments: ${known.map(escapeMrkdwn).join(", ")}`}.`;
+  }
+  const now = deps.now();
   const mine = ownsCustomers(deps.store, user);
-  const s = basicStats(deps.store, deps.now(), deps.calendar, mine ? user : null);
-  return [
-    `*${mine ? "Your" : "Team"} numbers*`,
-    `• Quiet customers (${QUIET_DAYS}+ days): *${s.quiet}*`,
-    `• Touches this week (since ${deps.calendar.isoDate(s.weekStart)}): *${s.touchesThisWeek}*`,
-    `• Open nudges: *${s.openNudges}*`,
-  ].join("\n");
+  const basic = basicStats(deps.store, now, deps.calendar, mine ? user : null);
+  const kpis = computeStats(deps.store, { since: now - DEFAULT_STATS_DAYS * DAY_MS, until: now, calendar: deps.calendar, segment });
+  return statsMessage(kpis, { stats: basic, mine }, (ms) => deps.calendar.isoDate(ms));
 }
 
 async function rulesSummary(deps: BotDeps): Promise<string> {
@@ -89,7 +94,7 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
     const [sub = "help", ...rest] = text.split(/\s+/);
     const arg = rest.join(" ").trim();
     const user = command.user_id;
-    let answer: string;
+    let answer: string | { text: string; blocks: types.KnownBlock[] };
     try {
       switch (sub.toLowerCase()) {
         case "":
@@ -103,7 +108,7 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
           answer = text.length > 500 ? "That name is too long." : customerSummary(deps, arg);
           break;
         case "stats":
-          answer = stats(deps, user);
+          answer = stats(deps, user, arg);
           break;
         case "rules":
           if (arg.toLowerCase() === "edit") {
@@ -133,6 +138,10 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
       deps.logger.error(`/keepwarm ${sub} failed: ${(error as Error).message}`);
       answer = ":warning: Something went wrong; try again.";
     }
-    await respond({ response_type: "ephemeral", text: answer.slice(0, 3900) });
+    await respond(
+      typeof answer === "string"
+        ? { response_type: "ephemeral", text: answer.slice(0, 3900) }
+        : { response_type: "ephemeral", text: answer.text.slice(0, 3900), blocks: answer.blocks },
+    );
   });
 }

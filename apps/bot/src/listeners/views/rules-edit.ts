@@ -1,54 +1,68 @@
-import { applyRuleSet, previewRuleSet, RuleValidationError } from "@keepwarm/core";
+import { diffRuleFiles, diffSummary, getActiveRuleSet, previewRuleSet } from "@keepwarm/core";
 import { formatError, validateRuleFileText } from "@keepwarm/rules";
 import type { App } from "@slack/bolt";
 import { z } from "zod";
 import { RULES_MAX_PARTS, VIEW } from "../../blocks/modals";
+import { rulesConfirmView } from "../../blocks/rules-review";
 import type { BotDeps } from "../../deps";
 import { parseJson } from "../../payloads";
 import { isAdmin } from "../commands/keepwarm";
+import type { RuleDrafts } from "./rules-edit-drafts";
 
 const meta = z.object({ parts: z.number().int().min(1).max(RULES_MAX_PARTS) });
 const part = z.object({ json: z.object({ value: z.string().max(3000).nullish() }) });
 
-/** A rule file edited in Slack: validated, errors shown in the modal, saved as a new version, announced. */
-export function registerRulesEditSubmission(app: App, deps: BotDeps): void {
-  app.view(VIEW.rulesEdit, async ({ ack, body, view, client }) => {
+const inModal = (message: string) => ({ response_action: "errors" as const, errors: { rules_part_0: message.slice(0, 2000) } });
+
+/** The rule file as typed: the input boxes, in order, joined by the newlines they were split at. */
+function submittedText(privateMetadata: string, values: Record<string, unknown>): string {
+  const parts = parseJson(meta, privateMetadata)?.parts ?? 1;
+  return Array.from({ length: parts }, (_, i) => {
+    const field = part.safeParse(values[`rules_part_${i}`]);
+    return field.success ? (field.data.json.value ?? "") : "";
+  }).join("\n");
+}
+
+const canonical = (json: string) => JSON.stringify(JSON.parse(json));
+
+/**
+ * Step 1 of a Slack edit: validate (errors in the modal), then replace the modal with
+ * the diff and preview counts. Nothing is saved here; the candidate waits in `drafts`.
+ */
+export function registerRulesEditSubmission(app: App, deps: BotDeps, drafts: RuleDrafts): void {
+  app.view(VIEW.rulesEdit, async ({ ack, body, view }) => {
     const user = body.user.id;
     if (!isAdmin(deps, user)) {
-      await ack({ response_action: "errors", errors: { rules_part_0: "Only KEEPWARM_ADMINS can change rules." } });
+      await ack(inModal("Only KEEPWARM_ADMINS can change rules, sorry. Nothing was saved."));
       return;
     }
-    const parts = parseJson(meta, view.private_metadata)?.parts ?? 1;
-    const text = Array.from({ length: parts }, (_, i) => {
-      const field = part.safeParse(view.state.values[`rules_part_${i}`]);
-      return field.success ? (field.data.json.value ?? "") : "";
-    }).join("\n");
+    const text = submittedText(view.private_metadata, view.state.values);
     const result = validateRuleFileText(text);
     if (!result.valid) {
       const shown = result.errors.slice(0, 5).map(formatError);
       if (result.errors.length > 5) shown.push(`…and ${result.errors.length - 5} more`);
-      await ack({ response_action: "errors", errors: { rules_part_0: shown.join("\n").slice(0, 2000) } });
+      await ack(inModal(shown.join("\n")));
       return;
     }
-    let preview = "";
+    let active: Awaited<ReturnType<typeof getActiveRuleSet>>;
+    let preview: Awaited<ReturnType<typeof previewRuleSet>>;
     try {
-      const p = await previewRuleSet(deps.store, result.ruleFile, { calendar: deps.calendar, now: deps.now(), sampleSize: 0 });
-      preview = p.rules.map((r) => `• ${r.ruleId} (${r.status}): ${r.before} → ${r.after} customers`).join("\n");
+      active = await getActiveRuleSet(deps.store);
+      if (active !== undefined && canonical(active.json) === canonical(text)) {
+        await ack(inModal(`Nothing to save: this is exactly the active version v${active.version}.`));
+        return;
+      }
+      // Runs inside Slack's 3-second window for view_submission; preview is one bulk scan per rule set.
+      preview = await previewRuleSet(deps.store, result.ruleFile, { calendar: deps.calendar, now: deps.now(), sampleSize: 3 });
     } catch (error) {
-      deps.logger.warn(`rules edit: preview failed: ${(error as Error).message}`);
+      deps.logger.error(`rules edit: preview failed: ${(error as Error).message}`);
+      await ack(inModal("The preview could not be computed; nothing was saved. Try again, or use `keepwarm rules preview` on the CLI."));
+      return;
     }
-    try {
-      const applied = await applyRuleSet(deps.store, text, { author: user, source: "slack", now: deps.now() });
-      await ack();
-      const headline = applied.changed
-        ? `:scroll: <@${user}> saved rules *v${applied.ruleSet.version}* from Slack.`
-        : `No change: the rules are identical to v${applied.ruleSet.version}.`;
-      const announce = `${headline}${preview ? `\nMatches today, before → after:\n${preview}` : ""}`;
-      await client.chat.postMessage({ channel: user, text: announce.slice(0, 3500) });
-      if (applied.changed && deps.env.KEEPWARM_FALLBACK_CHANNEL) await client.chat.postMessage({ channel: deps.env.KEEPWARM_FALLBACK_CHANNEL, text: headline });
-    } catch (error) {
-      if (!(error instanceof RuleValidationError)) throw error;
-      await ack({ response_action: "errors", errors: { rules_part_0: error.errors.slice(0, 5).map(formatError).join("\n") } });
-    }
+    const diff = diffRuleFiles(active?.ruleFile, result.ruleFile);
+    const summary = diffSummary(diff);
+    const baseVersion = active?.version ?? 0;
+    const draft = drafts.add({ user, text, baseVersion, summary, preview: preview.rules });
+    await ack({ response_action: "update", view: rulesConfirmView({ draftId: draft.id, baseVersion, summary, diff, preview }) });
   });
 }
