@@ -1,6 +1,7 @@
-import { consoleDeliveryConfig, deliverToConsole, ensureActiveRuleSet, generateDemoData, runSweep, UserError } from "@keepwarm/core";
+import { ensureActiveRuleSet, generateDemoData, runSweep, UserError } from "@keepwarm/core";
 import { parse } from "../args";
 import type { Context } from "../context";
+import { printNudges } from "../print-nudges";
 
 const USAGE = "keepwarm demo [--reset] [--customers N]";
 const TABLES = ["outbox", "nudges", "sweep_runs", "touchpoints", "nps_responses", "purchases", "customers", "leases", "meta"];
@@ -29,7 +30,7 @@ export async function demoCommand(args: string[], ctx: Context): Promise<number>
   const report = await runSweep(store, { calendar: ctx.calendar, now, waitMs: 30_000 });
   ctx.out(`sweep #${report.runId}: ${report.evaluated} customers against rules v${ruleSet.version} (${ruleSet.ruleFile.rules.map((r) => r.id).join(", ")})`);
   ctx.out(`${report.created} new nudges, ${report.expired} expired`);
-  const delivery = deliverToConsole(store, { ...consoleDeliveryConfig(ctx.env, ctx.calendar), write: ctx.out, now });
+  const delivery = printNudges(store, ctx, now);
   const byRule = store.sqlite.prepare("SELECT rule_id AS ruleId, count(*) AS n FROM nudges WHERE status IN ('open','snoozed') GROUP BY rule_id ORDER BY n DESC").all() as Array<{ ruleId: string; n: number }>;
   ctx.out("");
   ctx.out(`open nudges by rule: ${byRule.map((r) => `${r.ruleId} ${r.n}`).join(", ")}`);

@@ -1,8 +1,8 @@
 import { createApp } from "@keepwarm/bot";
-import { deliverToConsole } from "@keepwarm/core";
 import { startWorker } from "@keepwarm/worker";
 import { parse } from "../args";
 import type { Context } from "../context";
+import { printNudges } from "../print-nudges";
 import { untilSignal } from "./bot";
 
 /** Bot and worker in one process; without SLACK_BOT_TOKEN, the worker alone with console delivery. */
@@ -24,7 +24,7 @@ export async function startCommand(args: string[], ctx: Context): Promise<number
     log: (line) => ctx.err(`[worker] ${line}`),
     afterSweep: () => {
       if (bot !== undefined) bot.kickDelivery();
-      else deliverToConsole(store, { write: ctx.out, fallbackChannel: ctx.env.KEEPWARM_FALLBACK_CHANNEL, digestThreshold: ctx.env.KEEPWARM_DIGEST_THRESHOLD });
+      else printNudges(store, ctx);
     },
   });
   ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); Ctrl-C to stop`);

@@ -1,7 +1,8 @@
 import { deliverOnceToSlack } from "@keepwarm/bot";
-import { consoleDeliveryConfig, deliverToConsole, parseIsoInstant, runSweep, UserError } from "@keepwarm/core";
+import { parseIsoInstant, runSweep, UserError } from "@keepwarm/core";
 import { parse } from "../args";
 import type { Context } from "../context";
+import { printNudges } from "../print-nudges";
 
 const USAGE = "keepwarm sweep [--dry-run] [--json] [--as-of YYYY-MM-DD] [--engine compiled|reference]";
 
@@ -61,10 +62,10 @@ export async function sweepCommand(args: string[], ctx: Context): Promise<number
     ctx.out(
       pass.busy
         ? "nudges are queued; the running bot is delivering them to Slack"
-        : `slack: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.skipped} skipped, ${pass.failed} failed${pass.retrying > 0 ? `, ${pass.retrying} waiting to retry (the bot retries them)` : ""}`,
+        : `slack: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.skipped} skipped, ${pass.failed} failed${pass.retrying > 0 ? `, ${pass.retrying} waiting to retry (the bot retries them)` : ""}${pass.deferred > 0 ? `, ${pass.deferred} held for tomorrow by KEEPWARM_MAX_NUDGES_PER_DAY` : ""}`,
     );
     return 0;
   }
-  deliverToConsole(store, { ...consoleDeliveryConfig(ctx.env, ctx.calendar), write: ctx.out });
+  printNudges(store, ctx);
   return 0;
 }

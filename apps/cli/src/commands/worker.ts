@@ -1,8 +1,8 @@
 import { deliverOnceToSlack } from "@keepwarm/bot";
-import { deliverToConsole } from "@keepwarm/core";
 import { startWorker } from "@keepwarm/worker";
 import { parse } from "../args";
 import type { Context } from "../context";
+import { printNudges } from "../print-nudges";
 
 export async function workerCommand(args: string[], ctx: Context): Promise<number> {
   const { values } = parse(args, { "run-now": { type: "boolean" } }, "keepwarm worker [--run-now]");
@@ -16,7 +16,7 @@ export async function workerCommand(args: string[], ctx: Context): Promise<numbe
         const pass = await deliverOnceToSlack(store, ctx.env, (m) => ctx.err(`[worker] slack: ${m}`));
         if (!pass.busy) ctx.err(`[worker] slack: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.failed} failed`);
       } else {
-        deliverToConsole(store, { write: ctx.out, fallbackChannel: ctx.env.KEEPWARM_FALLBACK_CHANNEL, digestThreshold: ctx.env.KEEPWARM_DIGEST_THRESHOLD });
+        printNudges(store, ctx);
       }
     },
   });
