@@ -29,7 +29,8 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 const versions = () => (h.store.sqlite.prepare("SELECT count(*) AS n FROM rule_sets").get() as { n: number }).n;
-const activeRow = () => h.store.sqlite.prepare("SELECT id, author, source FROM rule_sets WHERE active = 1").get() as { id: number; author: string; source: string };
+const activeRow = () =>
+  h.store.sqlite.prepare("SELECT id, author, source FROM rule_sets WHERE active = 1").get() as { id: number; author: string; source: string };
 const activeJson = () => (h.store.sqlite.prepare("SELECT json FROM rule_sets WHERE active = 1").get() as { json: string }).json;
 const viewText = (view: View) => view.blocks.map((b) => [b.text?.text ?? "", ...(b.element ? [b.element.initial_value] : [])].join("\n")).join("\n");
 const editorJson = (view: View) =>

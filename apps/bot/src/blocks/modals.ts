@@ -110,14 +110,14 @@ export function rulesEditModal(options: { version: number; parts: string[]; note
     callback_id: VIEW.rulesEdit,
     private_metadata: JSON.stringify({ parts: n }),
     title: { type: "plain_text", text: "Edit rules" },
-    submit: { type: "plain_text", text: "Validate & save" },
+    submit: { type: "plain_text", text: "Preview" },
     close: { type: "plain_text", text: "Cancel" },
     blocks: [
       {
         type: "section",
         text: {
           type: "mrkdwn",
-          text: `Active: *v${options.version}*. ${n > 1 ? `The JSON spans ${n} boxes, read in order. ` : ""}Saving validates the file and stores it as a new version.`,
+          text: `Active: *v${options.version}*. ${n > 1 ? `The JSON spans ${n} boxes, read in order. ` : ""}*Preview* validates the file and shows what would change; nothing is saved until you confirm.`,
         },
       },
       ...options.parts.map((part, i) => ({

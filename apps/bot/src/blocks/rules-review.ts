@@ -87,7 +87,13 @@ export function rulesConfirmView(options: { draftId: string; baseVersion: number
       {
         type: "section",
         block_id: "rules_summary",
-        text: { type: "mrkdwn", text: clip(`The file is valid. Against ${against}: *${escapeMrkdwn(options.summary)}*.\nNothing is saved until you press *Save as new version*.`, SECTION_MAX) },
+        text: {
+          type: "mrkdwn",
+          text: clip(
+            `The file is valid. Against ${against}: *${escapeMrkdwn(options.summary)}*.\nNothing is saved until you press *Save as new version*.`,
+            SECTION_MAX,
+          ),
+        },
       },
       {
         type: "context",

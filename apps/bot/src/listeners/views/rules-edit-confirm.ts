@@ -43,7 +43,8 @@ export function registerRulesConfirmSubmission(app: App, deps: BotDeps, drafts: 
     }
     const current = deps.store.sqlite.prepare("SELECT id, author, source, created_at FROM rule_sets WHERE active = 1").get() as ActiveRow | undefined;
     if ((current?.id ?? 0) !== draft.baseVersion) {
-      const by = current === undefined ? "" : ` (by ${mention(current.author)} via ${escapeMrkdwn(current.source)}, ${deps.calendar.isoDate(current.created_at)})`;
+      const by =
+        current === undefined ? "" : ` (by ${mention(current.author)} via ${escapeMrkdwn(current.source)}, ${deps.calendar.isoDate(current.created_at)})`;
       await notice(
         "Rules changed meanwhile",
         `The active rules changed while you were reviewing: you previewed against v${draft.baseVersion}, now v${current?.id ?? 0} is active${by}. Nothing was saved, so that change is not overwritten. Go back to your JSON and submit it again to review it against v${current?.id ?? 0}.`,
@@ -56,7 +57,11 @@ export function registerRulesConfirmSubmission(app: App, deps: BotDeps, drafts: 
       saved = await applyRuleSet(deps.store, draft.text, { author: user, source: "slack", now: deps.now() });
     } catch (error) {
       if (!(error instanceof RuleValidationError)) throw error;
-      await notice("Not saved", `The file no longer validates: ${escapeMrkdwn(error.errors.slice(0, 3).map(formatError).join("; "))}. Nothing was saved.`, draft.id);
+      await notice(
+        "Not saved",
+        `The file no longer validates: ${escapeMrkdwn(error.errors.slice(0, 3).map(formatError).join("; "))}. Nothing was saved.`,
+        draft.id,
+      );
       return;
     }
     drafts.delete(draft.id);
