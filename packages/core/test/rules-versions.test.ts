@@ -2,7 +2,7 @@ import { validateRuleFile } from "@keepwarm/rules";
 import { openStore, type Store } from "@keepwarm/store";
 import { tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { applyRuleSet, diffRuleFiles, diffSummary, exportRuleSet, listRuleSetVersions, rollbackRuleSet, UserError } from "../src/index";
+import { applyRuleSet, diffRuleFiles, diffSummary, exportRuleSet, listRuleSetVersions, RuleSetConflictError, rollbackRuleSet, UserError } from "../src/index";
 import { ACTIVE_RULES, CANDIDATE_RULES } from "./rules-history-fixture";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -25,6 +25,20 @@ const v1Text = `${JSON.stringify(ACTIVE_RULES, null, 2)}\n`;
 const v2Text = JSON.stringify(CANDIDATE_RULES);
 
 describe("rule-set versions", () => {
+  it("refuses a save based on a version that is no longer active, and writes nothing", async () => {
+    await applyRuleSet(store, v1Text, { author: "ann", source: "rules.json" });
+    await applyRuleSet(store, v2Text, { author: "bob", source: "cli" });
+    await expect(applyRuleSet(store, `${v1Text} `.replace("\n", "\n\n"), { author: "carol", source: "slack", expectedActiveVersion: 1 })).rejects.toBeInstanceOf(
+      RuleSetConflictError,
+    );
+    expect(listRuleSetVersions(store).map((v) => [v.version, v.active])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    const saved = await applyRuleSet(store, v1Text, { author: "carol", source: "slack", expectedActiveVersion: 2 });
+    expect(saved).toMatchObject({ changed: true, ruleSet: { version: 3 } });
+  });
+
   it("lists every version with author, source, rule count, note and one active marker", async () => {
     await applyRuleSet(store, v1Text, { author: "ann", source: "rules.json", now: 1000 });
     await applyRuleSet(store, v2Text, { author: "bob", source: "slack", note: "tighter", now: 2000 });

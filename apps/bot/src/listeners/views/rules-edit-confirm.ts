@@ -1,4 +1,4 @@
-import { applyRuleSet, RuleValidationError } from "@keepwarm/core";
+import { applyRuleSet, RuleSetConflictError, RuleValidationError } from "@keepwarm/core";
 import { formatError } from "@keepwarm/rules";
 import type { App } from "@slack/bolt";
 import { z } from "zod";
@@ -54,8 +54,16 @@ export function registerRulesConfirmSubmission(app: App, deps: BotDeps, drafts: 
     }
     let saved: Awaited<ReturnType<typeof applyRuleSet>>;
     try {
-      saved = await applyRuleSet(deps.store, draft.text, { author: user, source: "slack", now: deps.now() });
+      saved = await applyRuleSet(deps.store, draft.text, { author: user, source: "slack", now: deps.now(), expectedActiveVersion: draft.baseVersion });
     } catch (error) {
+      if (error instanceof RuleSetConflictError) {
+        await notice(
+          "Rules changed meanwhile",
+          `The active rules changed while you were reviewing: you previewed against v${error.expected}, now v${error.actual} is active. Nothing was saved. Go back to your JSON and submit it again to review it against v${error.actual}.`,
+          draft.id,
+        );
+        return;
+      }
       if (!(error instanceof RuleValidationError)) throw error;
       await notice(
         "Not saved",
