@@ -1,5 +1,4 @@
 import { writeFile } from "node:fs/promises";
-import { announceRuleChangeToSlack } from "@keepwarm/bot";
 import { diffRuleFiles, diffSummary, exportRuleSet, getActiveRuleSet, listRuleSetVersions, rollbackRuleSet, UserError } from "@keepwarm/core";
 import type { Calendar } from "@keepwarm/rules";
 import { ruleFileJsonSchema } from "@keepwarm/rules";
@@ -103,7 +102,7 @@ export const reviewSubcommands: Record<string, Subcommand> = {
     if (changed) {
       const summary = diffSummary(diffRuleFiles(before?.ruleFile, ruleSet.ruleFile));
       const change = { author, version: ruleSet.version, previousVersion: before?.version, via: `from the CLI (rollback to v${version})`, summary };
-      await announceRuleChangeToSlack(ctx.env, change, (line) => ctx.err(`keepwarm: warning: ${line}`));
+      await (await import("@keepwarm/bot")).announceRuleChangeToSlack(ctx.env, change, (line) => ctx.err(`keepwarm: warning: ${line}`));
     }
     return 0;
   },

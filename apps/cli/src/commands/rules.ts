@@ -1,4 +1,3 @@
-import { announceRuleChangeToSlack } from "@keepwarm/bot";
 import { applyRuleSet, diffRuleFiles, diffSummary, getActiveRuleSet, RuleValidationError, UserError } from "@keepwarm/core";
 import { formatError, validateRuleFileText } from "@keepwarm/rules";
 import { parse, requirePositional } from "../args";
@@ -48,7 +47,7 @@ const subcommands: Record<string, (args: string[], ctx: Context) => Promise<numb
       else ctx.out(`${file} is already the active rules (version ${ruleSet.version}); nothing changed`);
       if (changed) {
         const change = { author, version: ruleSet.version, previousVersion: before?.version, via: `from the CLI (${file})`, summary };
-        await announceRuleChangeToSlack(ctx.env, change, (line) => ctx.err(`keepwarm: warning: ${line}`));
+        await (await import("@keepwarm/bot")).announceRuleChangeToSlack(ctx.env, change, (line) => ctx.err(`keepwarm: warning: ${line}`));
       }
       return 0;
     } catch (error) {

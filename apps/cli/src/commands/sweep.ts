@@ -1,4 +1,3 @@
-import { deliverOnceToSlack } from "@keepwarm/bot";
 import { parseIsoInstant, runSweep, UserError } from "@keepwarm/core";
 import { parse } from "../args";
 import type { Context } from "../context";
@@ -58,7 +57,7 @@ export async function sweepCommand(args: string[], ctx: Context): Promise<number
     return 0;
   }
   if (ctx.env.SLACK_BOT_TOKEN !== undefined) {
-    const pass = await deliverOnceToSlack(store, ctx.env, (m) => ctx.err(`slack: ${m}`));
+    const pass = await (await import("@keepwarm/bot")).deliverOnceToSlack(store, ctx.env, (m) => ctx.err(`slack: ${m}`));
     ctx.out(
       pass.busy
         ? "nudges are queued; the running bot is delivering them to Slack"

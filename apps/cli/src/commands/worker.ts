@@ -1,4 +1,3 @@
-import { deliverOnceToSlack } from "@keepwarm/bot";
 import { startWorker } from "@keepwarm/worker";
 import { parse } from "../args";
 import type { Context } from "../context";
@@ -13,7 +12,7 @@ export async function workerCommand(args: string[], ctx: Context): Promise<numbe
     log: (line) => ctx.err(`[worker] ${line}`),
     afterSweep: async () => {
       if (ctx.env.SLACK_BOT_TOKEN !== undefined) {
-        const pass = await deliverOnceToSlack(store, ctx.env, (m) => ctx.err(`[worker] slack: ${m}`));
+        const pass = await (await import("@keepwarm/bot")).deliverOnceToSlack(store, ctx.env, (m) => ctx.err(`[worker] slack: ${m}`));
         if (!pass.busy) ctx.err(`[worker] slack: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.failed} failed`);
       } else {
         printNudges(store, ctx);
