@@ -26,7 +26,8 @@ export class LazyMatch implements Match {
     this.customerExternalId = row.externalId;
     this.customerName = row.name;
     this.ownerSlackId = row.ownerSlackId;
-    this.lastTouchAt = row.lastTouchAt;
+    // Never touched: the quiet period counts from `since` (or the import), so only a touch after that answers the nudge.
+    this.lastTouchAt = row.lastTouchAt ?? row.sinceAt ?? row.createdAt;
   }
 
   get heldOut(): boolean {

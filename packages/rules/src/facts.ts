@@ -100,7 +100,7 @@ export function computeFacts(row: CustomerFactRow, now: number, calendar: Calend
   };
   if (attributeNames.length > 0) {
     const attributes = parseAttributes(row.attributes);
-    for (const name of attributeNames) facts[`attributes.${name}`] = attributes[name] ?? null;
+    for (const name of attributeNames) facts[`attributes.${name}`] = Object.hasOwn(attributes, name) ? (attributes[name] ?? null) : null;
   }
   return facts;
 }

@@ -26,7 +26,7 @@ export interface NudgesTable {
   /** "dm" (the owner), or a channel id/name, decided at planning time. */
   destination: string;
   sweep_run_id: number | null;
-  /** The customer's last touch when planned; only a newer touch resolves the nudge. */
+  /** When the customer's quiet period counted from at planning (last touch, else `since`): only a newer touch resolves the nudge. */
   last_touch_at: number | null;
   created_at: number;
   updated_at: number;

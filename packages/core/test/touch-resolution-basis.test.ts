@@ -1,0 +1,58 @@
+import { Calendar, computeFacts, type CustomerFactRow } from "@keepwarm/rules";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { logTouch } from "../src/index";
+import { addCustomer, daysBefore, type Fixture, freshStore, NOW, sweepAt } from "./sweep-fixtures";
+
+let fixture: Fixture;
+beforeEach(async () => {
+  fixture = await freshStore();
+});
+afterEach(() => fixture.close());
+
+const status = (store: Fixture["store"], customerId: number) =>
+  store.sqlite.prepare("SELECT status FROM nudges WHERE customer_id = ? AND rule_id = 'no-contact'").pluck().get(customerId);
+
+describe("which touch answers a nudge about a never-touched customer", () => {
+  it("a touch from before the customer's start date resolves nothing; a later one resolves it", async () => {
+    const { store } = fixture;
+    const id = addCustomer(store, { id: "C-NEW", segment: "smb", since: daysBefore(40) });
+    await sweepAt(store, NOW);
+    expect(status(store, id)).toBe("open");
+    logTouch(store, { customerId: id, kind: "call", occurredAt: daysBefore(60), source: "import", now: NOW });
+    expect(status(store, id)).toBe("open");
+    logTouch(store, { customerId: id, kind: "call", occurredAt: daysBefore(1), source: "cli", now: NOW });
+    expect(status(store, id)).toBe("resolved");
+  });
+});
+
+describe("attribute facts", () => {
+  it("an attribute named like an Object prototype member is null when absent, never a function", () => {
+    const row = {
+      id: 1,
+      externalId: "C-1",
+      name: "A",
+      segment: null,
+      lifecycleStage: null,
+      tier: null,
+      ownerSlackId: null,
+      loyaltyMember: 0,
+      sinceAt: null,
+      renewalAt: null,
+      churnedAt: null,
+      createdAt: NOW,
+      attributes: "{}",
+      lastTouchAt: null,
+      lastTouchKind: null,
+      touchesLast30: 0,
+      npsLatest: null,
+      npsLatestAt: null,
+      npsPrevious: null,
+      purchasesLast90: 0,
+      spendLast90Cents: 0,
+      lastPurchaseAt: null,
+    } satisfies CustomerFactRow;
+    const facts = computeFacts(row, NOW, new Calendar("UTC"), ["constructor", "toString"]);
+    expect(facts["attributes.constructor"]).toBeNull();
+    expect(facts["attributes.toString"]).toBeNull();
+  });
+});
