@@ -1,40 +1,9 @@
+import { NUDGE_VIEW_COLUMNS, type NudgeView } from "@keepwarm/core";
 import type { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
 import { DAY_MS } from "@keepwarm/store";
 
-/** A nudge with what its Slack message shows. */
-export interface NudgeView {
-  nudgeId: number;
-  ruleId: string;
-  status: string;
-  priority: number;
-  explanation: string;
-  message: string;
-  action: string | null;
-  facts: string;
-  closeReason: string | null;
-  closedBy: string | null;
-  closeNote: string | null;
-  snoozedUntil: number | null;
-  snoozedBy: string | null;
-  slackChannel: string | null;
-  slackTs: string | null;
-  createdAt: number;
-  customerId: number;
-  customerExternalId: string;
-  customerName: string;
-  segment: string | null;
-  tier: string | null;
-  ownerSlackId: string | null;
-  touchKind: string | null;
-}
-
-const NUDGE_VIEW_SELECT = `SELECT n.id AS nudgeId, n.rule_id AS ruleId, n.status, n.priority, n.explanation, n.message, n.action, n.facts,
-   n.close_reason AS closeReason, n.closed_by AS closedBy, n.close_note AS closeNote, n.snoozed_until AS snoozedUntil, n.snoozed_by AS snoozedBy,
-   n.slack_channel AS slackChannel, n.slack_ts AS slackTs, n.created_at AS createdAt,
-   c.id AS customerId, c.external_id AS customerExternalId, c.name AS customerName, c.segment, c.tier, c.owner_slack_id AS ownerSlackId,
-   (SELECT kind FROM touchpoints WHERE id = n.resolved_touch_id) AS touchKind
- FROM nudges n JOIN customers c ON c.id = n.customer_id`;
+const NUDGE_VIEW_SELECT = `SELECT ${NUDGE_VIEW_COLUMNS} FROM nudges n JOIN customers c ON c.id = n.customer_id`;
 
 export function nudgeView(store: Store, nudgeId: number): NudgeView | undefined {
   return store.sqlite.prepare(`${NUDGE_VIEW_SELECT} WHERE n.id = ?`).get(nudgeId) as NudgeView | undefined;

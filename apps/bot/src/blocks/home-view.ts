@@ -1,6 +1,7 @@
 import type { NpsStats, RetentionRow } from "@keepwarm/core";
 import type { types } from "@slack/bolt";
-import type { BasicStats, NudgeView, QuietCustomer } from "../queries";
+import type { NudgeView } from "@keepwarm/core";
+import type { BasicStats, QuietCustomer } from "../queries";
 import { escapeMrkdwn } from "../slack-text";
 import { compactNudgeBlocks } from "./nudge-message";
 import { npsLine, retentionLine } from "./stats-view";

@@ -1,7 +1,7 @@
 import { SNOOZE_DAYS, stateLine } from "@keepwarm/core";
 import type { types } from "@slack/bolt";
 import { encodeRef } from "../payloads";
-import type { NudgeView } from "../queries";
+import type { NudgeView } from "@keepwarm/core";
 import { clip, escapeMrkdwn, mention } from "../slack-text";
 
 type KnownBlock = types.KnownBlock;

@@ -4,6 +4,7 @@ import {
   type EscalationConfig,
   escalationDetails,
   markOutboxDone,
+  type NudgeView,
   type PendingDelivery,
   pendingDeliveries,
   type Route,
@@ -18,7 +19,7 @@ import type { webApi } from "@slack/bolt";
 import { escalationMessage } from "../blocks/escalation-message";
 import { MAX_DIGEST, type RenderedMessage, renderMessage } from "../blocks/nudge-message";
 import type { BotLogger } from "../deps";
-import { nudgesOfMessage, nudgeView, type NudgeView } from "../queries";
+import { nudgesOfMessage, nudgeView } from "../queries";
 import { type Clock, systemClock } from "./clock";
 import { ChannelRateLimiter } from "./rate-limiter";
 import { classifySlackError, type SlackFailure } from "./slack-errors";

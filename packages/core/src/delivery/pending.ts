@@ -1,10 +1,7 @@
 import type { Store } from "@keepwarm/store";
 
-/** A pending outbox item joined with what any delivery channel needs to render it. */
-export interface PendingDelivery {
-  outboxId: number;
-  kind: "deliver" | "update" | "escalate";
-  attempts: number;
+/** A nudge with everything its message shows, in Slack or on the console. */
+export interface NudgeView {
   nudgeId: number;
   ruleId: string;
   status: string;
@@ -21,6 +18,8 @@ export interface PendingDelivery {
   snoozedBy: string | null;
   slackChannel: string | null;
   slackTs: string | null;
+  createdAt: number;
+  customerId: number;
   customerExternalId: string;
   customerName: string;
   segment: string | null;
@@ -29,14 +28,24 @@ export interface PendingDelivery {
   touchKind: string | null;
 }
 
+/** The columns of a NudgeView, over `nudges n JOIN customers c`. */
+export const NUDGE_VIEW_COLUMNS = `n.id AS nudgeId, n.rule_id AS ruleId, n.status, n.priority, n.explanation, n.message, n.action, n.facts, n.destination,
+   n.close_reason AS closeReason, n.closed_by AS closedBy, n.close_note AS closeNote, n.snoozed_until AS snoozedUntil, n.snoozed_by AS snoozedBy,
+   n.slack_channel AS slackChannel, n.slack_ts AS slackTs, n.created_at AS createdAt,
+   c.id AS customerId, c.external_id AS customerExternalId, c.name AS customerName, c.segment, c.tier, c.owner_slack_id AS ownerSlackId,
+   (SELECT kind FROM touchpoints WHERE id = n.resolved_touch_id) AS touchKind`;
+
+/** A pending outbox item with the nudge it is about. */
+export interface PendingDelivery extends NudgeView {
+  outboxId: number;
+  kind: "deliver" | "update" | "escalate";
+  attempts: number;
+}
+
 export function pendingDeliveries(store: Store, now: number, limit = 10_000): PendingDelivery[] {
   return store.sqlite
     .prepare(
-      `SELECT o.id AS outboxId, o.kind, o.attempts, n.id AS nudgeId, n.rule_id AS ruleId, n.status, n.priority, n.explanation, n.message, n.action,
-         n.facts, n.destination, n.close_reason AS closeReason, n.closed_by AS closedBy, n.close_note AS closeNote,
-         n.snoozed_until AS snoozedUntil, n.snoozed_by AS snoozedBy, n.slack_channel AS slackChannel, n.slack_ts AS slackTs,
-         c.external_id AS customerExternalId, c.name AS customerName, c.segment, c.tier, c.owner_slack_id AS ownerSlackId,
-         (SELECT kind FROM touchpoints WHERE id = n.resolved_touch_id) AS touchKind
+      `SELECT o.id AS outboxId, o.kind, o.attempts, ${NUDGE_VIEW_COLUMNS}
        FROM outbox o JOIN nudges n ON n.id = o.nudge_id JOIN customers c ON c.id = n.customer_id
        WHERE o.status = 'pending' AND o.next_attempt_at <= ?
        ORDER BY o.id LIMIT ?`,
@@ -49,7 +58,10 @@ export function markOutboxDone(store: Store, outboxId: number, now: number, stat
 }
 
 /** Text of a nudge's closed/snoozed state, shared by the console and Slack message updates. */
-export function stateLine(item: Pick<PendingDelivery, "status" | "closeReason" | "closedBy" | "closeNote" | "snoozedUntil" | "snoozedBy" | "touchKind">, mention: (user: string) => string): string {
+export function stateLine(
+  item: Pick<PendingDelivery, "status" | "closeReason" | "closedBy" | "closeNote" | "snoozedUntil" | "snoozedBy" | "touchKind">,
+  mention: (user: string) => string,
+): string {
   const who = (user: string | null) => (user === null ? "" : user.match(/^[UW][A-Z0-9]+$/) ? ` by ${mention(user)}` : ` by ${user}`);
   switch (item.status) {
     case "resolved":
