@@ -1,6 +1,10 @@
+import { type NudgeView, stateLine } from "@keepwarm/core";
 import type { BlockAction, RespondFn, webApi } from "@slack/bolt";
 import type { BotDeps } from "../../deps";
 import { publishHome } from "../../home";
+import { nudgeRef, parseJson } from "../../payloads";
+import { nudgeView } from "../../queries";
+import { mention } from "../../slack-text";
 
 /**
  * Answer a button: an ephemeral line under a message, or a refreshed App Home when
@@ -12,4 +16,29 @@ export async function replyToAction(body: BlockAction, respond: RespondFn, clien
     return;
   }
   if (body.response_url !== undefined) await respond({ response_type: "ephemeral", replace_original: false, text });
+}
+
+/**
+ * The live (open or snoozed) nudge a button names; otherwise tells the user why not
+ * (gone, or already closed and by whom) and returns undefined.
+ */
+export async function liveNudgeOrReply(
+  body: BlockAction,
+  respond: RespondFn,
+  client: webApi.WebClient,
+  deps: BotDeps,
+  buttonValue: string | undefined,
+  closedHint = "",
+): Promise<NudgeView | undefined> {
+  const ref = parseJson(nudgeRef, buttonValue);
+  const view = ref === undefined ? undefined : nudgeView(deps.store, ref.n);
+  if (view === undefined) {
+    await replyToAction(body, respond, client, deps, ":warning: That nudge no longer exists.");
+    return undefined;
+  }
+  if (view.status !== "open" && view.status !== "snoozed") {
+    await replyToAction(body, respond, client, deps, `This nudge is already closed: ${stateLine(view, mention)}.${closedHint}`);
+    return undefined;
+  }
+  return view;
 }
