@@ -4,20 +4,23 @@
  *
  *   node --import tsx bench/import.ts [--rows 1000000] [--customers 10000]
  *
- * Baseline, same run, same file: csv-parse alone (the parser importCsv uses, same
- * options), no validation and no database.
+ * Baselines, same run, same file, no validation and no database: csv-parse alone (the
+ * parser importCsv used before, same options) and importCsv's own reader alone
+ * (packages/core/src/import/csv-reader.ts). The smaller file is then imported a second
+ * time into the same database: every row is a duplicate, the re-import path.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "../packages/core/node_modules/csv-parse/lib/index.js";
 import { seededRandom } from "../packages/core/src/demo-data";
+import { readCsv } from "../packages/core/src/import/csv-reader";
 import { importCsv } from "../packages/core/src/import/import-csv";
 import { DAY_MS, openStore, TOUCH_KINDS } from "../packages/store/src/index";
 import { BENCH_NOW } from "./generate";
 import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportPhase, runPhase, table, tempDb } from "./lib";
 
-const args = benchArgs({ rows: { type: "string" }, customers: { type: "string" }, file: { type: "string" } });
+const args = benchArgs({ rows: { type: "string" }, customers: { type: "string" }, file: { type: "string" }, "no-reimport": { type: "boolean" } });
 const script = fileURLToPath(import.meta.url);
 const externalId = (i: number) => `C${String(i).padStart(7, "0")}`;
 const NOTES = [
@@ -76,11 +79,19 @@ async function phase(name: string): Promise<void> {
     });
     return;
   }
+  if (name === "reader") {
+    await reportPhase(name, async () => {
+      let rows = 0;
+      for await (const records of readCsv(createReadStream(file, { highWaterMark: 256 * 1024 }))) rows += records.length;
+      return { rows: rows - 1 };
+    });
+    return;
+  }
   const store = await openStore(String(args.db));
   await reportPhase(name, async () => {
     const report = await importCsv(store, "touches", file, { now: BENCH_NOW });
     if (!report.committed) throw new Error(`import failed: ${JSON.stringify(report.invalid.slice(0, 3))}`);
-    return { rows: report.rows, inserted: report.inserted };
+    return { rows: report.rows, inserted: report.inserted, unchanged: report.unchanged };
   });
   await store.close();
 }
@@ -91,7 +102,7 @@ async function main(): Promise<void> {
   const temp = tempDb("keepwarm-bench-import-");
   console.log(`import benchmark: touches CSV, ${fmtInt(customers)} customers; ${machineLine()}`);
   try {
-    const results: string[][] = [["file", "phase", "wall", "CPU", "rows/s", "peak RSS", "inserted"]];
+    const results: string[][] = [["file", "phase", "wall", "CPU", "rows/s", "rows/CPU-s", "peak RSS", "inserted", "unchanged"]];
     for (const size of [Math.round(rows / 4), rows]) {
       const file = join(temp.dir, `touches-${size}.csv`);
       const started = performance.now();
@@ -102,7 +113,9 @@ async function main(): Promise<void> {
       const db = join(temp.dir, `import-${size}.db`);
       await seedCustomers(db, customers);
       const parse = runPhase(script, "parse", ["--file", file]);
+      const reader = runPhase(script, "reader", ["--file", file]);
       const imported = runPhase(script, "import", ["--file", file, "--db", db]);
+      const again = size < rows && args["no-reimport"] !== true ? runPhase(script, "import", ["--file", file, "--db", db]) : undefined;
       const add = (label: string, r: PhaseResult) =>
         results.push([
           `${fmtInt(size)} rows, ${mib.toFixed(0)} MiB`,
@@ -110,11 +123,15 @@ async function main(): Promise<void> {
           fmtS(r.wallMs),
           fmtS(r.cpuMs),
           fmtInt(Number(r.rows) / (r.wallMs / 1000)),
+          fmtInt(Number(r.rows) / (r.cpuMs / 1000)),
           `${r.peakRssMiB} MiB`,
           r.inserted === undefined ? "" : fmtInt(Number(r.inserted)),
+          r.unchanged === undefined ? "" : fmtInt(Number(r.unchanged)),
         ]);
       add("baseline: csv-parse only", parse);
+      add("baseline: csv-reader only", reader);
       add("importCsv touches", imported);
+      if (again !== undefined) add("importCsv again (all duplicates)", again);
     }
     console.log(table(results));
   } finally {

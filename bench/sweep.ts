@@ -1,7 +1,11 @@
 /**
  * Sweep benchmark: N customers with realistic histories, 10 rules.
  *
- *   node --import tsx bench/sweep.ts [--customers 100000] [--tz UTC] [--repeat 2] [--sample 20000] [--db cache.db]
+ *   node --import tsx bench/sweep.ts [--customers 100000] [--profile realistic|stress] [--tz UTC] [--repeat 2] [--sample 20000] [--db cache.db]
+ *
+ * --profile realistic (default): a healthy book, ~11 % of customers at risk; stress: 84 %
+ * of customers match some rule (the first benchmark data). --db caches the generated data
+ * (of one profile) between runs.
  *
  * Prints the sweep (dry run, first real run, steady-state real run) next to two
  * baselines measured in the same run: the bare SQL fact scan, and the
@@ -11,10 +15,10 @@ import { copyFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { scanFactRows } from "../packages/core/src/facts-scan";
 import { getActiveRuleSet } from "../packages/core/src/rule-sets";
-import { runSweep } from "../packages/core/src/sweep";
+import { findMatches, runSweep } from "../packages/core/src/sweep";
 import { Calendar, computeFacts, createReferenceEvaluator } from "../packages/rules/src/index";
 import { DAY_MS, openStore } from "../packages/store/src/index";
-import { BENCH_NOW, generate } from "./generate";
+import { BENCH_NOW, generate, PROFILES, type Profile } from "./generate";
 import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportPhase, runPhase, table, tempDb } from "./lib";
 
 const args = benchArgs({
@@ -22,9 +26,15 @@ const args = benchArgs({
   tz: { type: "string", default: "UTC" },
   repeat: { type: "string" },
   sample: { type: "string" },
+  profile: { type: "string", default: "realistic" },
 });
 const script = fileURLToPath(import.meta.url);
 const tz = String(args.tz);
+const profile = String(args.profile) as Profile;
+if (!PROFILES.includes(profile)) {
+  console.error(`--profile must be one of ${PROFILES.join(", ")}`);
+  process.exit(1);
+}
 
 /** The fact scan as first written (ten correlated subqueries per customer), kept to show the change. */
 const SCAN_BEFORE_SQL = `
@@ -89,6 +99,16 @@ async function phase(name: string, db: string): Promise<void> {
       });
       break;
     }
+    case "rates": {
+      // Who matches what: the realism of the data, not a timing.
+      const ruleSet = await getActiveRuleSet(store);
+      if (ruleSet === undefined) throw new Error("no active rule set");
+      const { evaluated, matches } = await findMatches(store, ruleSet, { calendar, now: BENCH_NOW });
+      const perRule: Record<string, number> = {};
+      for (const m of matches) perRule[m.rule.id] = (perRule[m.rule.id] ?? 0) + 1;
+      await reportPhase(name, () => ({ evaluated, matched: matches.length, customersMatched: new Set(matches.map((m) => m.customerId)).size, perRule }));
+      break;
+    }
     case "sweep-dry":
       await reportPhase(name, () => sweep(true));
       break;
@@ -109,10 +129,10 @@ async function main(): Promise<void> {
   const temp = tempDb("keepwarm-bench-sweep-");
   const source = args.db === undefined ? temp.path : String(args.db);
   const db = args.db === undefined ? temp.path : `${temp.path}.work`;
-  console.log(`sweep benchmark: ${fmtInt(customers)} customers, 10 rules, time zone ${tz}; ${machineLine()}`);
+  console.log(`sweep benchmark: ${fmtInt(customers)} customers (${profile} histories), 10 rules, time zone ${tz}; ${machineLine()}`);
   try {
     if (!existsSync(source)) {
-      const g = await generate(source, customers);
+      const g = await generate(source, customers, profile);
       console.log(
         `generated ${fmtInt(g.customers)} customers, ${fmtInt(g.touches)} touches, ${fmtInt(g.nps)} NPS responses, ${fmtInt(g.purchases)} purchases in ${fmtS(g.ms)}`,
       );
@@ -129,6 +149,7 @@ async function main(): Promise<void> {
       keep(runPhase(script, "scan", pass));
       keep(runPhase(script, "sweep-dry", pass));
     }
+    const rates = runPhase(script, "rates", pass);
     keep(runPhase(script, "scan-before", pass));
     keep(runPhase(script, "engine", pass));
     keep(runPhase(script, "sweep", pass));
@@ -160,6 +181,9 @@ async function main(): Promise<void> {
     line("runSweep real, steady state (second run)", best.get("sweep-again") as PhaseResult);
     console.log(`evaluated ${fmtInt(evaluated)} customers at ${new Date(BENCH_NOW).toISOString()}; best of ${repeat} for the scan and the dry run`);
     console.log(table(rows));
+    console.log(
+      `match rate: ${fmtInt(Number(rates.customersMatched))} customers matched by some rule (${((100 * Number(rates.customersMatched)) / evaluated).toFixed(1)} %), ${fmtInt(Number(rates.matched))} matches; per rule ${JSON.stringify(rates.perRule)}`,
+    );
     console.log("customers/s and × scan are from wall time; CPU is user + system time of the phase's process.");
   } finally {
     temp.cleanup();

@@ -1,7 +1,7 @@
-import type { Calendar, RuleFile } from "@keepwarm/rules";
+import { attributeNamesUsed, type Calendar, type CustomerFactRow, compileRules, computeFacts, explain, type Facts, type FactValue, parseAttributes, type Rule, type RuleFile } from "@keepwarm/rules";
 import { DAY_MS, type Store } from "@keepwarm/store";
 import { UserError } from "./errors";
-import { findMatches } from "./sweep";
+import { isHeldOut } from "./holdout";
 
 export const BACKTEST_MAX_DAYS = 365;
 /** "Was the customer in fact touched soon after the nudge?" looks this far ahead. */
@@ -57,24 +57,6 @@ export interface BacktestReport {
   rules: BacktestRuleReport[];
 }
 
-interface Fired {
-  ruleId: string;
-  customerId: number;
-  externalId: string;
-  name: string;
-  explanation: string;
-  heldOut: boolean;
-  day: number;
-  at: number;
-}
-
-interface LiveNudge {
-  lastTouchAt: number | null;
-  at: number;
-  resolveOnTouch: boolean;
-  cooldownDays: number;
-}
-
 /** ISO 8601 week ("2026-W24") of a local day number. */
 export function isoWeek(dayNumber: number): string {
   const weekday = (new Date(dayNumber * DAY_MS).getUTCDay() + 6) % 7;
@@ -91,6 +73,67 @@ export function assertBacktestDays(days: number): void {
   }
 }
 
+
+/** Customers whose histories are loaded at once: bounds memory, whatever the number of customers. */
+const BACKTEST_CHUNK = 2_000;
+
+/** One customer's history up to `now`, each list in time order (as the fact scan orders it). */
+interface History {
+  touchAt: number[];
+  touchKind: string[];
+  npsAt: number[];
+  npsScore: number[];
+  purchaseAt: number[];
+  /** spendPrefix[i] = cents of purchases 0…i-1. */
+  spendPrefix: number[];
+}
+
+type CustomerRow = [
+  id: number,
+  externalId: string,
+  name: string,
+  segment: string | null,
+  lifecycleStage: string | null,
+  tier: string | null,
+  ownerSlackId: string | null,
+  loyaltyMember: number,
+  sinceAt: number | null,
+  renewalAt: number | null,
+  churnedAt: number | null,
+  createdAt: number,
+  attributes: string,
+];
+
+/** First index in the ascending list with a value above `value` (upper bound). */
+function firstAbove(list: readonly number[], value: number, from = 0): number {
+  let lo = from;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid] as number) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+interface SampleEntry {
+  day: number;
+  nudge: BacktestNudge;
+}
+
+interface RuleTally {
+  rule: Rule;
+  fired: number;
+  touched: number;
+  churned: number;
+  heldOut: number;
+  customers: number;
+  /** Per replayed day: fired, touched, churned. */
+  byDay: Int32Array;
+  /** The first nudges in (day, customer) order, as the day-by-day replay lists them. */
+  sample: SampleEntry[];
+}
+
 /**
  * Replay a rule file over stored history: one evaluation at the end of each past
  * day, with facts as they stood then, and the sweep's own policy simulated in
@@ -98,6 +141,12 @@ export function assertBacktestDays(days: number): void {
  * resolveOnTouch) and starts the cooldown; a nudge whose conditions stop holding
  * expires without a cooldown, exactly as runSweep's expiry does. Snoozes and
  * dismissals are not in the history, so none are simulated. Writes nothing.
+ *
+ * One pass: customers are independent under that policy, so each customer's history
+ * is read once (a chunk of customers at a time, in id order) and walked day by day
+ * with sliding windows — the same fact rows a fact scan at each day's end returns,
+ * fed to the same computeFacts and compiled rules. backtest-reference.ts keeps the
+ * day-by-day replay (a fact scan per day) this is tested against.
  */
 export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options: BacktestOptions): Promise<BacktestReport> {
   assertBacktestDays(options.days);
@@ -106,133 +155,251 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
   const sampleSize = Math.max(0, options.sampleSize ?? 10);
   const lastDay = calendar.dayNumber(now) - 1;
   const firstDay = lastDay - days + 1;
-  const ruleSet = { version: 0, ruleFile, json: "" };
-  const firstTouchAfter = store.sqlite.prepare("SELECT min(occurred_at) AS at FROM touchpoints WHERE customer_id = ? AND occurred_at > ? AND occurred_at <= ?");
+  const dayEnds = Array.from({ length: days }, (_, d) => calendar.startOfDay(firstDay + d + 1) - 1);
+  const weekOf = Array.from({ length: days }, (_, d) => isoWeek(firstDay + d));
 
-  const live = new Map<string, LiveNudge>();
-  const coolingUntil = new Map<string, number>();
-  const fired: Fired[] = [];
+  const rules = ruleFile.rules.filter((rule) => rule.enabled);
+  const compiled = compileRules(rules);
+  const attributeNames = attributeNamesUsed(rules);
+  const tallies: RuleTally[] = rules.map((rule) => ({
+    rule,
+    fired: 0,
+    touched: 0,
+    churned: 0,
+    heldOut: 0,
+    customers: 0,
+    byDay: new Int32Array(days * 3),
+    sample: [],
+  }));
+  const ruleCount = rules.length;
+  // Per rule, for the customer being replayed.
+  const live = new Uint8Array(ruleCount);
+  const liveBasis = new Float64Array(ruleCount);
+  const liveAt = new Float64Array(ruleCount);
+  const coolingUntil = new Float64Array(ruleCount);
+  const seen = new Uint8Array(ruleCount);
+  const firedHere = new Uint8Array(ruleCount);
+
+  const { sqlite } = store;
+  const customersAfter = sqlite
+    .prepare(
+      `SELECT id, external_id, name, segment, lifecycle_stage, tier, owner_slack_id, loyalty_member, since_at, renewal_at, churned_at, created_at, attributes
+       FROM customers WHERE id > ? ORDER BY id LIMIT ?`,
+    )
+    .raw();
+  const touchesIn = sqlite
+    .prepare("SELECT customer_id, occurred_at, kind FROM touchpoints WHERE customer_id > ? AND customer_id <= ? AND occurred_at <= ? ORDER BY customer_id, occurred_at, id")
+    .raw();
+  const npsIn = sqlite
+    .prepare("SELECT customer_id, responded_at, score FROM nps_responses WHERE customer_id > ? AND customer_id <= ? AND responded_at <= ? ORDER BY customer_id, responded_at")
+    .raw();
+  const purchasesIn = sqlite
+    .prepare("SELECT customer_id, occurred_at, amount_cents FROM purchases WHERE customer_id > ? AND customer_id <= ? AND occurred_at <= ? ORDER BY customer_id, occurred_at")
+    .raw();
+  const totalCustomers = sqlite.prepare("SELECT count(*) FROM customers").pluck().get() as number;
+
   let evaluations = 0;
-  for (let day = firstDay; day <= lastDay; day++) {
-    const dayEnd = calendar.startOfDay(day + 1) - 1;
-    // Touches logged during the day resolve live nudges before the day's sweep.
-    for (const [key, nudge] of live) {
-      if (!nudge.resolveOnTouch) continue;
-      const customerId = Number(key.slice(key.indexOf("\u0000") + 1));
-      const touch = firstTouchAfter.get(customerId, Math.max(nudge.lastTouchAt ?? -1, nudge.at), dayEnd) as { at: number | null };
-      if (touch.at === null) continue;
-      live.delete(key);
-      coolingUntil.set(key, touch.at + nudge.cooldownDays * DAY_MS);
-    }
-    const { evaluated, matches } = await findMatches(store, ruleSet, { calendar, now: dayEnd });
-    evaluations += evaluated;
-    const seen = new Set<string>();
-    for (const match of matches) {
-      const key = `${match.rule.id}\u0000${match.customerId}`;
-      seen.add(key);
-      if (live.has(key) || (coolingUntil.get(key) ?? -Infinity) > dayEnd) continue;
-      live.set(key, {
-        lastTouchAt: match.lastTouchAt,
-        at: dayEnd,
-        resolveOnTouch: match.rule.nudge.resolveOnTouch,
-        cooldownDays: match.rule.nudge.cooldownDays,
-      });
-      fired.push({
-        ruleId: match.rule.id,
-        customerId: match.customerId,
-        externalId: match.customerExternalId,
-        name: match.customerName,
-        explanation: match.explanation,
-        heldOut: match.heldOut,
-        day,
-        at: dayEnd,
-      });
-    }
-    for (const key of live.keys()) if (!seen.has(key)) live.delete(key);
-    options.onProgress?.(day - firstDay + 1, days);
-  }
-  return summarise(store, ruleFile, fired, { calendar, now, firstDay, lastDay, days, evaluations, sampleSize });
-}
-
-function summarise(
-  store: Store,
-  ruleFile: RuleFile,
-  fired: readonly Fired[],
-  context: { calendar: Calendar; now: number; firstDay: number; lastDay: number; days: number; evaluations: number; sampleSize: number },
-): BacktestReport {
-  const touchedSoon = store.sqlite.prepare("SELECT 1 FROM touchpoints WHERE customer_id = ? AND occurred_at > ? AND occurred_at <= ? LIMIT 1");
-  const churnedAt = new Map(
-    (
-      store.sqlite.prepare("SELECT id, churned_at AS churnedAt FROM customers WHERE churned_at IS NOT NULL").all() as Array<{ id: number; churnedAt: number }>
-    ).map((row) => [row.id, row.churnedAt]),
-  );
-  const outcome = (nudge: Fired) => {
-    const horizon = Math.min(nudge.at + OUTCOME_WINDOW_DAYS * DAY_MS, context.now);
-    const churned = churnedAt.get(nudge.customerId);
-    return {
-      touched: touchedSoon.get(nudge.customerId, nudge.at, horizon) !== undefined,
-      churned: churned !== undefined && churned > nudge.at && churned <= context.now,
+  let customersNudged = 0;
+  let processed = 0;
+  let reported = 0;
+  let after = 0;
+  for (;;) {
+    const customers = customersAfter.all(after, BACKTEST_CHUNK) as CustomerRow[];
+    if (customers.length === 0) break;
+    const last = (customers[customers.length - 1] as CustomerRow)[0];
+    const histories = new Map<number, History>();
+    const historyOf = (id: number): History => {
+      let history = histories.get(id);
+      if (history === undefined) {
+        history = { touchAt: [], touchKind: [], npsAt: [], npsScore: [], purchaseAt: [], spendPrefix: [0] };
+        histories.set(id, history);
+      }
+      return history;
     };
-  };
-  const rules = ruleFile.rules
-    .filter((rule) => rule.enabled)
-    .map((rule): BacktestRuleReport => {
-      const mine = fired.filter((nudge) => nudge.ruleId === rule.id);
-      const weeks = new Map<string, BacktestCounts>();
-      const report: BacktestRuleReport = {
-        ruleId: rule.id,
-        name: rule.name,
-        fired: mine.length,
-        touchedWithin7Days: 0,
-        churned: 0,
-        customers: new Set(mine.map((nudge) => nudge.customerId)).size,
-        heldOut: mine.filter((nudge) => nudge.heldOut).length,
-        weeks: [],
-        sample: [],
-      };
-      for (const nudge of mine) {
-        const { touched, churned } = outcome(nudge);
-        const weekKey = isoWeek(nudge.day);
-        const week = weeks.get(weekKey) ?? { fired: 0, touchedWithin7Days: 0, churned: 0 };
-        weeks.set(weekKey, week);
-        week.fired++;
-        if (touched) {
-          week.touchedWithin7Days++;
-          report.touchedWithin7Days++;
-        }
-        if (churned) {
-          week.churned++;
-          report.churned++;
-        }
-        if (report.sample.length < context.sampleSize) {
-          report.sample.push({
-            date: context.calendar.isoDate(nudge.at),
-            customerId: nudge.externalId,
-            name: nudge.name,
-            explanation: nudge.explanation,
-            heldOut: nudge.heldOut,
-            touchedWithin7Days: touched,
-            churned,
-          });
+    for (const [id, at, kind] of touchesIn.all(after, last, now) as Array<[number, number, string]>) {
+      const history = historyOf(id);
+      history.touchAt.push(at);
+      history.touchKind.push(kind);
+    }
+    for (const [id, at, score] of npsIn.all(after, last, now) as Array<[number, number, number]>) {
+      const history = historyOf(id);
+      history.npsAt.push(at);
+      history.npsScore.push(score);
+    }
+    for (const [id, at, cents] of purchasesIn.all(after, last, now) as Array<[number, number, number]>) {
+      const history = historyOf(id);
+      history.purchaseAt.push(at);
+      history.spendPrefix.push((history.spendPrefix[history.spendPrefix.length - 1] as number) + cents);
+    }
+    const empty: History = { touchAt: [], touchKind: [], npsAt: [], npsScore: [], purchaseAt: [], spendPrefix: [0] };
+
+    for (const customer of customers) {
+      const [id, externalId, name, segment, lifecycleStage, tier, ownerSlackId, loyaltyMember, sinceAt, renewalAt, churnedAt, createdAt, attributesJson] = customer;
+      const history = histories.get(id) ?? empty;
+      const { touchAt, touchKind, npsAt, npsScore, purchaseAt, spendPrefix } = history;
+      // Attribute facts, as computeFacts derives them, parsed once per customer instead of once per day.
+      const attributeFacts: Array<[string, FactValue]> = [];
+      if (attributeNames.length > 0) {
+        const attributes = parseAttributes(attributesJson);
+        for (const attribute of attributeNames) {
+          attributeFacts.push([`attributes.${attribute}`, Object.hasOwn(attributes, attribute) ? (attributes[attribute] ?? null) : null]);
         }
       }
-      report.weeks = [...weeks].map(([week, counts]) => ({ week, ...counts }));
-      return report;
-    });
-  const sum = (field: "fired" | "touchedWithin7Days" | "churned" | "heldOut") => rules.reduce((total, rule) => total + rule[field], 0);
+      const existsFrom = Math.min(createdAt, sinceAt ?? createdAt);
+      live.fill(0);
+      coolingUntil.fill(-Infinity);
+      firedHere.fill(0);
+      let touchEnd = 0;
+      let touch30 = 0;
+      let npsEnd = 0;
+      let purchaseEnd = 0;
+      let purchase90 = 0;
+      for (let d = 0; d < days; d++) {
+        const dayEnd = dayEnds[d] as number;
+        // Touches logged during the day resolve live nudges before the day's sweep.
+        for (let r = 0; r < ruleCount; r++) {
+          if (live[r] === 0 || !(tallies[r] as RuleTally).rule.nudge.resolveOnTouch) continue;
+          const next = firstAbove(touchAt, Math.max(liveBasis[r] as number, liveAt[r] as number));
+          const at = touchAt[next];
+          if (at === undefined || at > dayEnd) continue;
+          live[r] = 0;
+          coolingUntil[r] = at + (tallies[r] as RuleTally).rule.nudge.cooldownDays * DAY_MS;
+        }
+        seen.fill(0);
+        if ((churnedAt === null || churnedAt > dayEnd) && existsFrom <= dayEnd) {
+          evaluations++;
+          while (touchEnd < touchAt.length && (touchAt[touchEnd] as number) <= dayEnd) touchEnd++;
+          while (touch30 < touchEnd && (touchAt[touch30] as number) <= dayEnd - 30 * DAY_MS) touch30++;
+          while (npsEnd < npsAt.length && (npsAt[npsEnd] as number) <= dayEnd) npsEnd++;
+          while (purchaseEnd < purchaseAt.length && (purchaseAt[purchaseEnd] as number) <= dayEnd) purchaseEnd++;
+          while (purchase90 < purchaseEnd && (purchaseAt[purchase90] as number) <= dayEnd - 90 * DAY_MS) purchase90++;
+          const row: CustomerFactRow = {
+            id,
+            externalId,
+            name,
+            segment,
+            lifecycleStage,
+            tier,
+            ownerSlackId,
+            loyaltyMember,
+            sinceAt,
+            renewalAt,
+            churnedAt,
+            createdAt,
+            attributes: attributesJson,
+            lastTouchAt: touchEnd > 0 ? (touchAt[touchEnd - 1] as number) : null,
+            lastTouchKind: touchEnd > 0 ? (touchKind[touchEnd - 1] as string) : null,
+            touchesLast30: touchEnd - touch30,
+            npsLatest: npsEnd > 0 ? (npsScore[npsEnd - 1] as number) : null,
+            npsLatestAt: npsEnd > 0 ? (npsAt[npsEnd - 1] as number) : null,
+            npsPrevious: npsEnd > 1 ? (npsScore[npsEnd - 2] as number) : null,
+            purchasesLast90: purchaseEnd - purchase90,
+            spendLast90Cents: (spendPrefix[purchaseEnd] as number) - (spendPrefix[purchase90] as number),
+            lastPurchaseAt: purchaseEnd > 0 ? (purchaseAt[purchaseEnd - 1] as number) : null,
+          };
+          let facts: Facts | undefined;
+          for (let r = 0; r < ruleCount; r++) {
+            if (facts === undefined) {
+              facts = computeFacts(row, dayEnd, calendar);
+              for (const [key, value] of attributeFacts) facts[key] = value;
+            }
+            if (!(compiled[r] as { matches: (facts: Facts) => boolean }).matches(facts)) continue;
+            seen[r] = 1;
+            if (live[r] === 1 || (coolingUntil[r] as number) > dayEnd) continue;
+            live[r] = 1;
+            // Never touched: the quiet period counts from `since` (or the import), as the sweep plans it.
+            liveBasis[r] = row.lastTouchAt ?? sinceAt ?? createdAt;
+            liveAt[r] = dayEnd;
+            const tally = tallies[r] as RuleTally;
+            const horizon = Math.min(dayEnd + OUTCOME_WINDOW_DAYS * DAY_MS, now);
+            const next = touchAt[firstAbove(touchAt, dayEnd, touchEnd)];
+            const touched = next !== undefined && next <= horizon;
+            const churned = churnedAt !== null && churnedAt > dayEnd && churnedAt <= now;
+            const heldOut = isHeldOut(tally.rule.id, externalId, tally.rule.nudge.holdoutPercent);
+            tally.fired++;
+            tally.byDay[d * 3] = (tally.byDay[d * 3] as number) + 1;
+            if (touched) {
+              tally.touched++;
+              tally.byDay[d * 3 + 1] = (tally.byDay[d * 3 + 1] as number) + 1;
+            }
+            if (churned) {
+              tally.churned++;
+              tally.byDay[d * 3 + 2] = (tally.byDay[d * 3 + 2] as number) + 1;
+            }
+            if (heldOut) tally.heldOut++;
+            if (firedHere[r] === 0) {
+              firedHere[r] = 1;
+              tally.customers++;
+            }
+            keepSample(tally, sampleSize, d, () => ({
+              date: calendar.isoDate(dayEnd),
+              customerId: externalId,
+              name,
+              explanation: explain(tally.rule, facts as Facts),
+              heldOut,
+              touchedWithin7Days: touched,
+              churned,
+            }));
+          }
+        }
+        for (let r = 0; r < ruleCount; r++) if (seen[r] === 0) live[r] = 0;
+      }
+      if (firedHere.includes(1)) customersNudged++;
+      processed++;
+      // Progress in replayed days, as the day-by-day replay reported it.
+      const done = Math.floor((days * processed) / Math.max(totalCustomers, 1));
+      while (reported < Math.min(done, days - 1)) options.onProgress?.(++reported, days);
+    }
+    after = last;
+  }
+  while (reported < days) options.onProgress?.(++reported, days);
+
+  const reports = tallies.map((tally): BacktestRuleReport => {
+    const weeks = new Map<string, BacktestCounts>();
+    for (let d = 0; d < days; d++) {
+      const fired = tally.byDay[d * 3] as number;
+      if (fired === 0) continue;
+      const key = weekOf[d] as string;
+      const week = weeks.get(key) ?? { fired: 0, touchedWithin7Days: 0, churned: 0 };
+      weeks.set(key, week);
+      week.fired += fired;
+      week.touchedWithin7Days += tally.byDay[d * 3 + 1] as number;
+      week.churned += tally.byDay[d * 3 + 2] as number;
+    }
+    return {
+      ruleId: tally.rule.id,
+      name: tally.rule.name,
+      fired: tally.fired,
+      touchedWithin7Days: tally.touched,
+      churned: tally.churned,
+      customers: tally.customers,
+      heldOut: tally.heldOut,
+      weeks: [...weeks].map(([week, counts]) => ({ week, ...counts })),
+      sample: tally.sample.map((entry) => entry.nudge),
+    };
+  });
+  const sum = (field: "fired" | "touchedWithin7Days" | "churned" | "heldOut") => reports.reduce((total, rule) => total + rule[field], 0);
   return {
-    from: context.calendar.isoDate(context.calendar.startOfDay(context.firstDay)),
-    to: context.calendar.isoDate(context.calendar.startOfDay(context.lastDay)),
-    days: context.days,
-    asOf: context.now,
-    evaluations: context.evaluations,
-    totals: {
-      fired: sum("fired"),
-      touchedWithin7Days: sum("touchedWithin7Days"),
-      churned: sum("churned"),
-      heldOut: sum("heldOut"),
-      customers: new Set(fired.map((nudge) => nudge.customerId)).size,
-    },
-    rules,
+    from: calendar.isoDate(calendar.startOfDay(firstDay)),
+    to: calendar.isoDate(calendar.startOfDay(lastDay)),
+    days,
+    asOf: now,
+    evaluations,
+    totals: { fired: sum("fired"), touchedWithin7Days: sum("touchedWithin7Days"), churned: sum("churned"), heldOut: sum("heldOut"), customers: customersNudged },
+    rules: reports,
   };
+}
+
+/**
+ * Keep the first `size` nudges of a rule in (day, customer) order. Customers arrive in
+ * id order, so a nudge goes after every kept one of its day or earlier; its words are
+ * written only when it is kept.
+ */
+function keepSample(tally: RuleTally, size: number, day: number, nudge: () => BacktestNudge): void {
+  const sample = tally.sample;
+  let at = sample.length;
+  while (at > 0 && (sample[at - 1] as SampleEntry).day > day) at--;
+  if (at >= size) return;
+  sample.splice(at, 0, { day, nudge: nudge() });
+  if (sample.length > size) sample.pop();
 }

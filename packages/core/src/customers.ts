@@ -1,4 +1,5 @@
 import type { Customer, Store } from "@keepwarm/store";
+import { cachedStatement } from "./statements";
 
 export type CustomerLookup =
   | { kind: "found"; customer: Customer }
@@ -15,9 +16,9 @@ export async function customerByExternalId(store: Store, externalId: string): Pr
 export function exactCustomer(store: Store, query: string): Customer | undefined {
   const q = query.trim();
   if (q === "") return undefined;
-  return (store.sqlite.prepare("SELECT * FROM customers WHERE external_id = ?").get(q) ??
-    store.sqlite.prepare("SELECT * FROM customers WHERE external_id = ? COLLATE NOCASE LIMIT 2").get(q) ??
-    store.sqlite.prepare("SELECT * FROM customers WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 1").get(q)) as Customer | undefined;
+  return (cachedStatement(store, "SELECT * FROM customers WHERE external_id = ?").get(q) ??
+    cachedStatement(store, "SELECT * FROM customers WHERE external_id = ? COLLATE NOCASE LIMIT 2").get(q) ??
+    cachedStatement(store, "SELECT * FROM customers WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 1").get(q)) as Customer | undefined;
 }
 
 /**
@@ -28,16 +29,17 @@ export function exactCustomer(store: Store, query: string): Customer | undefined
 export function lookupCustomer(store: Store, query: string, limit = 5): CustomerLookup {
   const q = query.trim().replace(/\s+/g, " ");
   if (q === "") return { kind: "none", suggestions: [] };
-  const byId = store.sqlite.prepare("SELECT * FROM customers WHERE external_id = ?").get(q) as Customer | undefined;
+  const byId = cachedStatement(store, "SELECT * FROM customers WHERE external_id = ?").get(q) as Customer | undefined;
   if (byId) return { kind: "found", customer: byId };
-  const byName = store.sqlite.prepare("SELECT * FROM customers WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT ?").all(q, limit + 1) as Customer[];
+  const byName = cachedStatement(store, "SELECT * FROM customers WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT ?").all(q, limit + 1) as Customer[];
   if (byName.length === 1 && byName[0]) return { kind: "found", customer: byName[0] };
   if (byName.length > 1) return { kind: "ambiguous", candidates: byName.slice(0, limit) };
-  const byIdNoCase = store.sqlite.prepare("SELECT * FROM customers WHERE external_id = ? COLLATE NOCASE LIMIT 2").all(q) as Customer[];
+  const byIdNoCase = cachedStatement(store, "SELECT * FROM customers WHERE external_id = ? COLLATE NOCASE LIMIT 2").all(q) as Customer[];
   if (byIdNoCase.length === 1 && byIdNoCase[0]) return { kind: "found", customer: byIdNoCase[0] };
-  const prefix = store.sqlite
-    .prepare("SELECT * FROM customers WHERE name LIKE ? ESCAPE '\\' ORDER BY name COLLATE NOCASE LIMIT ?")
-    .all(`${escapeLike(q)}%`, limit + 1) as Customer[];
+  const prefix = cachedStatement(store, "SELECT * FROM customers WHERE name LIKE ? ESCAPE '\\' ORDER BY name COLLATE NOCASE LIMIT ?").all(
+    `${escapeLike(q)}%`,
+    limit + 1,
+  ) as Customer[];
   if (prefix.length === 1 && prefix[0]) return { kind: "found", customer: prefix[0] };
   if (prefix.length > 1) return { kind: "ambiguous", candidates: prefix.slice(0, limit) };
   return { kind: "none", suggestions: suggestCustomers(store, q, limit) };

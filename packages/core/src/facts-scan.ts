@@ -68,6 +68,17 @@ export function* scanFactRows(store: Store, asOf: number): Generator<CustomerFac
   for (const r of statement.iterate({ asOf, since30: asOf - 30 * DAY_MS, since90: asOf - 90 * DAY_MS }) as IterableIterator<unknown[]>) yield toFactRow(r);
 }
 
+/**
+ * The scan a chunk at a time: `next(after, limit)` returns up to `limit` rows of the
+ * customers with ids above `after`, in id order (a rowid range, so each chunk costs
+ * only its own rows). Lets a sweep write between chunks, which an open iterator forbids.
+ */
+export function factRowChunks(store: Store, asOf: number): (after: number, limit: number) => CustomerFactRow[] {
+  const statement = store.sqlite.prepare(FACT_SCAN_SQL.replace("ORDER BY c.id", "AND c.id > @after ORDER BY c.id LIMIT @limit")).raw();
+  const window = { asOf, since30: asOf - 30 * DAY_MS, since90: asOf - 90 * DAY_MS };
+  return (after, limit) => (statement.all({ ...window, after, limit }) as unknown[][]).map(toFactRow);
+}
+
 export function factRowFor(store: Store, customerId: number, asOf: number): CustomerFactRow | undefined {
   const statement = store.sqlite.prepare(FACT_SCAN_SQL.replace("ORDER BY c.id", "AND c.id = @customerId")).raw();
   const r = statement.get({ asOf, since30: asOf - 30 * DAY_MS, since90: asOf - 90 * DAY_MS, customerId }) as unknown[] | undefined;

@@ -1,6 +1,25 @@
-import { type CustomerFactRow, explain, type Facts, parseAttributes, type Rule, renderTemplate } from "@keepwarm/rules";
+import { type CustomerFactRow, explain, FACT_NAMES, type Facts, factsUsed, parseAttributes, type Rule, renderTemplate } from "@keepwarm/rules";
 import { isHeldOut } from "./holdout";
 import type { Match } from "./sweep";
+
+/** Facts every nudge message shows (the Slack context line, the console, the explanation of a quiet customer). */
+const SHOWN_FACTS = ["daysSinceLastTouch", "neverTouched", "lastTouchKind", "npsLatest", "npsPrevious"];
+const storedKeys = new WeakMap<Rule, string[]>();
+
+/**
+ * The facts a nudge keeps: those its rule reads, those its template names, and those
+ * every message shows. All of them was most of the bytes of a first sweep's writes.
+ */
+export function storedFactNames(rule: Rule): string[] {
+  let keys = storedKeys.get(rule);
+  if (keys === undefined) {
+    const names = new Set([...SHOWN_FACTS, ...factsUsed(rule.conditions)]);
+    for (const fact of FACT_NAMES) if (rule.nudge.message.includes(fact)) names.add(fact);
+    keys = [...names];
+    storedKeys.set(rule, keys);
+  }
+  return keys;
+}
 
 /**
  * A match whose words are written only when read. Most matches of a steady-state
@@ -50,6 +69,13 @@ export class LazyMatch implements Match {
       attributes: parseAttributes(row.attributes),
     });
     return this.#message;
+  }
+
+  /** JSON of the facts the nudge keeps (storedFactNames). */
+  get factsJson(): string {
+    const kept: Facts = {};
+    for (const name of storedFactNames(this.rule)) kept[name] = this.facts[name] ?? null;
+    return JSON.stringify(kept);
   }
 
   /** Own enumerable fields for JSON and test output, the lazy ones included. */

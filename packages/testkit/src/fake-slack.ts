@@ -21,6 +21,19 @@ type Failure = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 }
 export interface FakeSlackOptions {
   teamId?: string;
   botUserId?: string;
+  /**
+   * Enforce Slack's "one message per second per channel" on chat.postMessage: a post
+   * sooner than this many ms after the channel's last accepted one gets 429 with
+   * Retry-After (whole seconds, rounded up). Off by default.
+   */
+  channelIntervalMs?: number;
+}
+
+/** A chat.postMessage the channel rate limit accepted or refused (with channelIntervalMs). */
+export interface PostAttempt {
+  channel: string;
+  at: number;
+  accepted: boolean;
 }
 
 /**
@@ -38,11 +51,16 @@ export class FakeSlack {
   private tsCounter = 0;
   private readonly teamId: string;
   private readonly botUserId: string;
+  private readonly channelIntervalMs: number | undefined;
+  private lastAccepted = new Map<string, number>();
+  /** Every chat.postMessage judged by the channel rate limit, in arrival order. */
+  readonly postAttempts: PostAttempt[] = [];
   url = "";
 
   constructor(options: FakeSlackOptions = {}) {
     this.teamId = options.teamId ?? "T0TEST";
     this.botUserId = options.botUserId ?? "U0BOT";
+    this.channelIntervalMs = options.channelIntervalMs;
   }
 
   /** The Web API base URL (for SLACK_API_URL / slackApiUrl). */
@@ -133,7 +151,27 @@ export class FakeSlack {
       if (failure.status === 429) return { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(failure.retryAfter) } };
       return { status: failure.status, body: { ok: false, error: "internal_error" } };
     }
+    if (method === "chat.postMessage" && this.channelIntervalMs !== undefined) {
+      const limited = this.channelLimit(args);
+      if (limited !== undefined) return limited;
+    }
     return { status: 200, body: this.answer(method, args) };
+  }
+
+  private channelLimit(args: Record<string, unknown>): { status: number; body: unknown; headers: Record<string, string> } | undefined {
+    const interval = this.channelIntervalMs ?? 0;
+    let channel = String(args.channel ?? "");
+    if (/^[UW]/.test(channel)) channel = `D${channel.slice(1)}`;
+    const now = Date.now();
+    const last = this.lastAccepted.get(channel);
+    if (last !== undefined && now - last < interval) {
+      this.postAttempts.push({ channel, at: now, accepted: false });
+      const retryAfter = Math.max(1, Math.ceil((last + interval - now) / 1000));
+      return { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(retryAfter) } };
+    }
+    this.lastAccepted.set(channel, now);
+    this.postAttempts.push({ channel, at: now, accepted: true });
+    return undefined;
   }
 
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {

@@ -39,8 +39,10 @@ export function startDeliveryLoop(
       return;
     }
     running = (async () => {
+      let more = false;
       try {
         const pass = await delivery.runOnce();
+        more = pass.more === true;
         options.onPass?.(pass);
         if (pass.delivered + pass.updated + pass.escalated + pass.failed > 0) {
           options.logger.info(
@@ -54,7 +56,9 @@ export function startDeliveryLoop(
         const done = waiters;
         waiters = [];
         for (const resolve of done) resolve();
-        const wait = again ? 0 : Math.max(interval, delivery.resumeAt - Date.now());
+        // Work left that is due now (a backlog) goes on at once, unless Slack asked to wait.
+        const resume = delivery.resumeAt - Date.now();
+        const wait = again ? 0 : more ? Math.max(0, resume) : Math.max(interval, resume);
         again = false;
         schedule(wait);
       }

@@ -10,6 +10,8 @@ export class ChannelRateLimiter {
   constructor(
     private readonly clock: Clock,
     readonly intervalMs = 1100,
+    /** Least time between Slack's answer to one call and the next call to the same channel. */
+    readonly afterAnswerMs = 1000,
   ) {}
 
   async wait(channel: string): Promise<void> {
@@ -17,5 +19,16 @@ export class ChannelRateLimiter {
     const slot = Math.max(now, this.nextFree.get(channel) ?? 0);
     this.nextFree.set(channel, slot + this.intervalMs);
     if (slot > now) await this.clock.sleep(slot - now);
+  }
+
+  /**
+   * Slack answered a call to this channel. Slack counts a message when it arrives, and
+   * the previous one arrived before its answer: so spacing the next call from the answer
+   * keeps Slack's gap ≥ afterAnswerMs however long the round trip or a stall took,
+   * where spacing from the send alone gets 429s whenever one request is slower than the next.
+   */
+  answered(channel: string): void {
+    const earliest = this.clock.now() + this.afterAnswerMs;
+    if ((this.nextFree.get(channel) ?? 0) < earliest) this.nextFree.set(channel, earliest);
   }
 }

@@ -28,6 +28,14 @@ export const NUDGE_EVENT_TYPE = "keepwarm_nudge";
 export const ESCALATION_EVENT_TYPE = "keepwarm_escalation";
 const LEASE = "slack-delivery";
 const MAX_BACKOFF_MS = 10 * 60_000;
+/** Outbox items read per pass: enough to give every busy channel a full lane. */
+const PASS_ITEMS = 5000;
+/**
+ * Messages per channel per pass (≈ 11 s at Slack's pace): a backlog in one channel
+ * neither holds the lease for minutes nor delays message updates behind it; the
+ * loop starts the next pass at once.
+ */
+export const LANE_MESSAGES_PER_PASS = 10;
 
 export interface SlackDeliveryOptions {
   store: Store;
@@ -58,12 +66,40 @@ export interface DeliveryPass {
   retrying: number;
   /** Another process holds the delivery lease. */
   busy?: boolean;
+  /** Items due now were left for the next pass (per-channel cap, full batch): run again at once. */
+  more?: boolean;
 }
 
 /** Backoff after the n-th failed attempt: 2s, 4s, 8s … capped at 10 minutes. */
 export const backoffMs = (attempts: number): number => Math.min(MAX_BACKOFF_MS, 2000 * 2 ** Math.max(0, attempts - 1));
 
 class PassStopped extends Error {}
+
+/**
+ * Work per channel: channels run side by side, each one's calls in order, so Slack's
+ * per-channel pace is the only wait. A 429, an outage or a crash stops every lane
+ * before its next call (calls in flight finish), and the first real error is rethrown.
+ */
+async function runLanes(lanes: Array<Array<() => Promise<void>>>): Promise<void> {
+  let stopped = false;
+  let failure: unknown;
+  await Promise.all(
+    lanes.map(async (lane) => {
+      for (const step of lane) {
+        if (stopped) return;
+        try {
+          await step();
+        } catch (error) {
+          stopped = true;
+          if (!(error instanceof PassStopped) && failure === undefined) failure = error;
+          return;
+        }
+      }
+    }),
+  );
+  if (failure !== undefined) throw failure;
+  if (stopped) throw new PassStopped();
+}
 
 /**
  * Drains the outbox into Slack. Exactly once: an item's attempt is counted before
@@ -97,7 +133,8 @@ export class SlackDelivery {
     const lease = tryAcquireLease(store, LEASE, 120_000, now);
     if ("busy" in lease) return { ...pass, busy: true };
     try {
-      const items = pendingDeliveries(store, now, 500);
+      const items = pendingDeliveries(store, now, PASS_ITEMS);
+      if (items.length === PASS_ITEMS) pass.more = true;
       try {
         await this.deliverAll(
           items.filter((i) => i.kind === "deliver"),
@@ -146,11 +183,15 @@ export class SlackDelivery {
       group.items.push(item);
       groups.set(key, group);
     }
+    const lanes: Array<Array<() => Promise<void>>> = [];
     for (const { route, items: group } of groups.values()) {
       group.sort((a, b) => b.priority - a.priority || a.nudgeId - b.nudgeId);
       const units = group.length >= this.options.digestThreshold ? chunk(group, MAX_DIGEST) : group.map((i) => [i]);
-      for (const unit of units) await this.deliverUnit(route, unit, pass);
+      // The rest stays pending, untouched, for the next pass.
+      if (units.length > LANE_MESSAGES_PER_PASS) pass.more = true;
+      lanes.push(units.slice(0, LANE_MESSAGES_PER_PASS).map((unit) => () => this.deliverUnit(route, unit, pass)));
     }
+    await runLanes(lanes);
   }
 
   /**
@@ -217,6 +258,7 @@ export class SlackDelivery {
     const message = renderMessage(views);
     await this.limiter.wait(channel);
     let ts: string;
+    const postTo = channel;
     try {
       const result = await this.options.client.chat.postMessage({
         channel,
@@ -238,6 +280,8 @@ export class SlackDelivery {
       // A 429 or a Slack error answer means nothing was posted: that attempt does not count.
       this.fail(remaining, failure, pass, failure.kind !== "transient");
       return;
+    } finally {
+      this.limiter.answered(postTo);
     }
     this.options.afterPost?.(remaining.map((i) => i.nudgeId));
     this.recordDelivered(remaining, channel, ts);
@@ -328,22 +372,34 @@ export class SlackDelivery {
       entry.items.push(item);
       byMessage.set(key, entry);
     }
+    const byChannel = new Map<string, Array<() => Promise<void>>>();
     for (const { channel, ts, items: group } of byMessage.values()) {
-      const message: RenderedMessage = renderMessage(nudgesOfMessage(store, channel, ts));
-      await this.limiter.wait(channel);
-      try {
-        await this.options.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
-      } catch (error) {
-        // A refusal (message_not_found…) fails these items; a 429 or outage stops the pass.
-        this.fail(group, classifySlackError(error), pass, false);
+      const lane = byChannel.get(channel) ?? [];
+      byChannel.set(channel, lane);
+      if (lane.length === LANE_MESSAGES_PER_PASS) {
+        pass.more = true;
         continue;
       }
-      const now = this.clock.now();
-      store.sqlite.transaction(() => {
-        for (const item of group) markOutboxDone(store, item.outboxId, now);
-      })();
-      pass.updated += group.length;
+      lane.push(async () => {
+        const message: RenderedMessage = renderMessage(nudgesOfMessage(store, channel, ts));
+        await this.limiter.wait(channel);
+        try {
+          await this.options.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
+        } catch (error) {
+          // A refusal (message_not_found…) fails these items; a 429 or outage stops the pass.
+          this.fail(group, classifySlackError(error), pass, false);
+          return;
+        } finally {
+          this.limiter.answered(channel);
+        }
+        const now = this.clock.now();
+        store.sqlite.transaction(() => {
+          for (const item of group) markOutboxDone(store, item.outboxId, now);
+        })();
+        pass.updated += group.length;
+      });
     }
+    await runLanes([...byChannel.values()]);
   }
 
   /**
@@ -385,13 +441,17 @@ export class SlackDelivery {
         counted = true;
         const message = escalationMessage(details);
         await this.limiter.wait(channel);
-        await this.options.client.chat.postMessage({
-          channel,
-          text: message.text,
-          blocks: message.blocks,
-          unfurl_links: false,
-          metadata: { event_type: ESCALATION_EVENT_TYPE, event_payload: { nudge_id: item.nudgeId } },
-        });
+        try {
+          await this.options.client.chat.postMessage({
+            channel,
+            text: message.text,
+            blocks: message.blocks,
+            unfurl_links: false,
+            metadata: { event_type: ESCALATION_EVENT_TYPE, event_payload: { nudge_id: item.nudgeId } },
+          });
+        } finally {
+          this.limiter.answered(channel);
+        }
       } catch (error) {
         const failure = classifySlackError(error);
         // A 429 or a refusal means nothing was posted; a network error may have posted it.

@@ -3,12 +3,14 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Store } from "@keepwarm/store";
 import { closest } from "@keepwarm/rules";
-import { CsvError, parse } from "csv-parse";
 import type { z } from "zod";
 import { UserError } from "../errors";
 import { resolveNudgesByTouches } from "../touches";
+import { MalformedCsvError, readCsv } from "./csv-reader";
 import { COLUMNS, type ImportKind } from "./kinds";
 import { attributeValue, customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
+import { TouchInserter } from "./touch-dedupe";
+import { fastTouch, type TouchValues } from "./touch-fast-path";
 
 export interface RowError {
   line: number;
@@ -59,7 +61,7 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
   const now = options.now ?? Date.now();
   const maxErrors = options.maxErrors ?? 1000;
   const report: ImportReport = { kind, file, rows: 0, inserted: 0, updated: 0, unchanged: 0, invalid: [], committed: false, resolvedNudges: 0, warnings: [] };
-  const parser = createReadStream(file).pipe(parse({ bom: true, info: true, relax_column_count: true }));
+  const source = createReadStream(file, { highWaterMark: 262144 });
   const sqlite = store.sqlite;
   const customerIds = new Map<string, number | null>();
   const customerIdStatement = sqlite.prepare("SELECT id FROM customers WHERE external_id = ?").pluck();
@@ -67,52 +69,52 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
     let id = customerIds.get(externalId);
     if (id === undefined) {
       id = (customerIdStatement.get(externalId) as number | undefined) ?? null;
-      if (customerIds.size < 2_000_000) customerIds.set(externalId, id);
+      if (customerIds.size < 2_000_000) customerIds.set(detach(externalId), id);
     }
     return id;
   };
   const maxTouchBefore = (sqlite.prepare("SELECT coalesce(max(id), 0) FROM touchpoints").pluck().get() as number) ?? 0;
+  const sink: Sink = {
+    tally: (outcome) => {
+      report[outcome]++;
+    },
+    error: (line, message) => addError(report, maxErrors, { line, message }),
+  };
 
   let header: string[] | undefined;
-  let writeRow: ((cells: Record<string, string>, extra: Record<string, string>) => "inserted" | "updated" | "unchanged" | string) | undefined;
-  let previousEnd = 0;
-  const known = new Set([...COLUMNS[kind].required, ...COLUMNS[kind].optional]);
-  // A big import touches index pages all over (dedupe keys are hashes): give it a page
-  // cache of its own size class for the duration, then hand the connection back as it was.
+  let writer: Writer | undefined;
+  // For the duration of the import, then handed back as they were: a page cache of the
+  // import's size class (index pages all over), and no foreign-key checks. Every
+  // customer id written was just read from customers in this same transaction, and an
+  // insert can orphan nothing; but a multi-row INSERT into touchpoints makes SQLite
+  // also check it as a parent (of nudges.resolved_touch_id), which tripled its cost.
+  // (PRAGMA foreign_keys is a no-op inside a transaction: set before BEGIN.)
   const cacheSize = Number(sqlite.pragma("cache_size", { simple: true }));
-  sqlite.exec("BEGIN IMMEDIATE");
+  const foreignKeys = Number(sqlite.pragma("foreign_keys", { simple: true }));
   try {
+    sqlite.pragma("foreign_keys = OFF");
+    sqlite.exec("BEGIN IMMEDIATE");
     sqlite.pragma("cache_size = -65536");
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const line = previousEnd + 1;
-      previousEnd = info.lines;
-      if (record.length === 1 && record[0] === "") continue;
-      if (header === undefined) {
-        header = record.map((h) => h.trim().toLowerCase());
-        checkHeader(kind, header, report);
-        writeRow = rowWriter(store, kind, header, customerId, now);
-        continue;
+    for await (const records of readCsv(source)) {
+      for (const { fields, line } of records) {
+        if (fields.length === 1 && fields[0] === "") continue;
+        if (header === undefined || writer === undefined) {
+          header = fields.map((h) => h.trim().toLowerCase());
+          checkHeader(kind, header, report);
+          writer = rowWriter(store, kind, header, customerId, now, sink);
+          continue;
+        }
+        report.rows++;
+        if (options.onProgress !== undefined && report.rows % 50_000 === 0) options.onProgress(report.rows);
+        if (fields.length !== header.length) {
+          sink.error(line, `has ${fields.length} fields, the header has ${header.length}`);
+          continue;
+        }
+        writer.write(fields, line);
       }
-      report.rows++;
-      if (options.onProgress !== undefined && report.rows % 50_000 === 0) options.onProgress(report.rows);
-      if (record.length !== header.length) {
-        addError(report, maxErrors, { line, message: `has ${record.length} fields, the header has ${header.length}` });
-        continue;
-      }
-      const cells: Record<string, string> = {};
-      const extra: Record<string, string> = {};
-      for (let i = 0; i < header.length; i++) {
-        const name = header[i] as string;
-        if (known.has(name)) cells[name] = record[i] ?? "";
-        else extra[name] = record[i] ?? "";
-      }
-      const outcome = (writeRow as NonNullable<typeof writeRow>)(cells, extra);
-      if (outcome === "inserted") report.inserted++;
-      else if (outcome === "updated") report.updated++;
-      else if (outcome === "unchanged") report.unchanged++;
-      else addError(report, maxErrors, { line, message: outcome });
     }
-    if (header === undefined) throw new UserError(`${file} is empty: expected a header row (${COLUMNS[kind].required.join(", ")}, …)`);
+    if (header === undefined || writer === undefined) throw new UserError(`${file} is empty: expected a header row (${COLUMNS[kind].required.join(", ")}, …)`);
+    writer.flush();
     if (report.invalid.length > 0 && !options.skipInvalid) {
       sqlite.exec("ROLLBACK");
       return report;
@@ -123,21 +125,23 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
     return report;
   } catch (error) {
     if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
-    if (error instanceof UserError) throw error;
-    const csvError = error as { code?: string; lines?: number; message: string };
-    // Not every csv-parse code starts with CSV_ (INVALID_OPENING_QUOTE does not): match the class.
-    if (error instanceof CsvError) {
-      throw new UserError(`${file}: line ${csvError.lines ?? previousEnd + 1}: malformed CSV (${csvError.message.replace(/^.*?: /, "")})`);
-    }
+    if (error instanceof MalformedCsvError) throw new UserError(`${file}: ${error.message}`);
     throw error;
   } finally {
-    parser.destroy();
+    source.destroy();
     sqlite.pragma(`cache_size = ${cacheSize}`);
+    sqlite.pragma(`foreign_keys = ${foreignKeys}`);
   }
 }
 
+/**
+ * A copy of a string that does not point into the chunk it was cut from (V8 keeps a
+ * slice's whole parent alive): for strings kept past their chunk, so memory stays flat.
+ */
+const detach = (text: string): string => ` ${text}`.slice(1);
+
 function addError(report: ImportReport, maxErrors: number, error: RowError): void {
-  if (report.invalid.length < maxErrors) report.invalid.push(error);
+  if (report.invalid.length < maxErrors) report.invalid.push({ line: error.line, message: detach(error.message) });
   else if (report.invalid.length === maxErrors) report.invalid.push({ line: error.line, message: "… more errors not shown" });
 }
 
@@ -161,9 +165,80 @@ function checkHeader(kind: ImportKind, header: string[], report: ImportReport): 
   if (missing.length > 0) throw new UserError(`line 1: missing required column${missing.length > 1 ? "s" : ""} ${missing.map((m) => `"${m}"`).join(", ")}`);
 }
 
-type Writer = (cells: Record<string, string>, extra: Record<string, string>) => "inserted" | "updated" | "unchanged" | string;
+interface Sink {
+  tally(outcome: "inserted" | "updated" | "unchanged"): void;
+  error(line: number, message: string): void;
+}
 
-function rowWriter(store: Store, kind: ImportKind, header: string[], customerId: (externalId: string) => number | null, now: number): Writer {
+/** Writes the rows of one kind; outcomes and row errors go to the sink (touches are written in batches). */
+interface Writer {
+  write(fields: string[], line: number): void;
+  flush(): void;
+}
+
+type RowOutcome = "inserted" | "updated" | "unchanged" | string;
+
+/** The per-row zod path: a row as {column: cell} (known columns) plus the other columns. */
+function cellWriter(kind: ImportKind, header: string[], sink: Sink, writeRow: (cells: Record<string, string>, extra: Record<string, string>) => RowOutcome): Writer {
+  const known = new Set([...COLUMNS[kind].required, ...COLUMNS[kind].optional]);
+  const isKnown = header.map((name) => known.has(name));
+  return {
+    write(fields, line) {
+      const cells: Record<string, string> = {};
+      const extra: Record<string, string> = {};
+      for (let i = 0; i < header.length; i++) {
+        if (isKnown[i]) cells[header[i] as string] = fields[i] ?? "";
+        else extra[header[i] as string] = fields[i] ?? "";
+      }
+      const outcome = writeRow(cells, extra);
+      if (outcome === "inserted" || outcome === "updated" || outcome === "unchanged") sink.tally(outcome);
+      else sink.error(line, outcome);
+    },
+    flush() {},
+  };
+}
+
+function touchWriter(store: Store, header: string[], customerId: (externalId: string) => number | null, now: number, sink: Sink): Writer {
+  const columns = {
+    customerId: header.indexOf("customer_id"),
+    occurredAt: header.indexOf("occurred_at"),
+    kind: header.indexOf("kind"),
+    note: header.indexOf("note"),
+    loggedBy: header.indexOf("logged_by"),
+  };
+  const inserter = new TouchInserter(store, now, sink.tally);
+  const cellsOf = (fields: string[]): Record<string, string> => Object.fromEntries(header.map((name, i) => [name, fields[i] ?? ""]));
+  return {
+    write(fields, line) {
+      let row: TouchValues | undefined = fastTouch(fields, columns);
+      if (row === undefined) {
+        // zod decides (and words the reason) whenever the fast checks do not pass.
+        const parsed = touchRow.safeParse(cellsOf(fields));
+        if (!parsed.success) return sink.error(line, issueText(parsed.error));
+        const data = parsed.data;
+        row = { customerId: data.customer_id, occurredAt: data.occurred_at, kind: data.kind ?? "other", note: data.note ?? null, loggedBy: data.logged_by ?? null };
+      }
+      const id = customerId(row.customerId);
+      if (id === null) return sink.error(line, `unknown customer "${row.customerId}" (import customers first)`);
+      if (row.occurredAt > now + 5 * 60_000) return sink.error(line, `occurred_at ${fields[columns.occurredAt]} is in the future`);
+      inserter.add(id, row);
+    },
+    flush: () => inserter.flush(),
+  };
+}
+
+function rowWriter(store: Store, kind: ImportKind, header: string[], customerId: (externalId: string) => number | null, now: number, sink: Sink): Writer {
+  if (kind === "touches") return touchWriter(store, header, customerId, now, sink);
+  return cellWriter(kind, header, sink, rowFunction(store, kind, header, customerId, now));
+}
+
+function rowFunction(
+  store: Store,
+  kind: Exclude<ImportKind, "touches">,
+  header: string[],
+  customerId: (externalId: string) => number | null,
+  now: number,
+): (cells: Record<string, string>, extra: Record<string, string>) => RowOutcome {
   const sqlite = store.sqlite;
   switch (kind) {
     case "customers": {
@@ -205,22 +280,6 @@ function rowWriter(store: Store, kind: ImportKind, header: string[], customerId:
           return "inserted";
         }
         return update.run(params).changes > 0 ? "updated" : "unchanged";
-      };
-    }
-    case "touches": {
-      const insert = sqlite.prepare(
-        "INSERT OR IGNORE INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, 'import', ?)",
-      );
-      return (cells) => {
-        const parsed = touchRow.safeParse(cells);
-        if (!parsed.success) return issueText(parsed.error);
-        const row = parsed.data;
-        const id = customerId(row.customer_id);
-        if (id === null) return `unknown customer "${row.customer_id}" (import customers first)`;
-        if (row.occurred_at > now + 5 * 60_000) return `occurred_at ${cells.occurred_at} is in the future`;
-        const kindValue = row.kind ?? "other";
-        const key = dedupeKey([row.customer_id, row.occurred_at, kindValue, row.note, row.logged_by]);
-        return insert.run(id, kindValue, row.occurred_at, now, row.logged_by ?? null, row.note ?? null, key).changes > 0 ? "inserted" : "unchanged";
       };
     }
     case "nps": {

@@ -10,7 +10,8 @@ export interface OutboxTable {
   id: Generated<number>;
   kind: string;
   nudge_id: number;
-  status: "pending" | "done" | "failed" | "skipped";
+  /** "held": created by a sweep still running, released to "pending" when it ends. */
+  status: "pending" | "held" | "done" | "failed" | "skipped";
   attempts: number;
   next_attempt_at: number;
   last_error: string | null;

@@ -2,6 +2,7 @@ import type { App } from "@slack/bolt";
 import { touchModal } from "../../blocks/modals";
 import type { BotDeps } from "../../deps";
 import { TOUCH_USAGE, touchFromText } from "../../touch-flow";
+import { postToResponseUrl } from "./touch-respond";
 
 /** /touch: acknowledged at once, answered ephemerally; alone it opens the form. */
 export function registerTouchCommand(app: App, deps: BotDeps): void {
@@ -27,6 +28,11 @@ export function registerTouchCommand(app: App, deps: BotDeps): void {
       deps.logger.error(`/touch failed: ${(error as Error).message}`);
       reply = { text: ":warning: Something went wrong logging that touch; nothing was saved. Try again, or use `/touch` alone for the form." };
     }
-    await respond({ response_type: "ephemeral", text: reply.text, ...(reply.blocks ? { blocks: reply.blocks as never } : {}) });
+    const answer = { response_type: "ephemeral", text: reply.text, ...(reply.blocks ? { blocks: reply.blocks } : {}) };
+    if (typeof command.response_url === "string" && command.response_url !== "") {
+      await postToResponseUrl(command.response_url, answer).catch((error: Error) => deps.logger.warn(`/touch answer not delivered: ${error.message}`));
+    } else {
+      await respond(answer as never);
+    }
   });
 }

@@ -1,0 +1,183 @@
+import type { Calendar, RuleFile } from "@keepwarm/rules";
+import { DAY_MS, type Store } from "@keepwarm/store";
+import {
+  assertBacktestDays,
+  type BacktestCounts,
+  type BacktestOptions,
+  type BacktestReport,
+  type BacktestRuleReport,
+  isoWeek,
+  OUTCOME_WINDOW_DAYS,
+} from "./backtest";
+import { findMatches } from "./sweep";
+
+/*
+ * The backtest as first written: a full fact scan per replayed day. It is the
+ * definition the one-pass backtest (backtest.ts) is checked against in
+ * test/backtest-one-pass.test.ts, and the baseline of bench/backtest.ts. Not used by
+ * the product.
+ */
+
+interface Fired {
+  ruleId: string;
+  customerId: number;
+  externalId: string;
+  name: string;
+  explanation: string;
+  heldOut: boolean;
+  day: number;
+  at: number;
+}
+
+interface LiveNudge {
+  lastTouchAt: number | null;
+  at: number;
+  resolveOnTouch: boolean;
+  cooldownDays: number;
+}
+
+/**
+ * Replay a rule file over stored history: one evaluation at the end of each past
+ * day, with facts as they stood then, and the sweep's own policy simulated in
+ * memory — one live nudge per (rule, customer); a newer touch resolves it (when
+ * resolveOnTouch) and starts the cooldown; a nudge whose conditions stop holding
+ * expires without a cooldown, exactly as runSweep's expiry does. Snoozes and
+ * dismissals are not in the history, so none are simulated. Writes nothing.
+ */
+export async function backtestRuleSetDayByDay(store: Store, ruleFile: RuleFile, options: BacktestOptions): Promise<BacktestReport> {
+  assertBacktestDays(options.days);
+  const now = options.now ?? Date.now();
+  const { calendar, days } = options;
+  const sampleSize = Math.max(0, options.sampleSize ?? 10);
+  const lastDay = calendar.dayNumber(now) - 1;
+  const firstDay = lastDay - days + 1;
+  const ruleSet = { version: 0, ruleFile, json: "" };
+  const firstTouchAfter = store.sqlite.prepare("SELECT min(occurred_at) AS at FROM touchpoints WHERE customer_id = ? AND occurred_at > ? AND occurred_at <= ?");
+
+  const live = new Map<string, LiveNudge>();
+  const coolingUntil = new Map<string, number>();
+  const fired: Fired[] = [];
+  let evaluations = 0;
+  for (let day = firstDay; day <= lastDay; day++) {
+    const dayEnd = calendar.startOfDay(day + 1) - 1;
+    // Touches logged during the day resolve live nudges before the day's sweep.
+    for (const [key, nudge] of live) {
+      if (!nudge.resolveOnTouch) continue;
+      const customerId = Number(key.slice(key.indexOf("\u0000") + 1));
+      const touch = firstTouchAfter.get(customerId, Math.max(nudge.lastTouchAt ?? -1, nudge.at), dayEnd) as { at: number | null };
+      if (touch.at === null) continue;
+      live.delete(key);
+      coolingUntil.set(key, touch.at + nudge.cooldownDays * DAY_MS);
+    }
+    const { evaluated, matches } = await findMatches(store, ruleSet, { calendar, now: dayEnd });
+    evaluations += evaluated;
+    const seen = new Set<string>();
+    for (const match of matches) {
+      const key = `${match.rule.id}\u0000${match.customerId}`;
+      seen.add(key);
+      if (live.has(key) || (coolingUntil.get(key) ?? -Infinity) > dayEnd) continue;
+      live.set(key, {
+        lastTouchAt: match.lastTouchAt,
+        at: dayEnd,
+        resolveOnTouch: match.rule.nudge.resolveOnTouch,
+        cooldownDays: match.rule.nudge.cooldownDays,
+      });
+      fired.push({
+        ruleId: match.rule.id,
+        customerId: match.customerId,
+        externalId: match.customerExternalId,
+        name: match.customerName,
+        explanation: match.explanation,
+        heldOut: match.heldOut,
+        day,
+        at: dayEnd,
+      });
+    }
+    for (const key of live.keys()) if (!seen.has(key)) live.delete(key);
+    options.onProgress?.(day - firstDay + 1, days);
+  }
+  return summarise(store, ruleFile, fired, { calendar, now, firstDay, lastDay, days, evaluations, sampleSize });
+}
+
+function summarise(
+  store: Store,
+  ruleFile: RuleFile,
+  fired: readonly Fired[],
+  context: { calendar: Calendar; now: number; firstDay: number; lastDay: number; days: number; evaluations: number; sampleSize: number },
+): BacktestReport {
+  const touchedSoon = store.sqlite.prepare("SELECT 1 FROM touchpoints WHERE customer_id = ? AND occurred_at > ? AND occurred_at <= ? LIMIT 1");
+  const churnedAt = new Map(
+    (
+      store.sqlite.prepare("SELECT id, churned_at AS churnedAt FROM customers WHERE churned_at IS NOT NULL").all() as Array<{ id: number; churnedAt: number }>
+    ).map((row) => [row.id, row.churnedAt]),
+  );
+  const outcome = (nudge: Fired) => {
+    const horizon = Math.min(nudge.at + OUTCOME_WINDOW_DAYS * DAY_MS, context.now);
+    const churned = churnedAt.get(nudge.customerId);
+    return {
+      touched: touchedSoon.get(nudge.customerId, nudge.at, horizon) !== undefined,
+      churned: churned !== undefined && churned > nudge.at && churned <= context.now,
+    };
+  };
+  const rules = ruleFile.rules
+    .filter((rule) => rule.enabled)
+    .map((rule): BacktestRuleReport => {
+      const mine = fired.filter((nudge) => nudge.ruleId === rule.id);
+      const weeks = new Map<string, BacktestCounts>();
+      const report: BacktestRuleReport = {
+        ruleId: rule.id,
+        name: rule.name,
+        fired: mine.length,
+        touchedWithin7Days: 0,
+        churned: 0,
+        customers: new Set(mine.map((nudge) => nudge.customerId)).size,
+        heldOut: mine.filter((nudge) => nudge.heldOut).length,
+        weeks: [],
+        sample: [],
+      };
+      for (const nudge of mine) {
+        const { touched, churned } = outcome(nudge);
+        const weekKey = isoWeek(nudge.day);
+        const week = weeks.get(weekKey) ?? { fired: 0, touchedWithin7Days: 0, churned: 0 };
+        weeks.set(weekKey, week);
+        week.fired++;
+        if (touched) {
+          week.touchedWithin7Days++;
+          report.touchedWithin7Days++;
+        }
+        if (churned) {
+          week.churned++;
+          report.churned++;
+        }
+        if (report.sample.length < context.sampleSize) {
+          report.sample.push({
+            date: context.calendar.isoDate(nudge.at),
+            customerId: nudge.externalId,
+            name: nudge.name,
+            explanation: nudge.explanation,
+            heldOut: nudge.heldOut,
+            touchedWithin7Days: touched,
+            churned,
+          });
+        }
+      }
+      report.weeks = [...weeks].map(([week, counts]) => ({ week, ...counts }));
+      return report;
+    });
+  const sum = (field: "fired" | "touchedWithin7Days" | "churned" | "heldOut") => rules.reduce((total, rule) => total + rule[field], 0);
+  return {
+    from: context.calendar.isoDate(context.calendar.startOfDay(context.firstDay)),
+    to: context.calendar.isoDate(context.calendar.startOfDay(context.lastDay)),
+    days: context.days,
+    asOf: context.now,
+    evaluations: context.evaluations,
+    totals: {
+      fired: sum("fired"),
+      touchedWithin7Days: sum("touchedWithin7Days"),
+      churned: sum("churned"),
+      heldOut: sum("heldOut"),
+      customers: new Set(fired.map((nudge) => nudge.customerId)).size,
+    },
+    rules,
+  };
+}

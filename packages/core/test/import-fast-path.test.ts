@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { parseIsoInstant } from "../src/dates";
+import { touchRow } from "../src/import/row-parsers";
+import { fastInstant, fastTouch, type TouchColumns } from "../src/import/touch-fast-path";
+
+/** Deterministic PRNG so a failure reproduces. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const INSTANTS = [
+  "2026-11-20T09:30:00Z",
+  "2026-11-20T09:30:00.123Z",
+  "2026-11-20T09:30:00.1Z",
+  "2026-11-20T09:30:00z",
+  "2026-11-20 09:30:00Z",
+  "2026-11-20T09:30Z",
+  "2026-11-20T09:30:00+02:00",
+  "2026-11-20",
+  " 2026-11-20T09:30:00Z ",
+  "2024-02-29T00:00:00Z",
+  "2026-02-29T00:00:00Z",
+  "2000-02-29T12:00:00Z",
+  "1900-02-29T12:00:00Z",
+  "1900-01-01T00:00:00Z",
+  "1899-12-31T23:59:59Z",
+  "0099-06-01T00:00:00Z",
+  "2026-13-01T00:00:00Z",
+  "2026-00-10T00:00:00Z",
+  "2026-04-31T00:00:00Z",
+  "2026-01-01T24:00:00Z",
+  "2026-01-01T23:60:00Z",
+  "2026-01-01T23:59:60Z",
+  "2026-01-01T23:59:59.99xZ",
+  "2026-1-01T00:00:00Z",
+  "yesterday",
+  "",
+];
+const CUSTOMERS = ["C-1", " C-1 ", "C-0000042", "", "   ", "x".repeat(200), "x".repeat(201), ` ${"y".repeat(199)} `];
+const KINDS = ["call", "email", "meeting", "visit", "chat", "other", "", "  ", "CALL", " Email ", "fax", "calls", "ca ll", "İ"];
+const TEXTS = ["", " ", "left a voicemail", "  padded  ", 'said "hi", left', "line\nbreak", "é".repeat(4000), "é".repeat(4001), ` ${"n".repeat(3999)} `];
+const LOGGERS = ["", "U0123ABCD", " U0123ABCD ", "z".repeat(200), "z".repeat(201)];
+
+const pick = <T>(random: () => number, list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+
+describe("the touches fast path agrees with the zod schema", () => {
+  it("fastTouch returns exactly zod's values whenever it returns anything, for every column layout", () => {
+    const random = prng(42);
+    const layouts: string[][] = [
+      ["customer_id", "occurred_at", "kind", "note", "logged_by"],
+      ["occurred_at", "customer_id"],
+      ["logged_by", "note", "occurred_at", "customer_id"],
+      ["customer_id", "kind", "occurred_at"],
+    ];
+    let fast = 0;
+    let valid = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const header = pick(random, layouts);
+      const columns: TouchColumns = {
+        customerId: header.indexOf("customer_id"),
+        occurredAt: header.indexOf("occurred_at"),
+        kind: header.indexOf("kind"),
+        note: header.indexOf("note"),
+        loggedBy: header.indexOf("logged_by"),
+      };
+      const pools: Record<string, readonly string[]> = { customer_id: CUSTOMERS, occurred_at: INSTANTS, kind: KINDS, note: TEXTS, logged_by: LOGGERS };
+      const fields = header.map((name) => pick(random, pools[name] as string[]));
+      const cells = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
+      const zod = touchRow.safeParse(cells);
+      const mine = fastTouch(fields, columns);
+      if (zod.success) valid++;
+      if (mine === undefined) continue;
+      fast++;
+      expect(zod.success, JSON.stringify(cells)).toBe(true);
+      if (!zod.success) continue;
+      expect(mine, JSON.stringify(cells)).toEqual({
+        customerId: zod.data.customer_id,
+        occurredAt: zod.data.occurred_at,
+        kind: zod.data.kind ?? "other",
+        note: zod.data.note ?? null,
+        loggedBy: zod.data.logged_by ?? null,
+      });
+    }
+    // The fast path must cover every valid row here: the slow path is for errors.
+    expect(fast).toBe(valid);
+    expect(valid).toBeGreaterThan(2_000);
+  });
+
+  it("fastInstant equals parseIsoInstant on the listed shapes and on 50,000 mutated timestamps", () => {
+    for (const text of INSTANTS) expect(fastInstant(text), text).toBe(parseIsoInstant(text));
+    const random = prng(7);
+    const alphabet = "0123456789-:TZz. +x";
+    for (let n = 0; n < 50_000; n++) {
+      const base = random() < 0.5 ? "2024-02-29T23:59:59Z" : "1999-12-31T00:00:00.999Z";
+      const chars = [...base];
+      const edits = 1 + Math.floor(random() * 2);
+      for (let e = 0; e < edits; e++) chars[Math.floor(random() * chars.length)] = pick(random, [...alphabet]);
+      const text = chars.join("");
+      expect(fastInstant(text), text).toBe(parseIsoInstant(text));
+    }
+  });
+});
