@@ -348,11 +348,11 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
       processed++;
       // Progress in replayed days, as the day-by-day replay reported it.
       const done = Math.floor((days * processed) / Math.max(totalCustomers, 1));
-      while (reported < Math.min(done, days - 1)) options.onProgress?.(++reported, days);
+      for (; reported < Math.min(done, days - 1); reported++) options.onProgress?.(reported + 1, days);
     }
     after = last;
   }
-  while (reported < days) options.onProgress?.(++reported, days);
+  for (; reported < days; reported++) options.onProgress?.(reported + 1, days);
 
   const reports = tallies.map((tally): BacktestRuleReport => {
     const weeks = new Map<string, BacktestCounts>();

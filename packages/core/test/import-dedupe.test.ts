@@ -12,7 +12,10 @@ beforeEach(async () => {
   fx = await freshStore();
   tmp = tempDir("keepwarm-import-dedupe-");
   const customers = ["id,name", ...Array.from({ length: 20 }, (_, i) => `C-${i + 1},Customer ${i + 1}`)];
-  expect(await importCsv(fx.store, "customers", csvFile("customers.csv", customers), { now: daysBefore(300) })).toMatchObject({ committed: true, inserted: 20 });
+  expect(await importCsv(fx.store, "customers", csvFile("customers.csv", customers), { now: daysBefore(300) })).toMatchObject({
+    committed: true,
+    inserted: 20,
+  });
 });
 afterEach(async () => {
   await fx.close();
@@ -26,7 +29,11 @@ const csvFile = (name: string, lines: string[]): string => {
 };
 const iso = (ms: number) => new Date(ms).toISOString();
 const touches = () =>
-  fx.store.sqlite.prepare("SELECT c.external_id AS customer, t.occurred_at AS at, t.kind, t.note, t.logged_by AS loggedBy FROM touchpoints t JOIN customers c ON c.id = t.customer_id ORDER BY t.id").all() as Array<{
+  fx.store.sqlite
+    .prepare(
+      "SELECT c.external_id AS customer, t.occurred_at AS at, t.kind, t.note, t.logged_by AS loggedBy FROM touchpoints t JOIN customers c ON c.id = t.customer_id ORDER BY t.id",
+    )
+    .all() as Array<{
     customer: string;
     at: number;
     kind: string;
@@ -37,7 +44,9 @@ const customerRowId = (externalId: string) => fx.store.sqlite.prepare("SELECT id
 /** A touch stored as an import would store it, but with a dedupe hash of our choosing. */
 const plantTouch = (customer: string, at: number, kind: string, note: string | null, hash: number) =>
   fx.store.sqlite
-    .prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source, dedupe_hash) VALUES (?, ?, ?, ?, NULL, ?, 'import', ?)")
+    .prepare(
+      "INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source, dedupe_hash) VALUES (?, ?, ?, ?, NULL, ?, 'import', ?)",
+    )
     .run(customerRowId(customer), kind, at, NOW, note, hash);
 
 describe("re-importing touches adds nothing twice", () => {
@@ -92,7 +101,12 @@ describe("a dedupe-hash collision never drops a different touch", () => {
       // Two different touches already sit on the hash and on the next value.
       plantTouch("C-1", at, "call", "someone else's note", hash);
       plantTouch("C-1", at, "meeting", "a third note", (hash + 1) % HASH_SPACE);
-      const file = csvFile("touches.csv", ["customer_id,occurred_at,kind,note,logged_by", ...filler(fill / 2), row("the real note"), ...filler(fill / 2).map((l) => l.replace("filler", "more"))]);
+      const file = csvFile("touches.csv", [
+        "customer_id,occurred_at,kind,note,logged_by",
+        ...filler(fill / 2),
+        row("the real note"),
+        ...filler(fill / 2).map((l) => l.replace("filler", "more")),
+      ]);
 
       expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 1 + fill, unchanged: 0 });
       const atInstant = () => touches().filter((t) => t.customer === "C-1" && t.at === at);
@@ -109,7 +123,9 @@ describe("a dedupe-hash collision never drops a different touch", () => {
     fx.store.sqlite
       .prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES (?, 'call', ?, ?, NULL, 'x', 'slack')")
       .run(customerRowId("C-1"), at, NOW);
-    expect(await importCsv(fx.store, "touches", csvFile("t.csv", ["customer_id,occurred_at,kind,note,logged_by", row("x")]), { now: NOW })).toMatchObject({ inserted: 1 });
+    expect(await importCsv(fx.store, "touches", csvFile("t.csv", ["customer_id,occurred_at,kind,note,logged_by", row("x")]), { now: NOW })).toMatchObject({
+      inserted: 1,
+    });
     expect(touches()).toHaveLength(2);
   });
 

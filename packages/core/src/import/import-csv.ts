@@ -39,7 +39,9 @@ export interface ImportOptions {
 }
 
 const dedupeKey = (parts: Array<string | number | null | undefined>): string =>
-  createHash("sha1").update(parts.map((p) => (p === null || p === undefined ? "" : String(p))).join("\u001f")).digest("base64url");
+  createHash("sha1")
+    .update(parts.map((p) => (p === null || p === undefined ? "" : String(p))).join("\u001f"))
+    .digest("base64url");
 
 const issueText = (error: z.ZodError): string =>
   error.issues.map((issue) => (issue.code === "custom" || issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)).join("; ");
@@ -179,7 +181,12 @@ interface Writer {
 type RowOutcome = "inserted" | "updated" | "unchanged" | string;
 
 /** The per-row zod path: a row as {column: cell} (known columns) plus the other columns. */
-function cellWriter(kind: ImportKind, header: string[], sink: Sink, writeRow: (cells: Record<string, string>, extra: Record<string, string>) => RowOutcome): Writer {
+function cellWriter(
+  kind: ImportKind,
+  header: string[],
+  sink: Sink,
+  writeRow: (cells: Record<string, string>, extra: Record<string, string>) => RowOutcome,
+): Writer {
   const known = new Set([...COLUMNS[kind].required, ...COLUMNS[kind].optional]);
   const isKnown = header.map((name) => known.has(name));
   return {
@@ -216,7 +223,13 @@ function touchWriter(store: Store, header: string[], customerId: (externalId: st
         const parsed = touchRow.safeParse(cellsOf(fields));
         if (!parsed.success) return sink.error(line, issueText(parsed.error));
         const data = parsed.data;
-        row = { customerId: data.customer_id, occurredAt: data.occurred_at, kind: data.kind ?? "other", note: data.note ?? null, loggedBy: data.logged_by ?? null };
+        row = {
+          customerId: data.customer_id,
+          occurredAt: data.occurred_at,
+          kind: data.kind ?? "other",
+          note: data.note ?? null,
+          loggedBy: data.logged_by ?? null,
+        };
       }
       const id = customerId(row.customerId);
       if (id === null) return sink.error(line, `unknown customer "${row.customerId}" (import customers first)`);

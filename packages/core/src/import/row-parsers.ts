@@ -31,14 +31,15 @@ const optionalInstant = (label: string) =>
     return parsed;
   });
 
-const required = (label: string, max = 200) => text(max).transform((v, ctx) => {
-  const trimmed = v.trim();
-  if (trimmed === "") {
-    ctx.addIssue({ code: "custom", message: `${label} is empty` });
-    return z.NEVER;
-  }
-  return trimmed;
-});
+const required = (label: string, max = 200) =>
+  text(max).transform((v, ctx) => {
+    const trimmed = v.trim();
+    if (trimmed === "") {
+      ctx.addIssue({ code: "custom", message: `${label} is empty` });
+      return z.NEVER;
+    }
+    return trimmed;
+  });
 
 const BOOLEAN_WORDS: Record<string, number> = { true: 1, yes: 1, y: 1, "1": 1, false: 0, no: 0, n: 0, "0": 0, "": 0 };
 

@@ -67,16 +67,14 @@ export class TouchInserter {
   private pending = 0;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly now: number,
     private readonly tally: (outcome: Outcome) => void,
   ) {
     const sqlite = store.sqlite;
     this.batchInsert = sqlite.prepare(COLUMNS + Array.from({ length: BATCH }, () => ROW).join(", "));
     this.oneInsert = sqlite.prepare(COLUMNS + ROW);
-    this.stored = sqlite
-      .prepare("SELECT id, kind, note, logged_by FROM touchpoints WHERE customer_id = ? AND occurred_at = ? AND dedupe_hash = ?")
-      .raw();
+    this.stored = sqlite.prepare("SELECT id, kind, note, logged_by FROM touchpoints WHERE customer_id = ? AND occurred_at = ? AND dedupe_hash = ?").raw();
   }
 
   add(customerId: number, row: TouchValues): void {

@@ -94,8 +94,21 @@ export function fastInstant(text: string): number | undefined {
     const ms = tenths >= 0 && tenths <= 9 && hundredths >= 0 ? tenths * 100 + hundredths : -1;
     const year = century * 100 + yy;
     // Years before 1900 take the slow path: Date.UTC reads 0–99 as 1900–1999.
-    if (century >= 19 && yy >= 0 && month >= 1 && month <= 12 && day >= 1 && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59 && ms >= 0) {
-      const leap = month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 1 : 0;
+    if (
+      century >= 19 &&
+      yy >= 0 &&
+      month >= 1 &&
+      month <= 12 &&
+      day >= 1 &&
+      hour >= 0 &&
+      hour <= 23 &&
+      minute >= 0 &&
+      minute <= 59 &&
+      second >= 0 &&
+      second <= 59 &&
+      ms >= 0
+    ) {
+      const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 1 : 0;
       if (day <= (DAYS_IN_MONTH[month - 1] as number) + leap) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
     }
   }
