@@ -19,7 +19,12 @@ import { openStore } from "../packages/store/src/index";
 import { BENCH_NOW, generate, PROFILES, type Profile } from "./generate";
 import { benchArgs, fmtInt, fmtS, intArg, machineLine, reportPhase, runPhase, table, tempDb } from "./lib";
 
-const args = benchArgs({ customers: { type: "string" }, days: { type: "string" }, "sample-days": { type: "string" }, profile: { type: "string", default: "realistic" } });
+const args = benchArgs({
+  customers: { type: "string" },
+  days: { type: "string" },
+  "sample-days": { type: "string" },
+  profile: { type: "string", default: "realistic" },
+});
 const script = fileURLToPath(import.meta.url);
 const days = intArg(args.days, 90, "days");
 const sampleDays = Math.min(days, intArg(args["sample-days"], 5, "sample-days"));

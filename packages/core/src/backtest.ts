@@ -1,4 +1,16 @@
-import { attributeNamesUsed, type Calendar, type CustomerFactRow, compileRules, computeFacts, explain, type Facts, type FactValue, parseAttributes, type Rule, type RuleFile } from "@keepwarm/rules";
+import {
+  attributeNamesUsed,
+  type Calendar,
+  type CustomerFactRow,
+  compileRules,
+  computeFacts,
+  explain,
+  type Facts,
+  type FactValue,
+  parseAttributes,
+  type Rule,
+  type RuleFile,
+} from "@keepwarm/rules";
 import { DAY_MS, type Store } from "@keepwarm/store";
 import { UserError } from "./errors";
 import { isHeldOut } from "./holdout";
@@ -72,7 +84,6 @@ export function assertBacktestDays(days: number): void {
     throw new UserError(`--days must be a whole number from 1 to ${BACKTEST_MAX_DAYS}`, "invalid_days");
   }
 }
-
 
 /** Customers whose histories are loaded at once: bounds memory, whatever the number of customers. */
 const BACKTEST_CHUNK = 2_000;
@@ -188,13 +199,19 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
     )
     .raw();
   const touchesIn = sqlite
-    .prepare("SELECT customer_id, occurred_at, kind FROM touchpoints WHERE customer_id > ? AND customer_id <= ? AND occurred_at <= ? ORDER BY customer_id, occurred_at, id")
+    .prepare(
+      "SELECT customer_id, occurred_at, kind FROM touchpoints WHERE customer_id > ? AND customer_id <= ? AND occurred_at <= ? ORDER BY customer_id, occurred_at, id",
+    )
     .raw();
   const npsIn = sqlite
-    .prepare("SELECT customer_id, responded_at, score FROM nps_responses WHERE customer_id > ? AND customer_id <= ? AND responded_at <= ? ORDER BY customer_id, responded_at")
+    .prepare(
+      "SELECT customer_id, responded_at, score FROM nps_responses WHERE customer_id > ? AND customer_id <= ? AND responded_at <= ? ORDER BY customer_id, responded_at",
+    )
     .raw();
   const purchasesIn = sqlite
-    .prepare("SELECT customer_id, occurred_at, amount_cents FROM purchases WHERE customer_id > ? AND customer_id <= ? AND occurred_at <= ? ORDER BY customer_id, occurred_at")
+    .prepare(
+      "SELECT customer_id, occurred_at, amount_cents FROM purchases WHERE customer_id > ? AND customer_id <= ? AND occurred_at <= ? ORDER BY customer_id, occurred_at",
+    )
     .raw();
   const totalCustomers = sqlite.prepare("SELECT count(*) FROM customers").pluck().get() as number;
 
@@ -234,7 +251,8 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
     const empty: History = { touchAt: [], touchKind: [], npsAt: [], npsScore: [], purchaseAt: [], spendPrefix: [0] };
 
     for (const customer of customers) {
-      const [id, externalId, name, segment, lifecycleStage, tier, ownerSlackId, loyaltyMember, sinceAt, renewalAt, churnedAt, createdAt, attributesJson] = customer;
+      const [id, externalId, name, segment, lifecycleStage, tier, ownerSlackId, loyaltyMember, sinceAt, renewalAt, churnedAt, createdAt, attributesJson] =
+        customer;
       const history = histories.get(id) ?? empty;
       const { touchAt, touchKind, npsAt, npsScore, purchaseAt, spendPrefix } = history;
       // Attribute facts, as computeFacts derives them, parsed once per customer instead of once per day.
@@ -385,7 +403,13 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
     days,
     asOf: now,
     evaluations,
-    totals: { fired: sum("fired"), touchedWithin7Days: sum("touchedWithin7Days"), churned: sum("churned"), heldOut: sum("heldOut"), customers: customersNudged },
+    totals: {
+      fired: sum("fired"),
+      touchedWithin7Days: sum("touchedWithin7Days"),
+      churned: sum("churned"),
+      heldOut: sum("heldOut"),
+      customers: customersNudged,
+    },
     rules: reports,
   };
 }

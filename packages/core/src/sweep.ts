@@ -94,7 +94,11 @@ async function acquireSweepLease(store: Store, waitMs: number): Promise<LeaseHol
 }
 
 /** Evaluate every customer against one whole rule-set version. Pure read. */
-export async function findMatches(store: Store, ruleSet: ActiveRuleSet, options: Pick<SweepOptions, "calendar" | "engine" | "onProgress"> & { now: number }): Promise<{ evaluated: number; matches: Match[] }> {
+export async function findMatches(
+  store: Store,
+  ruleSet: ActiveRuleSet,
+  options: Pick<SweepOptions, "calendar" | "engine" | "onProgress"> & { now: number },
+): Promise<{ evaluated: number; matches: Match[] }> {
   const rules = ruleSet.ruleFile.rules.filter((rule) => rule.enabled);
   const compiled = compileRules(rules);
   const attributeNames = attributeNamesUsed(rules);
@@ -198,7 +202,9 @@ function sweepStatements(store: Store) {
       ON CONFLICT DO NOTHING`),
     enqueue: sqlite.prepare("INSERT INTO outbox (kind, nudge_id, status, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, 0, ?, ?)"),
     reopen: sqlite.prepare("UPDATE nudges SET status = 'open', snoozed_until = NULL, updated_at = ? WHERE id = ? AND status = 'snoozed'"),
-    expire: sqlite.prepare("UPDATE nudges SET status = 'expired', closed_at = ?, close_reason = ?, updated_at = ? WHERE id = ? AND status IN ('open','snoozed')"),
+    expire: sqlite.prepare(
+      "UPDATE nudges SET status = 'expired', closed_at = ?, close_reason = ?, updated_at = ? WHERE id = ? AND status IN ('open','snoozed')",
+    ),
     release: sqlite.prepare(`UPDATE outbox SET status = 'pending' WHERE status = '${HELD}'`),
   };
 }

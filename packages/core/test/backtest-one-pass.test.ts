@@ -78,18 +78,58 @@ async function randomHistory(seed: number): Promise<Store> {
 
 const CONDITIONS = [
   { all: [{ fact: "daysSinceLastTouch", operator: "greaterThanInclusive", value: 5 }] },
-  { all: [{ fact: "segment", operator: "equal", value: "smb" }, { fact: "daysSinceLastTouch", operator: "greaterThanInclusive", value: 12 }] },
+  {
+    all: [
+      { fact: "segment", operator: "equal", value: "smb" },
+      { fact: "daysSinceLastTouch", operator: "greaterThanInclusive", value: 12 },
+    ],
+  },
   { all: [{ fact: "touchesLast30Days", operator: "lessThan", value: 2 }] },
   { all: [{ fact: "touchesLast30Days", operator: "equal", value: 1 }] },
   { all: [{ fact: "purchasesLast90Days", operator: "equal", value: 1 }] },
   { all: [{ fact: "npsLatest", operator: "lessThanInclusive", value: 6 }] },
-  { any: [{ fact: "npsChange", operator: "lessThanInclusive", value: -3 }, { fact: "npsCategory", operator: "equal", value: "detractor" }] },
-  { all: [{ fact: "daysSinceNps", operator: "lessThanInclusive", value: 20 }, { fact: "npsPrevious", operator: "greaterThanInclusive", value: 7 }] },
-  { all: [{ fact: "purchasesLast90Days", operator: "greaterThanInclusive", value: 2 }, { fact: "loyaltyMember", operator: "equal", value: false }] },
-  { all: [{ fact: "spendLast90Days", operator: "greaterThan", value: 500 }, { fact: "daysSinceLastPurchase", operator: "greaterThanInclusive", value: 10 }] },
-  { all: [{ fact: "daysUntilRenewal", operator: "lessThanInclusive", value: 30 }, { fact: "daysUntilRenewal", operator: "greaterThanInclusive", value: -5 }] },
-  { all: [{ fact: "lastTouchKind", operator: "in", value: ["call", "email"] }, { fact: "neverTouched", operator: "equal", value: false }] },
-  { all: [{ fact: "attributes.plan", operator: "equal", value: "starter" }, { fact: "attributes.seats", operator: "greaterThan", value: 100 }] },
+  {
+    any: [
+      { fact: "npsChange", operator: "lessThanInclusive", value: -3 },
+      { fact: "npsCategory", operator: "equal", value: "detractor" },
+    ],
+  },
+  {
+    all: [
+      { fact: "daysSinceNps", operator: "lessThanInclusive", value: 20 },
+      { fact: "npsPrevious", operator: "greaterThanInclusive", value: 7 },
+    ],
+  },
+  {
+    all: [
+      { fact: "purchasesLast90Days", operator: "greaterThanInclusive", value: 2 },
+      { fact: "loyaltyMember", operator: "equal", value: false },
+    ],
+  },
+  {
+    all: [
+      { fact: "spendLast90Days", operator: "greaterThan", value: 500 },
+      { fact: "daysSinceLastPurchase", operator: "greaterThanInclusive", value: 10 },
+    ],
+  },
+  {
+    all: [
+      { fact: "daysUntilRenewal", operator: "lessThanInclusive", value: 30 },
+      { fact: "daysUntilRenewal", operator: "greaterThanInclusive", value: -5 },
+    ],
+  },
+  {
+    all: [
+      { fact: "lastTouchKind", operator: "in", value: ["call", "email"] },
+      { fact: "neverTouched", operator: "equal", value: false },
+    ],
+  },
+  {
+    all: [
+      { fact: "attributes.plan", operator: "equal", value: "starter" },
+      { fact: "attributes.seats", operator: "greaterThan", value: 100 },
+    ],
+  },
   { all: [{ fact: "daysAsCustomer", operator: "lessThan", value: 60 }, { not: { fact: "tier", operator: "equal", value: "gold" } }] },
 ];
 
@@ -140,9 +180,7 @@ describe("one-pass backtest", () => {
   it("reads each customer's history in chunks: customers beyond the first chunk count the same", async () => {
     const store = await openStore(tmp.file("many.db"));
     try {
-      const insert = store.sqlite.prepare(
-        "INSERT INTO customers (external_id, name, segment, since_at, created_at, updated_at) VALUES (?, ?, 'smb', ?, ?, ?)",
-      );
+      const insert = store.sqlite.prepare("INSERT INTO customers (external_id, name, segment, since_at, created_at, updated_at) VALUES (?, ?, 'smb', ?, ?, ?)");
       const touch = store.sqlite.prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, source) VALUES (?, 'call', ?, ?, 'import')");
       store.sqlite.transaction(() => {
         for (let c = 0; c < 4_500; c++) {

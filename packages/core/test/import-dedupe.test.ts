@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { importCsv } from "../src/index";
-import { HASH_SPACE, touchContentHash } from "../src/import/touch-dedupe";
 import { daysBefore, type Fixture, freshStore, NOW } from "./sweep-fixtures";
 
 let fx: Fixture;
@@ -41,13 +40,11 @@ const touches = () =>
     loggedBy: string | null;
   }>;
 const customerRowId = (externalId: string) => fx.store.sqlite.prepare("SELECT id FROM customers WHERE external_id = ?").pluck().get(externalId) as number;
-/** A touch stored as an import would store it, but with a dedupe hash of our choosing. */
-const plantTouch = (customer: string, at: number, kind: string, note: string | null, hash: number) =>
+/** A touch stored as a previous import stored it. */
+const plantTouch = (customer: string, at: number, kind: string, note: string | null) =>
   fx.store.sqlite
-    .prepare(
-      "INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source, dedupe_hash) VALUES (?, ?, ?, ?, NULL, ?, 'import', ?)",
-    )
-    .run(customerRowId(customer), kind, at, NOW, note, hash);
+    .prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES (?, ?, ?, ?, NULL, ?, 'import')")
+    .run(customerRowId(customer), kind, at, NOW, note);
 
 describe("re-importing touches adds nothing twice", () => {
   it("a file of several 64-row batches, with duplicates inside it, imports each distinct touch once, and again nothing", async () => {
@@ -87,58 +84,50 @@ describe("re-importing touches adds nothing twice", () => {
   });
 });
 
-describe("a dedupe-hash collision never drops a different touch", () => {
+describe("duplicates inside one file", () => {
+  it("the same touch twice in a file that matches nothing stored is stored once", async () => {
+    const at = iso(daysBefore(4));
+    const file = csvFile("twice.csv", ["customer_id,occurred_at,kind,note", `C-1,${at},call,hello`, `C-2,${at},call,hello`, ` C-1 ,${at},Call,  hello `]);
+    expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 2, unchanged: 1 });
+    expect(touches().map((t) => t.customer)).toEqual(["C-1", "C-2"]);
+  });
+});
+
+describe("the dedupe key is the exact content, so no two different touches collide", () => {
   const at = daysBefore(3);
-  const row = (note: string) => `C-1,${iso(at)},call,${note},`;
-  const filler = (n: number) => Array.from({ length: n }, (_, i) => `C-2,${iso(daysBefore(5) + i)},email,filler ${i},`);
+  const filler = (n: number, word: string) => Array.from({ length: n }, (_, i) => `C-2,${iso(daysBefore(5) + i)},email,${word} ${i},`);
+  // Same customer, same millisecond, each differing from the first in one field only.
+  const variants = ["C-1,{at},call,the note,", "C-1,{at},email,the note,", "C-1,{at},call,the note!,", "C-1,{at},call,,", "C-1,{at},call,the note,U0000001"];
 
   for (const [path, fill] of [
-    ["a lone row (single-row insert)", 0],
-    ["a row inside a full 64-row batch", 100],
+    ["rows in the last, partial batch", 0],
+    ["rows inside full 64-row batches, split across two of them", 124],
   ] as const) {
-    it(`keeps a touch whose hash is taken by a different stored touch, and finds it again on re-import: ${path}`, async () => {
-      const hash = touchContentHash("call", "the real note", null);
-      // Two different touches already sit on the hash and on the next value.
-      plantTouch("C-1", at, "call", "someone else's note", hash);
-      plantTouch("C-1", at, "meeting", "a third note", (hash + 1) % HASH_SPACE);
-      const file = csvFile("touches.csv", [
-        "customer_id,occurred_at,kind,note,logged_by",
-        ...filler(fill / 2),
-        row("the real note"),
-        ...filler(fill / 2).map((l) => l.replace("filler", "more")),
-      ]);
+    it(`keeps every near-identical touch and finds each again on re-import: ${path}`, async () => {
+      const rows = variants.map((v) => v.replace("{at}", iso(at)));
+      // The planted touch is what a previous import of the first variant stored.
+      plantTouch("C-1", at, "call", "the note");
+      const file = csvFile("touches.csv", ["customer_id,occurred_at,kind,note,logged_by", ...filler(fill / 2, "filler"), ...rows, ...filler(fill / 2, "more")]);
 
-      expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 1 + fill, unchanged: 0 });
-      const atInstant = () => touches().filter((t) => t.customer === "C-1" && t.at === at);
-      expect(atInstant().map((t) => t.note)).toEqual(["someone else's note", "a third note", "the real note"]);
-      const probed = fx.store.sqlite.prepare("SELECT dedupe_hash FROM touchpoints WHERE note = 'the real note'").pluck().get();
-      expect(probed).toBe((hash + 2) % HASH_SPACE);
+      expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 4 + fill, unchanged: 1 });
+      const atInstant = () =>
+        touches()
+          .filter((t) => t.customer === "C-1" && t.at === at)
+          .map((t) => `${t.kind}|${t.note}|${t.loggedBy}`);
+      expect(atInstant()).toEqual(["call|the note|null", "email|the note|null", "call|the note!|null", "call|null|null", "call|the note|U0000001"]);
 
-      expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 0, unchanged: 1 + fill });
-      expect(atInstant()).toHaveLength(3);
+      expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 0, unchanged: 5 + fill });
+      expect(atInstant()).toHaveLength(5);
     });
   }
 
-  it("a stored touch with the same content but not imported (no hash) does not hide an imported one", async () => {
+  it("a stored touch with the same content that was not imported (logged in Slack) does not hide an imported one", async () => {
     fx.store.sqlite
       .prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES (?, 'call', ?, ?, NULL, 'x', 'slack')")
       .run(customerRowId("C-1"), at, NOW);
-    expect(await importCsv(fx.store, "touches", csvFile("t.csv", ["customer_id,occurred_at,kind,note,logged_by", row("x")]), { now: NOW })).toMatchObject({
-      inserted: 1,
-    });
+    const file = csvFile("t.csv", ["customer_id,occurred_at,kind,note,logged_by", `C-1,${iso(at)},call,x,`]);
+    expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ inserted: 1 });
+    expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ inserted: 0, unchanged: 1 });
     expect(touches()).toHaveLength(2);
-  });
-
-  it("the content hash is a safe integer that tells apart null, empty-looking and shifted fields", () => {
-    const hashes = [
-      touchContentHash("call", null, null),
-      touchContentHash("call", "a", null),
-      touchContentHash("call", null, "a"),
-      touchContentHash("call", "ab", null),
-      touchContentHash("call", "a", "b"),
-      touchContentHash("email", null, null),
-    ];
-    for (const h of hashes) expect(Number.isSafeInteger(h) && h >= 0 && h < HASH_SPACE).toBe(true);
-    expect(new Set(hashes).size).toBe(hashes.length);
   });
 });

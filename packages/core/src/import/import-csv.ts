@@ -96,7 +96,7 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
   try {
     sqlite.pragma("foreign_keys = OFF");
     sqlite.exec("BEGIN IMMEDIATE");
-    sqlite.pragma("cache_size = -65536");
+    sqlite.pragma(`cache_size = -${process.env.KW_CACHE ?? 65536}`);
     for await (const records of readCsv(source)) {
       for (const { fields, line } of records) {
         if (fields.length === 1 && fields[0] === "") continue;
