@@ -82,6 +82,16 @@ describe("re-importing touches adds nothing twice", () => {
     expect(await importCsv(fx.store, "touches", csvFile("later.csv", later), { now: NOW })).toMatchObject({ committed: true, inserted: 2, unchanged: 308 });
     expect(touches()).toHaveLength(307);
   });
+
+  it("hands the connection back with foreign keys on and its page cache as it was, committed or not", async () => {
+    const sqlite = fx.store.sqlite;
+    const before = sqlite.pragma("cache_size", { simple: true });
+    const good = csvFile("good.csv", ["customer_id,occurred_at", `C-1,${iso(daysBefore(1))}`]);
+    const bad = csvFile("bad.csv", ["customer_id,occurred_at", "C-404,2026-01-01"]);
+    expect(await importCsv(fx.store, "touches", good, { now: NOW })).toMatchObject({ committed: true });
+    expect(await importCsv(fx.store, "touches", bad, { now: NOW })).toMatchObject({ committed: false });
+    expect([sqlite.pragma("foreign_keys", { simple: true }), sqlite.pragma("cache_size", { simple: true }), sqlite.inTransaction]).toEqual([1, before, false]);
+  });
 });
 
 describe("duplicates inside one file", () => {

@@ -13,7 +13,7 @@ export interface TouchpointsTable {
   logged_by: string | null;
   note: string | null;
   source: string;
-  /** Set for imported rows so that re-importing a file adds nothing twice. */
+  /** Not written any more (NULL): the importer deduplicates touches on their exact content (core import/touch-dedupe.ts). */
   dedupe_key: string | null;
 }
 export type Touchpoint = Selectable<TouchpointsTable>;
