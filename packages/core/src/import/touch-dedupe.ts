@@ -93,7 +93,7 @@ export class TouchInserter {
    * OR IGNORE only to spare SQLite a statement journal: a plain multi-row INSERT inside
    * a transaction must be able to undo itself halfway, so it first copies every page
    * it touches (that more than doubled the cost of an insert). Nothing here can be
-   * ignored — no unique key applies (dedupe_key stays NULL), values are validated —
+   * ignored — touchpoints has no unique key besides its id, values are validated —
    * and a short count would be a bug, so it throws (and the import rolls back).
    */
   private write(rows: number, params: unknown[]): void {

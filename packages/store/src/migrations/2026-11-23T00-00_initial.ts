@@ -19,7 +19,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       id INTEGER PRIMARY KEY,
       customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
       kind TEXT NOT NULL, occurred_at INTEGER NOT NULL, logged_at INTEGER NOT NULL,
-      logged_by TEXT, note TEXT, source TEXT NOT NULL, dedupe_key TEXT UNIQUE
+      logged_by TEXT, note TEXT, source TEXT NOT NULL
     )`,
     "CREATE INDEX touchpoints_customer_time ON touchpoints (customer_id, occurred_at)",
     `CREATE TABLE nps_responses (

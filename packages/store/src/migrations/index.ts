@@ -1,9 +1,7 @@
 import type { Migration, MigrationProvider } from "kysely";
 import * as initial from "./2026-11-23T00-00_initial";
 import * as sweepPlanIndex from "./2026-11-24T00-00_sweep-plan-index";
-import * as touchImportDedupe from "./2026-11-25T00-00_touch-import-dedupe";
 import * as customerIdNocaseIndex from "./2026-11-26T00-00_customer-id-nocase-index";
-import * as dropTouchImportHash from "./2026-11-27T00-00_drop-touch-import-hash";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -11,9 +9,7 @@ export const migrationProvider: MigrationProvider = {
     return {
       "2026-11-23T00-00_initial": initial,
       "2026-11-24T00-00_sweep-plan-index": sweepPlanIndex,
-      "2026-11-25T00-00_touch-import-dedupe": touchImportDedupe,
       "2026-11-26T00-00_customer-id-nocase-index": customerIdNocaseIndex,
-      "2026-11-27T00-00_drop-touch-import-hash": dropTouchImportHash,
     };
   },
 };

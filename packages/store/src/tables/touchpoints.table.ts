@@ -13,8 +13,6 @@ export interface TouchpointsTable {
   logged_by: string | null;
   note: string | null;
   source: string;
-  /** Not written any more (NULL): the importer deduplicates touches on their exact content (core import/touch-dedupe.ts). */
-  dedupe_key: string | null;
 }
 export type Touchpoint = Selectable<TouchpointsTable>;
 export type NewTouchpoint = Insertable<TouchpointsTable>;
