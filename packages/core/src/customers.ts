@@ -1,10 +1,7 @@
 import type { Customer, Store } from "@keepwarm/store";
 import { cachedStatement } from "./statements";
 
-export type CustomerLookup =
-  | { kind: "found"; customer: Customer }
-  | { kind: "ambiguous"; candidates: Customer[] }
-  | { kind: "none"; suggestions: Customer[] };
+export type CustomerLookup = { kind: "found"; customer: Customer } | { kind: "ambiguous"; candidates: Customer[] } | { kind: "none"; suggestions: Customer[] };
 
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 

@@ -15,8 +15,61 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const FIRST = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne", "Soylent", "Hooli", "Pied Piper", "Vandelay", "Gringotts", "Monarch", "Oscorp", "Aperture", "Black Mesa", "Dunder", "Sterling", "Bluth", "Prestige", "Massive", "Nakatomi", "Virtucon", "Zorg", "Weyland", "Ollivander", "Krusty", "Duff", "Lacuna", "Nordwind", "Café Lumière", "Søren & Co", "Kōbō", "Mañana"];
-const SECOND = ["Corp", "Industries", "Labs", "Systems", "Logistics", "Foods", "Health", "Media", "Partners", "Analytics", "Outfitters", "Studios", "Retail", "Holdings", "Bakery"];
+const FIRST = [
+  "Acme",
+  "Globex",
+  "Initech",
+  "Umbrella",
+  "Stark",
+  "Wayne",
+  "Wonka",
+  "Tyrell",
+  "Cyberdyne",
+  "Soylent",
+  "Hooli",
+  "Pied Piper",
+  "Vandelay",
+  "Gringotts",
+  "Monarch",
+  "Oscorp",
+  "Aperture",
+  "Black Mesa",
+  "Dunder",
+  "Sterling",
+  "Bluth",
+  "Prestige",
+  "Massive",
+  "Nakatomi",
+  "Virtucon",
+  "Zorg",
+  "Weyland",
+  "Ollivander",
+  "Krusty",
+  "Duff",
+  "Lacuna",
+  "Nordwind",
+  "Café Lumière",
+  "Søren & Co",
+  "Kōbō",
+  "Mañana",
+];
+const SECOND = [
+  "Corp",
+  "Industries",
+  "Labs",
+  "Systems",
+  "Logistics",
+  "Foods",
+  "Health",
+  "Media",
+  "Partners",
+  "Analytics",
+  "Outfitters",
+  "Studios",
+  "Retail",
+  "Holdings",
+  "Bakery",
+];
 export const DEMO_REPS = [
   { id: "U0DEMOANA", name: "Ana" },
   { id: "U0DEMOBEN", name: "Ben" },
@@ -86,13 +139,21 @@ export function generateDemoData(store: Store, options: DemoOptions): { customer
       totals.customers++;
       // Touch cadence: most are looked after, about a quarter drift quiet, a few never touched.
       const profile = random();
-      const lastTouch = profile < 0.05 ? null : profile < 0.3 ? between(segment === "enterprise" ? 14 : 30, 90) : between(0, segment === "enterprise" ? 12 : 25);
+      const lastTouch =
+        profile < 0.05 ? null : profile < 0.3 ? between(segment === "enterprise" ? 14 : 30, 90) : between(0, segment === "enterprise" ? 12 : 25);
       if (lastTouch !== null) {
         const touches = between(1, 12);
         for (let t = 0; t < touches; t++) {
           const age = t === 0 ? lastTouch : Math.min(sinceDays, lastTouch + between(3, 300));
           const rep = owner ?? pick(DEMO_REPS).id;
-          insertTouch.run(id, pick(TOUCH_KINDS), daysAgo(age), now, rep, t === 0 ? pick(["check-in", "quarterly review", "renewal chat", "support follow-up", null]) : null);
+          insertTouch.run(
+            id,
+            pick(TOUCH_KINDS),
+            daysAgo(age),
+            now,
+            rep,
+            t === 0 ? pick(["check-in", "quarterly review", "renewal chat", "support follow-up", null]) : null,
+          );
           totals.touches++;
         }
       }
@@ -104,7 +165,12 @@ export function generateDemoData(store: Store, options: DemoOptions): { customer
         const age = r * 95 + between(2, 25);
         const isLatest = r === 0;
         const value = isLatest && drop ? Math.max(0, score - between(3, 6)) : Math.min(10, Math.max(0, score + between(-1, 1)));
-        insertNps.run(id, value, daysAgo(age), isLatest && drop ? pick(["Support has been slow", "Too expensive for what we get", "Missing features we need"]) : null);
+        insertNps.run(
+          id,
+          value,
+          daysAgo(age),
+          isLatest && drop ? pick(["Support has been slow", "Too expensive for what we get", "Missing features we need"]) : null,
+        );
         score = value;
         totals.nps++;
       }

@@ -50,7 +50,7 @@ const envSchema = z.object({
   KEEPWARM_SCHEDULE: z
     .string()
     .default("0 9 * * 1-5")
-    .refine((v) => cron.validate(v), "is not a valid cron expression (e.g. \"0 9 * * 1-5\")"),
+    .refine((v) => cron.validate(v), 'is not a valid cron expression (e.g. "0 9 * * 1-5")'),
   KEEPWARM_TZ: z
     .string()
     .default("UTC")
@@ -62,7 +62,14 @@ const envSchema = z.object({
         return false;
       }
     }, 'is not a known time zone (use an IANA name like "Europe/Paris")'),
-  KEEPWARM_ADMINS: optional.transform((v) => (v === undefined ? [] : v.split(",").map((s) => s.trim()).filter(Boolean))),
+  KEEPWARM_ADMINS: optional.transform((v) =>
+    v === undefined
+      ? []
+      : v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+  ),
   KEEPWARM_FALLBACK_CHANNEL: optional,
   KEEPWARM_DIGEST_THRESHOLD: z.coerce.number().int().min(2, "must be at least 2").default(3),
   // Per rep and calendar day; the rest stay queued for the next day (highest priority first).

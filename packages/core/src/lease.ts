@@ -31,7 +31,9 @@ export function tryAcquireLease(store: Store, name: string, ttlMs: number, now =
     const free = row === undefined || row.expiresAt < now || (row.host === me.host && row.pid !== me.pid && !pidAlive(row.pid));
     if (!free) return { busy: row } as { busy: LeaseHolder };
     store.sqlite
-      .prepare("INSERT INTO leases (name, holder, host, pid, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid, expires_at = excluded.expires_at")
+      .prepare(
+        "INSERT INTO leases (name, holder, host, pid, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid, expires_at = excluded.expires_at",
+      )
       .run(name, me.holder, me.host, me.pid, now + ttlMs);
     return me;
   });

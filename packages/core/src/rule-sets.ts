@@ -68,17 +68,19 @@ export async function applyRuleSet(store: Store, text: string, options: ApplyOpt
     return { ruleSet: { version: current.id, ruleFile: result.ruleFile, json: current.json }, changed: false };
   }
   const now = options.now ?? Date.now();
-  const version = store.sqlite.transaction(() => {
-    if (options.expectedActiveVersion !== undefined) {
-      // Checked inside the write transaction: nothing can slip in between check and save.
-      const active = (store.sqlite.prepare("SELECT id FROM rule_sets WHERE active = 1").pluck().get() as number | undefined) ?? 0;
-      if (active !== options.expectedActiveVersion) throw new RuleSetConflictError(options.expectedActiveVersion, active);
-    }
-    store.sqlite.prepare("UPDATE rule_sets SET active = 0 WHERE active = 1").run();
-    const info = store.sqlite
-      .prepare("INSERT INTO rule_sets (json, author, source, created_at, active, note) VALUES (?, ?, ?, ?, 1, ?)")
-      .run(text, options.author, options.source, now, options.note ?? null);
-    return Number(info.lastInsertRowid);
-  }).immediate();
+  const version = store.sqlite
+    .transaction(() => {
+      if (options.expectedActiveVersion !== undefined) {
+        // Checked inside the write transaction: nothing can slip in between check and save.
+        const active = (store.sqlite.prepare("SELECT id FROM rule_sets WHERE active = 1").pluck().get() as number | undefined) ?? 0;
+        if (active !== options.expectedActiveVersion) throw new RuleSetConflictError(options.expectedActiveVersion, active);
+      }
+      store.sqlite.prepare("UPDATE rule_sets SET active = 0 WHERE active = 1").run();
+      const info = store.sqlite
+        .prepare("INSERT INTO rule_sets (json, author, source, created_at, active, note) VALUES (?, ?, ?, ?, 1, ?)")
+        .run(text, options.author, options.source, now, options.note ?? null);
+      return Number(info.lastInsertRowid);
+    })
+    .immediate();
   return { ruleSet: { version, ruleFile: result.ruleFile, json: text }, changed: true };
 }

@@ -28,9 +28,9 @@ describe("rule-set versions", () => {
   it("refuses a save based on a version that is no longer active, and writes nothing", async () => {
     await applyRuleSet(store, v1Text, { author: "ann", source: "rules.json" });
     await applyRuleSet(store, v2Text, { author: "bob", source: "cli" });
-    await expect(applyRuleSet(store, `${v1Text} `.replace("\n", "\n\n"), { author: "carol", source: "slack", expectedActiveVersion: 1 })).rejects.toBeInstanceOf(
-      RuleSetConflictError,
-    );
+    await expect(
+      applyRuleSet(store, `${v1Text} `.replace("\n", "\n\n"), { author: "carol", source: "slack", expectedActiveVersion: 1 }),
+    ).rejects.toBeInstanceOf(RuleSetConflictError);
     expect(listRuleSetVersions(store).map((v) => [v.version, v.active])).toEqual([
       [1, false],
       [2, true],

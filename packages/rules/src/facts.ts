@@ -37,23 +37,59 @@ export interface FactDefinition {
 
 /** The fact catalog: every name a rule may use (plus attributes.<name>). */
 export const FACT_CATALOG: readonly FactDefinition[] = [
-  { name: "daysSinceLastTouch", type: "number", nullable: false, description: "Calendar days since the last logged touch; counts from `since` (or the import date) when the customer was never touched.", example: "47" },
+  {
+    name: "daysSinceLastTouch",
+    type: "number",
+    nullable: false,
+    description: "Calendar days since the last logged touch; counts from `since` (or the import date) when the customer was never touched.",
+    example: "47",
+  },
   { name: "neverTouched", type: "boolean", nullable: false, description: "True when no touch was ever logged for the customer.", example: "false" },
-  { name: "lastTouchKind", type: "string", nullable: true, description: "Kind of the latest touch: call, email, meeting, visit, chat or other; null when never touched.", example: '"call"' },
+  {
+    name: "lastTouchKind",
+    type: "string",
+    nullable: true,
+    description: "Kind of the latest touch: call, email, meeting, visit, chat or other; null when never touched.",
+    example: '"call"',
+  },
   { name: "touchesLast30Days", type: "number", nullable: false, description: "Touches in the 30 days up to now.", example: "3" },
   { name: "npsLatest", type: "number", nullable: true, description: "Score 0–10 of the latest NPS response; null without one.", example: "5" },
   { name: "npsPrevious", type: "number", nullable: true, description: "Score of the response before the latest; null with fewer than two.", example: "9" },
-  { name: "npsChange", type: "number", nullable: true, description: "npsLatest − npsPrevious (negative is a drop); null with fewer than two responses.", example: "-4" },
-  { name: "npsCategory", type: "string", nullable: true, description: '"promoter" (9–10), "passive" (7–8) or "detractor" (0–6) of the latest response.', example: '"detractor"' },
+  {
+    name: "npsChange",
+    type: "number",
+    nullable: true,
+    description: "npsLatest − npsPrevious (negative is a drop); null with fewer than two responses.",
+    example: "-4",
+  },
+  {
+    name: "npsCategory",
+    type: "string",
+    nullable: true,
+    description: '"promoter" (9–10), "passive" (7–8) or "detractor" (0–6) of the latest response.',
+    example: '"detractor"',
+  },
   { name: "daysSinceNps", type: "number", nullable: true, description: "Calendar days since the latest NPS response.", example: "6" },
   { name: "loyaltyMember", type: "boolean", nullable: false, description: "Whether the customer is in the loyalty program.", example: "false" },
   { name: "purchasesLast90Days", type: "number", nullable: false, description: "Purchases in the 90 days up to now.", example: "6" },
   { name: "spendLast90Days", type: "number", nullable: false, description: "Sum of purchase amounts in the 90 days up to now.", example: "1250.5" },
   { name: "daysSinceLastPurchase", type: "number", nullable: true, description: "Calendar days since the latest purchase; null without one.", example: "12" },
-  { name: "daysUntilRenewal", type: "number", nullable: true, description: "Calendar days until the renewal date (negative once past); null without one.", example: "45" },
+  {
+    name: "daysUntilRenewal",
+    type: "number",
+    nullable: true,
+    description: "Calendar days until the renewal date (negative once past); null without one.",
+    example: "45",
+  },
   { name: "daysAsCustomer", type: "number", nullable: false, description: "Calendar days since `since` (or the import date).", example: "400" },
   { name: "segment", type: "string", nullable: true, description: "Segment / persona, as imported.", example: '"enterprise"' },
-  { name: "lifecycleStage", type: "string", nullable: true, description: "Lifecycle stage, as imported (e.g. onboarding, adoption, renewal).", example: '"onboarding"' },
+  {
+    name: "lifecycleStage",
+    type: "string",
+    nullable: true,
+    description: "Lifecycle stage, as imported (e.g. onboarding, adoption, renewal).",
+    example: '"onboarding"',
+  },
   { name: "tier", type: "string", nullable: true, description: "Tier, as imported.", example: '"gold"' },
 ];
 
@@ -69,8 +105,7 @@ export function factType(name: string): FactType | undefined {
 export type FactValue = string | number | boolean | null;
 export type Facts = Record<string, FactValue>;
 
-export const npsCategory = (score: number): "promoter" | "passive" | "detractor" =>
-  score >= 9 ? "promoter" : score >= 7 ? "passive" : "detractor";
+export const npsCategory = (score: number): "promoter" | "passive" | "detractor" => (score >= 9 ? "promoter" : score >= 7 ? "passive" : "detractor");
 
 /**
  * Facts for one customer at `now`. `attributeNames` lists the attributes the rules

@@ -10,8 +10,18 @@ const conditionDefs = {
   },
   group: {
     anyOf: [
-      { type: "object", properties: { all: { type: "array", minItems: 1, items: { $ref: "#/$defs/condition" } }, name: { type: "string" } }, required: ["all"], additionalProperties: false },
-      { type: "object", properties: { any: { type: "array", minItems: 1, items: { $ref: "#/$defs/condition" } }, name: { type: "string" } }, required: ["any"], additionalProperties: false },
+      {
+        type: "object",
+        properties: { all: { type: "array", minItems: 1, items: { $ref: "#/$defs/condition" } }, name: { type: "string" } },
+        required: ["all"],
+        additionalProperties: false,
+      },
+      {
+        type: "object",
+        properties: { any: { type: "array", minItems: 1, items: { $ref: "#/$defs/condition" } }, name: { type: "string" } },
+        required: ["any"],
+        additionalProperties: false,
+      },
       { type: "object", properties: { not: { $ref: "#/$defs/condition" }, name: { type: "string" } }, required: ["not"], additionalProperties: false },
     ],
   },

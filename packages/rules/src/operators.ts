@@ -16,8 +16,7 @@ export type FactType = "number" | "string" | "boolean" | "any";
 
 // biome-ignore lint/suspicious/noExplicitAny: mirrors the engine's untyped callbacks
 type Cb = (a: any, b: any) => boolean;
-const op = (cb: Cb, validator: ((v: unknown) => boolean) | null) =>
-  validator === null ? cb : (a: unknown, b: unknown) => validator(a) && cb(a, b);
+const op = (cb: Cb, validator: ((v: unknown) => boolean) | null) => (validator === null ? cb : (a: unknown, b: unknown) => validator(a) && cb(a, b));
 
 export const OPERATORS = {
   equal: { evaluate: op((a, b) => a === b, null), valueKind: "scalar", factTypes: ["number", "string", "boolean", "any"], phrase: "is" },

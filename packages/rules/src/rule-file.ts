@@ -33,10 +33,7 @@ export const nudgeSchema = z
   .object({
     message: z.string().min(1, "must not be empty").max(1000, "at most 1000 characters"),
     action: z.string().max(200, "at most 200 characters").optional(),
-    destination: z
-      .string()
-      .regex(DESTINATION, 'must be "owner", a channel name like "#cs-alerts", or a channel id like "C0123ABCD"')
-      .default("owner"),
+    destination: z.string().regex(DESTINATION, 'must be "owner", a channel name like "#cs-alerts", or a channel id like "C0123ABCD"').default("owner"),
     priority: z.enum(Object.keys(PRIORITIES) as [Priority, ...Priority[]]).default("normal"),
     cooldownDays: z.number().int("must be a whole number of days").min(0, "must be ≥ 0").max(365, "must be ≤ 365").default(14),
     holdoutPercent: z.number().min(0, "must be ≥ 0").max(50, "must be ≤ 50").default(0),

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ATTRIBUTE_FACT, FACT_NAMES, factType } from "./facts";
+import { FACT_NAMES, factType } from "./facts";
 import { isOperatorName, OPERATOR_NAMES, OPERATORS } from "./operators";
 import { LIMITS, type Rule, type RuleFile, ruleFileSchema } from "./rule-file";
 import { didYouMean } from "./suggest";
@@ -110,19 +110,11 @@ export function validateRuleFile(value: unknown): ValidationResult {
   return { valid: true, ruleFile, errors: [] };
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
 
 const GROUP_HINT = 'must be a group: {"all": [...]}, {"any": [...]} or {"not": {...}}';
 
-function checkCondition(
-  node: unknown,
-  path: string,
-  depth: number,
-  top: boolean,
-  errors: ValidationError[],
-  counter: { leaves: number },
-): void {
+function checkCondition(node: unknown, path: string, depth: number, top: boolean, errors: ValidationError[], counter: { leaves: number }): void {
   if (depth > LIMITS.depth) {
     errors.push({ path, message: `conditions nest deeper than ${LIMITS.depth} levels` });
     return;
@@ -158,7 +150,9 @@ function checkCondition(
       errors.push({ path: `${path}.${groupKey}`, message: "empty condition group: add a condition or remove the group" });
       return;
     }
-    child.forEach((item, index) => checkCondition(item, `${path}.${groupKey}[${index}]`, depth + 1, false, errors, counter));
+    child.forEach((item, index) => {
+      checkCondition(item, `${path}.${groupKey}[${index}]`, depth + 1, false, errors, counter);
+    });
     return;
   }
   if (top) {
@@ -189,9 +183,7 @@ function checkLeaf(node: Record<string, unknown>, path: string, errors: Validati
   } else {
     type = factType(fact);
     if (type === undefined) {
-      const hint = fact.startsWith("attributes.")
-        ? " (attribute names are letters, digits, '_' or '-')"
-        : didYouMean(fact, FACT_NAMES);
+      const hint = fact.startsWith("attributes.") ? " (attribute names are letters, digits, '_' or '-')" : didYouMean(fact, FACT_NAMES);
       errors.push({ path: `${path}.fact`, message: `unknown fact "${fact}"${hint}` });
     }
   }
@@ -201,9 +193,7 @@ function checkLeaf(node: Record<string, unknown>, path: string, errors: Validati
   }
   if (!isOperatorName(operator)) {
     const hint =
-      operator === "contains" || operator === "doesNotContain"
-        ? ": no keepwarm fact is a list; use \"in\" or \"notIn\""
-        : didYouMean(operator, OPERATOR_NAMES);
+      operator === "contains" || operator === "doesNotContain" ? ': no keepwarm fact is a list; use "in" or "notIn"' : didYouMean(operator, OPERATOR_NAMES);
     errors.push({ path: `${path}.operator`, message: `unknown operator "${operator}"${hint}` });
     return;
   }
@@ -248,7 +238,9 @@ function checkValue(
     }
     if (value.length === 0) errors.push({ path, message: "must not be an empty list" });
     if (value.length > LIMITS.arrayLength) errors.push({ path, message: `at most ${LIMITS.arrayLength} items` });
-    value.forEach((item, index) => checkScalar(item, `${path}[${index}]`, fact, type, false, errors));
+    value.forEach((item, index) => {
+      checkScalar(item, `${path}[${index}]`, fact, type, false, errors);
+    });
     return;
   }
   if (kind === "number") {
@@ -260,14 +252,7 @@ function checkValue(
   checkScalar(value, path, fact, type, true, errors);
 }
 
-function checkScalar(
-  value: unknown,
-  path: string,
-  fact: string,
-  type: ReturnType<typeof factType>,
-  allowNull: boolean,
-  errors: ValidationError[],
-): void {
+function checkScalar(value: unknown, path: string, fact: string, type: ReturnType<typeof factType>, allowNull: boolean, errors: ValidationError[]): void {
   if (value === null && allowNull) return;
   if (typeof value === "string" && value.length > LIMITS.stringLength) {
     errors.push({ path, message: `string longer than ${LIMITS.stringLength} characters` });

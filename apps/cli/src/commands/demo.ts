@@ -22,7 +22,9 @@ export async function demoCommand(args: string[], ctx: Context): Promise<number>
       for (const table of TABLES) store.sqlite.prepare(`DELETE FROM ${table}`).run();
     })();
     const totals = generateDemoData(store, { now, customers });
-    ctx.out(`demo data: ${totals.customers} customers, ${totals.touches} touches, ${totals.nps} NPS responses, ${totals.purchases} purchases (in ${store.path})`);
+    ctx.out(
+      `demo data: ${totals.customers} customers, ${totals.touches} touches, ${totals.nps} NPS responses, ${totals.purchases} purchases (in ${store.path})`,
+    );
   } else {
     ctx.out(`using the demo data created ${demoMark} (pass --reset to start over)`);
   }
@@ -31,10 +33,12 @@ export async function demoCommand(args: string[], ctx: Context): Promise<number>
   ctx.out(`sweep #${report.runId}: ${report.evaluated} customers against rules v${ruleSet.version} (${ruleSet.ruleFile.rules.map((r) => r.id).join(", ")})`);
   ctx.out(`${report.created} new nudges, ${report.expired} expired`);
   const delivery = printNudges(store, ctx, now);
-  const byRule = store.sqlite.prepare("SELECT rule_id AS ruleId, count(*) AS n FROM nudges WHERE status IN ('open','snoozed') GROUP BY rule_id ORDER BY n DESC").all() as Array<{ ruleId: string; n: number }>;
+  const byRule = store.sqlite
+    .prepare("SELECT rule_id AS ruleId, count(*) AS n FROM nudges WHERE status IN ('open','snoozed') GROUP BY rule_id ORDER BY n DESC")
+    .all() as Array<{ ruleId: string; n: number }>;
   ctx.out("");
   ctx.out(`open nudges by rule: ${byRule.map((r) => `${r.ruleId} ${r.n}`).join(", ")}`);
   if (delivery.delivered === 0) ctx.out("(no new nudges this time: the open ones were delivered by an earlier run)");
-  ctx.out("next: log a touch and watch its nudge resolve, e.g.  pnpm keepwarm touch C-0001 call today \"checked in\"");
+  ctx.out('next: log a touch and watch its nudge resolve, e.g.  pnpm keepwarm touch C-0001 call today "checked in"');
   return 0;
 }

@@ -34,13 +34,17 @@ export async function doctorCommand(_args: string[], ctx: Context): Promise<numb
   } catch (error) {
     checks.push({ ok: false, label: "rules", detail: `the active version no longer validates: ${(error as Error).message}` });
   }
-  const last = store.sqlite
-    .prepare("SELECT id, status, started_at AS startedAt, error FROM sweep_runs WHERE dry_run = 0 ORDER BY id DESC LIMIT 1")
-    .get() as { id: number; status: string; startedAt: number; error: string | null } | undefined;
+  const last = store.sqlite.prepare("SELECT id, status, started_at AS startedAt, error FROM sweep_runs WHERE dry_run = 0 ORDER BY id DESC LIMIT 1").get() as
+    | { id: number; status: string; startedAt: number; error: string | null }
+    | undefined;
   checks.push(
     last === undefined
       ? { ok: true, label: "last sweep", detail: "never ran" }
-      : { ok: last.status !== "error", label: "last sweep", detail: `#${last.id} ${last.status} at ${new Date(last.startedAt).toISOString()}${last.error ? `: ${last.error}` : ""}` },
+      : {
+          ok: last.status !== "error",
+          label: "last sweep",
+          detail: `#${last.id} ${last.status} at ${new Date(last.startedAt).toISOString()}${last.error ? `: ${last.error}` : ""}`,
+        },
   );
   const backlog = store.sqlite.prepare("SELECT count(*) FROM outbox WHERE status = 'pending'").pluck().get() as number;
   const failed = store.sqlite.prepare("SELECT count(*) FROM outbox WHERE status = 'failed'").pluck().get() as number;

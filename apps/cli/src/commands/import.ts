@@ -24,7 +24,9 @@ export async function importCommand(args: string[], ctx: Context): Promise<numbe
   for (const error of report.invalid.slice(0, 50)) ctx.err(`${file}:${error.line}: ${error.message}`);
   if (report.invalid.length > 50) ctx.err(`… and ${report.invalid.length - 50} more invalid rows`);
   if (!report.committed) {
-    ctx.err(`keepwarm: error: ${report.invalid.length} invalid row${report.invalid.length === 1 ? "" : "s"} in ${file}; nothing was imported (fix them, or pass --skip-invalid)`);
+    ctx.err(
+      `keepwarm: error: ${report.invalid.length} invalid row${report.invalid.length === 1 ? "" : "s"} in ${file}; nothing was imported (fix them, or pass --skip-invalid)`,
+    );
     return 1;
   }
   const parts = [`${report.inserted} new`];

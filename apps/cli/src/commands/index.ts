@@ -2,10 +2,10 @@ import type { Context } from "../context";
 
 export interface Command {
   summary: string;
-  run(args: string[], ctx: Context): Promise<number | undefined | void>;
+  run(args: string[], ctx: Context): Promise<number | undefined>;
 }
 
-type Run = (args: string[], ctx: Context) => Promise<number | undefined | void>;
+type Run = (args: string[], ctx: Context) => Promise<number | undefined>;
 
 /** Each command's module is loaded only when it runs: `keepwarm touch` need not load Bolt. */
 const lazy =
