@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parseIsoInstant } from "../src/dates";
+import { seededRandom } from "../src/demo-data";
 import { touchRow } from "../src/import/row-parsers";
 import { fastInstant, fastTouch, type TouchColumns } from "../src/import/touch-fast-path";
 
 /** Deterministic PRNG so a failure reproduces. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 const INSTANTS = [
   "2026-11-20T09:30:00Z",
