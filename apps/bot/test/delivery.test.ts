@@ -188,6 +188,26 @@ describe("Slack delivery from the outbox", () => {
     expect(h.clock.sleeps).toEqual([1100, 1100]);
   });
 
+  it("paces each channel on its own: two reps' DMs go out side by side, not one channel after the other", async () => {
+    h = await startHarness({
+      customers: [1, 2, 3].flatMap((i) => [
+        { id: `C-A${i}`, name: `Alpha ${i}` },
+        { id: `C-B${i}`, name: `Beta ${i}`, owner: "U0OTHER" },
+      ]),
+      env: { KEEPWARM_DIGEST_THRESHOLD: "10" },
+    });
+    await sweep(h.store);
+    const pass = await h.bot.delivery.runOnce();
+    expect(pass.delivered).toBe(6);
+    const channels = h.fake.callsOf("chat.postMessage").map((c) => String(c.args.channel));
+    expect(channels).toHaveLength(6);
+    // Side by side: the second channel's first message does not wait for all of the first channel's.
+    const firstOfSecond = channels.findIndex((c) => c !== channels[0]);
+    expect(firstOfSecond).toBeLessThan(3);
+    expect(new Set(channels).size).toBe(2);
+    expect(h.clock.sleeps.filter((ms) => ms >= 1000)).toHaveLength(4);
+  });
+
   it("marks a refusal from Slack (channel_not_found) failed instead of retrying forever", async () => {
     h = await startHarness({ customers: [{ id: "C-1", name: "Orphan", owner: null }], env: { KEEPWARM_FALLBACK_CHANNEL: "#gone" } });
     await sweep(h.store);
