@@ -6,6 +6,8 @@ export interface RecordedCall {
   args: Record<string, unknown>;
   /** Wall-clock ms when the call arrived. */
   at: number;
+  /** The bearer token of the Authorization header, when one was sent. */
+  token?: string | undefined;
 }
 
 export interface FakeMessage {
@@ -27,6 +29,11 @@ export interface FakeSlackOptions {
    * Retry-After (whole seconds, rounded up). Off by default.
    */
   channelIntervalMs?: number;
+  /**
+   * Socket Mode: apps.connections.open called with an app-level token (xapp-…) answers
+   * this WebSocket URL; any other token gets `not_allowed_token_type`, as Slack does.
+   */
+  socketUrl?: string;
 }
 
 /** A chat.postMessage the channel rate limit accepted or refused (with channelIntervalMs). */
@@ -52,6 +59,8 @@ export class FakeSlack {
   private readonly teamId: string;
   private readonly botUserId: string;
   private readonly channelIntervalMs: number | undefined;
+  /** Settable after start, when the WebSocket server's port is only known then. */
+  socketUrl: string | undefined;
   private lastAccepted = new Map<string, number>();
   /** Every chat.postMessage judged by the channel rate limit, in arrival order. */
   readonly postAttempts: PostAttempt[] = [];
@@ -61,6 +70,7 @@ export class FakeSlack {
     this.teamId = options.teamId ?? "T0TEST";
     this.botUserId = options.botUserId ?? "U0BOT";
     this.channelIntervalMs = options.channelIntervalMs;
+    this.socketUrl = options.socketUrl;
   }
 
   /** The Web API base URL (for SLACK_API_URL / slackApiUrl). */
@@ -144,7 +154,8 @@ export class FakeSlack {
     if (!path.startsWith("/api/")) return { status: 404, body: { ok: false, error: "unknown_path" } };
     const method = path.slice("/api/".length);
     const args = parseArgs(raw, req.headers["content-type"] ?? "");
-    this.calls.push({ method, args, at: Date.now() });
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    this.calls.push({ method, args, at: Date.now(), token });
     const failure = this.failures.get(method)?.shift();
     if (failure !== undefined) {
       if ("error" in failure) return { status: 200, body: { ok: false, error: failure.error } };
@@ -155,7 +166,14 @@ export class FakeSlack {
       const limited = this.channelLimit(args);
       if (limited !== undefined) return limited;
     }
+    if (method === "apps.connections.open") return { status: 200, body: this.connectionsOpen(token) };
     return { status: 200, body: this.answer(method, args) };
+  }
+
+  private connectionsOpen(token: string | undefined): Record<string, unknown> {
+    if (this.socketUrl === undefined) return { ok: false, error: "unknown_method" };
+    if (!token?.startsWith("xapp-")) return { ok: false, error: "not_allowed_token_type" };
+    return { ok: true, url: this.socketUrl };
   }
 
   private channelLimit(args: Record<string, unknown>): { status: number; body: unknown; headers: Record<string, string> } | undefined {
