@@ -5,10 +5,6 @@ export type CustomerLookup = { kind: "found"; customer: Customer } | { kind: "am
 
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export async function customerByExternalId(store: Store, externalId: string): Promise<Customer | undefined> {
-  return store.db.selectFrom("customers").selectAll().where("external_id", "=", externalId).executeTakeFirst();
-}
-
 /** Exact id, then exact name (case-insensitive). */
 export function exactCustomer(store: Store, query: string): Customer | undefined {
   const q = query.trim();

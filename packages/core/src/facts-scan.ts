@@ -78,9 +78,3 @@ export function factRowChunks(store: Store, asOf: number): (after: number, limit
   const window = { asOf, since30: asOf - 30 * DAY_MS, since90: asOf - 90 * DAY_MS };
   return (after, limit) => (statement.all({ ...window, after, limit }) as unknown[][]).map(toFactRow);
 }
-
-export function factRowFor(store: Store, customerId: number, asOf: number): CustomerFactRow | undefined {
-  const statement = store.sqlite.prepare(FACT_SCAN_SQL.replace("ORDER BY c.id", "AND c.id = @customerId")).raw();
-  const r = statement.get({ asOf, since30: asOf - 30 * DAY_MS, since90: asOf - 90 * DAY_MS, customerId }) as unknown[] | undefined;
-  return r === undefined ? undefined : toFactRow(r);
-}

@@ -1,5 +1,3 @@
-import { TOUCH_KINDS } from "@keepwarm/store";
-
 export const IMPORT_KINDS = ["customers", "touches", "nps", "purchases"] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
@@ -12,5 +10,3 @@ export const COLUMNS: Record<ImportKind, { required: readonly string[]; optional
   nps: { required: ["customer_id", "responded_at", "score"], optional: ["comment"] },
   purchases: { required: ["customer_id", "occurred_at"], optional: ["amount"] },
 };
-
-export const TOUCH_KIND_LIST = TOUCH_KINDS.join(", ");
