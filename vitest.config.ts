@@ -8,6 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Tests spawn real CLI processes and servers; two cores, so keep parallelism modest.
     maxWorkers: 2,
+    // On PostgreSQL every test gets its own database; start and end with none left over.
+    globalSetup: ["./packages/store/src/testing/global-setup.ts"],
     reporters: ["default", "./packages/testkit/src/summary-reporter.ts"],
     projects: projects.map((root) => ({
       extends: true,

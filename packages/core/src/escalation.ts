@@ -94,7 +94,7 @@ export interface EscalationDetails {
 const ruleCache = new Map<string, Rule | undefined>();
 
 function ruleOf(store: Store, version: number, ruleId: string): Rule | undefined {
-  const key = `${store.path}\u0000${version}\u0000${ruleId}`;
+  const key = `${store.location}\u0000${version}\u0000${ruleId}`;
   if (ruleCache.has(key)) return ruleCache.get(key);
   const json = store.sqlite.prepare("SELECT json FROM rule_sets WHERE id = ?").pluck().get(version) as string | undefined;
   const parsed = json === undefined ? undefined : validateRuleFileText(json);

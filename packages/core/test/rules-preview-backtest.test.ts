@@ -28,7 +28,7 @@ afterAll(async () => {
 
 /** Counts, the connection's own change counter and the files' sizes and mtimes. */
 function footprint(): unknown {
-  const files = [store.path, `${store.path}-wal`].map((path) => {
+  const files = [store.location, `${store.location}-wal`].map((path) => {
     try {
       const stat = statSync(path);
       return [stat.size, stat.mtimeMs];

@@ -1,6 +1,10 @@
 export * from "./open-store";
 export * from "./schema";
 export * from "./time";
+export { type Engine, engineOf, maskLocation } from "./engine/location";
+export { isPostgres } from "./engine/dialect";
+export { type Db, writeTransaction } from "./engine/transaction";
+export { createPostgresDatabase, dropPostgresDatabases, postgresAnswers } from "./engine/scratch";
 export * from "./tables/customers.table";
 export * from "./tables/touchpoints.table";
 export * from "./tables/nps-responses.table";

@@ -1,7 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, Migrator, SqliteDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import pg from "pg";
+import { type Engine, engineOf, maskLocation } from "./engine/location";
 import { migrationProvider } from "./migrations/index";
 import type { Database } from "./schema";
 
@@ -9,24 +11,46 @@ export class StoreError extends Error {
   override name = "StoreError";
 }
 
+/** The driver under a store: only this package's engine-specific hot paths reach it. */
+export type Driver = { engine: "sqlite"; sqlite: BetterSqlite3.Database } | { engine: "postgres"; pool: pg.Pool };
+
 export interface Store {
   db: Kysely<Database>;
-  /**
-   * The raw connection. Hot paths (bulk fact scans, imports) use prepared statements
-   * on it directly: kysely's per-row overhead dominates at a million rows.
-   */
-  sqlite: BetterSqlite3.Database;
-  path: string;
+  engine: Engine;
+  /** The KEEPWARM_DB value that reopens this store (a file path, or the URL with its password). */
+  location: string;
+  /** The location fit for messages: a URL's password masked. */
+  display: string;
   close(): Promise<void>;
+  /**
+   * @deprecated The raw SQLite connection, only while code moves into the store's
+   * repositories; throws on PostgreSQL.
+   */
+  readonly sqlite: BetterSqlite3.Database;
 }
 
 export interface OpenStoreOptions {
   /** Skip migrations (read-only tools on a database known to be current). */
   migrate?: boolean;
   readonly?: boolean;
+  /** PostgreSQL connections per process (default 10). */
+  poolSize?: number;
 }
 
-export async function openStore(path: string, options: OpenStoreOptions = {}): Promise<Store> {
+const drivers = new WeakMap<Store, Driver>();
+
+/** The raw driver of a store, for the hand-tuned SQL in this package's hot paths. */
+export function driverOf(store: Store): Driver {
+  const driver = drivers.get(store);
+  if (driver === undefined) throw new StoreError("store is closed or was not opened by openStore");
+  return driver;
+}
+
+export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<Store> {
+  return engineOf(location) === "postgres" ? openPostgres(location, options) : openSqlite(location, options);
+}
+
+async function openSqlite(path: string, options: OpenStoreOptions): Promise<Store> {
   const file = path === ":memory:" ? path : resolve(path);
   let sqlite: BetterSqlite3.Database;
   try {
@@ -40,17 +64,95 @@ export async function openStore(path: string, options: OpenStoreOptions = {}): P
     throw new StoreError(`cannot open database "${path}" (KEEPWARM_DB): ${(error as Error).message}`);
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return finishOpen(db, { engine: "sqlite", sqlite }, file, options);
+}
+
+// int8 (counts, epoch milliseconds) and numeric (sums) arrive as strings by default;
+// every such value keepwarm stores fits a double exactly (ms until the year 287,396).
+const NUMBER_OIDS = new Set([20, 1700]);
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    NUMBER_OIDS.has(oid) ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+async function openPostgres(url: string, options: OpenStoreOptions): Promise<Store> {
+  const shown = maskLocation(url);
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, types: pgTypes });
+  // An idle client's socket error (a PostgreSQL restart) must not end the process:
+  // the pool drops that client and the next query opens a new connection.
+  pool.on("error", () => {});
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new StoreError(`cannot connect to PostgreSQL at ${shown} (KEEPWARM_DB): ${describePgError(error)}`);
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return finishOpen(db, { engine: "postgres", pool }, url, options);
+}
+
+function describePgError(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  switch (e.code) {
+    case "ECONNREFUSED":
+      return "connection refused (is the server running, and on that host and port?)";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "unknown host";
+    case "28P01":
+    case "28000":
+      return "authentication failed (check the user and password)";
+    case "3D000":
+      return "the database does not exist (create it first: createdb NAME)";
+    default:
+      return (e.message ?? String(error)).split("\n")[0] ?? "unknown error";
+  }
+}
+
+async function finishOpen(db: Kysely<Database>, driver: Driver, location: string, options: OpenStoreOptions): Promise<Store> {
+  const display = maskLocation(location);
   if (options.migrate !== false && !options.readonly) {
-    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-    if (error) {
+    try {
+      await refuseNewerSchema(db, display);
+      const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+      if (error) throw new StoreError(`cannot migrate database ${display} (KEEPWARM_DB): ${firstLine(error)}`);
+    } catch (error) {
       await db.destroy();
-      throw new StoreError(`cannot migrate database "${path}": ${(error as Error).message}`);
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(`cannot migrate database ${display} (KEEPWARM_DB): ${firstLine(error)}`);
     }
   }
-  return {
+  const store: Store = {
     db,
-    sqlite,
-    path: file,
-    close: () => db.destroy(),
+    engine: driver.engine,
+    location,
+    display,
+    close: async () => {
+      drivers.delete(store);
+      await db.destroy();
+    },
+    get sqlite(): BetterSqlite3.Database {
+      if (driver.engine !== "sqlite") throw new StoreError("this code path has no PostgreSQL implementation yet");
+      return driver.sqlite;
+    },
   };
+  drivers.set(store, driver);
+  return store;
+}
+
+const firstLine = (error: unknown) => ((error as Error).message ?? String(error)).split("\n")[0];
+
+/** An older keepwarm must not run on a schema a newer one migrated: it would misread it. */
+async function refuseNewerSchema(db: Kysely<Database>, display: string): Promise<void> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((table) => table.name === "kysely_migration")) return;
+  const applied = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(db);
+  const known = new Set(Object.keys(await migrationProvider.getMigrations()));
+  const unknown = applied.rows.map((row) => row.name).filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new StoreError(
+      `database ${display} (KEEPWARM_DB) has a newer schema than this keepwarm (migration ${unknown[0]} unknown): upgrade keepwarm, or restore a backup`,
+    );
+  }
 }

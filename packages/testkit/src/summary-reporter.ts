@@ -1,6 +1,7 @@
+import { appendFileSync } from "node:fs";
 import type { Reporter, TestModule } from "vitest/node";
 
-/** Ends the run with one plain line, "tests: N passed, N failed[, N skipped]", which CI reads. */
+/** Ends the run with one plain line, "ENGINE: N passed, N failed[, N skipped]". */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     let passed = 0;
@@ -15,6 +16,10 @@ export default class SummaryReporter implements Reporter {
         else skipped++;
       }
     }
-    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ""}\n`);
+    const engine = process.env.KEEPWARM_TEST_ENGINE === "postgres" ? "postgres" : "sqlite";
+    process.stdout.write(`\n${engine}: ${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ""}\n`);
+    // scripts/test.mjs adds up both engines' runs into the one closing line CI reads.
+    const file = process.env.KEEPWARM_TEST_COUNTS;
+    if (file !== undefined) appendFileSync(file, `${JSON.stringify({ engine, passed, failed, skipped })}\n`);
   }
 }

@@ -14,7 +14,7 @@ export async function demoCommand(args: string[], ctx: Context): Promise<number>
   const count = store.sqlite.prepare("SELECT count(*) FROM customers").pluck().get() as number;
   const demoMark = store.sqlite.prepare("SELECT value FROM meta WHERE key = 'demo'").pluck().get() as string | undefined;
   if (count > 0 && demoMark === undefined) {
-    throw new UserError(`${store.path} already holds real data; run the demo on its own database: KEEPWARM_DB=./data/demo.db pnpm keepwarm demo`);
+    throw new UserError(`${store.display} already holds real data; run the demo on its own database: KEEPWARM_DB=./data/demo.db pnpm keepwarm demo`);
   }
   const now = Date.now();
   if (count === 0 || values.reset) {
@@ -23,7 +23,7 @@ export async function demoCommand(args: string[], ctx: Context): Promise<number>
     })();
     const totals = generateDemoData(store, { now, customers });
     ctx.out(
-      `demo data: ${totals.customers} customers, ${totals.touches} touches, ${totals.nps} NPS responses, ${totals.purchases} purchases (in ${store.path})`,
+      `demo data: ${totals.customers} customers, ${totals.touches} touches, ${totals.nps} NPS responses, ${totals.purchases} purchases (in ${store.display})`,
     );
   } else {
     ctx.out(`using the demo data created ${demoMark} (pass --reset to start over)`);

@@ -23,7 +23,7 @@ export async function doctorCommand(_args: string[], ctx: Context): Promise<numb
   checks.push({ label: "slack", ...slack });
   const store = await ctx.store();
   const customers = store.sqlite.prepare("SELECT count(*) FROM customers").pluck().get() as number;
-  checks.push({ ok: true, label: "database", detail: `${store.path} (${customers} customers)` });
+  checks.push({ ok: true, label: "database", detail: `${store.display} (${customers} customers)` });
   try {
     const ruleSet = await getActiveRuleSet(store);
     checks.push(

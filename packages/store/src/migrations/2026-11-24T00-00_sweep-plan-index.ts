@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import { LIVE_STATUSES } from "../tables/nudges.table";
 
 /**
  * Every sweep reads all live nudges to plan against (planNudges). Without this index
@@ -7,7 +8,9 @@ import { type Kysely, sql } from "kysely";
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql
-    .raw("CREATE INDEX nudges_live_plan ON nudges (rule_id, customer_id, status, snoozed_until, delivered_at) WHERE status IN ('open','snoozed')")
+    .raw(
+      `CREATE INDEX nudges_live_plan ON nudges (rule_id, customer_id, status, snoozed_until, delivered_at) WHERE status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(",")})`,
+    )
     .execute(db);
 }
 

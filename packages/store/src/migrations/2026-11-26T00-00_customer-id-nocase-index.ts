@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import { isPostgres } from "../engine/dialect";
 
 /**
  * `/touch c-1042` finds a customer by id in any case (`external_id = ? COLLATE NOCASE`),
@@ -7,7 +8,8 @@ import { type Kysely, sql } from "kysely";
  * (≈ 0.25 ms at 10k customers, ≈ 1.6 ms per /touch; 100 × that at 1M).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql.raw("CREATE INDEX IF NOT EXISTS customers_external_id_nocase ON customers (external_id COLLATE NOCASE)").execute(db);
+  const column = isPostgres(db) ? "(lower(external_id))" : "(external_id COLLATE NOCASE)";
+  await sql.raw(`CREATE INDEX IF NOT EXISTS customers_external_id_nocase ON customers ${column}`).execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
