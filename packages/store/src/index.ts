@@ -16,3 +16,4 @@ export * from "./tables/sweep-runs.table";
 export * from "./tables/leases.table";
 export * from "./tables/meta.table";
 export { migrationProvider } from "./migrations/index";
+export * from "./repos/outbox";
