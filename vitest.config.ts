@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 const projects = ["packages/store", "packages/rules", "packages/core", "apps/worker", "apps/bot", "apps/cli"];
@@ -9,7 +10,7 @@ export default defineConfig({
     // Tests spawn real CLI processes and servers; two cores, so keep parallelism modest.
     maxWorkers: 2,
     // On PostgreSQL every test gets its own database; start and end with none left over.
-    globalSetup: ["./packages/store/src/testing/global-setup.ts"],
+    globalSetup: [fileURLToPath(new URL("./packages/store/src/testing/global-setup.ts", import.meta.url))],
     reporters: ["default", "./packages/testkit/src/summary-reporter.ts"],
     projects: projects.map((root) => ({
       extends: true,
