@@ -23,3 +23,4 @@ export * from "./delivery/budget";
 export * from "./escalation";
 export * from "./stats/index";
 export * from "./report/index";
+export * from "./quiet";

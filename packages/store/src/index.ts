@@ -17,3 +17,5 @@ export * from "./tables/leases.table";
 export * from "./tables/meta.table";
 export { migrationProvider } from "./migrations/index";
 export * from "./repos/outbox";
+export * from "./repos/quiet";
+export * from "./repos/segments";

@@ -1,4 +1,5 @@
 import type { Store } from "@keepwarm/store";
+import { QUIET_DAYS } from "../quiet";
 import { ACTIVE_AT, SEGMENT_FILTER, type StatsPeriod } from "./period";
 
 /** Calendar days since the last touch (from `since` when never touched), like the fact of the same name. */
@@ -10,9 +11,6 @@ export const TOUCH_BUCKETS = [
   { label: "60–89", min: 60, max: 89 },
   { label: "90+", min: 90, max: Number.POSITIVE_INFINITY },
 ] as const;
-
-/** A customer is quiet when their daysSinceLastTouch is at least this, whatever the rules say. */
-export const QUIET_DAYS = 30;
 
 export interface TouchCadenceStats {
   at: number;
