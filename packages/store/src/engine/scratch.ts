@@ -18,13 +18,25 @@ export async function createPostgresDatabase(adminUrl: string, name: string): Pr
   return url.toString();
 }
 
+/** The databases whose name starts with `prefix`. */
+export async function listPostgresDatabases(adminUrl: string, prefix: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [prefix]);
+    return rows.map((row) => row.datname);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Drop every database whose name starts with `prefix` (test clean-up), connections and all. */
 export async function dropPostgresDatabases(adminUrl: string, prefix: string): Promise<number> {
   if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`invalid prefix "${prefix}"`);
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [`${prefix}%`]);
+    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [prefix]);
     for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
     return rows.length;
   } finally {

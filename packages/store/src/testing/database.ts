@@ -18,6 +18,7 @@ let counter = 0;
 export async function freshDatabase(dir: { file(name: string): string }, name = "keepwarm.db"): Promise<string> {
   if (TEST_ENGINE === "sqlite") return dir.file(name);
   counter++;
-  const unique = `${TEST_DB_PREFIX}${process.pid}_${counter}_${Math.random().toString(36).slice(2, 8)}`;
+  const run = process.env.KEEPWARM_TEST_RUN ?? `${TEST_DB_PREFIX}${process.pid}_`;
+  const unique = `${run}${process.pid}_${counter}_${Math.random().toString(36).slice(2, 8)}`;
   return createPostgresDatabase(TEST_PG_ADMIN_URL, unique);
 }
