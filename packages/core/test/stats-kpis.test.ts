@@ -11,7 +11,7 @@ afterEach(async () => {
 async function book() {
   const fixture = await freshStatsStore();
   close = fixture.close;
-  const ids = seedBook(fixture.store);
+  const ids = await seedBook(fixture.store);
   return { store: fixture.store, ids };
 }
 
@@ -23,7 +23,7 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     //      E was there and stayed → 0 of 1 churned, 100%, 1 new.
     // (none): F started 100 days ago, before the start → 1 customer, 0 churned.
     // total: 4 at start, 1 churned → 75% retention, 25% churn, 1 new.
-    const r = retentionStats(store, PERIOD);
+    const r = await retentionStats(store, PERIOD);
     expect(r.bySegment).toEqual([
       { segment: "(none)", atStart: 1, churned: 0, new: 0, retentionRate: 1, churnRate: 0 },
       { segment: "enterprise", atStart: 2, churned: 1, new: 0, retentionRate: 0.5, churnRate: 0.5 },
@@ -31,7 +31,7 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     ]);
     expect(r.total).toEqual({ segment: "all", atStart: 4, churned: 1, new: 1, retentionRate: 0.75, churnRate: 0.25 });
     // --segment enterprise: only A and B.
-    expect(retentionStats(store, { ...PERIOD, segment: "enterprise" }).total).toMatchObject({ atStart: 2, churned: 1, retentionRate: 0.5 });
+    expect((await retentionStats(store, { ...PERIOD, segment: "enterprise" })).total).toMatchObject({ atStart: 2, churned: 1, retentionRate: 0.5 });
   });
 
   it("NPS now takes each active customer's latest answer of the last 90 days; by month, the latest per customer and month", async () => {
@@ -40,7 +40,7 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     //      promoters A, F; detractor E → (2 − 1) / 3 = +33.3.
     // by month (UTC): April none; May: E's latest in May is 4 (05-03, after the 9 on 05-01), F 9 → (1 − 1)/2 = 0;
     //      June: A 10, B 2 (B was still a customer then), E 6 → (1 − 2)/3 = −33.3.
-    const n = npsStats(store, PERIOD);
+    const n = await npsStats(store, PERIOD);
     expect(n.now).toEqual({ nps: 33.3, responses: 3, promoters: 2, passives: 0, detractors: 1 });
     expect(n.byMonth).toEqual([
       { month: "2026-04", nps: null, responses: 0, promoters: 0, passives: 0, detractors: 0 },
@@ -52,7 +52,7 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
   it("days since last touch falls in buckets and customers 30+ days quiet are counted", async () => {
     const { store } = await book();
     // Active at NOW: A (3 days), D (never touched, started 30 days ago → 30), E (45), F (10). B and C churned.
-    const c = touchCadenceStats(store, PERIOD);
+    const c = await touchCadenceStats(store, PERIOD);
     expect(c.customers).toBe(4);
     expect(c.buckets).toEqual([
       { label: "0–6", count: 1 },
@@ -71,7 +71,7 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     // In the period: U0REPA 2 (A at −3 = Sat 06-27 → week of Mon 06-22; A at −27 = Wed 06-03 → week of 06-01),
     // U0REPB 2 (B −50 = 05-11, a Monday; E −45 = 05-16 → week of 05-11), unrecorded 1 (F −10 = 06-20 → week of 06-15).
     // E's touch at −100 is before the period. 2 / 12.857 = 0.16 → 0.2; 1 / 12.857 = 0.08 → 0.1.
-    const a = repActivityStats(store, PERIOD);
+    const a = await repActivityStats(store, PERIOD);
     expect(a.weeksInPeriod).toBe(12.9);
     expect(a.reps).toEqual([
       { rep: "U0REPA", touches: 2, perWeek: 0.2, weeks: { "2026-06-01": 1, "2026-06-22": 1 } },
@@ -84,7 +84,7 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     const { store } = await book();
     // A: 5 in 90 days, member. E: 5 in 90 days (the one 95 days ago does not count), not a member.
     // F: 4 → not frequent. B: 7, but churned. → 1 of 2 enrolled.
-    expect(loyaltyStats(store, PERIOD)).toEqual({ frequentBuyers: 2, enrolled: 1, enrollmentRate: 0.5 });
+    expect(await loyaltyStats(store, PERIOD)).toEqual({ frequentBuyers: 2, enrolled: 1, enrollmentRate: 0.5 });
   });
 
   it("the nudge funnel per rule counts stages of nudged (not held-out) nudges and the median days to the touch", async () => {
@@ -92,7 +92,7 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     // r1 in the period: A resolved (created −30, touch −27: 3 days), E resolved after a snooze (−50 → −45: 5 days),
     //   F dismissed, D held out; A's nudge from 200 days ago is outside. Median of 3 and 5 = 4.
     // r2: D open, delivered and escalated; E expired, never delivered.
-    expect(funnelStats(store, PERIOD)).toEqual([
+    expect(await funnelStats(store, PERIOD)).toEqual([
       {
         ruleId: "r1",
         created: 4,
@@ -126,7 +126,7 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
 
   it("a rule with too few held-out nudges says so instead of claiming an effect", async () => {
     const { store } = await book();
-    const [r1] = computeStats(store, PERIOD).holdouts;
+    const [r1] = (await computeStats(store, PERIOD)).holdouts;
     // r1: 3 nudged (all ≥ 7 days old except none: −30, −50, −12) and 1 held out (5 days old: not mature for 7 days).
     expect(r1?.ruleId).toBe("r1");
     expect(r1?.nudges).toEqual({ nudged: 3, heldOut: 1 });
@@ -142,7 +142,7 @@ describe("KPIs on edge cases", () => {
   it("an empty store gives zeros and nulls, never NaN or an error", async () => {
     const fixture = await freshStatsStore();
     close = fixture.close;
-    const s = computeStats(fixture.store, PERIOD);
+    const s = await computeStats(fixture.store, PERIOD);
     expect(s.retention.total).toEqual({ segment: "all", atStart: 0, churned: 0, new: 0, retentionRate: null, churnRate: null });
     expect(s.retention.bySegment).toEqual([]);
     expect(s.nps.now).toEqual({ nps: null, responses: 0, promoters: 0, passives: 0, detractors: 0 });
@@ -158,10 +158,10 @@ describe("KPIs on edge cases", () => {
   it("a single customer is counted in every KPI it belongs to", async () => {
     const fixture = await freshStatsStore();
     close = fixture.close;
-    const id = customer(fixture.store, { id: "solo", segment: "smb", since: ago(365), owner: "U0SOLO" });
-    touch(fixture.store, id, ago(40), "U0SOLO");
-    nps(fixture.store, id, 10, ago(7));
-    const s = computeStats(fixture.store, PERIOD);
+    const id = await customer(fixture.store, { id: "solo", segment: "smb", since: ago(365), owner: "U0SOLO" });
+    await touch(fixture.store, id, ago(40), "U0SOLO");
+    await nps(fixture.store, id, 10, ago(7));
+    const s = await computeStats(fixture.store, PERIOD);
     // 1 customer at the start, none churned; NPS one promoter = +100; last touch 40 days ago → quiet;
     // 1 touch / 12.857 weeks = 0.08 → 0.1 per week.
     expect(s.retention.total).toMatchObject({ atStart: 1, churned: 0, retentionRate: 1 });

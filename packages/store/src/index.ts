@@ -19,3 +19,7 @@ export { migrationProvider } from "./migrations/index";
 export * from "./repos/outbox";
 export * from "./repos/quiet";
 export * from "./repos/segments";
+export * from "./repos/stats";
+export * from "./repos/stats-nudges";
+export * from "./repos/doctor";
+export * from "./repos/demo-install";
