@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { computeStats, funnelStats, loyaltyStats, npsStats, repActivityStats, retentionStats, touchCadenceStats } from "../src/index";
+import { Calendar } from "@keepwarm/rules";
+import { countQuietCustomers, DAY_MS } from "@keepwarm/store";
+import { computeStats, funnelStats, loyaltyStats, npsStats, quietBefore, repActivityStats, retentionStats, touchCadenceStats } from "../src/index";
 import { ago, customer, freshStatsStore, NOW, nps, PERIOD, seedBook, touch } from "./stats-fixture";
 
 let close: (() => Promise<void>) | undefined;
@@ -171,5 +173,23 @@ describe("KPIs on edge cases", () => {
     expect(s.touchCadence.buckets.find((b) => b.label === "30–59")?.count).toBe(1);
     expect(s.repActivity.reps).toEqual([{ rep: "U0SOLO", touches: 1, perWeek: 0.1, weeks: { "2026-05-18": 1 } }]);
     expect(s.until).toBe(NOW);
+  });
+
+  it("counts quiet customers by the store's one definition, which agrees with the 30+ day buckets in any zone", async () => {
+    const fixture = await freshStatsStore();
+    close = fixture.close;
+    const paris = new Calendar("Europe/Paris");
+    const at = Date.parse("2026-07-15T07:00:00Z"); // 09:00 in Paris
+    const cutoff = quietBefore(paris, at); // 2026-06-16 00:00 in Paris = 2026-06-15T22:00Z
+    const edge = [cutoff - 1, cutoff, Date.parse("2026-06-15T23:00:00Z"), cutoff - 86_400_000, cutoff + 86_400_000];
+    for (const [i, touchedAt] of edge.entries()) await touch(fixture.store, await customer(fixture.store, { id: `T${i}`, since: ago(400) }), touchedAt);
+    await customer(fixture.store, { id: "N30", since: cutoff - 1 });
+    await customer(fixture.store, { id: "N29", since: cutoff });
+    const c = await touchCadenceStats(fixture.store, { since: at - 90 * DAY_MS, until: at, calendar: paris });
+    const thirtyPlus = c.buckets.filter((b) => ["30–59", "60–89", "90+"].includes(b.label)).reduce((sum, b) => sum + b.count, 0);
+    // Quiet: T0 (23:59:59.999 on 06-15 in Paris), T3 (a day earlier), N30. Not: T1 (midnight 06-16), T2 (01:00 on 06-16 in Paris), T4, N29.
+    expect(c.quiet).toBe(3);
+    expect(thirtyPlus).toBe(3);
+    expect(await countQuietCustomers(fixture.store.db, { quietBefore: cutoff, at })).toBe(3);
   });
 });

@@ -23,3 +23,4 @@ export * from "./repos/stats";
 export * from "./repos/stats-nudges";
 export * from "./repos/doctor";
 export * from "./repos/demo-install";
+export * from "./copy";
