@@ -17,8 +17,8 @@ export async function publishHome(client: webApi.WebClient, deps: BotDeps, userI
     maxPerDay: deps.env.KEEPWARM_MAX_NUDGES_PER_DAY,
     kpis: {
       mine: basicStats(deps.store, now, deps.calendar, userId),
-      nps: npsStats(deps.store, period),
-      retention: retentionStats(deps.store, period).total,
+      nps: await npsStats(deps.store, period),
+      retention: (await retentionStats(deps.store, period)).total,
       days: DEFAULT_STATS_DAYS,
     },
   });

@@ -1,9 +1,21 @@
 import { existsSync } from "node:fs";
-import { afterAll, describe, expect, it } from "vitest";
-import { cliSandbox, expectUserError } from "./spine-fixtures";
+import { freshDatabase } from "@keepwarm/store/testing";
+import { runCli, tempDir } from "@keepwarm/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectUserError } from "./spine-fixtures";
 
-const box = cliSandbox();
-afterAll(() => box.cleanup());
+const tmp = tempDir("keepwarm-cli-");
+let db: string;
+beforeAll(async () => {
+  db = await freshDatabase(tmp);
+});
+afterAll(() => tmp.cleanup());
+
+/** The CLI on this test's database (a file, or a PostgreSQL database), in UTC. */
+const box = {
+  file: tmp.file,
+  cli: (args: string[], env: Record<string, string> = {}) => runCli(args, { KEEPWARM_DB: db, KEEPWARM_TZ: "UTC", ...env }),
+};
 
 /** Exactly one line on stderr. */
 const oneLine = (stderr: string): string => {

@@ -1,15 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { openStore } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { runCli, tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedBook } from "../../../packages/core/test/stats-fixture";
 
 const tmp = tempDir();
-const db = tmp.file("report.db");
+let db: string;
 
 beforeAll(async () => {
+  db = await freshDatabase(tmp, "report.db");
   const store = await openStore(db);
-  seedBook(store);
+  await seedBook(store);
   await store.close();
 });
 afterAll(() => tmp.cleanup());

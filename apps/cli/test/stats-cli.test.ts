@@ -1,16 +1,18 @@
 import { openStore } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { runCli, tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedBook } from "../../../packages/core/test/stats-fixture";
 
 const tmp = tempDir();
-const db = tmp.file("stats.db");
+let db: string;
 // The hand-computed book of packages/core/test/stats-kpis.test.ts, period (NOW − 90 days, NOW].
 const PERIOD_ARGS = ["--since", "2026-04-01T12:00:00Z", "--until", "2026-06-30T12:00:00Z"];
 
 beforeAll(async () => {
+  db = await freshDatabase(tmp, "stats.db");
   const store = await openStore(db);
-  seedBook(store);
+  await seedBook(store);
   await store.close();
 });
 afterAll(() => tmp.cleanup());

@@ -16,7 +16,7 @@ async function setup(nudgeOptions: Record<string, unknown> = {}, customers = 1) 
   const fixture = await freshStatsStore();
   close = fixture.close;
   const { store } = fixture;
-  for (let i = 0; i < customers; i++) customer(store, { id: `X-${i}`, since: ago(400), owner: "U0REPX" });
+  for (let i = 0; i < customers; i++) await customer(store, { id: `X-${i}`, since: ago(400), owner: "U0REPX" });
   await applyRuleSet(
     store,
     JSON.stringify({

@@ -43,7 +43,7 @@ describe("held-out nudges are never delivered", () => {
     const fixture = await freshStatsStore();
     close = fixture.close;
     const { store } = fixture;
-    for (let i = 0; i < 200; i++) customer(store, { id: `Q-${i}`, since: ago(400), owner: "U0OWNER" });
+    for (let i = 0; i < 200; i++) await customer(store, { id: `Q-${i}`, since: ago(400), owner: "U0OWNER" });
     await applyRuleSet(
       store,
       JSON.stringify({
@@ -86,13 +86,13 @@ describe("holdout comparison statistics", () => {
     // 40 nudged: 30 touched 3 days after the nudge. 40 held out: 10 touched after 3 days, 5 more after 10 days.
     for (let i = 0; i < 80; i++) {
       const held = i >= 40;
-      const id = customer(store, { id: `H-${i}`, since: ago(400) });
-      nudge(store, { ruleId: "h", customerId: id, createdAt: ago(20), heldOut: held, deliveredAt: held ? null : ago(20) });
+      const id = await customer(store, { id: `H-${i}`, since: ago(400) });
+      await nudge(store, { ruleId: "h", customerId: id, createdAt: ago(20), heldOut: held, deliveredAt: held ? null : ago(20) });
       const k = i % 40;
-      if ((!held && k < 30) || (held && k < 10)) touch(store, id, ago(17));
-      else if (held && k < 15) touch(store, id, ago(10));
+      if ((!held && k < 30) || (held && k < 10)) await touch(store, id, ago(17));
+      else if (held && k < 15) await touch(store, id, ago(10));
     }
-    const [h] = holdoutComparison(store, PERIOD);
+    const [h] = await holdoutComparison(store, PERIOD);
     // touched ≤ 7 days: 30/40 = 0.75 vs 10/40 = 0.25. Pooled p = 40/80 = 0.5,
     // se = √(0.5·0.5·(1/40 + 1/40)) = 0.111803 → z = 0.5 / 0.111803 = 4.4721, two-sided p ≈ 7.7e-6.
     expect(h?.touched7.nudged).toMatchObject({ n: 40, yes: 30, share: 0.75 });

@@ -33,8 +33,8 @@ describe("nudge budget", () => {
       "INSERT INTO outbox (kind, nudge_id, status, attempts, next_attempt_at, created_at) VALUES ('deliver', ?, 'pending', 0, ?, ?)",
     );
     for (let i = 0; i < 5; i++) {
-      const id = customer(store, { id: `B-${i}`, since: ago(400), owner: "U0REP" });
-      const nudgeId = nudge(store, { ruleId: "r", customerId: id, createdAt: NOW });
+      const id = await customer(store, { id: `B-${i}`, since: ago(400), owner: "U0REP" });
+      const nudgeId = await nudge(store, { ruleId: "r", customerId: id, createdAt: NOW });
       store.sqlite.prepare("UPDATE nudges SET priority = ? WHERE id = ?").run(i === 3 ? 4 : 1, nudgeId);
       enqueue.run(nudgeId, NOW, NOW);
     }

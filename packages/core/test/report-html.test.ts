@@ -17,8 +17,8 @@ describe("the HTML report", () => {
   it("shows the fixture's figures: retention, NPS now and by month, quiet customers, funnel, holdout", async () => {
     const fixture = await freshStatsStore();
     close = fixture.close;
-    seedBook(fixture.store);
-    const html = buildReportHtml(fixture.store, PERIOD, NOW);
+    await seedBook(fixture.store);
+    const html = await buildReportHtml(fixture.store, PERIOD, NOW);
     // Figures from stats-kpis.test.ts's hand computation.
     expect(html).toContain("75.0%"); // retention, 3 of 4 kept
     expect(html).toContain("retention (3 of 4 kept)");
@@ -37,8 +37,8 @@ describe("the HTML report", () => {
   it("is self-contained: no scripts, stylesheets, images, fonts or URLs to fetch", async () => {
     const fixture = await freshStatsStore();
     close = fixture.close;
-    seedBook(fixture.store);
-    const html = buildReportHtml(fixture.store, PERIOD, NOW);
+    await seedBook(fixture.store);
+    const html = await buildReportHtml(fixture.store, PERIOD, NOW);
     expect(networkReferences(html)).toEqual([]);
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(|src=|href=/i);
   });
@@ -46,8 +46,8 @@ describe("the HTML report", () => {
   it("escapes data it shows, so a customer's segment cannot inject markup", async () => {
     const fixture = await freshStatsStore();
     close = fixture.close;
-    customer(fixture.store, { id: "x", segment: '<script>alert("x")</script>', since: ago(200) });
-    const html = buildReportHtml(fixture.store, PERIOD, NOW);
+    await customer(fixture.store, { id: "x", segment: '<script>alert("x")</script>', since: ago(200) });
+    const html = await buildReportHtml(fixture.store, PERIOD, NOW);
     expect(html).not.toContain("<script>");
     expect(html).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
   });
@@ -55,8 +55,8 @@ describe("the HTML report", () => {
   it("plots quiet customers at each week's end, replaying touch history", async () => {
     const fixture = await freshStatsStore();
     close = fixture.close;
-    seedBook(fixture.store);
-    const data = buildReportData(fixture.store, PERIOD, NOW);
+    await seedBook(fixture.store);
+    const data = await buildReportData(fixture.store, PERIOD, NOW);
     // 90 days → 13 week ends, the last one NOW.
     expect(weekEnds(PERIOD.since, PERIOD.until)).toHaveLength(13);
     const last = data.quietWeekly.at(-1);
@@ -70,7 +70,7 @@ describe("the HTML report", () => {
   it("renders an empty store without failing, saying there is no data", async () => {
     const fixture = await freshStatsStore();
     close = fixture.close;
-    const html = renderReportHtml(buildReportData(fixture.store, PERIOD, NOW));
+    const html = renderReportHtml(await buildReportData(fixture.store, PERIOD, NOW));
     expect(html).toContain("No nudges were created in this period.");
     expect(html).toContain("No rule has a holdout group yet.");
     expect(html).not.toMatch(/NaN|undefined|Infinity/);

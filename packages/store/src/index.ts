@@ -19,3 +19,8 @@ export { migrationProvider } from "./migrations/index";
 export * from "./repos/outbox";
 export * from "./repos/quiet";
 export * from "./repos/segments";
+export * from "./repos/stats";
+export * from "./repos/stats-nudges";
+export * from "./repos/doctor";
+export * from "./repos/demo-install";
+export * from "./copy";

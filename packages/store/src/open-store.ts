@@ -35,6 +35,8 @@ export interface OpenStoreOptions {
   readonly?: boolean;
   /** PostgreSQL connections per process (default 10). */
   poolSize?: number;
+  /** What messages call the location: the variable or option it came from (default KEEPWARM_DB). */
+  label?: string;
 }
 
 const drivers = new WeakMap<Store, Driver>();
@@ -61,7 +63,7 @@ async function openSqlite(path: string, options: OpenStoreOptions): Promise<Stor
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("synchronous = NORMAL");
   } catch (error) {
-    throw new StoreError(`cannot open database "${path}" (KEEPWARM_DB): ${(error as Error).message}`);
+    throw new StoreError(`cannot open database "${path}" (${labelOf(options)}): ${(error as Error).message}`);
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return finishOpen(db, { engine: "sqlite", sqlite }, file, options);
@@ -86,7 +88,7 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
     client.release();
   } catch (error) {
     await pool.end().catch(() => {});
-    throw new StoreError(`cannot connect to PostgreSQL at ${shown} (KEEPWARM_DB): ${describePgError(error)}`);
+    throw new StoreError(`cannot connect to PostgreSQL at ${shown} (${labelOf(options)}): ${describePgError(error)}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return finishOpen(db, { engine: "postgres", pool }, url, options);
@@ -112,15 +114,16 @@ function describePgError(error: unknown): string {
 
 async function finishOpen(db: Kysely<Database>, driver: Driver, location: string, options: OpenStoreOptions): Promise<Store> {
   const display = maskLocation(location);
+  const label = labelOf(options);
   if (options.migrate !== false && !options.readonly) {
     try {
-      await refuseNewerSchema(db, display);
+      await refuseNewerSchema(db, display, label);
       const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-      if (error) throw new StoreError(`cannot migrate database ${display} (KEEPWARM_DB): ${firstLine(error)}`);
+      if (error) throw new StoreError(`cannot migrate database ${display} (${label}): ${firstLine(error)}`);
     } catch (error) {
       await db.destroy();
       if (error instanceof StoreError) throw error;
-      throw new StoreError(`cannot migrate database ${display} (KEEPWARM_DB): ${firstLine(error)}`);
+      throw new StoreError(`cannot migrate database ${display} (${label}): ${firstLine(error)}`);
     }
   }
   const store: Store = {
@@ -142,9 +145,10 @@ async function finishOpen(db: Kysely<Database>, driver: Driver, location: string
 }
 
 const firstLine = (error: unknown) => ((error as Error).message ?? String(error)).split("\n")[0];
+const labelOf = (options: OpenStoreOptions) => options.label ?? "KEEPWARM_DB";
 
 /** An older keepwarm must not run on a schema a newer one migrated: it would misread it. */
-async function refuseNewerSchema(db: Kysely<Database>, display: string): Promise<void> {
+async function refuseNewerSchema(db: Kysely<Database>, display: string, label: string): Promise<void> {
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
   if (!tables.some((table) => table.name === "kysely_migration")) return;
   const applied = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(db);
@@ -152,7 +156,7 @@ async function refuseNewerSchema(db: Kysely<Database>, display: string): Promise
   const unknown = applied.rows.map((row) => row.name).filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new StoreError(
-      `database ${display} (KEEPWARM_DB) has a newer schema than this keepwarm (migration ${unknown[0]} unknown): upgrade keepwarm, or restore a backup`,
+      `database ${display} (${label}) has a newer schema than this keepwarm (migration ${unknown[0]} unknown): upgrade keepwarm, or restore a backup`,
     );
   }
 }

@@ -1,4 +1,5 @@
 import { getActiveRuleSet } from "@keepwarm/core";
+import { doctorFigures } from "@keepwarm/store";
 import type { Context } from "../context";
 
 interface Check {
@@ -22,8 +23,8 @@ export async function doctorCommand(_args: string[], ctx: Context): Promise<numb
           : { ok: true, detail: `HTTP mode on port ${env.PORT}, Web API ${env.SLACK_API_URL}` };
   checks.push({ label: "slack", ...slack });
   const store = await ctx.store();
-  const customers = store.sqlite.prepare("SELECT count(*) FROM customers").pluck().get() as number;
-  checks.push({ ok: true, label: "database", detail: `${store.display} (${customers} customers)` });
+  const figures = await doctorFigures(store.db);
+  checks.push({ ok: true, label: "database", detail: `${store.display} (${figures.customers} customers)` });
   try {
     const ruleSet = await getActiveRuleSet(store);
     checks.push(
@@ -34,9 +35,7 @@ export async function doctorCommand(_args: string[], ctx: Context): Promise<numb
   } catch (error) {
     checks.push({ ok: false, label: "rules", detail: `the active version no longer validates: ${(error as Error).message}` });
   }
-  const last = store.sqlite.prepare("SELECT id, status, started_at AS startedAt, error FROM sweep_runs WHERE dry_run = 0 ORDER BY id DESC LIMIT 1").get() as
-    | { id: number; status: string; startedAt: number; error: string | null }
-    | undefined;
+  const last = figures.lastSweep;
   checks.push(
     last === undefined
       ? { ok: true, label: "last sweep", detail: "never ran" }
@@ -46,9 +45,7 @@ export async function doctorCommand(_args: string[], ctx: Context): Promise<numb
           detail: `#${last.id} ${last.status} at ${new Date(last.startedAt).toISOString()}${last.error ? `: ${last.error}` : ""}`,
         },
   );
-  const backlog = store.sqlite.prepare("SELECT count(*) FROM outbox WHERE status = 'pending'").pluck().get() as number;
-  const failed = store.sqlite.prepare("SELECT count(*) FROM outbox WHERE status = 'failed'").pluck().get() as number;
-  checks.push({ ok: failed === 0, label: "delivery", detail: `${backlog} pending, ${failed} failed` });
+  checks.push({ ok: figures.outboxFailed === 0, label: "delivery", detail: `${figures.outboxPending} pending, ${figures.outboxFailed} failed` });
   for (const check of checks) ctx.out(`${check.ok ? "ok  " : "FAIL"}  ${check.label.padEnd(12)} ${check.detail}`);
   return checks.every((c) => c.ok) ? 0 : 1;
 }

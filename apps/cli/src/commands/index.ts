@@ -33,6 +33,10 @@ export const COMMANDS: Record<string, Command> = {
     summary: "write a self-contained HTML report with charts: --out FILE.html [--since DATE]",
     run: lazy(async () => (await import("./report")).reportCommand),
   },
+  db: {
+    summary: "copy --to postgres://…: move this SQLite install into an empty PostgreSQL database",
+    run: lazy(async () => (await import("./db")).dbCommand),
+  },
   doctor: { summary: "check configuration, database, rules, last sweep and delivery", run: lazy(async () => (await import("./doctor")).doctorCommand) },
   bot: { summary: "run the Slack bot (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN)", run: lazy(async () => (await import("./bot")).botCommand) },
   start: { summary: "run the Slack bot and the worker in one process [--run-now]", run: lazy(async () => (await import("./start")).startCommand) },

@@ -17,7 +17,7 @@ export async function reportCommand(args: string[], ctx: Context): Promise<numbe
   if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
   if (values.out === undefined || values.out.trim() === "") throw new UserError(`missing --out FILE.html\nusage: ${USAGE}`);
   const store = await ctx.store();
-  const html = buildReportHtml(store, resolvePeriod(store, ctx, values, DEFAULT_REPORT_DAYS));
+  const html = await buildReportHtml(store, await resolvePeriod(store, ctx, values, DEFAULT_REPORT_DAYS));
   const path = resolve(values.out);
   try {
     writeFileSync(path, html);

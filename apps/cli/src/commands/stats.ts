@@ -54,7 +54,7 @@ export async function statsCommand(args: string[], ctx: Context): Promise<number
   );
   if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
   const store = await ctx.store();
-  const stats = computeStats(store, resolvePeriod(store, ctx, values, DEFAULT_STATS_DAYS));
+  const stats = await computeStats(store, await resolvePeriod(store, ctx, values, DEFAULT_STATS_DAYS));
   if (values.json) ctx.out(JSON.stringify(stats));
   else for (const line of textReport(stats)) ctx.out(line);
   return 0;

@@ -12,9 +12,9 @@ export function weekEnds(since: number, until: number): number[] {
   return ends;
 }
 
-export function buildReportData(store: Store, period: StatsPeriod, generatedAt = Date.now()): ReportData {
-  const stats = computeStats(store, period);
-  const quietWeekly = quietSeries(store, period, weekEnds(period.since, period.until)).map((q) => ({
+export async function buildReportData(store: Store, period: StatsPeriod, generatedAt = Date.now()): Promise<ReportData> {
+  const stats = await computeStats(store, period);
+  const quietWeekly = (await quietSeries(store, period, weekEnds(period.since, period.until))).map((q) => ({
     label: period.calendar.isoDate(q.at),
     quiet: q.quiet,
     customers: q.customers,
@@ -22,6 +22,6 @@ export function buildReportData(store: Store, period: StatsPeriod, generatedAt =
   return { stats, quietWeekly, generatedAt, timeZone: period.calendar.timeZone };
 }
 
-export function buildReportHtml(store: Store, period: StatsPeriod, generatedAt = Date.now()): string {
-  return renderReportHtml(buildReportData(store, period, generatedAt));
+export async function buildReportHtml(store: Store, period: StatsPeriod, generatedAt = Date.now()): Promise<string> {
+  return renderReportHtml(await buildReportData(store, period, generatedAt));
 }

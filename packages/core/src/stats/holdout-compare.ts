@@ -1,6 +1,5 @@
-import type { Store } from "@keepwarm/store";
-import { DAY_MS } from "@keepwarm/store";
-import { round1, SEGMENT_FILTER, type StatsPeriod } from "./period";
+import { DAY_MS, holdoutNudgeOutcomes, type NudgeOutcome, type Store } from "@keepwarm/store";
+import { byCodePoint, round1, type StatsPeriod, statsWindow } from "./period";
 import { type MeanTest, meanDifferenceTest, type ProportionTest, twoProportionTest, wilsonInterval } from "./significance";
 
 /** Below this many nudges (or NPS pairs) in either group, we say "not enough data yet" instead of guessing. */
@@ -43,16 +42,8 @@ export interface HoldoutComparison {
   npsChange: NpsChangeComparison;
 }
 
-interface Outcome {
-  ruleId: string;
-  heldOut: number;
-  createdAt: number;
-  touched7: number;
-  touched14: number;
-  npsBefore: number | null;
-  npsAfter: number | null;
-  churned: number;
-}
+/** One nudge and what happened after it; the short touch window is 7 days, the long one 14. */
+type Outcome = NudgeOutcome;
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const points = (x: number) => {
@@ -105,40 +96,28 @@ function compareNps(nudgedRows: readonly Outcome[], heldRows: readonly Outcome[]
  * (since, until]. The unit is the nudge: a customer nudged twice by a rule counts twice
  * (always in the same group, since assignment is by customer).
  */
-export function holdoutComparison(store: Store, period: StatsPeriod): HoldoutComparison[] {
-  const rows = store.sqlite
-    .prepare(
-      `SELECT n.rule_id AS ruleId, n.held_out AS heldOut, n.created_at AS createdAt,
-         EXISTS (SELECT 1 FROM touchpoints t WHERE t.customer_id = n.customer_id AND t.occurred_at > n.created_at AND t.occurred_at <= n.created_at + @d7) AS touched7,
-         EXISTS (SELECT 1 FROM touchpoints t WHERE t.customer_id = n.customer_id AND t.occurred_at > n.created_at AND t.occurred_at <= n.created_at + @d14) AS touched14,
-         (SELECT r.score FROM nps_responses r WHERE r.customer_id = n.customer_id AND r.responded_at <= n.created_at ORDER BY r.responded_at DESC LIMIT 1) AS npsBefore,
-         (SELECT r.score FROM nps_responses r WHERE r.customer_id = n.customer_id AND r.responded_at > n.created_at AND r.responded_at <= @until
-            ORDER BY r.responded_at DESC LIMIT 1) AS npsAfter,
-         (c.churned_at IS NOT NULL AND c.churned_at > n.created_at AND c.churned_at <= @until) AS churned
-       FROM nudges n JOIN customers c ON c.id = n.customer_id
-       WHERE n.created_at > @since AND n.created_at <= @until AND ${SEGMENT_FILTER}
-         AND n.rule_id IN (SELECT DISTINCT rule_id FROM nudges WHERE held_out = 1)
-       ORDER BY n.rule_id`,
-    )
-    .all({ since: period.since, until: period.until, segment: period.segment ?? null, d7: 7 * DAY_MS, d14: 14 * DAY_MS }) as Outcome[];
+export async function holdoutComparison(store: Store, period: StatsPeriod): Promise<HoldoutComparison[]> {
+  const rows = await holdoutNudgeOutcomes(store.db, { ...statsWindow(period), shortWindowMs: 7 * DAY_MS, longWindowMs: 14 * DAY_MS });
   const byRule = new Map<string, Outcome[]>();
   for (const row of rows) {
     const list = byRule.get(row.ruleId) ?? [];
     list.push(row);
     byRule.set(row.ruleId, list);
   }
-  return [...byRule].map(([ruleId, outcomes]) => {
-    const nudged = outcomes.filter((o) => o.heldOut === 0);
-    const held = outcomes.filter((o) => o.heldOut === 1);
-    // A nudge younger than the window cannot have its outcome yet: leave it out rather than count it as "not touched".
-    const matured = (rows: Outcome[], days: number) => rows.filter((o) => o.createdAt + days * DAY_MS <= period.until);
-    return {
-      ruleId,
-      nudges: { nudged: nudged.length, heldOut: held.length },
-      touched7: compareProportion("touched within 7 days", matured(nudged, 7), matured(held, 7), (o) => o.touched7),
-      touched14: compareProportion("touched within 14 days", matured(nudged, 14), matured(held, 14), (o) => o.touched14),
-      churned: compareProportion("churned after the nudge", nudged, held, (o) => o.churned),
-      npsChange: compareNps(nudged, held),
-    };
-  });
+  return [...byRule]
+    .sort(([a], [b]) => byCodePoint(a, b))
+    .map(([ruleId, outcomes]) => {
+      const nudged = outcomes.filter((o) => o.heldOut === 0);
+      const held = outcomes.filter((o) => o.heldOut === 1);
+      // A nudge younger than the window cannot have its outcome yet: leave it out rather than count it as "not touched".
+      const matured = (rows: Outcome[], days: number) => rows.filter((o) => o.createdAt + days * DAY_MS <= period.until);
+      return {
+        ruleId,
+        nudges: { nudged: nudged.length, heldOut: held.length },
+        touched7: compareProportion("touched within 7 days", matured(nudged, 7), matured(held, 7), (o) => o.touchedShort),
+        touched14: compareProportion("touched within 14 days", matured(nudged, 14), matured(held, 14), (o) => o.touchedLong),
+        churned: compareProportion("churned after the nudge", nudged, held, (o) => o.churned),
+        npsChange: compareNps(nudged, held),
+      };
+    });
 }

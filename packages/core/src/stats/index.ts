@@ -32,17 +32,17 @@ export interface Stats {
 }
 
 /** Every KPI for one period: a handful of bulk statements, never one query per customer. */
-export function computeStats(store: Store, period: StatsPeriod): Stats {
+export async function computeStats(store: Store, period: StatsPeriod): Promise<Stats> {
   return {
     since: period.since,
     until: period.until,
     segment: period.segment ?? null,
-    retention: retentionStats(store, period),
-    nps: npsStats(store, period),
-    touchCadence: touchCadenceStats(store, period),
-    repActivity: repActivityStats(store, period),
-    loyalty: loyaltyStats(store, period),
-    funnel: funnelStats(store, period),
-    holdouts: holdoutComparison(store, period),
+    retention: await retentionStats(store, period),
+    nps: await npsStats(store, period),
+    touchCadence: await touchCadenceStats(store, period),
+    repActivity: await repActivityStats(store, period),
+    loyalty: await loyaltyStats(store, period),
+    funnel: await funnelStats(store, period),
+    holdouts: await holdoutComparison(store, period),
   };
 }

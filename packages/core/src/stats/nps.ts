@@ -1,6 +1,5 @@
-import type { Store } from "@keepwarm/store";
-import { DAY_MS } from "@keepwarm/store";
-import { ACTIVE_AT, round1, SEGMENT_FILTER, type StatsPeriod } from "./period";
+import { DAY_MS, latestNpsScores, npsResponsesBetween, type Store } from "@keepwarm/store";
+import { round1, type StatsPeriod, statsWindow } from "./period";
 
 export interface NpsScore {
   /** % promoters (9–10) − % detractors (0–6), one decimal; null without responses. */
@@ -34,28 +33,15 @@ export function npsScore(scores: readonly number[]): NpsScore {
   };
 }
 
-export function npsStats(store: Store, period: StatsPeriod): NpsStats {
-  const segment = period.segment ?? null;
-  const current = store.sqlite
-    .prepare(
-      `SELECT (SELECT n.score FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at > @from AND n.responded_at <= @until
-                ORDER BY n.responded_at DESC LIMIT 1) AS score
-       FROM customers c WHERE ${SEGMENT_FILTER} AND ${ACTIVE_AT("@until")}`,
-    )
-    .pluck()
-    .all({ from: period.until - NPS_WINDOW_DAYS * DAY_MS, until: period.until, segment }) as Array<number | null>;
+export async function npsStats(store: Store, period: StatsPeriod): Promise<NpsStats> {
+  const current = await latestNpsScores(store.db, { from: period.until - NPS_WINDOW_DAYS * DAY_MS, until: period.until, segment: period.segment ?? null });
   // Responses of the period in time order: the last one seen per (customer, month) wins.
-  const responses = store.sqlite
-    .prepare(
-      `SELECT n.customer_id AS customerId, n.score, n.responded_at AS at FROM nps_responses n JOIN customers c ON c.id = n.customer_id
-       WHERE n.responded_at > @since AND n.responded_at <= @until AND ${SEGMENT_FILTER} ORDER BY n.responded_at`,
-    )
-    .all({ since: period.since, until: period.until, segment }) as Array<{ customerId: number; score: number; at: number }>;
+  const responses = await npsResponsesBetween(store.db, statsWindow(period));
   const months = new Map<string, Map<number, number>>();
   for (const month of monthsBetween(period)) months.set(month, new Map());
   for (const r of responses) months.get(period.calendar.isoDate(r.at).slice(0, 7))?.set(r.customerId, r.score);
   return {
-    now: npsScore(current.filter((s): s is number => s !== null)),
+    now: npsScore(current),
     windowDays: NPS_WINDOW_DAYS,
     byMonth: [...months].map(([month, latest]) => ({ month, ...npsScore([...latest.values()]) })),
   };

@@ -1,5 +1,5 @@
 import type { Calendar } from "@keepwarm/rules";
-import { DAY_MS } from "@keepwarm/store";
+import { DAY_MS, type StatsWindow } from "@keepwarm/store";
 
 /** The window every KPI is computed over: (since, until], optionally one segment. */
 export interface StatsPeriod {
@@ -12,20 +12,17 @@ export interface StatsPeriod {
 
 export const DEFAULT_STATS_DAYS = 90;
 
-/** Named parameters shared by the KPI queries; `segment` binds NULL for "all segments". */
-export function periodParams(period: StatsPeriod): { since: number; until: number; segment: string | null } {
+/** The store's view of a period: the window and the segment (null for "all segments"). */
+export function statsWindow(period: StatsPeriod): StatsWindow {
   return { since: period.since, until: period.until, segment: period.segment ?? null };
 }
-
-/** SQL fragment: the customer (alias c) is in the requested segment. */
-export const SEGMENT_FILTER = "(@segment IS NULL OR c.segment = @segment)";
-
-/** SQL fragment: the customer (alias c) is a customer at @at (started, not churned). */
-export const ACTIVE_AT = (at: string) => `coalesce(c.since_at, c.created_at) <= ${at} AND (c.churned_at IS NULL OR c.churned_at > ${at})`;
 
 export const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
 export const round1 = (x: number): number => Math.round(x * 10) / 10;
 export const daysOf = (ms: number): number => ms / DAY_MS;
+
+/** Compare strings by code point: the same order on every engine and locale (database collations differ). */
+export const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;

@@ -1,6 +1,5 @@
-import type { Store } from "@keepwarm/store";
-import { DAY_MS } from "@keepwarm/store";
-import { round1, SEGMENT_FILTER, type StatsPeriod } from "./period";
+import { DAY_MS, type Store, touchesBetween } from "@keepwarm/store";
+import { round1, type StatsPeriod, statsWindow } from "./period";
 
 export interface RepActivity {
   /** logged_by of the touch; "(not recorded)" when the import had none. */
@@ -28,20 +27,16 @@ export function weekOf(ms: number, calendar: StatsPeriod["calendar"]): string {
 }
 
 /** Touches per rep per week, over touches that happened in (since, until]. */
-export function repActivityStats(store: Store, period: StatsPeriod): RepActivityStats {
-  const rows = store.sqlite
-    .prepare(
-      `SELECT coalesce(t.logged_by, '${UNKNOWN_REP}') AS rep, t.occurred_at AS at FROM touchpoints t JOIN customers c ON c.id = t.customer_id
-       WHERE t.occurred_at > @since AND t.occurred_at <= @until AND ${SEGMENT_FILTER}`,
-    )
-    .all({ since: period.since, until: period.until, segment: period.segment ?? null }) as Array<{ rep: string; at: number }>;
+export async function repActivityStats(store: Store, period: StatsPeriod): Promise<RepActivityStats> {
+  const touches = await touchesBetween(store.db, statsWindow(period));
   const weeksInPeriod = Math.max((period.until - period.since) / (7 * DAY_MS), 1 / 7);
   const byRep = new Map<string, Record<string, number>>();
-  for (const r of rows) {
-    const weeks = byRep.get(r.rep) ?? {};
-    const week = weekOf(r.at, period.calendar);
+  for (const t of touches) {
+    const rep = t.loggedBy ?? UNKNOWN_REP;
+    const weeks = byRep.get(rep) ?? {};
+    const week = weekOf(t.at, period.calendar);
     weeks[week] = (weeks[week] ?? 0) + 1;
-    byRep.set(r.rep, weeks);
+    byRep.set(rep, weeks);
   }
   const reps = [...byRep].map(([rep, weeks]) => {
     const touches = Object.values(weeks).reduce((a, b) => a + b, 0);

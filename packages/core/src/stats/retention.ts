@@ -1,5 +1,5 @@
-import type { Store } from "@keepwarm/store";
-import { ACTIVE_AT, periodParams, ratio, SEGMENT_FILTER, type StatsPeriod } from "./period";
+import { retentionCounts, type Store } from "@keepwarm/store";
+import { byCodePoint, ratio, type StatsPeriod, statsWindow } from "./period";
 
 export interface RetentionRow {
   segment: string;
@@ -26,17 +26,10 @@ const NO_SEGMENT = "(none)";
  * New customers are counted separately and never dilute the rate, which is the
  * usual ((end − new) / start) customer retention rate.
  */
-export function retentionStats(store: Store, period: StatsPeriod): RetentionStats {
-  const rows = store.sqlite
-    .prepare(
-      `SELECT coalesce(c.segment, '${NO_SEGMENT}') AS segment,
-         sum(CASE WHEN ${ACTIVE_AT("@since")} THEN 1 ELSE 0 END) AS atStart,
-         sum(CASE WHEN ${ACTIVE_AT("@since")} AND c.churned_at <= @until THEN 1 ELSE 0 END) AS churned,
-         sum(CASE WHEN coalesce(c.since_at, c.created_at) > @since AND coalesce(c.since_at, c.created_at) <= @until THEN 1 ELSE 0 END) AS new
-       FROM customers c WHERE ${SEGMENT_FILTER}
-       GROUP BY 1 ORDER BY 1`,
-    )
-    .all(periodParams(period)) as Array<{ segment: string; atStart: number; churned: number; new: number }>;
+export async function retentionStats(store: Store, period: StatsPeriod): Promise<RetentionStats> {
+  const rows = (await retentionCounts(store.db, statsWindow(period)))
+    .map((r) => ({ ...r, segment: r.segment ?? NO_SEGMENT }))
+    .sort((a, b) => byCodePoint(a.segment, b.segment));
   const row = (segment: string, atStart: number, churned: number, added: number): RetentionRow => ({
     segment,
     atStart,

@@ -1,6 +1,7 @@
-import { type ExpressionBuilder, sql } from "kysely";
+import type { ExpressionBuilder } from "kysely";
 import type { Db } from "../engine/transaction";
 import type { Database } from "../schema";
+import { activeCustomerAt, customerStart, inSegment } from "./customer-scope";
 
 /**
  * "Quiet customer", defined once. A customer is quiet at `at` when they are active then
@@ -47,12 +48,11 @@ function quietBase(db: Db, query: QuietQuery) {
       "c.segment as segment",
       "c.owner_slack_id as ownerSlackId",
       lastTouch(eb).as("lastTouchAt"),
-      eb.fn.coalesce(lastTouch(eb), "c.since_at", "c.created_at").as("quietSince"),
+      eb.fn.coalesce(lastTouch(eb), customerStart(eb)).as("quietSince"),
     ])
-    .where(sql<boolean>`coalesce(c.since_at, c.created_at) <= ${at}`)
-    .where((eb) => eb.or([eb("c.churned_at", "is", null), eb("c.churned_at", ">", at)]));
+    .where((eb) => activeCustomerAt(eb, at))
+    .where((eb) => inSegment(eb, query.segment));
   if (query.ownerSlackId !== undefined && query.ownerSlackId !== null) inner = inner.where("c.owner_slack_id", "=", query.ownerSlackId);
-  if (query.segment !== undefined && query.segment !== null) inner = inner.where("c.segment", "=", query.segment);
   return db.selectFrom(inner.as("q")).where("q.quietSince", "<", query.quietBefore);
 }
 

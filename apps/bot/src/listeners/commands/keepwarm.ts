@@ -60,7 +60,7 @@ function customerSummary(deps: BotDeps, query: string): string {
 }
 
 /** `/keepwarm stats [segment]`: today's numbers and the KPIs of the last DEFAULT_STATS_DAYS days. */
-function stats(deps: BotDeps, user: string, segmentArg: string): string | { text: string; blocks: types.KnownBlock[] } {
+async function stats(deps: BotDeps, user: string, segmentArg: string): Promise<string | { text: string; blocks: types.KnownBlock[] }> {
   const segment = segmentArg === "" ? undefined : segmentArg;
   if (segment !== undefined) {
     const known = deps.store.sqlite.prepare("SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL ORDER BY segment").pluck().all() as string[];
@@ -70,7 +70,7 @@ function stats(deps: BotDeps, user: string, segmentArg: string): string | { text
   const now = deps.now();
   const mine = ownsCustomers(deps.store, user);
   const basic = basicStats(deps.store, now, deps.calendar, mine ? user : null);
-  const kpis = computeStats(deps.store, { since: now - DEFAULT_STATS_DAYS * DAY_MS, until: now, calendar: deps.calendar, segment });
+  const kpis = await computeStats(deps.store, { since: now - DEFAULT_STATS_DAYS * DAY_MS, until: now, calendar: deps.calendar, segment });
   return statsMessage(kpis, { stats: basic, mine }, (ms) => deps.calendar.isoDate(ms));
 }
 
@@ -108,7 +108,7 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
           answer = text.length > 500 ? "That name is too long." : customerSummary(deps, arg);
           break;
         case "stats":
-          answer = stats(deps, user, arg);
+          answer = await stats(deps, user, arg);
           break;
         case "rules":
           if (arg.toLowerCase() === "edit") {

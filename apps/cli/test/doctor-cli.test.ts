@@ -1,0 +1,45 @@
+import { openStore } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
+import { runCli, tempDir } from "@keepwarm/testkit";
+import { afterAll, describe, expect, it } from "vitest";
+
+const tmp = tempDir("keepwarm-doctor-");
+afterAll(() => tmp.cleanup());
+
+describe("keepwarm doctor", () => {
+  it("reports the database, the last real sweep and the delivery backlog, and fails on a failed sweep", async () => {
+    const db = await freshDatabase(tmp);
+    const env = { KEEPWARM_DB: db, KEEPWARM_TZ: "UTC" };
+    const empty = await runCli(["doctor"], env);
+    expect(empty.stderr).toBe("");
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toMatch(/^ok {4}database {5}\S+ \(0 customers\)$/m);
+    expect(empty.stdout).toMatch(/^ok {4}last sweep {3}never ran$/m);
+    expect(empty.stdout).toMatch(/^ok {4}delivery {5}0 pending, 0 failed$/m);
+
+    const store = await openStore(db);
+    const customer = { name: "Acme", loyalty_member: 0, attributes: "{}", created_at: 0, updated_at: 0 };
+    await store.db
+      .insertInto("customers")
+      .values([
+        { ...customer, external_id: "C-1" },
+        { ...customer, external_id: "C-2" },
+      ])
+      .execute();
+    const run = { as_of: 0, host: "h", pid: 1, dry_run: 0, evaluated: 0, matched: 0, created: 0, reopened: 0, expired: 0, held_out: 0 };
+    await store.db
+      .insertInto("sweep_runs")
+      .values([
+        { ...run, started_at: Date.parse("2026-06-01T09:00:00Z"), status: "error", error: "boom" },
+        // A dry run afterwards is not "the last sweep".
+        { ...run, started_at: Date.parse("2026-06-02T09:00:00Z"), status: "ok", dry_run: 1 },
+      ])
+      .execute();
+    await store.close();
+
+    const failed = await runCli(["doctor"], env);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^ok {4}database {5}\S+ \(2 customers\)$/m);
+    expect(failed.stdout).toMatch(/^FAIL {2}last sweep {3}#1 error at 2026-06-01T09:00:00.000Z: boom$/m);
+  });
+});
