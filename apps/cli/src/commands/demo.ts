@@ -32,7 +32,7 @@ export async function demoCommand(args: string[], ctx: Context): Promise<number>
   const report = await runSweep(store, { calendar: ctx.calendar, now, waitMs: 30_000 });
   ctx.out(`sweep #${report.runId}: ${report.evaluated} customers against rules v${ruleSet.version} (${ruleSet.ruleFile.rules.map((r) => r.id).join(", ")})`);
   ctx.out(`${report.created} new nudges, ${report.expired} expired`);
-  const delivery = printNudges(store, ctx, now);
+  const delivery = await printNudges(store, ctx, now);
   const byRule = store.sqlite
     .prepare("SELECT rule_id AS ruleId, count(*) AS n FROM nudges WHERE status IN ('open','snoozed') GROUP BY rule_id ORDER BY n DESC")
     .all() as Array<{ ruleId: string; n: number }>;
