@@ -1,3 +1,4 @@
+import type { Store } from "@keepwarm/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { applyRuleSet, deliverToConsole, holdoutComparison, isHeldOut, runSweep, twoProportionTest, wilsonInterval } from "../src/index";
 import { ago, customer, freshStatsStore, NOW, nudge, PERIOD, touch, UTC } from "./stats-fixture";
@@ -8,6 +9,7 @@ afterEach(async () => {
   close = undefined;
 });
 
+const deliveredHeldOut = (store: Store) => store.db.selectFrom("nudges").select("id").where("held_out", "=", 1).where("delivered_at", "is not", null).execute();
 const ids = Array.from({ length: 10_000 }, (_, i) => `CUST-${String(i).padStart(5, "0")}`);
 
 describe("holdout assignment", () => {
@@ -43,7 +45,7 @@ describe("held-out nudges are never delivered", () => {
     const fixture = await freshStatsStore();
     close = fixture.close;
     const { store } = fixture;
-    for (let i = 0; i < 200; i++) customer(store, { id: `Q-${i}`, since: ago(400), owner: "U0OWNER" });
+    for (let i = 0; i < 200; i++) await customer(store, { id: `Q-${i}`, since: ago(400), owner: "U0OWNER" });
     await applyRuleSet(
       store,
       JSON.stringify({
@@ -63,18 +65,23 @@ describe("held-out nudges are never delivered", () => {
     expect(report.created).toBe(200);
     expect(report.heldOut).toBe(expectedHeld.length);
     expect(expectedHeld.length).toBeGreaterThan(30);
-    const outboxForHeld = store.sqlite.prepare("SELECT count(*) FROM outbox o JOIN nudges n ON n.id = o.nudge_id WHERE n.held_out = 1").pluck().get();
-    expect(outboxForHeld).toBe(0);
+    const outboxForHeld = await store.db
+      .selectFrom("outbox as o")
+      .innerJoin("nudges as n", "n.id", "o.nudge_id")
+      .select("o.id")
+      .where("n.held_out", "=", 1)
+      .execute();
+    expect(outboxForHeld).toEqual([]);
     const lines: string[] = [];
-    const result = deliverToConsole(store, { write: (l) => lines.push(l), now: NOW });
+    const result = await deliverToConsole(store, { write: (l) => lines.push(l), now: NOW });
     expect(result.delivered).toBe(200 - expectedHeld.length);
     const printed = lines.join("\n");
     for (const id of expectedHeld) expect(printed).not.toContain(`Customer ${id} `);
-    expect(store.sqlite.prepare("SELECT count(*) FROM nudges WHERE held_out = 1 AND delivered_at IS NOT NULL").pluck().get()).toBe(0);
+    expect(await deliveredHeldOut(store)).toEqual([]);
     // A second sweep and delivery still never deliver them.
     await runSweep(store, { calendar: UTC, now: NOW + 86_400_000 });
-    deliverToConsole(store, { write: () => {}, now: NOW + 86_400_000 });
-    expect(store.sqlite.prepare("SELECT count(*) FROM nudges WHERE held_out = 1 AND delivered_at IS NOT NULL").pluck().get()).toBe(0);
+    await deliverToConsole(store, { write: () => {}, now: NOW + 86_400_000 });
+    expect(await deliveredHeldOut(store)).toEqual([]);
   });
 });
 
@@ -86,13 +93,13 @@ describe("holdout comparison statistics", () => {
     // 40 nudged: 30 touched 3 days after the nudge. 40 held out: 10 touched after 3 days, 5 more after 10 days.
     for (let i = 0; i < 80; i++) {
       const held = i >= 40;
-      const id = customer(store, { id: `H-${i}`, since: ago(400) });
-      nudge(store, { ruleId: "h", customerId: id, createdAt: ago(20), heldOut: held, deliveredAt: held ? null : ago(20) });
+      const id = await customer(store, { id: `H-${i}`, since: ago(400) });
+      await nudge(store, { ruleId: "h", customerId: id, createdAt: ago(20), heldOut: held, deliveredAt: held ? null : ago(20) });
       const k = i % 40;
-      if ((!held && k < 30) || (held && k < 10)) touch(store, id, ago(17));
-      else if (held && k < 15) touch(store, id, ago(10));
+      if ((!held && k < 30) || (held && k < 10)) await touch(store, id, ago(17));
+      else if (held && k < 15) await touch(store, id, ago(10));
     }
-    const [h] = holdoutComparison(store, PERIOD);
+    const [h] = await holdoutComparison(store, PERIOD);
     // touched ≤ 7 days: 30/40 = 0.75 vs 10/40 = 0.25. Pooled p = 40/80 = 0.5,
     // se = √(0.5·0.5·(1/40 + 1/40)) = 0.111803 → z = 0.5 / 0.111803 = 4.4721, two-sided p ≈ 7.7e-6.
     expect(h?.touched7.nudged).toMatchObject({ n: 40, yes: 30, share: 0.75 });
