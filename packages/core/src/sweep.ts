@@ -289,6 +289,7 @@ async function sweepChunks(
         await options.fence(trx);
         const plan = await planChunk(trx);
         const written = await applyNudgePlan(
+          store,
           trx,
           { create: plannedRows(plan, ruleSet.version, options.runId), reopen: plan.reopen.map((n) => n.id), expire: plan.expire },
           now,
