@@ -12,10 +12,9 @@ import { copyFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { backtestRuleSet } from "../packages/core/src/backtest";
 import { backtestRuleSetDayByDay } from "../packages/core/src/backtest-reference";
-import { scanFactRows } from "../packages/core/src/facts-scan";
 import { getActiveRuleSet } from "../packages/core/src/rule-sets";
 import { Calendar } from "../packages/rules/src/index";
-import { openStore } from "../packages/store/src/index";
+import { openStore, scanFactRows } from "../packages/store/src/index";
 import { BENCH_NOW, generate, PROFILES, type Profile } from "./generate";
 import { benchArgs, fmtInt, fmtS, intArg, machineLine, reportPhase, runPhase, table, tempDb } from "./lib";
 
@@ -38,9 +37,9 @@ async function phase(name: string, db: string): Promise<void> {
   const store = await openStore(db);
   const calendar = new Calendar("UTC");
   if (name === "scan") {
-    await reportPhase(name, () => {
+    await reportPhase(name, async () => {
       let rows = 0;
-      for (const _ of scanFactRows(store, BENCH_NOW - 45 * 86_400_000)) rows++;
+      for await (const chunk of scanFactRows(store, BENCH_NOW - 45 * 86_400_000)) rows += chunk.length;
       return { evaluations: rows };
     });
   } else {

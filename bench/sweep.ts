@@ -1,11 +1,14 @@
 /**
  * Sweep benchmark: N customers with realistic histories, 10 rules.
  *
- *   node --import tsx bench/sweep.ts [--customers 100000] [--profile realistic|stress] [--tz UTC] [--repeat 2] [--sample 20000] [--db cache.db]
+ *   node --import tsx bench/sweep.ts [--customers 100000] [--profile realistic|stress] [--tz UTC] [--repeat 2] [--sample 20000]
+ *     [--db cache.db] [--engine sqlite|postgres] [--db postgres://user@host:5432/postgres]
  *
  * --profile realistic (default): a healthy book, ~11 % of customers at risk; stress: 84 %
- * of customers match some rule (the first benchmark data). --db caches the generated data
- * (of one profile) between runs.
+ * of customers match some rule (the first benchmark data). --db FILE caches the generated
+ * data (of one profile) between runs. --engine postgres runs the phases on PostgreSQL: the
+ * data (generated on SQLite) is copied into a fresh database created on the local server,
+ * or on the one `--db postgres://…` names (its admin database; the copy is dropped after).
  *
  * Prints the sweep (dry run, first real run, steady-state real run) next to two
  * baselines measured in the same run: the bare SQL fact scan, and the
@@ -13,13 +16,14 @@
  */
 import { copyFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { scanFactRows } from "../packages/core/src/facts-scan";
 import { getActiveRuleSet } from "../packages/core/src/rule-sets";
 import { findMatches, runSweep } from "../packages/core/src/sweep";
 import { Calendar, computeFacts, createReferenceEvaluator } from "../packages/rules/src/index";
-import { DAY_MS, openStore } from "../packages/store/src/index";
+import { DAY_MS, engineOf, maskLocation, openStore, scanFactRows } from "../packages/store/src/index";
+import { sql } from "../packages/store/node_modules/kysely/dist/esm/index.js";
 import { BENCH_NOW, generate, PROFILES, type Profile } from "./generate";
 import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportPhase, runPhase, table, tempDb } from "./lib";
+import { DEFAULT_PG_ADMIN_URL, postgresCopyOf } from "./postgres";
 
 const args = benchArgs({
   customers: { type: "string" },
@@ -27,6 +31,7 @@ const args = benchArgs({
   repeat: { type: "string" },
   sample: { type: "string" },
   profile: { type: "string", default: "realistic" },
+  engine: { type: "string" },
 });
 const script = fileURLToPath(import.meta.url);
 const tz = String(args.tz);
@@ -35,27 +40,33 @@ if (!PROFILES.includes(profile)) {
   console.error(`--profile must be one of ${PROFILES.join(", ")}`);
   process.exit(1);
 }
+const dbArg = args.db === undefined ? undefined : String(args.db);
+const dbEngine = args.engine === undefined ? (dbArg === undefined ? "sqlite" : engineOf(dbArg)) : String(args.engine);
+if (dbEngine !== "sqlite" && dbEngine !== "postgres") {
+  console.error(`--engine must be sqlite or postgres, got "${dbEngine}"`);
+  process.exit(1);
+}
 
-/** The fact scan as first written (ten correlated subqueries per customer), kept to show the change. */
-const SCAN_BEFORE_SQL = `
+/** The fact scan as first written on SQLite (ten correlated subqueries per customer), kept to show the change. */
+const scanBefore = (asOf: number, since30: number, since90: number) => sql`
 SELECT c.id AS id, c.external_id AS externalId, c.name AS name, c.segment AS segment,
   c.lifecycle_stage AS lifecycleStage, c.tier AS tier, c.owner_slack_id AS ownerSlackId,
   c.loyalty_member AS loyaltyMember, c.since_at AS sinceAt, c.renewal_at AS renewalAt,
   c.churned_at AS churnedAt, c.created_at AS createdAt, c.attributes AS attributes,
-  (SELECT max(t.occurred_at) FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at <= @asOf) AS lastTouchAt,
-  (SELECT t.kind FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at <= @asOf
+  (SELECT max(t.occurred_at) FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at <= ${asOf}) AS lastTouchAt,
+  (SELECT t.kind FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at <= ${asOf}
      ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS lastTouchKind,
-  (SELECT count(*) FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at > @since30 AND t.occurred_at <= @asOf) AS touchesLast30,
-  (SELECT n.score FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= @asOf
+  (SELECT count(*) FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at > ${since30} AND t.occurred_at <= ${asOf}) AS touchesLast30,
+  (SELECT n.score FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= ${asOf}
      ORDER BY n.responded_at DESC LIMIT 1) AS npsLatest,
-  (SELECT max(n.responded_at) FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= @asOf) AS npsLatestAt,
-  (SELECT n.score FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= @asOf
+  (SELECT max(n.responded_at) FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= ${asOf}) AS npsLatestAt,
+  (SELECT n.score FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= ${asOf}
      ORDER BY n.responded_at DESC LIMIT 1 OFFSET 1) AS npsPrevious,
-  (SELECT count(*) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at > @since90 AND p.occurred_at <= @asOf) AS purchasesLast90,
-  (SELECT coalesce(sum(p.amount_cents), 0) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at > @since90 AND p.occurred_at <= @asOf) AS spendLast90Cents,
-  (SELECT max(p.occurred_at) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at <= @asOf) AS lastPurchaseAt
+  (SELECT count(*) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at > ${since90} AND p.occurred_at <= ${asOf}) AS purchasesLast90,
+  (SELECT coalesce(sum(p.amount_cents), 0) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at > ${since90} AND p.occurred_at <= ${asOf}) AS spendLast90Cents,
+  (SELECT max(p.occurred_at) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at <= ${asOf}) AS lastPurchaseAt
 FROM customers c
-WHERE (c.churned_at IS NULL OR c.churned_at > @asOf) AND c.created_at <= @asOf
+WHERE (c.churned_at IS NULL OR c.churned_at > ${asOf}) AND c.created_at <= ${asOf}
 ORDER BY c.id`;
 
 async function phase(name: string, db: string): Promise<void> {
@@ -67,18 +78,16 @@ async function phase(name: string, db: string): Promise<void> {
   };
   switch (name) {
     case "scan":
-      await reportPhase(name, () => {
+      await reportPhase(name, async () => {
         let rows = 0;
-        for (const _ of scanFactRows(store, BENCH_NOW)) rows++;
+        for await (const chunk of scanFactRows(store, BENCH_NOW)) rows += chunk.length;
         return { evaluated: rows };
       });
       break;
     case "scan-before":
-      await reportPhase(name, () => {
-        let rows = 0;
-        const statement = store.sqlite.prepare(SCAN_BEFORE_SQL);
-        for (const _ of statement.iterate({ asOf: BENCH_NOW, since30: BENCH_NOW - 30 * DAY_MS, since90: BENCH_NOW - 90 * DAY_MS })) rows++;
-        return { evaluated: rows };
+      await reportPhase(name, async () => {
+        const { rows } = await scanBefore(BENCH_NOW, BENCH_NOW - 30 * DAY_MS, BENCH_NOW - 90 * DAY_MS).execute(store.db);
+        return { evaluated: rows.length };
       });
       break;
     case "engine": {
@@ -91,9 +100,11 @@ async function phase(name: string, db: string): Promise<void> {
       await reportPhase(name, async () => {
         let rows = 0;
         let matched = 0;
-        for (const row of scanFactRows(store, BENCH_NOW)) {
-          matched += (await evaluate(computeFacts(row, BENCH_NOW, calendar, ["plan", "seats"]))).length;
-          if (++rows === sample) break;
+        scan: for await (const chunk of scanFactRows(store, BENCH_NOW)) {
+          for (const row of chunk) {
+            matched += (await evaluate(computeFacts(row, BENCH_NOW, calendar, ["plan", "seats"]))).length;
+            if (++rows === sample) break scan;
+          }
         }
         return { evaluated: rows, matched };
       });
@@ -125,11 +136,13 @@ async function phase(name: string, db: string): Promise<void> {
 async function main(): Promise<void> {
   const customers = intArg(args.customers, 100_000, "customers");
   const repeat = intArg(args.repeat, customers > 200_000 ? 1 : 2, "repeat");
-  // --db caches the generated data across runs; phases always work on a fresh copy of it.
+  // --db FILE caches the generated data across runs; phases always work on a fresh copy of it.
   const temp = tempDb("keepwarm-bench-sweep-");
-  const source = args.db === undefined ? temp.path : String(args.db);
-  const db = args.db === undefined ? temp.path : `${temp.path}.work`;
-  console.log(`sweep benchmark: ${fmtInt(customers)} customers (${profile} histories), 10 rules, time zone ${tz}; ${machineLine()}`);
+  const cache = dbArg !== undefined && engineOf(dbArg) === "sqlite" ? dbArg : undefined;
+  const source = cache ?? temp.path;
+  let db = cache === undefined ? temp.path : `${temp.path}.work`;
+  let dropPostgres: (() => Promise<void>) | undefined;
+  console.log(`sweep benchmark (${dbEngine}): ${fmtInt(customers)} customers (${profile} histories), 10 rules, time zone ${tz}; ${machineLine()}`);
   try {
     if (!existsSync(source)) {
       const g = await generate(source, customers, profile);
@@ -137,7 +150,13 @@ async function main(): Promise<void> {
         `generated ${fmtInt(g.customers)} customers, ${fmtInt(g.touches)} touches, ${fmtInt(g.nps)} NPS responses, ${fmtInt(g.purchases)} purchases in ${fmtS(g.ms)}`,
       );
     } else console.log(`reusing the data generated in ${source}`);
-    if (db !== source) copyFileSync(source, db);
+    if (dbEngine === "postgres") {
+      const admin = dbArg !== undefined && engineOf(dbArg) === "postgres" ? dbArg : DEFAULT_PG_ADMIN_URL;
+      const copy = await postgresCopyOf(admin, source);
+      dropPostgres = copy.drop;
+      db = copy.url;
+      console.log(`copied the data into ${maskLocation(copy.url)} in ${fmtS(copy.ms)}`);
+    } else if (db !== source) copyFileSync(source, db);
     const pass = ["--db", db, "--tz", tz, ...(args.sample === undefined ? [] : ["--sample", String(args.sample)])];
     const best = new Map<string, PhaseResult>();
     const keep = (r: PhaseResult) => {
@@ -150,7 +169,8 @@ async function main(): Promise<void> {
       keep(runPhase(script, "sweep-dry", pass));
     }
     const rates = runPhase(script, "rates", pass);
-    keep(runPhase(script, "scan-before", pass));
+    // The scan as first written is SQLite's history; on PostgreSQL the set-based scan replaced it from the start.
+    if (dbEngine === "sqlite") keep(runPhase(script, "scan-before", pass));
     keep(runPhase(script, "engine", pass));
     keep(runPhase(script, "sweep", pass));
     keep(runPhase(script, "sweep-again", pass));
@@ -173,8 +193,9 @@ async function main(): Promise<void> {
         r.created === undefined ? "" : fmtInt(Number(r.created)),
       ]);
     };
-    line("baseline: bare SQL fact scan (scanFactRows)", scan);
-    line("reference: fact scan as first written", best.get("scan-before") as PhaseResult);
+    line(`baseline: bare SQL fact scan (scanFactRows, ${dbEngine})`, scan);
+    const before = best.get("scan-before");
+    if (before !== undefined) line("reference: fact scan as first written", before);
     line(`baseline: json-rules-engine loop (${fmtInt(Number(engine.evaluated))} sampled, extrapolated)`, engine, engineFull, engineCpu);
     line("runSweep dry run", best.get("sweep-dry") as PhaseResult);
     line("runSweep real, first run (creates nudges)", best.get("sweep") as PhaseResult);
@@ -186,6 +207,7 @@ async function main(): Promise<void> {
     );
     console.log("customers/s and × scan are from wall time; CPU is user + system time of the phase's process.");
   } finally {
+    await dropPostgres?.();
     temp.cleanup();
   }
 }

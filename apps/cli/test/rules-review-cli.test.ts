@@ -1,16 +1,18 @@
 import { readFileSync } from "node:fs";
 import { ruleFileJsonSchema, SCHEMA_PATH } from "@keepwarm/rules";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { runCli, tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTIVE_RULES, CANDIDATE_RULES } from "../../../packages/core/test/rules-history-fixture";
 
 const tmp = tempDir("keepwarm-rules-review-");
-const env = { KEEPWARM_DB: tmp.file("k.db"), KEEPWARM_TZ: "UTC" };
+const env = { KEEPWARM_DB: "", KEEPWARM_TZ: "UTC" };
 const v1Text = `${JSON.stringify(ACTIVE_RULES, null, 2)}\n`;
 const v1 = tmp.file("v1.json", v1Text);
 const v2 = tmp.file("v2.json", JSON.stringify(CANDIDATE_RULES, null, 2));
 
 beforeAll(async () => {
+  env.KEEPWARM_DB = await freshDatabase(tmp, "k.db");
   expect((await runCli(["rules", "apply", v1, "--author", "ann"], env)).code).toBe(0);
 });
 afterAll(() => tmp.cleanup());

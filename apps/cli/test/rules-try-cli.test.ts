@@ -1,21 +1,24 @@
 import { statSync } from "node:fs";
-import { openStore } from "@keepwarm/store";
+import { engineOf, openStore } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { runCli, tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACTIVE_RULES, buildHistory, CANDIDATE_RULES, tableCounts } from "../../../packages/core/test/rules-history-fixture";
+import { ACTIVE_RULES, buildHistory, CANDIDATE_RULES, tableContents, tableCounts } from "../../../packages/core/test/rules-history-fixture";
 
 // The fixture's "now" (Monday 2026-06-15 12:00 UTC); the hand computations are in
 // packages/core/test/rules-preview-backtest.test.ts, next to the same numbers.
 const AS_OF = "2026-06-15T12:00";
 const tmp = tempDir("keepwarm-rules-cli-");
-const db = tmp.file("history.db");
-const env = { KEEPWARM_DB: db, KEEPWARM_TZ: "UTC" };
+let db = "";
+const env = { KEEPWARM_DB: "", KEEPWARM_TZ: "UTC" };
 const candidate = tmp.file("candidate.json", JSON.stringify(CANDIDATE_RULES, null, 2));
 const active = tmp.file("active.json", JSON.stringify(ACTIVE_RULES, null, 2));
 
 beforeAll(async () => {
+  db = await freshDatabase(tmp, "history.db");
+  env.KEEPWARM_DB = db;
   const store = await openStore(db);
-  buildHistory(store);
+  await buildHistory(store);
   await store.close();
   const applied = await runCli(["rules", "apply", active], env);
   expect(applied.stdout).toContain("as rules version 1");
@@ -23,9 +26,10 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 /**
- * What a write would change: every table's row count, the database file's size and
- * mtime, and the WAL's size (a write lands in the WAL first; a clean close moves it
- * into the file). The -shm index file is scratch space readers create too.
+ * What a write would change: every table's row count and rows; on SQLite also the
+ * database file's size and mtime, and the WAL's size (a write lands in the WAL first; a
+ * clean close moves it into the file). The -shm index file is scratch space readers
+ * create too.
  */
 async function footprint(): Promise<unknown> {
   const size = (path: string) => {
@@ -35,10 +39,12 @@ async function footprint(): Promise<unknown> {
       return 0;
     }
   };
-  const files = { db: { size: size(db), mtime: statSync(db).mtimeMs }, walBytes: size(`${db}-wal`) };
-  const store = await openStore(db, { readonly: true });
+  const sqlite = engineOf(db) === "sqlite";
+  const files = sqlite ? { db: { size: size(db), mtime: statSync(db).mtimeMs }, walBytes: size(`${db}-wal`) } : null;
+  // Read-only on SQLite, so that looking leaves no trace; PostgreSQL reads leave none anyway.
+  const store = await openStore(db, sqlite ? { readonly: true } : { migrate: false });
   try {
-    return { files, counts: tableCounts(store) };
+    return { files, counts: await tableCounts(store), rows: await tableContents(store) };
   } finally {
     await store.close();
   }

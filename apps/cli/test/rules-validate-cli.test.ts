@@ -43,8 +43,7 @@ describe("keepwarm rules validate", () => {
 });
 
 describe("keepwarm rules apply", () => {
-  const activeVersions = () =>
-    box.withStore((store) => store.sqlite.prepare("SELECT id, active FROM rule_sets ORDER BY id").all() as Array<{ id: number; active: number }>);
+  const activeVersions = () => box.withStore((store) => store.db.selectFrom("rule_sets").select(["id", "active"]).orderBy("id").execute());
 
   it("an invalid file leaves the active version unchanged", async () => {
     expect((await box.cli(["init"])).code).toBe(0);

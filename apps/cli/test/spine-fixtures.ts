@@ -1,21 +1,30 @@
-import { DAY_MS, openStore, type Store } from "@keepwarm/store";
+import { DAY_MS, openStore, type Store, writeTransaction } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { type CliResult, runCli, tempDir } from "@keepwarm/testkit";
 import { expect } from "vitest";
 
 /** ISO date `days` before today (UTC), as a CSV or the touch command takes it. */
 export const isoDaysAgo = (days: number): string => new Date(Date.now() - days * DAY_MS).toISOString().slice(0, 10);
 
-/** A temp folder with a database path and a CLI bound to it. */
+/**
+ * A temp folder with a database and a CLI bound to it. The database (freshDatabase: a
+ * file on SQLite, a new database on PostgreSQL) is made on first use.
+ */
 export function cliSandbox() {
   const tmp = tempDir("keepwarm-cli-");
-  const db = tmp.file("keepwarm.db");
+  let database: Promise<string> | undefined;
+  /** The KEEPWARM_DB value of the sandbox. */
+  const db = (): Promise<string> => {
+    database ??= freshDatabase(tmp);
+    return database;
+  };
   return {
     ...tmp,
     db,
-    cli: (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCli(args, { KEEPWARM_DB: db, KEEPWARM_TZ: "UTC", ...env }),
-    /** Open the same database file in this process (WAL: safe beside a CLI process). */
+    cli: async (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCli(args, { KEEPWARM_DB: await db(), KEEPWARM_TZ: "UTC", ...env }),
+    /** Open the same database in this process (SQLite WAL: safe beside a CLI process). */
     async withStore<T>(fn: (store: Store) => T | Promise<T>): Promise<T> {
-      const store = await openStore(db);
+      const store = await openStore(await db());
       try {
         return await fn(store);
       } finally {
@@ -26,14 +35,24 @@ export function cliSandbox() {
 }
 
 /** Inserts `count` smb customers, never touched, customers for 60 days: each one matches "no-contact". */
-export function seedQuietCustomers(store: Store, count: number, prefix = "Q"): void {
+export async function seedQuietCustomers(store: Store, count: number, prefix = "Q"): Promise<void> {
   const since = Date.now() - 60 * DAY_MS;
-  const insert = store.sqlite.prepare(
-    "INSERT INTO customers (external_id, name, segment, owner_slack_id, since_at, created_at, updated_at) VALUES (?, ?, 'smb', 'U0OWNER1', ?, ?, ?)",
-  );
-  store.sqlite.transaction(() => {
-    for (let i = 0; i < count; i++) insert.run(`${prefix}-${i}`, `Quiet ${prefix} ${i}`, since, since, since);
-  })();
+  await writeTransaction(store.db, async (trx) => {
+    for (let start = 0; start < count; start += 1000) {
+      const rows = Array.from({ length: Math.min(1000, count - start) }, (_, n) => ({
+        external_id: `${prefix}-${start + n}`,
+        name: `Quiet ${prefix} ${start + n}`,
+        segment: "smb",
+        owner_slack_id: "U0OWNER1",
+        since_at: since,
+        loyalty_member: 0,
+        attributes: "{}",
+        created_at: since,
+        updated_at: since,
+      }));
+      await trx.insertInto("customers").values(rows).execute();
+    }
+  });
 }
 
 /** A user error: exit 1, a "keepwarm: error:" line, at most a usage line after it, never a stack. */
@@ -52,5 +71,7 @@ export interface CountRow {
 }
 
 /** Total nudges and distinct (rule, customer) pairs among them. */
-export const nudgeCounts = (store: Store): CountRow =>
-  store.sqlite.prepare("SELECT count(*) AS total, count(DISTINCT rule_id || ' ' || customer_id) AS pairs FROM nudges").get() as CountRow;
+export async function nudgeCounts(store: Store): Promise<CountRow> {
+  const rows = await store.db.selectFrom("nudges").select(["rule_id", "customer_id"]).execute();
+  return { total: rows.length, pairs: new Set(rows.map((row) => `${row.rule_id} ${row.customer_id}`)).size };
+}

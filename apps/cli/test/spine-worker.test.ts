@@ -11,7 +11,7 @@ afterEach(() => box.cleanup());
 describe("keepwarm worker", () => {
   it("a SIGTERM during the --run-now sweep lets that sweep finish, then exits 0", async () => {
     await box.withStore((store) => seedQuietCustomers(store, 5000, "T"));
-    const child = spawnCli(["worker", "--run-now"], { KEEPWARM_DB: box.db, KEEPWARM_TZ: "UTC", KEEPWARM_SCHEDULE: "0 0 1 1 *" });
+    const child = spawnCli(["worker", "--run-now"], { KEEPWARM_DB: await box.db(), KEEPWARM_TZ: "UTC", KEEPWARM_SCHEDULE: "0 0 1 1 *" });
     child.stdout?.resume();
     let stderr = "";
     const started = new Promise<void>((resolve) => {
@@ -25,14 +25,14 @@ describe("keepwarm worker", () => {
     child.kill("SIGTERM");
     expect(await exited, stderr).toBe(0);
     expect(stderr).toContain("[worker] SIGTERM: finishing the current sweep, then stopping");
-    const runs = await box.withStore((store) => store.sqlite.prepare("SELECT status, created FROM sweep_runs").all());
+    const runs = await box.withStore((store) => store.db.selectFrom("sweep_runs").select(["status", "created"]).execute());
     expect(runs).toEqual([{ status: "ok", created: 5000 }]);
   });
 
   it("--run-now sweeps at once, prints the nudges, and stops cleanly on SIGTERM (exit 0)", async () => {
     await box.withStore((store) => seedQuietCustomers(store, 5));
     // A schedule that will not fire during the test.
-    const child = spawnCli(["worker", "--run-now"], { KEEPWARM_DB: box.db, KEEPWARM_TZ: "UTC", KEEPWARM_SCHEDULE: "0 0 1 1 *" });
+    const child = spawnCli(["worker", "--run-now"], { KEEPWARM_DB: await box.db(), KEEPWARM_TZ: "UTC", KEEPWARM_SCHEDULE: "0 0 1 1 *" });
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (chunk: Buffer) => {
@@ -58,9 +58,9 @@ describe("keepwarm worker", () => {
     expect(stderr).toContain("[worker] SIGTERM: finishing the current sweep, then stopping");
     expect(stderr).not.toContain("    at ");
     expect(stdout).toContain("Quiet Q 0");
-    const runs = await box.withStore((store) => store.sqlite.prepare("SELECT status FROM sweep_runs").pluck().all());
-    expect(runs).toEqual(["ok"]);
-    const lease = await box.withStore((store) => store.sqlite.prepare("SELECT count(*) FROM leases").pluck().get());
-    expect(lease).toBe(0);
+    const runs = await box.withStore((store) => store.db.selectFrom("sweep_runs").select("status").execute());
+    expect(runs.map((run) => run.status)).toEqual(["ok"]);
+    const leases = await box.withStore((store) => store.db.selectFrom("leases").selectAll().execute());
+    expect(leases).toEqual([]);
   });
 });

@@ -33,8 +33,8 @@ describe("keepwarm sweep", () => {
       );
       expect(nudge.customerId).toMatch(/^Q-\d$/);
     }
-    const rows = await box.withStore((store) => store.sqlite.prepare("SELECT rule_id || ' ' || status FROM nudges").pluck().all());
-    expect(rows).toEqual(["no-contact open", "no-contact open", "no-contact open"]);
+    const rows = await box.withStore((store) => store.db.selectFrom("nudges").select(["rule_id", "status"]).orderBy("id").execute());
+    expect(rows.map((row) => `${row.rule_id} ${row.status}`)).toEqual(["no-contact open", "no-contact open", "no-contact open"]);
   });
 
   it("run twice creates nothing the second time", async () => {
@@ -68,7 +68,7 @@ describe("keepwarm sweep", () => {
 
   it("a reader that closes the pipe early (| head) ends the CLI quietly, without a stack trace", async () => {
     await box.withStore((store) => seedQuietCustomers(store, 3000));
-    const child = spawnCli(["sweep", "--dry-run", "--json"], { KEEPWARM_DB: box.db, KEEPWARM_TZ: "UTC" });
+    const child = spawnCli(["sweep", "--dry-run", "--json"], { KEEPWARM_DB: await box.db(), KEEPWARM_TZ: "UTC" });
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -86,21 +86,21 @@ describe("keepwarm sweep", () => {
     const created = [a, b].map((r) => (JSON.parse(r.stdout) as SweepJson).nudges.length).sort((x, y) => x - y);
     expect(created).toEqual([0, 2000]);
     expect(await box.withStore(nudgeCounts)).toEqual({ total: 2000, pairs: 2000 });
-    const runs = await box.withStore((store) => store.sqlite.prepare("SELECT status FROM sweep_runs").pluck().all());
-    expect(runs).toEqual(["ok", "ok"]);
+    const runs = await box.withStore((store) => store.db.selectFrom("sweep_runs").select("status").execute());
+    expect(runs.map((run) => run.status)).toEqual(["ok", "ok"]);
   });
 
+  // The rerun waits out the dead sweep's lease TTL (15 s): more time than the default.
   it("a sweep killed with SIGKILL mid-run, then rerun, leaves no duplicates and records the abandoned run", async () => {
     await box.withStore((store) => seedQuietCustomers(store, 30_000));
-    const child = spawnCli(["sweep", "--json"], { KEEPWARM_DB: box.db, KEEPWARM_TZ: "UTC" });
+    const child = spawnCli(["sweep", "--json"], { KEEPWARM_DB: await box.db(), KEEPWARM_TZ: "UTC" });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
     child.stdout?.resume();
     child.stderr?.resume();
     // Kill as soon as the run is recorded as started, i.e. while it evaluates.
     const started = await box.withStore(async (store) => {
-      const running = store.sqlite.prepare("SELECT count(*) FROM sweep_runs WHERE status = 'running'").pluck();
       for (let i = 0; i < 3000; i++) {
-        if ((running.get() as number) > 0) return true;
+        if ((await store.db.selectFrom("sweep_runs").select("id").where("status", "=", "running").executeTakeFirst()) !== undefined) return true;
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       return false;
@@ -110,14 +110,20 @@ describe("keepwarm sweep", () => {
     expect(await exited).toBe("SIGKILL");
     const before = await box.withStore(nudgeCounts);
     expect(before.total === 0 || before.total === 30_000).toBe(true);
+    // Its deliveries stay held until a sweep takes over.
+    const held = await box.withStore((store) => store.db.selectFrom("outbox").select("status").where("status", "=", "held").execute());
+    expect(held).toHaveLength(before.total);
 
+    // The rerun waits out the dead sweep's lease (its heartbeat stopped), then takes over.
     const rerun = await sweepJson();
     expect(rerun.nudges).toHaveLength(30_000 - before.total);
     expect(await box.withStore(nudgeCounts)).toEqual({ total: 30_000, pairs: 30_000 });
-    const runs = await box.withStore((store) => store.sqlite.prepare("SELECT status, finished_at IS NOT NULL AS finished FROM sweep_runs ORDER BY id").all());
-    expect(runs).toEqual([
-      { status: "abandoned", finished: 1 },
-      { status: "ok", finished: 1 },
+    const runs = await box.withStore((store) => store.db.selectFrom("sweep_runs").select(["status", "finished_at"]).orderBy("id").execute());
+    expect(runs.map((run) => [run.status, run.finished_at !== null])).toEqual([
+      ["abandoned", true],
+      ["ok", true],
     ]);
-  });
+    const outbox = await box.withStore((store) => store.db.selectFrom("outbox").select("status").distinct().execute());
+    expect(outbox.map((o) => o.status)).toEqual(["pending"]);
+  }, 120_000);
 });

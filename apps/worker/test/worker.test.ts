@@ -1,4 +1,6 @@
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
+import { failInserts } from "@keepwarm/store/testing/faults";
 import { tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startWorker, type Worker } from "../src/index";
@@ -10,11 +12,24 @@ const logs: string[] = [];
 
 beforeEach(async () => {
   tmp = tempDir("keepwarm-worker-");
-  store = await openStore(tmp.file("keepwarm.db"));
+  store = await openStore(await freshDatabase(tmp));
   logs.length = 0;
   const since = Date.now() - 60 * DAY_MS;
-  const insert = store.sqlite.prepare("INSERT INTO customers (external_id, name, segment, since_at, created_at, updated_at) VALUES (?, ?, 'smb', ?, ?, ?)");
-  for (let i = 0; i < 50; i++) insert.run(`W-${i}`, `Worker customer ${i}`, since, since, since);
+  await store.db
+    .insertInto("customers")
+    .values(
+      Array.from({ length: 50 }, (_, i) => ({
+        external_id: `W-${i}`,
+        name: `Worker customer ${i}`,
+        segment: "smb",
+        since_at: since,
+        loyalty_member: 0,
+        attributes: "{}",
+        created_at: since,
+        updated_at: since,
+      })),
+    )
+    .execute();
 });
 afterEach(async () => {
   await worker?.stop();
@@ -25,7 +40,7 @@ afterEach(async () => {
 
 // A schedule that never fires during a test: ticks come only from worker.tick().
 const env = { KEEPWARM_SCHEDULE: "0 0 1 1 *", KEEPWARM_TZ: "UTC" };
-const runs = () => store.sqlite.prepare("SELECT status, created FROM sweep_runs ORDER BY id").all() as Array<{ status: string; created: number }>;
+const runs = () => store.db.selectFrom("sweep_runs").select(["status", "created"]).orderBy("id").execute();
 
 describe("startWorker", () => {
   it("a tick sweeps, logs the outcome and hands the report to afterSweep", async () => {
@@ -35,7 +50,7 @@ describe("startWorker", () => {
     expect(report?.created).toBe(50);
     expect(seen).toEqual([50]);
     expect(logs.some((line) => /^sweep #1: 50 customers, 50 new nudges/.test(line))).toBe(true);
-    expect(runs()).toEqual([{ status: "ok", created: 50 }]);
+    expect(await runs()).toEqual([{ status: "ok", created: 50 }]);
   });
 
   it("two ticks at once never overlap: the second joins the sweep in progress", async () => {
@@ -55,29 +70,32 @@ describe("startWorker", () => {
     const [a, b] = await Promise.all([worker.tick(), worker.tick()]);
     expect(a).toBe(b);
     expect(maxConcurrent).toBe(1);
-    expect(runs()).toHaveLength(1);
+    expect(await runs()).toHaveLength(1);
     expect(logs).toContain("sweep: previous sweep still running; skipping this tick");
     // Once finished, the next tick runs a new sweep (which creates nothing new).
     expect((await worker.tick())?.created).toBe(0);
-    expect(runs()).toHaveLength(2);
+    expect(await runs()).toHaveLength(2);
   });
 
   it("skips a tick while another process holds the sweep lease", async () => {
-    store.sqlite.prepare("INSERT INTO leases (name, holder, host, pid, expires_at) VALUES ('sweep', 'other', 'another-host', 1, ?)").run(Date.now() + 60_000);
+    await store.db
+      .insertInto("leases")
+      .values({ name: "sweep", holder: "other", host: "another-host", pid: 1, expires_at: Date.now() + 60_000 })
+      .execute();
     worker = startWorker({ store, env, log: (line) => logs.push(line) });
     expect(await worker.tick()).toBeUndefined();
     expect(logs.some((line) => line.startsWith("sweep: skipped, another sweep is running (pid 1 on another-host)"))).toBe(true);
-    expect(runs()).toEqual([]);
+    expect(await runs()).toEqual([]);
   });
 
   it("a failed sweep is logged and the worker keeps going", async () => {
-    store.sqlite.exec("CREATE TRIGGER fail_nudges BEFORE INSERT ON nudges BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+    const repair = await failInserts(store.db, "nudges", "disk on fire");
     worker = startWorker({ store, env, log: (line) => logs.push(line) });
     expect(await worker.tick()).toBeUndefined();
     expect(logs).toContain("sweep failed: disk on fire");
-    store.sqlite.exec("DROP TRIGGER fail_nudges");
+    await repair();
     expect((await worker.tick())?.created).toBe(50);
-    expect(runs().map((r) => r.status)).toEqual(["error", "ok"]);
+    expect((await runs()).map((r) => r.status)).toEqual(["error", "ok"]);
   });
 
   it("stop() waits for the sweep in progress", async () => {
@@ -91,7 +109,7 @@ describe("startWorker", () => {
     await worker.stop();
     worker = undefined;
     expect(delivered).toBe(true);
-    expect(runs()).toEqual([{ status: "ok", created: 50 }]);
+    expect(await runs()).toEqual([{ status: "ok", created: 50 }]);
     await tick;
   });
 });

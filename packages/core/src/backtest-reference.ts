@@ -1,5 +1,5 @@
 import type { Calendar, RuleFile } from "@keepwarm/rules";
-import { DAY_MS, type Store } from "@keepwarm/store";
+import { churnDates, DAY_MS, type Store, touchTimes } from "@keepwarm/store";
 import {
   assertBacktestDays,
   type BacktestCounts,
@@ -52,7 +52,6 @@ export async function backtestRuleSetDayByDay(store: Store, ruleFile: RuleFile, 
   const lastDay = calendar.dayNumber(now) - 1;
   const firstDay = lastDay - days + 1;
   const ruleSet = { version: 0, ruleFile, json: "" };
-  const firstTouchAfter = store.sqlite.prepare("SELECT min(occurred_at) AS at FROM touchpoints WHERE customer_id = ? AND occurred_at > ? AND occurred_at <= ?");
 
   const live = new Map<string, LiveNudge>();
   const coolingUntil = new Map<string, number>();
@@ -60,14 +59,22 @@ export async function backtestRuleSetDayByDay(store: Store, ruleFile: RuleFile, 
   let evaluations = 0;
   for (let day = firstDay; day <= lastDay; day++) {
     const dayEnd = calendar.startOfDay(day + 1) - 1;
-    // Touches logged during the day resolve live nudges before the day's sweep.
-    for (const [key, nudge] of live) {
-      if (!nudge.resolveOnTouch) continue;
-      const customerId = Number(key.slice(key.indexOf("\u0000") + 1));
-      const touch = firstTouchAfter.get(customerId, Math.max(nudge.lastTouchAt ?? -1, nudge.at), dayEnd) as { at: number | null };
-      if (touch.at === null) continue;
+    // Touches logged during the day resolve live nudges before the day's sweep: the first
+    // touch after the nudge's basis (the later of its last touch and its creation).
+    const resolvable = [...live].filter(([, nudge]) => nudge.resolveOnTouch);
+    const customerOf = (key: string) => Number(key.slice(key.indexOf("\u0000") + 1));
+    const basis = (nudge: LiveNudge) => Math.max(nudge.lastTouchAt ?? -1, nudge.at);
+    const touches = await touchTimes(
+      store.db,
+      resolvable.map(([key]) => customerOf(key)),
+      resolvable.reduce((min, [, nudge]) => Math.min(min, basis(nudge)), Number.POSITIVE_INFINITY),
+      dayEnd,
+    );
+    for (const [key, nudge] of resolvable) {
+      const touchAt = touches.get(customerOf(key))?.find((at) => at > basis(nudge));
+      if (touchAt === undefined) continue;
       live.delete(key);
-      coolingUntil.set(key, touch.at + nudge.cooldownDays * DAY_MS);
+      coolingUntil.set(key, touchAt + nudge.cooldownDays * DAY_MS);
     }
     const { evaluated, matches } = await findMatches(store, ruleSet, { calendar, now: dayEnd });
     evaluations += evaluated;
@@ -96,74 +103,74 @@ export async function backtestRuleSetDayByDay(store: Store, ruleFile: RuleFile, 
     for (const key of live.keys()) if (!seen.has(key)) live.delete(key);
     options.onProgress?.(day - firstDay + 1, days);
   }
-  return summarise(store, ruleFile, fired, { calendar, now, firstDay, lastDay, days, evaluations, sampleSize });
+  return await summarise(store, ruleFile, fired, { calendar, now, firstDay, lastDay, days, evaluations, sampleSize });
 }
 
-function summarise(
+async function summarise(
   store: Store,
   ruleFile: RuleFile,
   fired: readonly Fired[],
   context: { calendar: Calendar; now: number; firstDay: number; lastDay: number; days: number; evaluations: number; sampleSize: number },
-): BacktestReport {
-  const touchedSoon = store.sqlite.prepare("SELECT 1 FROM touchpoints WHERE customer_id = ? AND occurred_at > ? AND occurred_at <= ? LIMIT 1");
-  const churnedAt = new Map(
-    (
-      store.sqlite.prepare("SELECT id, churned_at AS churnedAt FROM customers WHERE churned_at IS NOT NULL").all() as Array<{ id: number; churnedAt: number }>
-    ).map((row) => [row.id, row.churnedAt]),
+): Promise<BacktestReport> {
+  const churnedAt = await churnDates(store.db);
+  const touches = await touchTimes(
+    store.db,
+    fired.map((nudge) => nudge.customerId),
+    fired.reduce((min, nudge) => Math.min(min, nudge.at), Number.POSITIVE_INFINITY),
+    context.now,
   );
   const outcome = (nudge: Fired) => {
     const horizon = Math.min(nudge.at + OUTCOME_WINDOW_DAYS * DAY_MS, context.now);
     const churned = churnedAt.get(nudge.customerId);
     return {
-      touched: touchedSoon.get(nudge.customerId, nudge.at, horizon) !== undefined,
+      touched: touches.get(nudge.customerId)?.some((at) => at > nudge.at && at <= horizon) ?? false,
       churned: churned !== undefined && churned > nudge.at && churned <= context.now,
     };
   };
-  const rules = ruleFile.rules
-    .filter((rule) => rule.enabled)
-    .map((rule): BacktestRuleReport => {
-      const mine = fired.filter((nudge) => nudge.ruleId === rule.id);
-      const weeks = new Map<string, BacktestCounts>();
-      const report: BacktestRuleReport = {
-        ruleId: rule.id,
-        name: rule.name,
-        fired: mine.length,
-        touchedWithin7Days: 0,
-        churned: 0,
-        customers: new Set(mine.map((nudge) => nudge.customerId)).size,
-        heldOut: mine.filter((nudge) => nudge.heldOut).length,
-        weeks: [],
-        sample: [],
-      };
-      for (const nudge of mine) {
-        const { touched, churned } = outcome(nudge);
-        const weekKey = isoWeek(nudge.day);
-        const week = weeks.get(weekKey) ?? { fired: 0, touchedWithin7Days: 0, churned: 0 };
-        weeks.set(weekKey, week);
-        week.fired++;
-        if (touched) {
-          week.touchedWithin7Days++;
-          report.touchedWithin7Days++;
-        }
-        if (churned) {
-          week.churned++;
-          report.churned++;
-        }
-        if (report.sample.length < context.sampleSize) {
-          report.sample.push({
-            date: context.calendar.isoDate(nudge.at),
-            customerId: nudge.externalId,
-            name: nudge.name,
-            explanation: nudge.explanation,
-            heldOut: nudge.heldOut,
-            touchedWithin7Days: touched,
-            churned,
-          });
-        }
+  const rules: BacktestRuleReport[] = [];
+  for (const rule of ruleFile.rules.filter((r) => r.enabled)) {
+    const mine = fired.filter((nudge) => nudge.ruleId === rule.id);
+    const weeks = new Map<string, BacktestCounts>();
+    const report: BacktestRuleReport = {
+      ruleId: rule.id,
+      name: rule.name,
+      fired: mine.length,
+      touchedWithin7Days: 0,
+      churned: 0,
+      customers: new Set(mine.map((nudge) => nudge.customerId)).size,
+      heldOut: mine.filter((nudge) => nudge.heldOut).length,
+      weeks: [],
+      sample: [],
+    };
+    for (const nudge of mine) {
+      const { touched, churned } = outcome(nudge);
+      const weekKey = isoWeek(nudge.day);
+      const week = weeks.get(weekKey) ?? { fired: 0, touchedWithin7Days: 0, churned: 0 };
+      weeks.set(weekKey, week);
+      week.fired++;
+      if (touched) {
+        week.touchedWithin7Days++;
+        report.touchedWithin7Days++;
       }
-      report.weeks = [...weeks].map(([week, counts]) => ({ week, ...counts }));
-      return report;
-    });
+      if (churned) {
+        week.churned++;
+        report.churned++;
+      }
+      if (report.sample.length < context.sampleSize) {
+        report.sample.push({
+          date: context.calendar.isoDate(nudge.at),
+          customerId: nudge.externalId,
+          name: nudge.name,
+          explanation: nudge.explanation,
+          heldOut: nudge.heldOut,
+          touchedWithin7Days: touched,
+          churned,
+        });
+      }
+    }
+    report.weeks = [...weeks].map(([week, counts]) => ({ week, ...counts }));
+    rules.push(report);
+  }
   const sum = (field: "fired" | "touchedWithin7Days" | "churned" | "heldOut") => rules.reduce((total, rule) => total + rule[field], 0);
   return {
     from: context.calendar.isoDate(context.calendar.startOfDay(context.firstDay)),

@@ -11,7 +11,7 @@ import {
   type Rule,
   type RuleFile,
 } from "@keepwarm/rules";
-import { DAY_MS, type Store } from "@keepwarm/store";
+import { countCustomers, customersAfter, DAY_MS, historiesInRange, type Store } from "@keepwarm/store";
 import { UserError } from "./errors";
 import { isHeldOut } from "./holdout";
 
@@ -99,22 +99,6 @@ interface History {
   spendPrefix: number[];
 }
 
-type CustomerRow = [
-  id: number,
-  externalId: string,
-  name: string,
-  segment: string | null,
-  lifecycleStage: string | null,
-  tier: string | null,
-  ownerSlackId: string | null,
-  loyaltyMember: number,
-  sinceAt: number | null,
-  renewalAt: number | null,
-  churnedAt: number | null,
-  createdAt: number,
-  attributes: string,
-];
-
 /** First index in the ascending list with a value above `value` (upper bound). */
 function firstAbove(list: readonly number[], value: number, from = 0): number {
   let lo = from;
@@ -191,29 +175,7 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
   const seen = new Uint8Array(ruleCount);
   const firedHere = new Uint8Array(ruleCount);
 
-  const { sqlite } = store;
-  const customersAfter = sqlite
-    .prepare(
-      `SELECT id, external_id, name, segment, lifecycle_stage, tier, owner_slack_id, loyalty_member, since_at, renewal_at, churned_at, created_at, attributes
-       FROM customers WHERE id > ? ORDER BY id LIMIT ?`,
-    )
-    .raw();
-  const touchesIn = sqlite
-    .prepare(
-      "SELECT customer_id, occurred_at, kind FROM touchpoints WHERE customer_id > ? AND customer_id <= ? AND occurred_at <= ? ORDER BY customer_id, occurred_at, id",
-    )
-    .raw();
-  const npsIn = sqlite
-    .prepare(
-      "SELECT customer_id, responded_at, score FROM nps_responses WHERE customer_id > ? AND customer_id <= ? AND responded_at <= ? ORDER BY customer_id, responded_at",
-    )
-    .raw();
-  const purchasesIn = sqlite
-    .prepare(
-      "SELECT customer_id, occurred_at, amount_cents FROM purchases WHERE customer_id > ? AND customer_id <= ? AND occurred_at <= ? ORDER BY customer_id, occurred_at",
-    )
-    .raw();
-  const totalCustomers = sqlite.prepare("SELECT count(*) FROM customers").pluck().get() as number;
+  const totalCustomers = await countCustomers(store.db);
 
   let evaluations = 0;
   let customersNudged = 0;
@@ -221,9 +183,9 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
   let reported = 0;
   let after = 0;
   for (;;) {
-    const customers = customersAfter.all(after, BACKTEST_CHUNK) as CustomerRow[];
+    const customers = await customersAfter(store.db, after, BACKTEST_CHUNK);
     if (customers.length === 0) break;
-    const last = (customers[customers.length - 1] as CustomerRow)[0];
+    const last = (customers[customers.length - 1] as (typeof customers)[number]).id;
     const histories = new Map<number, History>();
     const historyOf = (id: number): History => {
       let history = histories.get(id);
@@ -233,26 +195,27 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
       }
       return history;
     };
-    for (const [id, at, kind] of touchesIn.all(after, last, now) as Array<[number, number, string]>) {
-      const history = historyOf(id);
+    const { touches, nps, purchases } = await historiesInRange(store.db, after, last, now);
+    for (const { customerId, at, kind } of touches) {
+      const history = historyOf(customerId);
       history.touchAt.push(at);
       history.touchKind.push(kind);
     }
-    for (const [id, at, score] of npsIn.all(after, last, now) as Array<[number, number, number]>) {
-      const history = historyOf(id);
+    for (const { customerId, at, score } of nps) {
+      const history = historyOf(customerId);
       history.npsAt.push(at);
       history.npsScore.push(score);
     }
-    for (const [id, at, cents] of purchasesIn.all(after, last, now) as Array<[number, number, number]>) {
-      const history = historyOf(id);
+    for (const { customerId, at, cents } of purchases) {
+      const history = historyOf(customerId);
       history.purchaseAt.push(at);
       history.spendPrefix.push((history.spendPrefix[history.spendPrefix.length - 1] as number) + cents);
     }
     const empty: History = { touchAt: [], touchKind: [], npsAt: [], npsScore: [], purchaseAt: [], spendPrefix: [0] };
 
     for (const customer of customers) {
-      const [id, externalId, name, segment, lifecycleStage, tier, ownerSlackId, loyaltyMember, sinceAt, renewalAt, churnedAt, createdAt, attributesJson] =
-        customer;
+      const { id, externalId, name, segment, lifecycleStage, tier, ownerSlackId, loyaltyMember, sinceAt, renewalAt, churnedAt, createdAt } = customer;
+      const attributesJson = customer.attributes;
       const history = histories.get(id) ?? empty;
       const { touchAt, touchKind, npsAt, npsScore, purchaseAt, spendPrefix } = history;
       // Attribute facts, as computeFacts derives them, parsed once per customer instead of once per day.

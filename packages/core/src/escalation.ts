@@ -1,5 +1,5 @@
 import { type Calendar, type Rule, validateRuleFileText } from "@keepwarm/rules";
-import type { Store } from "@keepwarm/store";
+import { escalationCandidates, escalationNudge, markEscalated, ruleSetRow, type Store } from "@keepwarm/store";
 import { isoDate } from "./dates";
 import type { ActiveRuleSet } from "./rule-sets";
 
@@ -18,35 +18,24 @@ export interface EscalatedNudge {
  * Sets escalated_at and enqueues one `escalate` outbox item in one transaction;
  * escalated_at IS NULL in the UPDATE makes a second escalation impossible.
  */
-export function escalateOverdueNudges(store: Store, ruleSet: ActiveRuleSet, options: { now: number; calendar: Calendar }): EscalatedNudge[] {
+export async function escalateOverdueNudges(store: Store, ruleSet: ActiveRuleSet, options: { now: number; calendar: Calendar }): Promise<EscalatedNudge[]> {
   const days = new Map<string, number>();
   for (const rule of ruleSet.ruleFile.rules) {
     if (rule.enabled && rule.nudge.escalateAfterDays !== undefined) days.set(rule.id, rule.nudge.escalateAfterDays);
   }
   if (days.size === 0) return [];
-  const candidates = store.sqlite
-    .prepare(
-      `SELECT id AS nudgeId, rule_id AS ruleId, customer_id AS customerId, delivered_at AS deliveredAt FROM nudges
-       WHERE status = 'open' AND held_out = 0 AND escalated_at IS NULL AND delivered_at IS NOT NULL AND delivered_at <= ?`,
-    )
-    .all(options.now) as Array<EscalatedNudge & { deliveredAt: number }>;
-  const mark = store.sqlite.prepare("UPDATE nudges SET escalated_at = ?, updated_at = ? WHERE id = ? AND escalated_at IS NULL AND status = 'open'");
-  const enqueue = store.sqlite.prepare(
-    "INSERT INTO outbox (kind, nudge_id, status, attempts, next_attempt_at, created_at) VALUES ('escalate', ?, 'pending', 0, ?, ?)",
+  const due = (await escalationCandidates(store.db, options.now)).filter((c) => {
+    const after = days.get(c.ruleId);
+    return after !== undefined && options.calendar.daysBetween(c.deliveredAt, options.now) >= after;
+  });
+  const escalated = new Set(
+    await markEscalated(
+      store.db,
+      due.map((c) => c.nudgeId),
+      options.now,
+    ),
   );
-  const escalated: EscalatedNudge[] = [];
-  store.sqlite
-    .transaction(() => {
-      for (const c of candidates) {
-        const after = days.get(c.ruleId);
-        if (after === undefined || options.calendar.daysBetween(c.deliveredAt, options.now) < after) continue;
-        if (mark.run(options.now, options.now, c.nudgeId).changes === 0) continue;
-        enqueue.run(c.nudgeId, options.now, options.now);
-        escalated.push({ nudgeId: c.nudgeId, ruleId: c.ruleId, customerId: c.customerId });
-      }
-    })
-    .immediate();
-  return escalated;
+  return due.filter((c) => escalated.has(c.nudgeId)).map((c) => ({ nudgeId: c.nudgeId, ruleId: c.ruleId, customerId: c.customerId }));
 }
 
 export interface EscalationConfig {
@@ -93,10 +82,10 @@ export interface EscalationDetails {
 
 const ruleCache = new Map<string, Rule | undefined>();
 
-function ruleOf(store: Store, version: number, ruleId: string): Rule | undefined {
+async function ruleOf(store: Store, version: number, ruleId: string): Promise<Rule | undefined> {
   const key = `${store.location}\u0000${version}\u0000${ruleId}`;
   if (ruleCache.has(key)) return ruleCache.get(key);
-  const json = store.sqlite.prepare("SELECT json FROM rule_sets WHERE id = ?").pluck().get(version) as string | undefined;
+  const json = (await ruleSetRow(store.db, version))?.json;
   const parsed = json === undefined ? undefined : validateRuleFileText(json);
   const rule = parsed?.valid ? parsed.ruleFile.rules.find((r) => r.id === ruleId) : undefined;
   ruleCache.set(key, rule);
@@ -104,33 +93,10 @@ function ruleOf(store: Store, version: number, ruleId: string): Rule | undefined
 }
 
 /** Everything an escalation message shows: who, why, and what happened to the nudge so far. */
-export function escalationDetails(store: Store, nudgeId: number, config: EscalationConfig): EscalationDetails | undefined {
-  const row = store.sqlite
-    .prepare(
-      `SELECT n.id, n.rule_id AS ruleId, n.rule_set_version AS version, n.explanation, n.created_at AS createdAt, n.delivered_at AS deliveredAt,
-         n.escalated_at AS escalatedAt, n.snoozed_by AS snoozedBy, n.snoozed_until AS snoozedUntil, n.status,
-         c.external_id AS customerExternalId, c.name AS customerName, c.owner_slack_id AS ownerSlackId
-       FROM nudges n JOIN customers c ON c.id = n.customer_id WHERE n.id = ?`,
-    )
-    .get(nudgeId) as
-    | {
-        id: number;
-        ruleId: string;
-        version: number;
-        explanation: string;
-        createdAt: number;
-        deliveredAt: number | null;
-        escalatedAt: number | null;
-        snoozedBy: string | null;
-        snoozedUntil: number | null;
-        status: string;
-        customerExternalId: string;
-        customerName: string;
-        ownerSlackId: string | null;
-      }
-    | undefined;
+export async function escalationDetails(store: Store, nudgeId: number, config: EscalationConfig): Promise<EscalationDetails | undefined> {
+  const row = await escalationNudge(store.db, nudgeId);
   if (row === undefined) return undefined;
-  const rule = ruleOf(store, row.version, row.ruleId);
+  const rule = await ruleOf(store, row.version, row.ruleId);
   const route = routeEscalation(rule?.nudge.escalateTo, row.ownerSlackId, config);
   const when = (ms: number) => `${isoDate(ms)} ${new Date(ms).toISOString().slice(11, 16)} UTC`;
   const owner = row.ownerSlackId === null ? "no owner" : `<@${row.ownerSlackId}>`;

@@ -7,7 +7,6 @@ export * from "./delivery/route";
 export * from "./demo-data";
 export * from "./env";
 export * from "./errors";
-export * from "./facts-scan";
 export * from "./holdout";
 export * from "./import/import-csv";
 export * from "./import/kinds";

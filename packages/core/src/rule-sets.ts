@@ -1,5 +1,5 @@
 import { defaultRulesText, type RuleFile, type ValidationError, validateRuleFileText } from "@keepwarm/rules";
-import type { Store } from "@keepwarm/store";
+import { activeRuleSetRow, type Store, saveActiveRuleSet } from "@keepwarm/store";
 
 export interface ActiveRuleSet {
   version: number;
@@ -22,7 +22,7 @@ function parseStored(version: number, json: string): ActiveRuleSet {
 }
 
 export async function getActiveRuleSet(store: Store): Promise<ActiveRuleSet | undefined> {
-  const row = await store.db.selectFrom("rule_sets").select(["id", "json"]).where("active", "=", 1).executeTakeFirst();
+  const row = await activeRuleSetRow(store.db);
   return row === undefined ? undefined : parseStored(row.id, row.json);
 }
 
@@ -63,24 +63,23 @@ export async function applyRuleSet(store: Store, text: string, options: ApplyOpt
   const result = validateRuleFileText(text);
   if (!result.valid) throw new RuleValidationError(result.errors);
   const canonical = JSON.stringify(JSON.parse(text));
-  const current = await store.db.selectFrom("rule_sets").select(["id", "json"]).where("active", "=", 1).executeTakeFirst();
-  if (current !== undefined && JSON.stringify(JSON.parse(current.json)) === canonical) {
+  const sameAsActive = (json: string) => JSON.stringify(JSON.parse(json)) === canonical;
+  const current = await activeRuleSetRow(store.db);
+  if (current !== undefined && sameAsActive(current.json)) {
     return { ruleSet: { version: current.id, ruleFile: result.ruleFile, json: current.json }, changed: false };
   }
-  const now = options.now ?? Date.now();
-  const version = store.sqlite
-    .transaction(() => {
-      if (options.expectedActiveVersion !== undefined) {
-        // Checked inside the write transaction: nothing can slip in between check and save.
-        const active = (store.sqlite.prepare("SELECT id FROM rule_sets WHERE active = 1").pluck().get() as number | undefined) ?? 0;
-        if (active !== options.expectedActiveVersion) throw new RuleSetConflictError(options.expectedActiveVersion, active);
-      }
-      store.sqlite.prepare("UPDATE rule_sets SET active = 0 WHERE active = 1").run();
-      const info = store.sqlite
-        .prepare("INSERT INTO rule_sets (json, author, source, created_at, active, note) VALUES (?, ?, ?, ?, 1, ?)")
-        .run(text, options.author, options.source, now, options.note ?? null);
-      return Number(info.lastInsertRowid);
-    })
-    .immediate();
-  return { ruleSet: { version, ruleFile: result.ruleFile, json: text }, changed: true };
+  // Checked again inside the write transaction: nothing can slip in between check and save.
+  const saved = await saveActiveRuleSet(store.db, {
+    json: text,
+    author: options.author,
+    source: options.source,
+    note: options.note ?? null,
+    createdAt: options.now ?? Date.now(),
+    sameAsActive,
+    ...(options.expectedActiveVersion === undefined ? {} : { expectedActiveVersion: options.expectedActiveVersion }),
+  });
+  if (saved.saved) return { ruleSet: { version: saved.id, ruleFile: result.ruleFile, json: text }, changed: true };
+  if (saved.reason === "conflict") throw new RuleSetConflictError(options.expectedActiveVersion ?? 0, saved.activeId);
+  const active = (await activeRuleSetRow(store.db)) ?? { id: saved.activeId, json: text };
+  return { ruleSet: { version: active.id, ruleFile: result.ruleFile, json: active.json }, changed: false };
 }

@@ -1,5 +1,5 @@
 import type { Rule, RuleFile } from "@keepwarm/rules";
-import type { Store } from "@keepwarm/store";
+import { activeRuleSetRow, latestRuleSetId, listRuleSetRows, ruleSetRow, type Store } from "@keepwarm/store";
 import { UserError } from "./errors";
 import { type ActiveRuleSet, applyRuleSet } from "./rule-sets";
 
@@ -14,15 +14,7 @@ export interface RuleSetVersion {
   note: string | null;
 }
 
-interface RuleSetRowLite {
-  id: number;
-  json: string;
-  author: string;
-  source: string;
-  created_at: number;
-  active: number;
-  note: string | null;
-}
+type RuleSetRowLite = Awaited<ReturnType<typeof listRuleSetRows>>[number];
 
 function countRules(json: string): number | null {
   try {
@@ -45,33 +37,30 @@ const toVersion = (row: RuleSetRowLite): RuleSetVersion => ({
 });
 
 /** Every stored version, oldest first. History is append-only. */
-export function listRuleSetVersions(store: Store): RuleSetVersion[] {
-  const rows = store.sqlite.prepare("SELECT id, json, author, source, created_at, active, note FROM rule_sets ORDER BY id").all() as RuleSetRowLite[];
-  return rows.map(toVersion);
+export async function listRuleSetVersions(store: Store): Promise<RuleSetVersion[]> {
+  return (await listRuleSetRows(store.db)).map(toVersion);
 }
 
 /** One version with its JSON exactly as stored; undefined when it does not exist. */
-export function getRuleSetVersion(store: Store, version: number): (RuleSetVersion & { json: string }) | undefined {
-  const row = store.sqlite.prepare("SELECT id, json, author, source, created_at, active, note FROM rule_sets WHERE id = ?").get(version) as
-    | RuleSetRowLite
-    | undefined;
+export async function getRuleSetVersion(store: Store, version: number): Promise<(RuleSetVersion & { json: string }) | undefined> {
+  const row = await ruleSetRow(store.db, version);
   return row === undefined ? undefined : { ...toVersion(row), json: row.json };
 }
 
-function unknownVersion(store: Store, version: number): UserError {
-  const latest = store.sqlite.prepare("SELECT max(id) AS id FROM rule_sets").get() as { id: number | null };
-  const range = latest.id === null ? "no rule versions are stored yet (run keepwarm init)" : `versions are 1–${latest.id}`;
+async function unknownVersion(store: Store, version: number): Promise<UserError> {
+  const latest = await latestRuleSetId(store.db);
+  const range = latest === undefined ? "no rule versions are stored yet (run keepwarm init)" : `versions are 1–${latest}`;
   return new UserError(`unknown rules version ${version}: ${range}`, "unknown_version");
 }
 
 /** The JSON of the active version (or of `version`), exactly as stored. */
-export function exportRuleSet(store: Store, version?: number): { version: number; json: string } {
+export async function exportRuleSet(store: Store, version?: number): Promise<{ version: number; json: string }> {
   if (version !== undefined) {
-    const found = getRuleSetVersion(store, version);
-    if (found === undefined) throw unknownVersion(store, version);
+    const found = await getRuleSetVersion(store, version);
+    if (found === undefined) throw await unknownVersion(store, version);
     return { version, json: found.json };
   }
-  const active = store.sqlite.prepare("SELECT id, json FROM rule_sets WHERE active = 1").get() as { id: number; json: string } | undefined;
+  const active = await activeRuleSetRow(store.db);
   if (active === undefined) throw new UserError("no rules are active yet (run keepwarm init)", "no_active_rules");
   return { version: active.id, json: active.json };
 }
@@ -85,8 +74,8 @@ export async function rollbackRuleSet(
   version: number,
   options: { author: string; now?: number },
 ): Promise<{ ruleSet: ActiveRuleSet; changed: boolean; from: number }> {
-  const target = getRuleSetVersion(store, version);
-  if (target === undefined) throw unknownVersion(store, version);
+  const target = await getRuleSetVersion(store, version);
+  if (target === undefined) throw await unknownVersion(store, version);
   const { ruleSet, changed } = await applyRuleSet(store, target.json, {
     author: options.author,
     source: `rollback of v${version}`,

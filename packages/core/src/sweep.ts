@@ -9,13 +9,29 @@ import {
   PRIORITIES,
   type Rule,
 } from "@keepwarm/rules";
-import type { Store } from "@keepwarm/store";
+import {
+  abandonRunningSweeps,
+  applyNudgePlan,
+  coolingPairsInRange,
+  type Db,
+  extendLease,
+  factRowChunks,
+  failSweepRun,
+  finishSweepRun,
+  type LiveNudgeRow,
+  liveNudgesInRange,
+  type PlannedNudgeRow,
+  releaseHeldOutbox,
+  type Store,
+  scanFactRows,
+  startSweepRun,
+  writeTransaction,
+} from "@keepwarm/store";
 import { hostname } from "node:os";
 import { escalateOverdueNudges } from "./escalation";
 import { UserError } from "./errors";
-import { factRowChunks, scanFactRows } from "./facts-scan";
 import { LazyMatch } from "./lazy-match";
-import { type LeaseHolder, releaseLease, renewLease, tryAcquireLease } from "./lease";
+import { keepLeaseAlive, type LeaseHolder, LeaseLostError, releaseLease, tryAcquireLease } from "./lease";
 import { type ActiveRuleSet, ensureActiveRuleSet } from "./rule-sets";
 
 export interface Match {
@@ -80,13 +96,20 @@ export class SweepBusyError extends UserError {
   }
 }
 
-const LEASE_TTL_MS = 5 * 60_000;
+/**
+ * The sweep lease lives while its holder's heartbeat renews it: a sweep whose process
+ * died is taken over within LEASE_TTL_MS, and a live one (renewed every
+ * LEASE_RENEW_MS) never is.
+ */
+export const SWEEP_LEASE = "sweep";
+export const LEASE_TTL_MS = 15_000;
+const LEASE_RENEW_MS = 5_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function acquireSweepLease(store: Store, waitMs: number): Promise<LeaseHolder> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const result = tryAcquireLease(store, "sweep", LEASE_TTL_MS);
+    const result = await tryAcquireLease(store, SWEEP_LEASE, LEASE_TTL_MS);
     if (!("busy" in result)) return result;
     if (Date.now() >= deadline) throw new SweepBusyError(result.busy);
     await sleep(200);
@@ -106,35 +129,27 @@ export async function findMatches(
   const byId = new Map(rules.map((rule) => [rule.id, rule]));
   const matches: Match[] = [];
   let evaluated = 0;
-  const pending: Array<{ row: Parameters<typeof computeFacts>[0]; facts: Facts; rule: Rule }> = [];
-  const rows = reference === undefined ? scanFactRows(store, options.now) : [...scanFactRows(store, options.now)];
-  for (const row of rows) {
-    evaluated++;
-    if (options.onProgress !== undefined && evaluated % 10_000 === 0) options.onProgress(evaluated);
-    const facts = computeFacts(row, options.now, options.calendar, attributeNames);
-    if (reference !== undefined) {
-      for (const id of await reference(facts)) {
-        const rule = byId.get(id);
-        if (rule !== undefined) pending.push({ row, facts, rule });
+  for await (const rows of scanFactRows(store, options.now)) {
+    for (const row of rows) {
+      evaluated++;
+      if (options.onProgress !== undefined && evaluated % 10_000 === 0) options.onProgress(evaluated);
+      const facts = computeFacts(row, options.now, options.calendar, attributeNames);
+      if (reference !== undefined) {
+        for (const id of await reference(facts)) {
+          const rule = byId.get(id);
+          if (rule !== undefined) matches.push(new LazyMatch(rule, row, facts));
+        }
+        continue;
       }
-      continue;
-    }
-    for (const { rule, matches: predicate } of compiled) {
-      if (predicate(facts)) pending.push({ row, facts, rule });
+      for (const { rule, matches: predicate } of compiled) {
+        if (predicate(facts)) matches.push(new LazyMatch(rule, row, facts));
+      }
     }
   }
-  for (const { row, facts, rule } of pending) matches.push(new LazyMatch(rule, row, facts));
   return { evaluated, matches };
 }
 
-interface LiveNudge {
-  id: number;
-  ruleId: string;
-  customerId: number;
-  status: "open" | "snoozed";
-  snoozedUntil: number | null;
-  delivered: number;
-}
+type LiveNudge = LiveNudgeRow;
 
 export interface Plan {
   create: Match[];
@@ -178,74 +193,27 @@ export function planNudges(
 /** Customers per chunk: bounds the memory of a sweep, whatever the number of customers. */
 export const SWEEP_CHUNK = 5_000;
 
-/**
- * Deliveries a sweep creates wait in this outbox status until the sweep ends, so a
- * delivery pass running meanwhile (the bot, in its own process) sees a rep's nudges
- * all at once, in one digest and in priority order, as when a sweep was one
- * transaction. A sweep that dies leaves them held; the next sweep releases them.
- */
-const HELD = "held";
-
-function sweepStatements(store: Store) {
-  const { sqlite } = store;
-  return {
-    live: sqlite.prepare(
-      `SELECT id, rule_id AS ruleId, customer_id AS customerId, status, snoozed_until AS snoozedUntil, (delivered_at IS NOT NULL) AS delivered
-       FROM nudges WHERE customer_id > ? AND customer_id <= ? AND status IN ('open','snoozed')`,
-    ),
-    cooling: sqlite
-      .prepare("SELECT DISTINCT rule_id || char(0) || customer_id FROM nudges WHERE customer_id > ? AND customer_id <= ? AND cooldown_until > ?")
-      .pluck(),
-    insertNudge: sqlite.prepare(`INSERT INTO nudges (rule_id, rule_set_version, customer_id, status, priority, explanation, message, action, facts,
-        held_out, resolve_on_touch, cooldown_days, destination, sweep_run_id, last_touch_at, created_at, updated_at)
-      VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT DO NOTHING`),
-    enqueue: sqlite.prepare("INSERT INTO outbox (kind, nudge_id, status, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, 0, ?, ?)"),
-    reopen: sqlite.prepare("UPDATE nudges SET status = 'open', snoozed_until = NULL, updated_at = ? WHERE id = ? AND status = 'snoozed'"),
-    expire: sqlite.prepare(
-      "UPDATE nudges SET status = 'expired', closed_at = ?, close_reason = ?, updated_at = ? WHERE id = ? AND status IN ('open','snoozed')",
-    ),
-    release: sqlite.prepare(`UPDATE outbox SET status = 'pending' WHERE status = '${HELD}'`),
-  };
-}
-
-/** Apply one chunk's plan; returns the matches actually created (a concurrent writer may have won a key). */
-function applyPlan(statements: ReturnType<typeof sweepStatements>, plan: Plan, ruleSetVersion: number, runId: number, now: number): Match[] {
-  const { insertNudge, enqueue, reopen, expire } = statements;
-  const created: Match[] = [];
-  for (const match of plan.create) {
+/** The rows a chunk's plan creates (facts JSON: only what the nudge keeps). */
+function plannedRows(plan: Plan, ruleSetVersion: number, runId: number): PlannedNudgeRow[] {
+  return plan.create.map((match) => {
     const nudge = match.rule.nudge;
-    const heldOut = match.heldOut;
-    const info = insertNudge.run(
-      match.rule.id,
+    return {
+      ruleId: match.rule.id,
       ruleSetVersion,
-      match.customerId,
-      PRIORITIES[nudge.priority],
-      match.explanation,
-      match.message,
-      nudge.action ?? null,
-      match instanceof LazyMatch ? match.factsJson : JSON.stringify(match.facts),
-      heldOut ? 1 : 0,
-      nudge.resolveOnTouch ? 1 : 0,
-      nudge.cooldownDays,
-      nudge.destination,
-      runId,
-      match.lastTouchAt,
-      now,
-      now,
-    );
-    if (info.changes === 0) continue;
-    created.push(match);
-    // Held-out nudges are recorded for the experiment and never delivered.
-    if (!heldOut) enqueue.run("deliver", Number(info.lastInsertRowid), HELD, now, now);
-  }
-  for (const nudge of plan.reopen) {
-    if (reopen.run(now, nudge.id).changes === 1) enqueue.run("deliver", nudge.id, HELD, now, now);
-  }
-  for (const nudge of plan.expire) {
-    if (expire.run(now, nudge.reason, now, nudge.id).changes === 1 && nudge.delivered) enqueue.run("update", nudge.id, "pending", now, now);
-  }
-  return created;
+      customerId: match.customerId,
+      priority: PRIORITIES[nudge.priority],
+      explanation: match.explanation,
+      message: match.message,
+      action: nudge.action ?? null,
+      facts: match instanceof LazyMatch ? match.factsJson : JSON.stringify(match.facts),
+      heldOut: match.heldOut,
+      resolveOnTouch: nudge.resolveOnTouch,
+      cooldownDays: nudge.cooldownDays,
+      destination: nudge.destination,
+      sweepRunId: runId,
+      lastTouchAt: match.lastTouchAt,
+    };
+  });
 }
 
 interface SweepTotals {
@@ -256,18 +224,26 @@ interface SweepTotals {
   expired: number;
 }
 
+const pairKey = (ruleId: string, customerId: number) => `${ruleId}\u0000${customerId}`;
+
 /**
  * The sweep proper, a chunk of customers at a time in id order: scan their facts,
  * evaluate, then — in one write transaction per chunk — read their live nudges and
  * cooldowns, plan and apply. Memory is bounded by the chunk, not by the customers
  * or the live nudges; each chunk plans against the nudges as they are when it
  * commits. Live nudges of customers the scan no longer returns (churned) fall in a
- * chunk's id range and expire there.
+ * chunk's id range and expire there. Each chunk's transaction first renews the lease
+ * (`fence`): a sweep that lost it writes nothing more.
  */
 async function sweepChunks(
   store: Store,
   ruleSet: ActiveRuleSet,
-  options: Pick<SweepOptions, "calendar" | "engine" | "onProgress" | "chunkSize"> & { now: number; dryRun: boolean; runId: number; renewLease: () => void },
+  options: Pick<SweepOptions, "calendar" | "engine" | "onProgress" | "chunkSize"> & {
+    now: number;
+    dryRun: boolean;
+    runId: number;
+    fence: (trx: Db) => Promise<void>;
+  },
 ): Promise<SweepTotals> {
   const { now, calendar } = options;
   const rules = ruleSet.ruleFile.rules.filter((rule) => rule.enabled);
@@ -276,14 +252,12 @@ async function sweepChunks(
   const attributeNames = attributeNamesUsed(rules);
   const reference = options.engine === "reference" ? createReferenceEvaluator(rules) : undefined;
   const byId = new Map(rules.map((rule) => [rule.id, rule]));
-  const statements = sweepStatements(store);
   const scan = factRowChunks(store, now);
   const totals: SweepTotals = { evaluated: 0, matched: 0, created: [], reopened: 0, expired: 0 };
   const chunkSize = options.chunkSize ?? SWEEP_CHUNK;
   let after = 0;
-  let chunks = 0;
   for (;;) {
-    const rows = scan(after, chunkSize);
+    const rows = await scan(after, chunkSize);
     const last = rows.length < chunkSize ? Number.MAX_SAFE_INTEGER : (rows[rows.length - 1] as CustomerFactRow).id;
     const matches: Match[] = [];
     for (const row of rows) {
@@ -300,62 +274,73 @@ async function sweepChunks(
       for (const { rule, matches: predicate } of compiled) if (predicate(facts)) matches.push(new LazyMatch(rule, row, facts));
     }
     totals.matched += matches.length;
-    const planChunk = () => {
-      const live = statements.live.all(after, last) as LiveNudge[];
-      const cooling = new Set(statements.cooling.all(after, last, now) as string[]);
+    const planChunk = async (db: Db) => {
+      const live = await liveNudgesInRange(db, after, last);
+      const cooling = new Set((await coolingPairsInRange(db, after, last, now)).map((pair) => pairKey(pair.ruleId, pair.customerId)));
       return planNudges(matches, live, cooling, ruleIds, now);
     };
     if (options.dryRun) {
-      const plan = planChunk();
+      const plan = await planChunk(store.db);
       for (const match of plan.create) totals.created.push(match);
       totals.reopened += plan.reopen.length;
       totals.expired += plan.expire.length;
     } else {
-      store.sqlite
-        .transaction(() => {
-          const plan = planChunk();
-          for (const match of applyPlan(statements, plan, ruleSet.version, options.runId, now)) totals.created.push(match);
-          totals.reopened += plan.reopen.length;
-          totals.expired += plan.expire.length;
-        })
-        .immediate();
+      await writeTransaction(store.db, async (trx) => {
+        await options.fence(trx);
+        const plan = await planChunk(trx);
+        const written = await applyNudgePlan(
+          store,
+          trx,
+          { create: plannedRows(plan, ruleSet.version, options.runId), reopen: plan.reopen.map((n) => n.id), expire: plan.expire },
+          now,
+        );
+        // A concurrent writer may have won a key: report only the nudges this chunk created.
+        const created = new Set(written.map((pair) => pairKey(pair.ruleId, pair.customerId)));
+        for (const match of plan.create) if (created.has(pairKey(match.rule.id, match.customerId))) totals.created.push(match);
+        totals.reopened += plan.reopen.length;
+        totals.expired += plan.expire.length;
+      });
     }
     if (last === Number.MAX_SAFE_INTEGER) return totals;
     after = last;
-    if (++chunks % 20 === 0) options.renewLease();
   }
-}
-
-/** Deliveries held by a sweep (this one, or one that died) go out. */
-function releaseHeldDeliveries(store: Store): void {
-  sweepStatements(store).release.run();
 }
 
 /**
  * One sweep: facts for every customer, one whole rule-set version, planned changes
- * applied in one transaction, the run recorded. Safe to run twice, concurrently
- * or after a crash: the lease serialises sweeps and the database refuses duplicates.
+ * applied a chunk at a time, the run recorded. Safe to run twice, concurrently or
+ * after a crash: the lease serialises sweeps and the database refuses duplicates.
+ * Deliveries the sweep plans are held until it ends (see applyNudgePlan), so a
+ * delivery pass running meanwhile in another process sees a rep's nudges all at
+ * once, in one digest and in priority order.
  */
 export async function runSweep(store: Store, options: SweepOptions): Promise<SweepReport> {
   const now = options.now ?? Date.now();
   const dryRun = options.dryRun ?? false;
   const lease = await acquireSweepLease(store, options.waitMs ?? 0);
+  const heartbeat = keepLeaseAlive(store, lease, { ttlMs: LEASE_TTL_MS, everyMs: LEASE_RENEW_MS });
+  // Inside a write transaction: renew the lease or stop, so a sweep that lost it writes nothing more.
+  const fence = async (trx: Db) => {
+    heartbeat.assertHeld();
+    if (!(await extendLease(trx, lease.name, lease.holder, LEASE_TTL_MS, Date.now()))) throw new LeaseLostError(lease);
+  };
   let runId = 0;
   try {
-    // We hold the lease, so any run still marked running belongs to a dead process.
-    store.sqlite.prepare("UPDATE sweep_runs SET status = 'abandoned', finished_at = ? WHERE status = 'running'").run(Date.now());
+    // We hold the lease, so any run still marked running belongs to a dead holder;
+    // the deliveries it held are real nudges' and go out now.
+    await abandonRunningSweeps(store.db, Date.now());
+    if (!dryRun) await releaseHeldOutbox(store.db);
     const ruleSet = options.ruleSet ?? (await ensureActiveRuleSet(store));
-    runId = Number(
-      store.sqlite
-        .prepare("INSERT INTO sweep_runs (started_at, status, dry_run, as_of, rule_set_version, host, pid) VALUES (?, 'running', ?, ?, ?, ?, ?)")
-        .run(Date.now(), dryRun ? 1 : 0, now, ruleSet.version, hostname(), process.pid).lastInsertRowid,
-    );
-    if (!dryRun) releaseHeldDeliveries(store);
-    const totals = await sweepChunks(store, ruleSet, { ...options, now, dryRun, runId, renewLease: () => renewLease(store, lease, LEASE_TTL_MS) });
-    renewLease(store, lease, LEASE_TTL_MS);
-    if (!dryRun) releaseHeldDeliveries(store);
+    runId = await startSweepRun(store.db, { startedAt: Date.now(), dryRun, asOf: now, ruleSetVersion: ruleSet.version, host: hostname(), pid: process.pid });
+    const totals = await sweepChunks(store, ruleSet, { ...options, now, dryRun, runId, fence });
+    if (!dryRun) {
+      await writeTransaction(store.db, async (trx) => {
+        await fence(trx);
+        await releaseHeldOutbox(trx);
+      });
+    }
     const created = totals.created;
-    const escalated = dryRun ? [] : escalateOverdueNudges(store, ruleSet, { now, calendar: options.calendar });
+    const escalated = dryRun ? [] : await escalateOverdueNudges(store, ruleSet, { now, calendar: options.calendar });
     const report: SweepReport = {
       runId,
       asOf: now,
@@ -378,20 +363,16 @@ export async function runSweep(store: Store, options: SweepOptions): Promise<Swe
         explanation: m.explanation,
       })),
     };
-    store.sqlite
-      .prepare(
-        "UPDATE sweep_runs SET status = 'ok', finished_at = ?, evaluated = ?, matched = ?, created = ?, reopened = ?, expired = ?, held_out = ? WHERE id = ?",
-      )
-      .run(Date.now(), report.evaluated, report.matched, report.created, report.reopened, report.expired, report.heldOut, runId);
+    await finishSweepRun(store.db, runId, report, Date.now());
     return report;
   } catch (error) {
-    // Nudges of the chunks that committed are live: deliver them.
-    if (!dryRun) releaseHeldDeliveries(store);
-    if (runId !== 0) {
-      store.sqlite.prepare("UPDATE sweep_runs SET status = 'error', finished_at = ?, error = ? WHERE id = ?").run(Date.now(), (error as Error).message, runId);
-    }
+    // Nudges of the chunks that committed are live: deliver them. Not after losing the
+    // lease: the sweep that took over holds deliveries of its own, and releases ours.
+    if (!dryRun && !(error instanceof LeaseLostError)) await releaseHeldOutbox(store.db).catch(() => {});
+    if (runId !== 0) await failSweepRun(store.db, runId, (error as Error).message, Date.now()).catch(() => {});
     throw error;
   } finally {
-    releaseLease(store, lease);
+    heartbeat.stop();
+    await releaseLease(store, lease).catch(() => {});
   }
 }

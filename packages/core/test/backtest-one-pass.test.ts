@@ -1,5 +1,6 @@
 import { Calendar, type RuleFile, validateRuleFile } from "@keepwarm/rules";
-import { DAY_MS, openStore, type Store, TOUCH_KINDS } from "@keepwarm/store";
+import { DAY_MS, type NewNpsResponse, type NewPurchase, type NewTouchpoint, openStore, type Store, TOUCH_KINDS } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { backtestRuleSet } from "../src/backtest";
@@ -28,52 +29,63 @@ const instant = (random: Random, days: number) => {
   return Math.min(NOW + int(random, 0, 3) * DAY_MS, day * DAY_MS + (r < 0.1 ? 0 : r < 0.2 ? DAY_MS - 1 : int(random, 0, DAY_MS - 1)));
 };
 
-async function randomHistory(seed: number): Promise<Store> {
+/** Empty the history tables: one database serves every seed (ids keep growing, which changes nothing compared). */
+async function clear(store: Store): Promise<void> {
+  for (const table of ["purchases", "nps_responses", "touchpoints", "customers"] as const) await store.db.deleteFrom(table).execute();
+}
+
+async function randomHistory(store: Store, seed: number): Promise<void> {
   const random = seededRandom(seed);
-  const store = await openStore(tmp.file(`h${seed}.db`));
-  const insertCustomer = store.sqlite.prepare(
-    `INSERT INTO customers (external_id, name, segment, lifecycle_stage, tier, owner_slack_id, since_at, renewal_at, loyalty_member, churned_at, attributes, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, 'U0OWNER1', ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const touch = store.sqlite.prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, source) VALUES (?, ?, ?, ?, 'import')");
-  const nps = store.sqlite.prepare("INSERT INTO nps_responses (customer_id, score, responded_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
-  const purchase = store.sqlite.prepare("INSERT INTO purchases (customer_id, occurred_at, amount_cents, dedupe_key) VALUES (?, ?, ?, ?)");
-  store.sqlite.transaction(() => {
-    const customers = int(random, 1, 14);
-    for (let c = 0; c < customers; c++) {
-      const created = instant(random, 150);
-      const since = random() < 0.3 ? null : random() < 0.5 ? created : instant(random, 400);
-      const id = Number(
-        insertCustomer.run(
-          `K${seed}-${c}`,
-          `Customer ${c}`,
-          pick(random, ["smb", "enterprise", null]),
-          pick(random, ["onboarding", "renewal", null]),
-          pick(random, ["gold", "bronze"]),
-          since,
-          random() < 0.5 ? instant(random, 60) + int(random, 0, 90) * DAY_MS : null,
-          random() < 0.4 ? 1 : 0,
-          random() < 0.2 ? instant(random, 60) : null,
-          JSON.stringify(random() < 0.8 ? { plan: pick(random, ["starter", "pro"]), seats: int(random, 1, 200) } : {}),
-          created,
-          created,
-        ).lastInsertRowid,
-      );
-      // Same-instant touches (ties broken by id), touches before the window and after "now".
-      const at = instant(random, 200);
-      for (let n = int(random, 0, 12); n > 0; n--) {
-        const when = random() < 0.15 ? at : instant(random, 200);
-        touch.run(id, pick(random, TOUCH_KINDS), when, when);
-      }
-      for (let n = int(random, 0, 5); n > 0; n--) nps.run(id, int(random, 0, 10), instant(random, 200));
-      for (let n = int(random, 0, 9); n > 0; n--) purchase.run(id, instant(random, 200), int(random, 100, 90_000), `p${seed}-${c}-${n}`);
-      // Exactly on the edge of a 30- or 90-day window of some replayed day's end (UTC).
-      const edge = (window: number) => (Math.floor(NOW / DAY_MS) - int(random, 1, 45) - window + 1) * DAY_MS - 1;
-      if (random() < 0.5) purchase.run(id, edge(90), 1000, `p${seed}-${c}-edge`);
-      if (random() < 0.5) touch.run(id, "call", edge(30), edge(30));
+  await clear(store);
+  const touches: NewTouchpoint[] = [];
+  const nps: NewNpsResponse[] = [];
+  const purchases: NewPurchase[] = [];
+  const touch = (customerId: number, kind: string, at: number) =>
+    touches.push({ customer_id: customerId, kind, occurred_at: at, logged_at: at, source: "import" });
+  const purchase = (customerId: number, at: number, cents: number, key: string) =>
+    purchases.push({ customer_id: customerId, occurred_at: at, amount_cents: cents, dedupe_key: key });
+  const customers = int(random, 1, 14);
+  for (let c = 0; c < customers; c++) {
+    const created = instant(random, 150);
+    const since = random() < 0.3 ? null : random() < 0.5 ? created : instant(random, 400);
+    const row = {
+      external_id: `K${seed}-${c}`,
+      name: `Customer ${c}`,
+      segment: pick(random, ["smb", "enterprise", null]),
+      lifecycle_stage: pick(random, ["onboarding", "renewal", null]),
+      tier: pick(random, ["gold", "bronze"]),
+      owner_slack_id: "U0OWNER1",
+      since_at: since,
+      renewal_at: random() < 0.5 ? instant(random, 60) + int(random, 0, 90) * DAY_MS : null,
+      loyalty_member: random() < 0.4 ? 1 : 0,
+      churned_at: random() < 0.2 ? instant(random, 60) : null,
+      attributes: JSON.stringify(random() < 0.8 ? { plan: pick(random, ["starter", "pro"]), seats: int(random, 1, 200) } : {}),
+      created_at: created,
+      updated_at: created,
+    };
+    const { id } = await store.db.insertInto("customers").values(row).returning("id").executeTakeFirstOrThrow();
+    // Same-instant touches (ties broken by id), touches before the window and after "now".
+    const at = instant(random, 200);
+    for (let n = int(random, 0, 12); n > 0; n--) {
+      const when = random() < 0.15 ? at : instant(random, 200);
+      touch(id, pick(random, TOUCH_KINDS), when);
     }
-  })();
-  return store;
+    for (let n = int(random, 0, 5); n > 0; n--) nps.push({ customer_id: id, score: int(random, 0, 10), responded_at: instant(random, 200) });
+    for (let n = int(random, 0, 9); n > 0; n--) purchase(id, instant(random, 200), int(random, 100, 90_000), `p${seed}-${c}-${n}`);
+    // Exactly on the edge of a 30- or 90-day window of some replayed day's end (UTC).
+    const edge = (window: number) => (Math.floor(NOW / DAY_MS) - int(random, 1, 45) - window + 1) * DAY_MS - 1;
+    if (random() < 0.5) purchase(id, edge(90), 1000, `p${seed}-${c}-edge`);
+    if (random() < 0.5) touch(id, "call", edge(30));
+  }
+  // In generation order, so ids order same-instant touches as they were made.
+  if (touches.length > 0) await store.db.insertInto("touchpoints").values(touches).execute();
+  if (nps.length > 0)
+    await store.db
+      .insertInto("nps_responses")
+      .values(nps)
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  if (purchases.length > 0) await store.db.insertInto("purchases").values(purchases).execute();
 }
 
 const CONDITIONS = [
@@ -154,10 +166,11 @@ function randomRules(random: Random): RuleFile {
 describe("one-pass backtest", () => {
   it("gives the day-by-day replay's report, to the sample, on 100 randomized histories and rule files", async () => {
     let fired = 0;
-    for (let seed = 1; seed <= 100; seed++) {
-      const random = seededRandom(seed * 7919);
-      const store = await randomHistory(seed);
-      try {
+    const store = await openStore(await freshDatabase(tmp, "histories.db"));
+    try {
+      for (let seed = 1; seed <= 100; seed++) {
+        const random = seededRandom(seed * 7919);
+        await randomHistory(store, seed);
         const ruleFile = randomRules(random);
         const options = {
           calendar: new Calendar(pick(random, ["UTC", "America/New_York", "Asia/Kolkata"])),
@@ -169,26 +182,47 @@ describe("one-pass backtest", () => {
         const actual = await backtestRuleSet(store, ruleFile, options);
         expect(actual, `seed ${seed}`).toEqual(expected);
         fired += expected.totals.fired;
-      } finally {
-        await store.close();
       }
+    } finally {
+      await store.close();
     }
     // The histories must exercise the policy, not agree on empty reports.
     expect(fired).toBeGreaterThan(300);
   });
 
   it("reads each customer's history in chunks: customers beyond the first chunk count the same", async () => {
-    const store = await openStore(tmp.file("many.db"));
+    const store = await openStore(await freshDatabase(tmp, "many.db"));
     try {
-      const insert = store.sqlite.prepare("INSERT INTO customers (external_id, name, segment, since_at, created_at, updated_at) VALUES (?, ?, 'smb', ?, ?, ?)");
-      const touch = store.sqlite.prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, source) VALUES (?, 'call', ?, ?, 'import')");
-      store.sqlite.transaction(() => {
-        for (let c = 0; c < 4_500; c++) {
-          const id = Number(insert.run(`M${c}`, `Many ${c}`, NOW - 400 * DAY_MS, NOW - 400 * DAY_MS, NOW - 400 * DAY_MS).lastInsertRowid);
-          const at = NOW - (c % 40) * DAY_MS;
-          touch.run(id, at, at);
-        }
-      })();
+      const since = NOW - 400 * DAY_MS;
+      for (let start = 0; start < 4_500; start += 500) {
+        const batch = Array.from({ length: 500 }, (_, i) => start + i);
+        const rows = await store.db
+          .insertInto("customers")
+          .values(
+            batch.map((c) => ({
+              external_id: `M${c}`,
+              name: `Many ${c}`,
+              segment: "smb",
+              since_at: since,
+              loyalty_member: 0,
+              attributes: "{}",
+              created_at: since,
+              updated_at: since,
+            })),
+          )
+          .returning(["id", "external_id"])
+          .execute();
+        const idOf = new Map(rows.map((row) => [row.external_id, row.id]));
+        await store.db
+          .insertInto("touchpoints")
+          .values(
+            batch.map((c) => {
+              const at = NOW - (c % 40) * DAY_MS;
+              return { customer_id: idOf.get(`M${c}`) as number, kind: "call", occurred_at: at, logged_at: at, source: "import" };
+            }),
+          )
+          .execute();
+      }
       const validated = validateRuleFile({ rules: [{ id: "quiet", name: "Quiet", conditions: CONDITIONS[0], nudge: { message: "{{explanation}}" } }] });
       if (!validated.valid) throw new Error("invalid");
       const options = { calendar: new Calendar("UTC"), now: NOW, days: 20 };

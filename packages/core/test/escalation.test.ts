@@ -34,59 +34,75 @@ async function setup(nudgeOptions: Record<string, unknown> = {}, customers = 1) 
   return store;
 }
 
-const escalations = (store: Awaited<ReturnType<typeof setup>>) =>
-  store.sqlite.prepare("SELECT count(*) FROM outbox WHERE kind = 'escalate'").pluck().get() as number;
+const escalations = async (store: Awaited<ReturnType<typeof setup>>) => {
+  const row = await store.db
+    .selectFrom("outbox")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("kind", "=", "escalate")
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+};
+const escalatedAt = async (store: Awaited<ReturnType<typeof setup>>, id?: number) =>
+  (
+    await store.db
+      .selectFrom("nudges")
+      .select("escalated_at")
+      .$if(id !== undefined, (q) => q.where("id", "=", id as number))
+      .orderBy("id")
+      .executeTakeFirstOrThrow()
+  ).escalated_at;
 
 describe("escalation of ignored nudges", () => {
   it("fires once, on the sweep escalateAfterDays calendar days after delivery: day N−1 no, day N yes, day N+1 not again", async () => {
     const store = await setup();
     await runSweep(store, { calendar: UTC, now: at(0) });
     // Delivered a few seconds after the sweep: calendar days, not 72 hours, decide.
-    deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
+    await deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
     expect((await runSweep(store, { calendar: UTC, now: at(2) })).escalated).toBe(0);
-    expect(escalations(store)).toBe(0);
+    expect(await escalations(store)).toBe(0);
     const day3 = await runSweep(store, { calendar: UTC, now: at(3) });
     expect(day3.escalated).toBe(1);
-    expect(escalations(store)).toBe(1);
-    expect(store.sqlite.prepare("SELECT escalated_at FROM nudges").pluck().get()).toBe(at(3));
+    expect(await escalations(store)).toBe(1);
+    expect(await escalatedAt(store)).toBe(at(3));
     expect((await runSweep(store, { calendar: UTC, now: at(4) })).escalated).toBe(0);
     expect((await runSweep(store, { calendar: UTC, now: at(10) })).escalated).toBe(0);
-    expect(escalations(store)).toBe(1);
+    expect(await escalations(store)).toBe(1);
   });
 
   it("does not escalate in a dry run, a snoozed nudge, an undelivered one, or a held-out one", async () => {
     const store = await setup({ holdoutPercent: 50 }, 40);
     await runSweep(store, { calendar: UTC, now: at(0) });
-    const ids = store.sqlite.prepare("SELECT id FROM nudges WHERE held_out = 0 ORDER BY id").pluck().all() as number[];
+    const ids = (await store.db.selectFrom("nudges").select("id").where("held_out", "=", 0).orderBy("id").execute()).map((n) => n.id);
     expect(ids.length).toBeGreaterThan(3);
     // The last nudged one never reaches its rep (its delivery failed).
     const undelivered = ids[ids.length - 1] as number;
-    store.sqlite.prepare("UPDATE outbox SET status = 'failed' WHERE nudge_id = ?").run(undelivered);
-    deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
+    await store.db.updateTable("outbox").set({ status: "failed" }).where("nudge_id", "=", undelivered).execute();
+    await deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
     const snoozed = ids[0] as number;
-    expect(snoozeNudge(store, snoozed, 7, "U0REPX", at(1)).ok).toBe(true);
+    expect((await snoozeNudge(store, snoozed, 7, "U0REPX", at(1))).ok).toBe(true);
     expect((await runSweep(store, { calendar: UTC, now: at(3), dryRun: true })).escalated).toBe(0);
-    expect(escalations(store)).toBe(0);
+    expect(await escalations(store)).toBe(0);
     const report = await runSweep(store, { calendar: UTC, now: at(3) });
-    const escalated = store.sqlite.prepare("SELECT id FROM nudges WHERE escalated_at IS NOT NULL ORDER BY id").pluck().all() as number[];
+    const escalated = (await store.db.selectFrom("nudges").select("id").where("escalated_at", "is not", null).orderBy("id").execute()).map((n) => n.id);
     expect(report.escalated).toBe(ids.length - 2);
     expect(escalated).toEqual(ids.slice(1, -1));
-    expect(store.sqlite.prepare("SELECT count(*) FROM nudges WHERE held_out = 1 AND escalated_at IS NOT NULL").pluck().get()).toBe(0);
+    const heldOutEscalated = await store.db.selectFrom("nudges").select("id").where("held_out", "=", 1).where("escalated_at", "is not", null).execute();
+    expect(heldOutEscalated).toEqual([]);
     // Once the snooze ends and the sweep reopens it, the long-ignored nudge escalates.
     await runSweep(store, { calendar: UTC, now: at(8) });
-    expect(store.sqlite.prepare("SELECT escalated_at FROM nudges WHERE id = ?").pluck().get(snoozed)).toBe(at(8));
+    expect(await escalatedAt(store, snoozed)).toBe(at(8));
   });
 
   it("goes to the rule's escalateTo, with the nudge's history, and console delivery prints it once", async () => {
     const store = await setup({ escalateTo: "#cs-leads" });
     await runSweep(store, { calendar: UTC, now: at(0) });
-    deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
-    snoozeNudge(store, 1, 3, "U0REPX", at(0, 60_000));
+    await deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
+    await snoozeNudge(store, 1, 3, "U0REPX", at(0, 60_000));
     // Snoozed until day 3 + 1 minute: day 3's sweep leaves it alone, day 4's reopens and escalates it.
     expect((await runSweep(store, { calendar: UTC, now: at(3) })).escalated).toBe(0);
     expect((await runSweep(store, { calendar: UTC, now: at(4) })).escalated).toBe(1);
     const lines: string[] = [];
-    const result = deliverToConsole(store, { write: (l) => lines.push(l), now: at(4, 5_000), escalation: { managers: { U0REPX: "U0BOSS" } } });
+    const result = await deliverToConsole(store, { write: (l) => lines.push(l), now: at(4, 5_000), escalation: { managers: { U0REPX: "U0BOSS" } } });
     expect(result.escalated).toBe(1);
     const text = lines.join("\n");
     expect(text).toContain("Escalation to #cs-leads (the rule's escalateTo)");
@@ -95,7 +111,7 @@ describe("escalation of ignored nudges", () => {
     expect(text).toContain("snoozed by U0REPX");
     expect(text).toContain("still open when escalated 2026-07-04 09:00 UTC");
     const again: string[] = [];
-    expect(deliverToConsole(store, { write: (l) => again.push(l), now: at(5) }).escalated).toBe(0);
+    expect((await deliverToConsole(store, { write: (l) => again.push(l), now: at(5) })).escalated).toBe(0);
     expect(again.join("\n")).not.toContain("Escalation");
   });
 
@@ -110,12 +126,12 @@ describe("escalation of ignored nudges", () => {
   it("an escalation with nowhere to go is marked skipped, not lost silently", async () => {
     const store = await setup();
     await runSweep(store, { calendar: UTC, now: at(0) });
-    deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
+    await deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
     await runSweep(store, { calendar: UTC, now: at(3) });
     const lines: string[] = [];
-    expect(deliverToConsole(store, { write: (l) => lines.push(l), now: at(3, 5_000) }).escalated).toBe(0);
+    expect((await deliverToConsole(store, { write: (l) => lines.push(l), now: at(3, 5_000) })).escalated).toBe(0);
     expect(lines.join("\n")).toContain("Escalation to nobody (no rule escalateTo, no manager in KEEPWARM_MANAGERS");
-    expect(store.sqlite.prepare("SELECT status, last_error FROM outbox WHERE kind = 'escalate'").get()).toEqual({
+    expect(await store.db.selectFrom("outbox").select(["status", "last_error"]).where("kind", "=", "escalate").executeTakeFirstOrThrow()).toEqual({
       status: "skipped",
       last_error: "no escalation target",
     });

@@ -1,3 +1,4 @@
+import type { Store } from "@keepwarm/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { applyRuleSet, deliverToConsole, holdoutComparison, isHeldOut, runSweep, twoProportionTest, wilsonInterval } from "../src/index";
 import { ago, customer, freshStatsStore, NOW, nudge, PERIOD, touch, UTC } from "./stats-fixture";
@@ -8,6 +9,7 @@ afterEach(async () => {
   close = undefined;
 });
 
+const deliveredHeldOut = (store: Store) => store.db.selectFrom("nudges").select("id").where("held_out", "=", 1).where("delivered_at", "is not", null).execute();
 const ids = Array.from({ length: 10_000 }, (_, i) => `CUST-${String(i).padStart(5, "0")}`);
 
 describe("holdout assignment", () => {
@@ -63,18 +65,23 @@ describe("held-out nudges are never delivered", () => {
     expect(report.created).toBe(200);
     expect(report.heldOut).toBe(expectedHeld.length);
     expect(expectedHeld.length).toBeGreaterThan(30);
-    const outboxForHeld = store.sqlite.prepare("SELECT count(*) FROM outbox o JOIN nudges n ON n.id = o.nudge_id WHERE n.held_out = 1").pluck().get();
-    expect(outboxForHeld).toBe(0);
+    const outboxForHeld = await store.db
+      .selectFrom("outbox as o")
+      .innerJoin("nudges as n", "n.id", "o.nudge_id")
+      .select("o.id")
+      .where("n.held_out", "=", 1)
+      .execute();
+    expect(outboxForHeld).toEqual([]);
     const lines: string[] = [];
-    const result = deliverToConsole(store, { write: (l) => lines.push(l), now: NOW });
+    const result = await deliverToConsole(store, { write: (l) => lines.push(l), now: NOW });
     expect(result.delivered).toBe(200 - expectedHeld.length);
     const printed = lines.join("\n");
     for (const id of expectedHeld) expect(printed).not.toContain(`Customer ${id} `);
-    expect(store.sqlite.prepare("SELECT count(*) FROM nudges WHERE held_out = 1 AND delivered_at IS NOT NULL").pluck().get()).toBe(0);
+    expect(await deliveredHeldOut(store)).toEqual([]);
     // A second sweep and delivery still never deliver them.
     await runSweep(store, { calendar: UTC, now: NOW + 86_400_000 });
-    deliverToConsole(store, { write: () => {}, now: NOW + 86_400_000 });
-    expect(store.sqlite.prepare("SELECT count(*) FROM nudges WHERE held_out = 1 AND delivered_at IS NOT NULL").pluck().get()).toBe(0);
+    await deliverToConsole(store, { write: () => {}, now: NOW + 86_400_000 });
+    expect(await deliveredHeldOut(store)).toEqual([]);
   });
 });
 

@@ -138,7 +138,7 @@ describe("importCsv", () => {
     expect((await sweepAt(fx.store, NOW)).created).toBe(2);
     const late = csvFile("late.csv", ["customer_id,occurred_at,kind", `C-1,${iso(daysBefore(1))},call`, `C-2,${iso(daysBefore(45))},call`]);
     expect(await importCsv(fx.store, "touches", late, { now: NOW })).toMatchObject({ committed: true, inserted: 2, resolvedNudges: 1 });
-    expect(nudges(fx.store).map((n) => `${n.customer} ${n.status}`)).toEqual(["C-1 resolved", "C-2 open"]);
+    expect((await nudges(fx.store)).map((n) => `${n.customer} ${n.status}`)).toEqual(["C-1 resolved", "C-2 open"]);
   });
 
   it("a failed (all-or-nothing) touches import resolves nothing", async () => {
@@ -147,11 +147,7 @@ describe("importCsv", () => {
     await sweepAt(fx.store, NOW);
     const mixed = csvFile("mixed.csv", ["customer_id,occurred_at", `C-1,${iso(daysBefore(1))}`, "C-404,2026-01-01"]);
     expect(await importCsv(fx.store, "touches", mixed, { now: NOW })).toMatchObject({ committed: false, resolvedNudges: 0 });
-    expect(
-      nudges(fx.store)
-        .filter((n) => n.customer === "C-1")
-        .map((n) => n.status),
-    ).toEqual(["open"]);
+    expect((await nudges(fx.store)).filter((n) => n.customer === "C-1").map((n) => n.status)).toEqual(["open"]);
     expect(await importCsv(fx.store, "touches", mixed, { now: NOW, skipInvalid: true })).toMatchObject({ committed: true, inserted: 1, resolvedNudges: 1 });
   });
 });

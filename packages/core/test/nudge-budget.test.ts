@@ -40,16 +40,16 @@ describe("nudge budget", () => {
     }
     const max = parseEnv({ KEEPWARM_MAX_NUDGES_PER_DAY: "2" }).KEEPWARM_MAX_NUDGES_PER_DAY;
     const lines: string[] = [];
-    const day1 = deliverToConsole(store, { write: (l) => lines.push(l), now: NOW, maxNudgesPerDay: max });
+    const day1 = await deliverToConsole(store, { write: (l) => lines.push(l), now: NOW, maxNudgesPerDay: max });
     expect(day1).toMatchObject({ delivered: 2, deferred: 3 });
     // The urgent one (B-3) goes first, then the oldest.
     expect(lines.join("\n")).toContain("Customer B-3");
     expect(lines.join("\n")).toContain("Customer B-0");
     expect(lines.join("\n")).toContain("3 more nudges wait for tomorrow: at most 2 per rep and day");
     // Same day: the budget is spent.
-    expect(deliverToConsole(store, { write: () => {}, now: NOW + 3_600_000, maxNudgesPerDay: max })).toMatchObject({ delivered: 0, deferred: 3 });
-    expect(deliverToConsole(store, { write: () => {}, now: NOW + DAY_MS, maxNudgesPerDay: max })).toMatchObject({ delivered: 2, deferred: 1 });
-    expect(deliverToConsole(store, { write: () => {}, now: NOW + 2 * DAY_MS, maxNudgesPerDay: max })).toMatchObject({ delivered: 1, deferred: 0 });
+    expect(await deliverToConsole(store, { write: () => {}, now: NOW + 3_600_000, maxNudgesPerDay: max })).toMatchObject({ delivered: 0, deferred: 3 });
+    expect(await deliverToConsole(store, { write: () => {}, now: NOW + DAY_MS, maxNudgesPerDay: max })).toMatchObject({ delivered: 2, deferred: 1 });
+    expect(await deliverToConsole(store, { write: () => {}, now: NOW + 2 * DAY_MS, maxNudgesPerDay: max })).toMatchObject({ delivered: 1, deferred: 0 });
     expect(store.sqlite.prepare("SELECT count(*) FROM nudges WHERE delivered_at IS NULL").pluck().get()).toBe(0);
   });
 

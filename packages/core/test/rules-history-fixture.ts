@@ -64,25 +64,45 @@ const CUSTOMERS: Spec[] = [
   { id: "J", name: "Juniper", segment: "smb", createdAt: t("2026-06-12T09:00"), since: t("2026-01-01T00:00") },
 ];
 
-export function buildHistory(store: Store): void {
-  const customer = store.sqlite.prepare(
-    "INSERT INTO customers (external_id, name, segment, owner_slack_id, since_at, renewal_at, loyalty_member, churned_at, created_at, updated_at) VALUES (?, ?, ?, 'U0OWNER1', ?, ?, ?, ?, ?, ?)",
-  );
-  const touch = store.sqlite.prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, source) VALUES (?, 'call', ?, ?, 'import')");
-  const nps = store.sqlite.prepare("INSERT INTO nps_responses (customer_id, score, responded_at) VALUES (?, ?, ?)");
-  const purchase = store.sqlite.prepare("INSERT INTO purchases (customer_id, occurred_at, amount_cents, dedupe_key) VALUES (?, ?, 5000, ?)");
-  store.sqlite.transaction(() => {
-    for (const spec of CUSTOMERS) {
-      const created = spec.createdAt ?? LONG_AGO;
-      const since = spec.since === undefined ? created : spec.since;
-      const id = Number(
-        customer.run(spec.id, spec.name, spec.segment, since, spec.renewal ?? null, spec.loyal ? 1 : 0, spec.churned ?? null, created, created).lastInsertRowid,
-      );
-      for (const at of spec.touches ?? []) touch.run(id, t(at), t(at));
-      for (const [score, at] of spec.nps ?? []) nps.run(id, score, t(at));
-      for (const at of spec.purchases ?? []) purchase.run(id, t(at), `${spec.id}:${at}`);
+export async function buildHistory(store: Store): Promise<void> {
+  for (const spec of CUSTOMERS) {
+    const created = spec.createdAt ?? LONG_AGO;
+    const since = spec.since === undefined ? created : spec.since;
+    const { id } = await store.db
+      .insertInto("customers")
+      .values({
+        external_id: spec.id,
+        name: spec.name,
+        segment: spec.segment,
+        owner_slack_id: "U0OWNER1",
+        since_at: since,
+        renewal_at: spec.renewal ?? null,
+        loyalty_member: spec.loyal ? 1 : 0,
+        churned_at: spec.churned ?? null,
+        attributes: "{}",
+        created_at: created,
+        updated_at: created,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    for (const at of spec.touches ?? []) {
+      await store.db
+        .insertInto("touchpoints")
+        .values({ customer_id: id, kind: "call", occurred_at: t(at), logged_at: t(at), source: "import" })
+        .execute();
     }
-  })();
+    for (const [score, at] of spec.nps ?? [])
+      await store.db
+        .insertInto("nps_responses")
+        .values({ customer_id: id, score, responded_at: t(at) })
+        .execute();
+    for (const at of spec.purchases ?? []) {
+      await store.db
+        .insertInto("purchases")
+        .values({ customer_id: id, occurred_at: t(at), amount_cents: 5000, dedupe_key: `${spec.id}:${at}` })
+        .execute();
+    }
+  }
 }
 
 const nudge = (cooldownDays: number) => ({ message: "{{customer.name}}: {{explanation}}", cooldownDays });
@@ -146,8 +166,24 @@ export const CANDIDATE_RULES = {
   ],
 };
 
-/** Row count of every table: the "wrote nothing" proof. */
-export function tableCounts(store: Store): Record<string, number> {
-  const tables = store.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
-  return Object.fromEntries(tables.map((name) => [name, store.sqlite.prepare(`SELECT count(*) FROM "${name}"`).pluck().get() as number]));
+/**
+ * Every row of every table (kysely's own migration tables included), in key order: the
+ * "wrote nothing" proof on either engine — an insert, update or delete anywhere shows.
+ */
+export async function tableContents(store: Store): Promise<Record<string, string[]>> {
+  const tables = await store.db.introspection.getTables({ withInternalKyselyTables: true });
+  const contents: Record<string, string[]> = {};
+  for (const table of tables.sort((a, b) => a.name.localeCompare(b.name))) {
+    const rows = await store.db
+      .selectFrom(table.name as "meta")
+      .selectAll()
+      .execute();
+    contents[table.name] = rows.map((row) => JSON.stringify(row)).sort();
+  }
+  return contents;
+}
+
+/** Row count of every table. */
+export async function tableCounts(store: Store): Promise<Record<string, number>> {
+  return Object.fromEntries(Object.entries(await tableContents(store)).map(([name, rows]) => [name, rows.length]));
 }

@@ -1,5 +1,6 @@
 import { validateRuleFile } from "@keepwarm/rules";
 import { openStore, type Store } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyRuleSet, diffRuleFiles, diffSummary, exportRuleSet, listRuleSetVersions, RuleSetConflictError, rollbackRuleSet, UserError } from "../src/index";
@@ -9,7 +10,7 @@ let tmp: ReturnType<typeof tempDir>;
 let store: Store;
 beforeEach(async () => {
   tmp = tempDir("keepwarm-versions-");
-  store = await openStore(tmp.file("k.db"));
+  store = await openStore(await freshDatabase(tmp, "k.db"));
 });
 afterEach(async () => {
   await store.close();
@@ -31,7 +32,7 @@ describe("rule-set versions", () => {
     await expect(
       applyRuleSet(store, `${v1Text} `.replace("\n", "\n\n"), { author: "carol", source: "slack", expectedActiveVersion: 1 }),
     ).rejects.toBeInstanceOf(RuleSetConflictError);
-    expect(listRuleSetVersions(store).map((v) => [v.version, v.active])).toEqual([
+    expect((await listRuleSetVersions(store)).map((v) => [v.version, v.active])).toEqual([
       [1, false],
       [2, true],
     ]);
@@ -39,10 +40,26 @@ describe("rule-set versions", () => {
     expect(saved).toMatchObject({ changed: true, ruleSet: { version: 3 } });
   });
 
+  it("two saves based on the same version at once: one is saved, the other refused, never both", async () => {
+    await applyRuleSet(store, v1Text, { author: "ann", source: "rules.json" });
+    const other = structuredClone(ACTIVE_RULES);
+    (other.rules[0]?.conditions.all[1] as { value: number }).value = 21;
+    const results = await Promise.allSettled(
+      [v2Text, JSON.stringify(other)].map((text) => applyRuleSet(store, text, { author: "bob", source: "slack", expectedActiveVersion: 1 })),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const refused = results.find((r) => r.status === "rejected");
+    expect(refused?.reason).toBeInstanceOf(RuleSetConflictError);
+    expect((await listRuleSetVersions(store)).map((v) => [v.version, v.active])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+  });
+
   it("lists every version with author, source, rule count, note and one active marker", async () => {
     await applyRuleSet(store, v1Text, { author: "ann", source: "rules.json", now: 1000 });
     await applyRuleSet(store, v2Text, { author: "bob", source: "slack", note: "tighter", now: 2000 });
-    expect(listRuleSetVersions(store)).toEqual([
+    expect(await listRuleSetVersions(store)).toEqual([
       { version: 1, createdAt: 1000, author: "ann", source: "rules.json", active: false, ruleCount: 3, note: null },
       { version: 2, createdAt: 2000, author: "bob", source: "slack", active: true, ruleCount: 3, note: "tighter" },
     ]);
@@ -53,38 +70,38 @@ describe("rule-set versions", () => {
     await applyRuleSet(store, v2Text, { author: "bob", source: "rules.json" });
     const result = await rollbackRuleSet(store, 1, { author: "carol" });
     expect(result).toMatchObject({ changed: true, from: 1, ruleSet: { version: 3 } });
-    const versions = listRuleSetVersions(store);
+    const versions = await listRuleSetVersions(store);
     expect(versions.map((v) => [v.version, v.active, v.note])).toEqual([
       [1, false, null],
       [2, false, null],
       [3, true, "rollback to v1"],
     ]);
-    expect(exportRuleSet(store)).toEqual({ version: 3, json: v1Text });
+    expect(await exportRuleSet(store)).toEqual({ version: 3, json: v1Text });
   });
 
   it("does nothing when rolling back to the rules already active", async () => {
     await applyRuleSet(store, v1Text, { author: "ann", source: "rules.json" });
     const result = await rollbackRuleSet(store, 1, { author: "carol" });
     expect(result.changed).toBe(false);
-    expect(listRuleSetVersions(store)).toHaveLength(1);
+    expect(await listRuleSetVersions(store)).toHaveLength(1);
   });
 
   it("refuses an unknown version with a user error and writes nothing", async () => {
     await applyRuleSet(store, v1Text, { author: "ann", source: "rules.json" });
     await expect(rollbackRuleSet(store, 9, { author: "carol" })).rejects.toThrow(new UserError("unknown rules version 9: versions are 1–1", "unknown_version"));
-    expect(() => exportRuleSet(store, 9)).toThrow(/unknown rules version 9/);
-    expect(listRuleSetVersions(store)).toHaveLength(1);
+    await expect(exportRuleSet(store, 9)).rejects.toThrow(/unknown rules version 9/);
+    expect(await listRuleSetVersions(store)).toHaveLength(1);
   });
 
   it("exports a version's JSON exactly as stored, whitespace included", async () => {
     await applyRuleSet(store, v1Text, { author: "ann", source: "rules.json" });
     await applyRuleSet(store, v2Text, { author: "ann", source: "rules.json" });
-    expect(exportRuleSet(store, 1).json).toBe(v1Text);
-    expect(exportRuleSet(store)).toEqual({ version: 2, json: v2Text });
+    expect((await exportRuleSet(store, 1)).json).toBe(v1Text);
+    expect(await exportRuleSet(store)).toEqual({ version: 2, json: v2Text });
   });
 
-  it("says plainly when no version is active yet", () => {
-    expect(() => exportRuleSet(store)).toThrow("no rules are active yet (run keepwarm init)");
+  it("says plainly when no version is active yet", async () => {
+    await expect(exportRuleSet(store)).rejects.toThrow("no rules are active yet (run keepwarm init)");
   });
 });
 

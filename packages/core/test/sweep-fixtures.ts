@@ -1,5 +1,6 @@
 import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { runSweep, type SweepOptions, type SweepReport } from "../src/index";
 
@@ -11,14 +12,15 @@ export const daysAfter = (days: number, from = NOW): number => from + days * DAY
 
 export interface Fixture {
   store: Store;
+  /** The KEEPWARM_DB value of the store: a file path, or a PostgreSQL URL. */
   path: string;
   close(): Promise<void>;
 }
 
-/** A fresh, migrated SQLite file in its own temp folder. */
+/** A fresh, migrated database (SQLite file or PostgreSQL database, see freshDatabase) with its own temp folder. */
 export async function freshStore(): Promise<Fixture> {
   const tmp = tempDir("keepwarm-core-");
-  const path = tmp.file("keepwarm.db");
+  const path = await freshDatabase(tmp);
   const store = await openStore(path);
   return {
     store,
@@ -40,40 +42,44 @@ export interface CustomerSpec {
 }
 
 /** Inserts a customer that existed long before NOW; returns its row id. */
-export function addCustomer(store: Store, spec: CustomerSpec): number {
+export async function addCustomer(store: Store, spec: CustomerSpec): Promise<number> {
   const created = daysBefore(1000);
-  return Number(
-    store.sqlite
-      .prepare(
-        "INSERT INTO customers (external_id, name, segment, owner_slack_id, since_at, loyalty_member, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(
-        spec.id,
-        spec.name ?? `Customer ${spec.id}`,
-        spec.segment ?? null,
-        spec.owner ?? "U0OWNER1",
-        spec.since ?? created,
-        spec.loyalty ? 1 : 0,
-        created,
-        created,
-      ).lastInsertRowid,
-  );
+  const row = await store.db
+    .insertInto("customers")
+    .values({
+      external_id: spec.id,
+      name: spec.name ?? `Customer ${spec.id}`,
+      segment: spec.segment ?? null,
+      owner_slack_id: spec.owner ?? "U0OWNER1",
+      since_at: spec.since ?? created,
+      loyalty_member: spec.loyalty ? 1 : 0,
+      attributes: "{}",
+      created_at: created,
+      updated_at: created,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
 }
 
 /** A touch written straight to the table: no nudge is resolved by it. */
-export function addTouch(store: Store, customerId: number, occurredAt: number, kind = "call"): void {
-  store.sqlite
-    .prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, source) VALUES (?, ?, ?, ?, 'import')")
-    .run(customerId, kind, occurredAt, occurredAt);
+export async function addTouch(store: Store, customerId: number, occurredAt: number, kind = "call"): Promise<void> {
+  await store.db
+    .insertInto("touchpoints")
+    .values({ customer_id: customerId, kind, occurred_at: occurredAt, logged_at: occurredAt, source: "import" })
+    .execute();
 }
 
-export function addNps(store: Store, customerId: number, score: number, respondedAt: number): void {
-  store.sqlite.prepare("INSERT INTO nps_responses (customer_id, score, responded_at) VALUES (?, ?, ?)").run(customerId, score, respondedAt);
+export async function addNps(store: Store, customerId: number, score: number, respondedAt: number): Promise<void> {
+  await store.db.insertInto("nps_responses").values({ customer_id: customerId, score, responded_at: respondedAt }).execute();
 }
 
-export function addPurchases(store: Store, customerId: number, times: readonly number[]): void {
-  const insert = store.sqlite.prepare("INSERT INTO purchases (customer_id, occurred_at, amount_cents, dedupe_key) VALUES (?, ?, 1000, ?)");
-  for (const at of times) insert.run(customerId, at, `${customerId}:${at}:${Math.random()}`);
+export async function addPurchases(store: Store, customerId: number, times: readonly number[]): Promise<void> {
+  if (times.length === 0) return;
+  await store.db
+    .insertInto("purchases")
+    .values(times.map((at) => ({ customer_id: customerId, occurred_at: at, amount_cents: 1000, dedupe_key: `${customerId}:${at}:${Math.random()}` })))
+    .execute();
 }
 
 export function sweepAt(store: Store, now: number, options: Partial<SweepOptions> = {}): Promise<SweepReport> {
@@ -91,20 +97,37 @@ export interface NudgeRow {
   snoozedUntil: number | null;
 }
 
-export function nudges(store: Store): NudgeRow[] {
-  return store.sqlite
-    .prepare(
-      `SELECT n.id, n.rule_id AS ruleId, c.external_id AS customer, n.status, n.explanation, n.close_reason AS closeReason,
-         n.cooldown_until AS cooldownUntil, n.snoozed_until AS snoozedUntil
-       FROM nudges n JOIN customers c ON c.id = n.customer_id ORDER BY n.id`,
-    )
-    .all() as NudgeRow[];
+export async function nudges(store: Store): Promise<NudgeRow[]> {
+  return store.db
+    .selectFrom("nudges as n")
+    .innerJoin("customers as c", "c.id", "n.customer_id")
+    .select([
+      "n.id",
+      "n.rule_id as ruleId",
+      "c.external_id as customer",
+      "n.status",
+      "n.explanation",
+      "n.close_reason as closeReason",
+      "n.cooldown_until as cooldownUntil",
+      "n.snoozed_until as snoozedUntil",
+    ])
+    .orderBy("n.id")
+    .execute();
 }
 
 /** "ruleId customer" of every nudge in a live state, sorted: the readable summary tests compare. */
-export function liveKeys(store: Store): string[] {
-  return nudges(store)
+export async function liveKeys(store: Store): Promise<string[]> {
+  return (await nudges(store))
     .filter((n) => n.status === "open" || n.status === "snoozed")
     .map((n) => `${n.ruleId} ${n.customer}`)
     .sort();
+}
+
+/** Row count of a table. */
+export async function countRows(store: Store, table: "customers" | "touchpoints" | "nudges" | "outbox" | "sweep_runs" | "leases"): Promise<number> {
+  const row = await store.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -15,7 +15,7 @@ const status = (store: Fixture["store"], customerId: number) =>
 describe("which touch answers a nudge about a never-touched customer", () => {
   it("a touch from before the customer's start date resolves nothing; a later one resolves it", async () => {
     const { store } = fixture;
-    const id = addCustomer(store, { id: "C-NEW", segment: "smb", since: daysBefore(40) });
+    const id = await addCustomer(store, { id: "C-NEW", segment: "smb", since: daysBefore(40) });
     await sweepAt(store, NOW);
     expect(status(store, id)).toBe("open");
     logTouch(store, { customerId: id, kind: "call", occurredAt: daysBefore(60), source: "import", now: NOW });

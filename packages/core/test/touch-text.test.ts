@@ -11,7 +11,7 @@ beforeAll(async () => {
     ["C-2", "Acme Industries"],
     ["C-3", "Call Center Inc"],
   ]) {
-    addCustomer(fx.store, { id: id as string, name: name as string });
+    await addCustomer(fx.store, { id: id as string, name: name as string });
   }
 });
 afterAll(() => fx.close());

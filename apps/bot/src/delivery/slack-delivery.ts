@@ -130,7 +130,7 @@ export class SlackDelivery {
     const { store } = this.options;
     const now = this.clock.now();
     if (now < this.pausedUntil) return pass;
-    const lease = tryAcquireLease(store, LEASE, 120_000, now);
+    const lease = await tryAcquireLease(store, LEASE, 120_000, now);
     if ("busy" in lease) return { ...pass, busy: true };
     try {
       const items = pendingDeliveries(store, now, PASS_ITEMS);
@@ -154,7 +154,7 @@ export class SlackDelivery {
       pass.retrying = (store.sqlite.prepare("SELECT count(*) AS n FROM outbox WHERE status = 'pending' AND attempts > 0").get() as { n: number }).n;
       return pass;
     } finally {
-      releaseLease(store, lease);
+      await releaseLease(store, lease);
     }
   }
 
@@ -410,7 +410,7 @@ export class SlackDelivery {
   private async escalateAll(items: PendingDelivery[], pass: DeliveryPass): Promise<void> {
     const { store } = this.options;
     for (const item of items) {
-      const details = escalationDetails(store, item.nudgeId, this.options.escalation ?? { managers: {} });
+      const details = await escalationDetails(store, item.nudgeId, this.options.escalation ?? { managers: {} });
       const skip = (reason: string) => {
         markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", reason);
         pass.skipped++;

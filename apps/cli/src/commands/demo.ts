@@ -29,7 +29,7 @@ export async function demoCommand(args: string[], ctx: Context): Promise<number>
   const report = await runSweep(store, { calendar: ctx.calendar, now, waitMs: 30_000 });
   ctx.out(`sweep #${report.runId}: ${report.evaluated} customers against rules v${ruleSet.version} (${ruleSet.ruleFile.rules.map((r) => r.id).join(", ")})`);
   ctx.out(`${report.created} new nudges, ${report.expired} expired`);
-  const delivery = printNudges(store, ctx, now);
+  const delivery = await printNudges(store, ctx, now);
   const byRule = await liveNudgesByRule(store.db);
   ctx.out("");
   ctx.out(`open nudges by rule: ${byRule.map((r) => `${r.ruleId} ${r.n}`).join(", ")}`);

@@ -35,7 +35,7 @@ export const reviewSubcommands: Record<string, Subcommand> = {
     const usage = "keepwarm rules history [--json]";
     const { values, positionals } = parse(args, { json: { type: "boolean" } }, usage);
     noExtra(positionals, 0, usage);
-    const versions = listRuleSetVersions(await ctx.store());
+    const versions = await listRuleSetVersions(await ctx.store());
     if (values.json) {
       ctx.out(JSON.stringify({ versions }));
       return 0;
@@ -112,7 +112,7 @@ export const reviewSubcommands: Record<string, Subcommand> = {
     const { values, positionals } = parse(args, { version: { type: "string" }, out: { type: "string" } }, usage);
     noExtra(positionals, 0, usage);
     const version = values.version === undefined ? undefined : parseVersion(values.version);
-    const { version: exported, json } = exportRuleSet(await ctx.store(), version);
+    const { version: exported, json } = await exportRuleSet(await ctx.store(), version);
     if (values.out !== undefined) {
       try {
         await writeFile(values.out, json);

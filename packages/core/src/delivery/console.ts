@@ -61,8 +61,8 @@ export function consoleDeliveryConfig(
   };
 }
 
-function escalationText(store: Store, nudgeId: number, config: EscalationConfig): { text: string; routed: boolean } | undefined {
-  const details = escalationDetails(store, nudgeId, config);
+async function escalationText(store: Store, nudgeId: number, config: EscalationConfig): Promise<{ text: string; routed: boolean } | undefined> {
+  const details = await escalationDetails(store, nudgeId, config);
   if (details === undefined) return undefined;
   const route = details.route;
   const to = route.kind === "dm" ? `<@${route.user}>` : route.kind === "channel" ? `#${route.channel}` : "nobody";
@@ -74,7 +74,10 @@ function escalationText(store: Store, nudgeId: number, config: EscalationConfig)
   return { text: lines.join("\n"), routed: route.kind !== "unrouted" };
 }
 
-export function deliverToConsole(store: Store, options: ConsoleDeliveryOptions): { delivered: number; updated: number; deferred: number; escalated: number } {
+export async function deliverToConsole(
+  store: Store,
+  options: ConsoleDeliveryOptions,
+): Promise<{ delivered: number; updated: number; deferred: number; escalated: number }> {
   const now = options.now ?? Date.now();
   const threshold = options.digestThreshold ?? 3;
   const items = pendingDeliveries(store, Number.MAX_SAFE_INTEGER);
@@ -85,7 +88,7 @@ export function deliverToConsole(store: Store, options: ConsoleDeliveryOptions):
   const markDelivered = store.sqlite.prepare("UPDATE nudges SET delivered_at = ?, slack_channel = 'console' WHERE id = ? AND delivered_at IS NULL");
   for (const item of items) {
     if (item.kind === "escalate") {
-      const shown = escalationText(store, item.nudgeId, options.escalation ?? { managers: {} });
+      const shown = await escalationText(store, item.nudgeId, options.escalation ?? { managers: {} });
       if (shown !== undefined) options.write(shown.text);
       if (shown?.routed) {
         markOutboxDone(store, item.outboxId, now);
