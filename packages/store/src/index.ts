@@ -19,3 +19,6 @@ export { migrationProvider } from "./migrations/index";
 export * from "./repos/outbox";
 export * from "./repos/quiet";
 export * from "./repos/segments";
+export * from "./repos/nudge-views";
+export * from "./repos/health";
+export * from "./repos/customer-card";
