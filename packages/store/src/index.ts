@@ -20,5 +20,6 @@ export * from "./repos/outbox";
 export * from "./repos/quiet";
 export * from "./repos/segments";
 export * from "./repos/nudge-views";
+export * from "./repos/delivery";
 export * from "./repos/health";
 export * from "./repos/customer-card";
