@@ -3,8 +3,8 @@ import { enqueueOutbox, openStore, type Store, writeTransaction } from "@keepwar
 import { freshDatabase, TEST_ENGINE } from "@keepwarm/store/testing";
 import { FakeSlack, tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ChannelRateLimiter, type DeliveryPass, deliveryClient, SlackDelivery, type SlackDeliveryOptions, systemClock } from "../src/index";
-import { outboxRows, seedCustomers } from "./harness";
+import { CLAIM_TTL_MS, ChannelRateLimiter, type DeliveryPass, deliveryClient, SlackDelivery, type SlackDeliveryOptions, systemClock } from "../src/index";
+import { FakeClock, outboxRows, seedCustomers } from "./harness";
 
 const MAX_PER_DAY = 10;
 const REPS = ["U0R1", "U0R2", "U0R3", "U0R4"];
@@ -43,8 +43,7 @@ async function twoReplicas(sideBySide: boolean): Promise<[Store, Store]> {
  * "deliver" item. 15 nudges for each of four reps (over their daily budget), 10 for
  * a rule's channel and 10 ownerless ones for the fallback channel.
  */
-async function backlog(store: Store): Promise<{ dm: Map<string, number[]>; channel: number[]; fallback: number[] }> {
-  const now = Date.now();
+async function backlog(store: Store, now = Date.now()): Promise<{ dm: Map<string, number[]>; channel: number[]; fallback: number[] }> {
   const seeds = [
     ...REPS.flatMap((rep) => Array.from({ length: 15 }, (_, i) => ({ id: `C-${rep}-${i}`, name: `${rep} customer ${i}`, owner: rep }))),
     ...Array.from({ length: 10 }, (_, i) => ({ id: `C-VIP-${i}`, name: `VIP ${i}`, owner: "U0R1" })),
@@ -169,11 +168,13 @@ describe("two bots delivering from one database", () => {
   it("a replica killed between Slack's answer and its commit: its claim runs out, the other finds the message and posts nothing twice", async () => {
     // One after the other here, so two connections are fine on SQLite too.
     const [a, b] = await twoReplicas(false);
-    const expected = await backlog(a);
+    // Both replicas see one clock, so the claim runs out when the test says so.
+    const clock = new FakeClock(Date.now());
+    const expected = await backlog(a, clock.now());
     let killed = false;
     // The kill: the replica's database goes away with it, so it records nothing and releases no claim.
     const doomed = replica(a, {
-      claimTtlMs: 500,
+      clock,
       afterPost: () => {
         killed = true;
         void a.close();
@@ -188,12 +189,12 @@ describe("two bots delivering from one database", () => {
     expect(heldByDead.length).toBeGreaterThan(0);
 
     // Until the claim runs out the survivor works on the rest and leaves those items alone.
-    const survivor = replica(b);
+    const survivor = replica(b, { clock });
     await survivor.runOnce();
     const stillHeld = await b.db.selectFrom("outbox").select("id").where("claimed_by", "is not", null).where("status", "=", "pending").orderBy("id").execute();
     expect(stillHeld).toEqual(heldByDead);
     expect(fake.callsOf("conversations.history")).toHaveLength(0);
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    clock.advance(CLAIM_TTL_MS);
     await drain(survivor);
 
     const posted = postedIds();
