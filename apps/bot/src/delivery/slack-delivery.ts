@@ -10,7 +10,7 @@ import {
   nudgesOfMessage,
   nudgeView,
   type NudgeView,
-  type OutboxDelivery,
+  type PendingDelivery,
   recordDelivered,
   releaseDeliveryClaims,
   renewDeliveryClaims,
@@ -224,10 +224,10 @@ export class SlackDelivery {
     return held;
   }
 
-  private async deliverAll(items: OutboxDelivery[], pass: DeliveryPass): Promise<void> {
+  private async deliverAll(items: PendingDelivery[], pass: DeliveryPass): Promise<void> {
     const { store } = this.options;
-    const groups = new Map<string, { route: Route; items: OutboxDelivery[] }>();
-    const routed: Array<OutboxDelivery & { route: Route; recipient: string | null }> = [];
+    const groups = new Map<string, { route: Route; items: PendingDelivery[] }>();
+    const routed: Array<PendingDelivery & { route: Route; recipient: string | null }> = [];
     for (const item of items) {
       if (item.status !== "open") {
         await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "skipped", `nudge is ${item.status}`);
@@ -265,7 +265,7 @@ export class SlackDelivery {
    * (ties: oldest outbox item first). The rest stay pending and are not looked at again
    * before the rep's next calendar day, so a backlog never crowds out other reps' nudges.
    */
-  private async withinBudget<T extends OutboxDelivery & { recipient: string | null }>(items: T[], pass: DeliveryPass): Promise<T[]> {
+  private async withinBudget<T extends PendingDelivery & { recipient: string | null }>(items: T[], pass: DeliveryPass): Promise<T[]> {
     const max = this.options.maxNudgesPerDay;
     if (max === undefined || items.every((i) => i.recipient === null)) return items;
     const calendar = this.options.calendar ?? new Calendar("UTC");
@@ -286,7 +286,7 @@ export class SlackDelivery {
     return budget.now;
   }
 
-  private async deliverUnit(route: Route, unit: OutboxDelivery[], pass: DeliveryPass): Promise<void> {
+  private async deliverUnit(route: Route, unit: PendingDelivery[], pass: DeliveryPass): Promise<void> {
     const { store } = this.options;
     let channel: string;
     try {
@@ -393,7 +393,7 @@ export class SlackDelivery {
    * Reschedule after a failure. Rate limits pause the whole pass until Retry-After;
    * outages back off exponentially; a refusal from Slack fails the item for good.
    */
-  private async fail(items: OutboxDelivery[], failure: SlackFailure, pass: DeliveryPass, undoAttempt: boolean): Promise<void> {
+  private async fail(items: PendingDelivery[], failure: SlackFailure, pass: DeliveryPass, undoAttempt: boolean): Promise<void> {
     const { store } = this.options;
     const now = this.clock.now();
     const ids = items.map((i) => i.outboxId);
@@ -412,10 +412,10 @@ export class SlackDelivery {
     throw new PassStopped();
   }
 
-  private async updateAll(items: OutboxDelivery[], pass: DeliveryPass): Promise<void> {
+  private async updateAll(items: PendingDelivery[], pass: DeliveryPass): Promise<void> {
     const { store } = this.options;
     // Several updates of one message (a digest, or two state changes) need one chat.update.
-    const byMessage = new Map<string, { channel: string; ts: string; items: OutboxDelivery[] }>();
+    const byMessage = new Map<string, { channel: string; ts: string; items: PendingDelivery[] }>();
     for (const item of items) {
       if (item.slackChannel === null || item.slackTs === null) {
         await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "skipped", "never posted to Slack");
@@ -461,7 +461,7 @@ export class SlackDelivery {
    * owner's manager by DM → KEEPWARM_ESCALATION_CHANNEL). Exactly once, like nudges:
    * the attempt is counted before posting and a retry first looks for the message.
    */
-  private async escalateAll(items: OutboxDelivery[], pass: DeliveryPass): Promise<void> {
+  private async escalateAll(items: PendingDelivery[], pass: DeliveryPass): Promise<void> {
     const { store } = this.options;
     for (const item of items) {
       const details = await escalationDetails(store, item.nudgeId, this.options.escalation ?? { managers: {} });

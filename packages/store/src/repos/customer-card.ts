@@ -3,7 +3,7 @@ import type { Customer } from "../tables/customers.table";
 
 // What Slack shows about customers: `/keepwarm customer`, the touch form, the App Home numbers.
 
-export async function customerById(db: Db, id: number): Promise<Customer | undefined> {
+export async function findCustomerById(db: Db, id: number): Promise<Customer | undefined> {
   return db.selectFrom("customers").selectAll().where("id", "=", id).executeTakeFirst();
 }
 

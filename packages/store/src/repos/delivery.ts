@@ -6,7 +6,7 @@ import { type NudgeView, selectNudgeViews } from "./nudge-views";
 import type { OutboxKind } from "./outbox";
 
 /** A pending outbox item with the nudge it is about. */
-export interface OutboxDelivery extends NudgeView {
+export interface PendingDelivery extends NudgeView {
   outboxId: number;
   kind: OutboxKind;
   attempts: number;
@@ -24,7 +24,7 @@ export interface ClaimRequest {
 
 export interface DeliveryClaim {
   /** The claimed items, oldest outbox item first. */
-  items: OutboxDelivery[];
+  items: PendingDelivery[];
   claimedUntil: number;
   /** Due items other processes hold right now (their recipients are busy). */
   heldElsewhere: number;
@@ -131,7 +131,7 @@ export async function claimDueDeliveries(db: Db, request: ClaimRequest): Promise
     return { ids, heldElsewhere: held.due, more: candidates.length === limit || taken.length < seenFree.length };
   });
   // The rows are ours now: read what to post outside the write transaction.
-  const items: OutboxDelivery[] = [];
+  const items: PendingDelivery[] = [];
   for (const part of batches(claimed.ids)) {
     const rows = await selectNudgeViews(db)
       .innerJoin("outbox as o", "o.nudge_id", "n.id")

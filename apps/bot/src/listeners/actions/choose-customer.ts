@@ -1,4 +1,4 @@
-import { customerById } from "@keepwarm/store";
+import { findCustomerById } from "@keepwarm/store";
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import type { BotDeps } from "../../deps";
 import { chooseCustomer, parseJson } from "../../payloads";
@@ -9,7 +9,7 @@ export function registerChooseCustomerAction(app: App, deps: BotDeps): void {
   app.action<BlockAction<ButtonAction>>(new RegExp(`^${CHOOSE_CUSTOMER}_\\d+$`), async ({ ack, body, action, respond }) => {
     await ack();
     const choice = parseJson(chooseCustomer, action.value);
-    const customer = choice === undefined ? undefined : await customerById(deps.store.db, choice.c);
+    const customer = choice === undefined ? undefined : await findCustomerById(deps.store.db, choice.c);
     if (choice === undefined || customer === undefined) {
       await respond({ response_type: "ephemeral", replace_original: true, text: ":warning: That customer no longer exists; run /touch again." });
       return;

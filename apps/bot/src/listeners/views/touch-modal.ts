@@ -1,6 +1,6 @@
 import { logTouch, parseTouchDate, UserError } from "@keepwarm/core";
 import type { TouchKind } from "@keepwarm/store";
-import { customerById, TOUCH_KINDS } from "@keepwarm/store";
+import { findCustomerById, TOUCH_KINDS } from "@keepwarm/store";
 import type { App } from "@slack/bolt";
 import { z } from "zod";
 import { VIEW } from "../../blocks/modals";
@@ -30,7 +30,7 @@ export function registerTouchModalSubmission(app: App, deps: BotDeps): void {
     }
     const values = parsed.data;
     const customerId = Number(values.customer.customer_search.selected_option?.value ?? Number.NaN);
-    const customer = Number.isNaN(customerId) ? undefined : await customerById(deps.store.db, customerId);
+    const customer = Number.isNaN(customerId) ? undefined : await findCustomerById(deps.store.db, customerId);
     if (customer === undefined) {
       await ack({ response_action: "errors", errors: { customer: "Choose a customer from the list." } });
       return;
