@@ -10,14 +10,22 @@ export const TEAM = "T0TEST";
 export const REP = "U0REP";
 export const NOW = Date.UTC(2026, 10, 23, 10, 0, 0);
 
-/** A clock for delivery that never really sleeps: sleeping advances it. */
+/**
+ * A clock for delivery that never really sleeps: sleeping advances it. Sleeps overlap
+ * as in real time: channels waiting side by side move the clock once, not by the sum
+ * of their waits. A sleep first lets pending I/O finish (a few ms), so a channel whose
+ * answer arrived meanwhile decides its own wait before the clock moves, whatever the
+ * engine's database round trips did to the order of events.
+ */
 export class FakeClock implements Clock {
   sleeps: number[] = [];
   constructor(public t = NOW) {}
   now = () => this.t;
   sleep = async (ms: number) => {
+    const until = this.t + ms;
     this.sleeps.push(ms);
-    this.t += ms;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    this.t = Math.max(this.t, until);
   };
   advance(ms: number) {
     this.t += ms;
@@ -31,6 +39,8 @@ export interface Harness {
   env: Env;
   clock: FakeClock;
   url: string;
+  /** A file in the test's temporary folder (KEEPWARM_DB may be a URL, not a path to put files next to). */
+  file(name: string, content?: string): string;
   close(): Promise<void>;
   command(command: string, text: string, user?: string, extra?: { team_id?: string }): Promise<{ status: number; json: unknown; responseId: string }>;
   interact(payload: Record<string, unknown>): Promise<{ status: number; json: unknown; text: string }>;
@@ -122,6 +132,7 @@ export async function startHarness(
     env,
     clock,
     url,
+    file: (name, content) => tmp.file(name, content),
     async close() {
       await bot.stop();
       await fake.stop();

@@ -169,9 +169,10 @@ describe("message updates on resolution from every source", () => {
 
   it("a CSV import of touches resolves it; the bot updates the message", async () => {
     await delivered();
-    const file = `${h.store.location}.touches.csv`;
-    const { writeFileSync } = await import("node:fs");
-    writeFileSync(file, `customer_id,occurred_at,kind,note,logged_by\nC-1,${new Date(Date.now() - 3_600_000).toISOString()},call,from the CRM,U0CRM\n`);
+    const file = h.file(
+      "touches.csv",
+      `customer_id,occurred_at,kind,note,logged_by\nC-1,${new Date(Date.now() - 3_600_000).toISOString()},call,from the CRM,U0CRM\n`,
+    );
     const cli = await runCli(["import", "touches", file], { KEEPWARM_DB: h.store.location });
     expect(cli.code).toBe(0);
     // The other process stamps its outbox rows with the real clock.
