@@ -153,7 +153,7 @@ describe("keepwarm bot / start / sweep with Slack", () => {
     expect(slack.stdout).toContain("slack: 2 delivered");
     expect(fake.allMessages()).toHaveLength(2);
     const again = await runCli(["sweep"], { KEEPWARM_DB: db, SLACK_BOT_TOKEN: "xoxb-1", SLACK_API_URL: fake.apiUrl });
-    expect(again.stdout).toContain("slack: 0 delivered");
+    expect(again.stdout, again.stderr).toContain("slack: 0 delivered");
     expect(fake.allMessages()).toHaveLength(2);
 
     const consoleDb = await freshDatabase(tmp, "console.db");

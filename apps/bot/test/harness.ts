@@ -10,22 +10,14 @@ export const TEAM = "T0TEST";
 export const REP = "U0REP";
 export const NOW = Date.UTC(2026, 10, 23, 10, 0, 0);
 
-/**
- * A clock for delivery that never really sleeps: sleeping advances it. Sleeps overlap
- * as in real time: channels waiting side by side move the clock once, not by the sum
- * of their waits. A sleep first lets pending I/O finish (a few ms), so a channel whose
- * answer arrived meanwhile decides its own wait before the clock moves, whatever the
- * engine's database round trips did to the order of events.
- */
+/** A clock for delivery that never really sleeps: sleeping advances it. */
 export class FakeClock implements Clock {
   sleeps: number[] = [];
   constructor(public t = NOW) {}
   now = () => this.t;
   sleep = async (ms: number) => {
-    const until = this.t + ms;
     this.sleeps.push(ms);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    this.t = Math.max(this.t, until);
+    this.t += ms;
   };
   advance(ms: number) {
     this.t += ms;

@@ -174,7 +174,7 @@ describe("message updates on resolution from every source", () => {
       `customer_id,occurred_at,kind,note,logged_by\nC-1,${new Date(Date.now() - 3_600_000).toISOString()},call,from the CRM,U0CRM\n`,
     );
     const cli = await runCli(["import", "touches", file], { KEEPWARM_DB: h.store.location });
-    expect(cli.code).toBe(0);
+    expect(cli.code, cli.stderr).toBe(0);
     // The other process stamps its outbox rows with the real clock.
     h.clock.t = Date.now() + 1000;
     await h.bot.delivery.runOnce();

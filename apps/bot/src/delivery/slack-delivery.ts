@@ -88,6 +88,31 @@ export const backoffMs = (attempts: number): number => Math.min(MAX_BACKOFF_MS, 
 class PassStopped extends Error {}
 
 /**
+ * Pacing inside a lane: the wait before the lane's next message starts the moment
+ * Slack answers the previous one, so the database work in between (recording that
+ * post, preparing the next) runs during Slack's pace instead of adding to it, and the
+ * wait is decided by the answer alone, not by how long that work took.
+ */
+class LanePace {
+  private ready: Promise<void> | undefined;
+
+  constructor(private readonly limiter: ChannelRateLimiter) {}
+
+  /** Right before a call to `channel`. */
+  async before(channel: string): Promise<void> {
+    const ready = this.ready ?? this.limiter.wait(channel);
+    this.ready = undefined;
+    await ready;
+  }
+
+  /** Slack answered a call to `channel`; `more`: the lane has another message for it. */
+  answered(channel: string, more: boolean): void {
+    this.limiter.answered(channel);
+    if (more) this.ready = this.limiter.wait(channel);
+  }
+}
+
+/**
  * Work per channel: channels run side by side, each one's calls in order, so Slack's
  * per-channel pace is the only wait. A 429, an outage or a crash stops every lane
  * before its next call (calls in flight finish), and the first real error is rethrown.
@@ -255,7 +280,9 @@ export class SlackDelivery {
       const units = group.length >= this.options.digestThreshold ? chunk(group, MAX_DIGEST) : group.map((i) => [i]);
       // The rest stays pending, untouched, for the next pass.
       if (units.length > LANE_MESSAGES_PER_PASS) pass.more = true;
-      lanes.push(units.slice(0, LANE_MESSAGES_PER_PASS).map((unit) => () => this.deliverUnit(route, unit, pass)));
+      const lane = units.slice(0, LANE_MESSAGES_PER_PASS);
+      const pace = new LanePace(this.limiter);
+      lanes.push(lane.map((unit, i) => () => this.deliverUnit(route, unit, pass, pace, i < lane.length - 1)));
     }
     await runLanes(lanes);
   }
@@ -286,7 +313,7 @@ export class SlackDelivery {
     return budget.now;
   }
 
-  private async deliverUnit(route: Route, unit: PendingDelivery[], pass: DeliveryPass): Promise<void> {
+  private async deliverUnit(route: Route, unit: PendingDelivery[], pass: DeliveryPass, pace: LanePace, more: boolean): Promise<void> {
     const { store } = this.options;
     let channel: string;
     try {
@@ -324,7 +351,7 @@ export class SlackDelivery {
     await countDeliveryAttempt(store.db, ids);
     const views = (await Promise.all(remaining.map((i) => nudgeView(store.db, i.nudgeId)))).filter((v): v is NudgeView => v !== undefined);
     const message = renderMessage(views);
-    await this.limiter.wait(channel);
+    await pace.before(channel);
     let ts: string;
     const postTo = channel;
     try {
@@ -349,7 +376,7 @@ export class SlackDelivery {
       await this.fail(remaining, failure, pass, failure.kind !== "transient");
       return;
     } finally {
-      this.limiter.answered(postTo);
+      pace.answered(postTo, more);
     }
     this.options.afterPost?.(remaining.map((i) => i.nudgeId));
     await recordDelivered(store.db, remaining, { channel, ts }, this.clock.now());
@@ -427,19 +454,20 @@ export class SlackDelivery {
       entry.items.push(item);
       byMessage.set(key, entry);
     }
-    const byChannel = new Map<string, Array<() => Promise<void>>>();
+    const byChannel = new Map<string, { pace: LanePace; steps: Array<() => Promise<void>> }>();
     for (const { channel, ts, items: group } of byMessage.values()) {
-      const lane = byChannel.get(channel) ?? [];
+      const lane = byChannel.get(channel) ?? { pace: new LanePace(this.limiter), steps: [] };
       byChannel.set(channel, lane);
-      if (lane.length === LANE_MESSAGES_PER_PASS) {
+      if (lane.steps.length === LANE_MESSAGES_PER_PASS) {
         pass.more = true;
         continue;
       }
-      lane.push(async () => {
+      const step = lane.steps.length;
+      lane.steps.push(async () => {
         const ids = group.map((i) => i.outboxId);
         if (!(await this.holds(ids))) return;
         const message: RenderedMessage = renderMessage(await nudgesOfMessage(store.db, channel, ts));
-        await this.limiter.wait(channel);
+        await lane.pace.before(channel);
         try {
           await this.options.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
         } catch (error) {
@@ -447,13 +475,13 @@ export class SlackDelivery {
           await this.fail(group, classifySlackError(error), pass, false);
           return;
         } finally {
-          this.limiter.answered(channel);
+          lane.pace.answered(channel, step < lane.steps.length - 1);
         }
         await finishOutboxItems(store.db, ids, this.clock.now(), "done");
         pass.updated += group.length;
       });
     }
-    await runLanes([...byChannel.values()]);
+    await runLanes([...byChannel.values()].map((lane) => lane.steps));
   }
 
   /**
