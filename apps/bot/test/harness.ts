@@ -103,6 +103,9 @@ export async function startHarness(
   const fake = await new FakeSlack({ teamId: options.teamId ?? TEAM }).start();
   const location = await freshDatabase(tmp, "bot.db");
   const store = await openStore(location);
+  // A running bot's connection pool is warm. A cold one (PostgreSQL) makes the first
+  // concurrent queries wait for new connections, which skews timing tests.
+  await Promise.all(Array.from({ length: 4 }, () => store.db.selectFrom("customers").select("id").limit(1).execute()));
   if (options.customers) await seedCustomers(store, options.customers);
   const env = parseEnv({
     KEEPWARM_DB: location,
