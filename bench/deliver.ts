@@ -20,7 +20,7 @@ import { parseEnv } from "../packages/core/src/env";
 import { applyRuleSet } from "../packages/core/src/rule-sets";
 import { runSweep } from "../packages/core/src/sweep";
 import { Calendar } from "../packages/rules/src/index";
-import { DAY_MS, openStore } from "../packages/store/src/index";
+import { DAY_MS, openStore, outboxStatusCounts, writeTransaction } from "../packages/store/src/index";
 import { FakeSlack } from "../packages/testkit/src/fake-slack";
 import { benchArgs, fmtInt, intArg, machineLine, peakRssMiB, table, tempDb } from "./lib";
 
@@ -50,14 +50,25 @@ function rulesText(channels: number): string {
 async function seed(path: string, channels: number, perChannel: number): Promise<void> {
   const store = await openStore(path);
   const since = Date.now() - 400 * DAY_MS;
-  const insert = store.sqlite.prepare(
-    "INSERT INTO customers (external_id, name, segment, owner_slack_id, since_at, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?, ?)",
-  );
-  store.sqlite.transaction(() => {
-    // Interleaved, as customers of many teams arrive: nudges of one channel are spread over the outbox.
-    for (let i = 0; i < channels * perChannel; i++)
-      insert.run(`C-${String(i + 1).padStart(6, "0")}`, `Customer ${i + 1}`, `seg-${i % channels}`, since, since, since);
-  })();
+  // Interleaved, as customers of many teams arrive: nudges of one channel are spread over the outbox.
+  const customers = Array.from({ length: channels * perChannel }, (_, i) => ({
+    external_id: `C-${String(i + 1).padStart(6, "0")}`,
+    name: `Customer ${i + 1}`,
+    segment: `seg-${i % channels}`,
+    owner_slack_id: null,
+    since_at: since,
+    loyalty_member: 0,
+    attributes: "{}",
+    created_at: since,
+    updated_at: since,
+  }));
+  await writeTransaction(store.db, async (trx) => {
+    for (let i = 0; i < customers.length; i += 1000)
+      await trx
+        .insertInto("customers")
+        .values(customers.slice(i, i + 1000))
+        .execute();
+  });
   await applyRuleSet(store, rulesText(channels), { author: "bench", source: "cli" });
   await runSweep(store, { calendar: new Calendar("UTC") });
   await store.close();
@@ -89,11 +100,10 @@ async function botPhase(): Promise<void> {
       })
     : undefined;
   let loop: ReturnType<typeof startDeliveryLoop> | undefined;
-  const outbox = store.sqlite.prepare("SELECT status, count(*) AS n FROM outbox GROUP BY status");
   process.on("message", async (message: { cmd: string }) => {
     if (message.cmd === "status") {
       const cpu = process.cpuUsage();
-      const counts = Object.fromEntries((outbox.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]));
+      const counts = await outboxStatusCounts(store.db);
       process.send?.({ outbox: counts, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMiB: peakRssMiB() });
     } else if (message.cmd === "stop") {
       await loop?.stop();
@@ -230,7 +240,7 @@ async function measure(label: string, channels: number, perChannel: number, limi
 
 async function nudgeIds(path: string): Promise<number[]> {
   const store = await openStore(path);
-  const ids = (store.sqlite.prepare("SELECT id FROM nudges WHERE held_out = 0 ORDER BY id").all() as Array<{ id: number }>).map((r) => r.id);
+  const ids = (await store.db.selectFrom("nudges").select("id").where("held_out", "=", 0).orderBy("id").execute()).map((r) => r.id);
   await store.close();
   return ids;
 }

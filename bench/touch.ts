@@ -24,7 +24,7 @@ import { seededRandom } from "../packages/core/src/demo-data";
 import { logTouch } from "../packages/core/src/touches";
 import { parseTouchText } from "../packages/core/src/touch-text";
 import { Calendar } from "../packages/rules/src/index";
-import { DAY_MS, openStore } from "../packages/store/src/index";
+import { DAY_MS, openStore, writeTransaction } from "../packages/store/src/index";
 import { FakeSlack } from "../packages/testkit/src/fake-slack";
 import { slackSignature, slashCommandBody } from "../packages/testkit/src/slack-signing";
 import { benchArgs, fmtInt, intArg, machineLine, peakRssMiB, table, tempDb } from "./lib";
@@ -171,14 +171,24 @@ function planTouches(names: string[], count: number, now: number): PlannedTouch[
 async function seed(path: string, names: string[]): Promise<void> {
   const store = await openStore(path);
   const created = Date.now() - 400 * DAY_MS;
-  const insert = store.sqlite.prepare(
-    "INSERT INTO customers (external_id, name, segment, owner_slack_id, since_at, created_at, updated_at) VALUES (?, ?, 'smb', ?, ?, ?, ?)",
-  );
-  store.sqlite.transaction(() => {
-    names.forEach((name, i) => {
-      insert.run(externalId(i + 1), name, `U${String(i % 40).padStart(8, "0")}`, created, created, created);
-    });
-  })();
+  const customers = names.map((name, i) => ({
+    external_id: externalId(i + 1),
+    name,
+    segment: "smb",
+    owner_slack_id: `U${String(i % 40).padStart(8, "0")}`,
+    since_at: created,
+    loyalty_member: 0,
+    attributes: "{}",
+    created_at: created,
+    updated_at: created,
+  }));
+  await writeTransaction(store.db, async (trx) => {
+    for (let i = 0; i < customers.length; i += 1000)
+      await trx
+        .insertInto("customers")
+        .values(customers.slice(i, i + 1000))
+        .execute();
+  });
   await store.close();
 }
 
@@ -357,9 +367,9 @@ async function directPhase(): Promise<void> {
   for (const text of texts) {
     const t0 = performance.now();
     const now = Date.now();
-    const parsed = parseTouchText(store, text, now, calendar);
+    const parsed = await parseTouchText(store, text, now, calendar);
     if (parsed.ok) {
-      logTouch(store, {
+      await logTouch(store, {
         customerId: parsed.customer.id,
         kind: parsed.kind,
         occurredAt: parsed.occurredAt,
@@ -452,11 +462,13 @@ async function main(): Promise<void> {
       if (p.expect)
         expected.set(`${p.expect.customer}|${p.expect.kind}|${p.expect.day}`, (expected.get(`${p.expect.customer}|${p.expect.kind}|${p.expect.day}`) ?? 0) + 1);
     const store = await openStore(tmp.path);
-    const stored = store.sqlite
-      .prepare(
-        "SELECT c.external_id AS customer, t.kind, t.occurred_at AS at, count(*) AS n FROM touchpoints t JOIN customers c ON c.id = t.customer_id WHERE t.source = 'slack' GROUP BY 1, 2, 3",
-      )
-      .all() as Array<{ customer: string; kind: string; at: number; n: number }>;
+    const stored = await store.db
+      .selectFrom("touchpoints as t")
+      .innerJoin("customers as c", "c.id", "t.customer_id")
+      .select((eb) => ["c.external_id as customer", "t.kind", "t.occurred_at as at", eb.fn.countAll<number>().as("n")])
+      .where("t.source", "=", "slack")
+      .groupBy(["c.external_id", "t.kind", "t.occurred_at"])
+      .execute();
     await store.close();
     const got = new Map<string, number>();
     let storedTotal = 0;

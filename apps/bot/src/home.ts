@@ -1,22 +1,22 @@
 import { DEFAULT_STATS_DAYS, npsStats, retentionStats } from "@keepwarm/core";
-import { DAY_MS } from "@keepwarm/store";
+import { countWaitingNudges, DAY_MS, openNudgesOf } from "@keepwarm/store";
 import type { webApi } from "@slack/bolt";
 import { homeView } from "./blocks/home-view";
 import type { BotDeps } from "./deps";
-import { basicStats, openNudgesOf, quietCustomers, waitingNudgesOf } from "./queries";
+import { basicStats, quietCustomers } from "./queries";
 
 const HOME_NUDGES = 14;
 
 export async function publishHome(client: webApi.WebClient, deps: BotDeps, userId: string): Promise<void> {
   const now = deps.now();
-  const nudges = openNudgesOf(deps.store, userId, 1000);
+  const nudges = await openNudgesOf(deps.store.db, userId, 1000);
   // The team's NPS and retention: two bulk statements, cheap enough for every Home open.
   const period = { since: now - DEFAULT_STATS_DAYS * DAY_MS, until: now, calendar: deps.calendar };
-  const view = homeView(nudges.slice(0, HOME_NUDGES), quietCustomers(deps.store, userId, now, 10), nudges.length, {
-    waiting: waitingNudgesOf(deps.store, userId),
+  const view = homeView(nudges.slice(0, HOME_NUDGES), await quietCustomers(deps.store, userId, now, deps.calendar, 10), nudges.length, {
+    waiting: await countWaitingNudges(deps.store.db, userId),
     maxPerDay: deps.env.KEEPWARM_MAX_NUDGES_PER_DAY,
     kpis: {
-      mine: basicStats(deps.store, now, deps.calendar, userId),
+      mine: await basicStats(deps.store, now, deps.calendar, userId),
       nps: await npsStats(deps.store, period),
       retention: (await retentionStats(deps.store, period)).total,
       days: DEFAULT_STATS_DAYS,

@@ -28,8 +28,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     const path = (req.url ?? "/").split("?")[0];
     try {
       if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
-        const report = health(options.store);
-        send(res, report.ok ? 200 : 503, report);
+        void health(options.store).then((report) => send(res, report.ok ? 200 : 503, report));
         return;
       }
       if (path === "/slack/events" && options.slackListener !== undefined) {

@@ -1,6 +1,6 @@
 import { postSigned } from "@keepwarm/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, NOW, REP, SECRET, seedCustomers, startHarness, sweep, TEAM } from "./harness";
+import { type Harness, NOW, outboxRows, REP, SECRET, seedCustomers, startHarness, sweep, TEAM } from "./harness";
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -15,8 +15,15 @@ function postedNudgeIds(h: Harness): number[] {
   });
 }
 
-const nudgeIdOf = (h: Harness, externalId: string) =>
-  h.store.sqlite.prepare("SELECT n.id FROM nudges n JOIN customers c ON c.id = n.customer_id WHERE c.external_id = ?").pluck().get(externalId) as number;
+const nudgeIdOf = async (h: Harness, externalId: string) =>
+  (
+    await h.store.db
+      .selectFrom("nudges as n")
+      .innerJoin("customers as c", "c.id", "n.customer_id")
+      .select("n.id")
+      .where("c.external_id", "=", externalId)
+      .executeTakeFirstOrThrow()
+  ).id;
 
 async function openHome(h: Harness): Promise<string> {
   const before = h.fake.callsOf("views.publish").length;
@@ -48,19 +55,15 @@ describe("the nudge budget in Slack delivery", () => {
       ],
     });
     await sweep(h.store);
-    const [alpha, bravo, charlie, delta, echo] = ["C-1", "C-2", "C-3", "C-4", "C-5"].map((id) => nudgeIdOf(h, id));
+    const [alpha, bravo, charlie, delta, echo] = await Promise.all(["C-1", "C-2", "C-3", "C-4", "C-5"].map((id) => nudgeIdOf(h, id)));
 
     const day1 = await h.bot.delivery.runOnce();
     expect(day1).toMatchObject({ delivered: 2, deferred: 3 });
     // Echo's rule is "high" priority; then the oldest of the "normal" ones.
     expect(postedNudgeIds(h)).toEqual([echo, alpha]);
-    const waiting = h.store.sqlite.prepare("SELECT status, next_attempt_at AS next, last_error AS note FROM outbox WHERE status = 'pending'").all() as Array<{
-      status: string;
-      next: number;
-      note: string;
-    }>;
+    const waiting = (await outboxRows(h.store)).filter((o) => o.status === "pending");
     expect(waiting).toHaveLength(3);
-    expect(waiting.every((w) => w.next === Date.UTC(2026, 10, 23, 15, 0) && w.note.includes("waits until 2026-11-24"))).toBe(true);
+    expect(waiting.every((w) => w.nextAttemptAt === Date.UTC(2026, 10, 23, 15, 0) && w.lastError?.includes("waits until 2026-11-24"))).toBe(true);
 
     // The waiting ones are on the App Home meanwhile.
     const home = await openHome(h);
@@ -84,7 +87,7 @@ describe("the nudge budget in Slack delivery", () => {
     const ids = postedNudgeIds(h);
     expect(ids).toEqual([echo, alpha, bravo, charlie, delta]);
     expect(new Set(ids).size).toBe(5);
-    expect(h.store.sqlite.prepare("SELECT count(*) FROM outbox WHERE status != 'done'").pluck().get()).toBe(0);
+    expect((await outboxRows(h.store)).filter((o) => o.status !== "done")).toHaveLength(0);
     expect(await openHome(h)).not.toContain("waiting:");
   });
 
@@ -98,7 +101,7 @@ describe("the nudge budget in Slack delivery", () => {
     });
     await sweep(h.store);
     expect(await h.bot.delivery.runOnce()).toMatchObject({ delivered: 2, deferred: 0 });
-    seedCustomers(h.store, [{ id: "C-3", name: "Charlie" }]);
+    await seedCustomers(h.store, [{ id: "C-3", name: "Charlie" }]);
     h.clock.advance(HOUR);
     await sweep(h.store, NOW + HOUR);
     expect(await h.bot.delivery.runOnce()).toMatchObject({ delivered: 0, deferred: 1 });

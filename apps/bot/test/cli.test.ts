@@ -1,6 +1,7 @@
 import { runSweep } from "@keepwarm/core";
 import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, runCli, spawnCli, tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { seedCustomers } from "./harness";
@@ -17,9 +18,9 @@ afterEach(async () => {
 });
 
 async function seededDb(): Promise<string> {
-  const path = tmp.file("k.db");
+  const path = await freshDatabase(tmp, "k.db");
   const store = await openStore(path);
-  seedCustomers(
+  await seedCustomers(
     store,
     [
       { id: "C-1", name: "Acme Corp" },
@@ -46,11 +47,12 @@ async function waitForHealth(port: string): Promise<{ ok: boolean }> {
 
 describe("keepwarm bot / start / sweep with Slack", () => {
   it("keepwarm bot without a token or signing secret stops with one clear line", async () => {
-    const noToken = await runCli(["bot"], { KEEPWARM_DB: tmp.file("a.db") });
+    const db = await freshDatabase(tmp, "a.db");
+    const noToken = await runCli(["bot"], { KEEPWARM_DB: db });
     expect(noToken.code).toBe(1);
     expect(noToken.stderr.trim().split("\n")).toHaveLength(1);
     expect(noToken.stderr).toContain("SLACK_BOT_TOKEN is not set");
-    const noSecret = await runCli(["bot"], { KEEPWARM_DB: tmp.file("a.db"), SLACK_BOT_TOKEN: "xoxb-1", SLACK_API_URL: fake.apiUrl });
+    const noSecret = await runCli(["bot"], { KEEPWARM_DB: db, SLACK_BOT_TOKEN: "xoxb-1", SLACK_API_URL: fake.apiUrl });
     expect(noSecret.code).toBe(1);
     expect(noSecret.stderr).toContain("SLACK_SIGNING_SECRET is not set");
   });
@@ -98,15 +100,21 @@ describe("keepwarm bot / start / sweep with Slack", () => {
   });
 
   it("keepwarm start escalates an overdue nudge to the rep's manager and holds the rep's daily nudge budget", async () => {
-    const path = tmp.file("budget.db");
+    const path = await freshDatabase(tmp, "budget.db");
     const store = await openStore(path);
     const now = Date.now();
     // An enterprise nudge delivered 6 days ago and still open: its rule escalates after 5.
-    seedCustomers(store, [{ id: "C-E", name: "Enterprise Co", segment: "enterprise" }], now);
+    await seedCustomers(store, [{ id: "C-E", name: "Enterprise Co", segment: "enterprise" }], now);
     await runSweep(store, { calendar: new Calendar("UTC"), now: now - 6 * DAY_MS });
-    store.sqlite.prepare("UPDATE nudges SET delivered_at = ?, slack_channel = 'D0REP', slack_ts = '1.000001'").run(now - 6 * DAY_MS);
-    store.sqlite.prepare("UPDATE outbox SET status = 'done', done_at = ?").run(now - 6 * DAY_MS);
-    seedCustomers(
+    await store.db
+      .updateTable("nudges")
+      .set({ delivered_at: now - 6 * DAY_MS, slack_channel: "D0REP", slack_ts: "1.000001" })
+      .execute();
+    await store.db
+      .updateTable("outbox")
+      .set({ status: "done", done_at: now - 6 * DAY_MS })
+      .execute();
+    await seedCustomers(
       store,
       ["C-1", "C-2", "C-3"].map((id) => ({ id, name: `Quiet ${id}` })),
       now,
@@ -133,7 +141,7 @@ describe("keepwarm bot / start / sweep with Slack", () => {
     expect(fake.messages.get("D0BOSS")?.[0]?.text).toContain("*Enterprise Co* (C-E): nudge #1 is still open");
     expect(fake.messages.get("D0REP")).toHaveLength(2);
     const after = await openStore(path);
-    const waiting = after.sqlite.prepare("SELECT kind, status, last_error AS note FROM outbox WHERE status != 'done'").all();
+    const waiting = await after.db.selectFrom("outbox").select(["kind", "status", "last_error as note"]).where("status", "!=", "done").execute();
     await after.close();
     expect(waiting).toEqual([{ kind: "deliver", status: "pending", note: expect.stringContaining("nudge budget: 2 per rep and day reached") }]);
   });
@@ -145,12 +153,12 @@ describe("keepwarm bot / start / sweep with Slack", () => {
     expect(slack.stdout).toContain("slack: 2 delivered");
     expect(fake.allMessages()).toHaveLength(2);
     const again = await runCli(["sweep"], { KEEPWARM_DB: db, SLACK_BOT_TOKEN: "xoxb-1", SLACK_API_URL: fake.apiUrl });
-    expect(again.stdout).toContain("slack: 0 delivered");
+    expect(again.stdout, again.stderr).toContain("slack: 0 delivered");
     expect(fake.allMessages()).toHaveLength(2);
 
-    const consoleDb = tmp.file("console.db");
+    const consoleDb = await freshDatabase(tmp, "console.db");
     const store = await openStore(consoleDb);
-    seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }], Date.now());
+    await seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }], Date.now());
     await store.close();
     const plain = await runCli(["sweep"], { KEEPWARM_DB: consoleDb });
     expect(plain.code).toBe(0);

@@ -1,25 +1,16 @@
 import { logTouch } from "@keepwarm/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, NOW, REP, startHarness, sweep } from "./harness";
+import { type Harness, NOW, outboxRows, REP, startHarness, sweep } from "./harness";
 
 let h: Harness;
 afterEach(async () => h?.close());
 
-const outbox = (h: Harness) =>
-  h.store.sqlite.prepare("SELECT kind, status, attempts, last_error AS lastError FROM outbox ORDER BY id").all() as Array<{
-    kind: string;
-    status: string;
-    attempts: number;
-    lastError: string | null;
-  }>;
+const outbox = async (h: Harness) => (await outboxRows(h.store)).map(({ kind, status, attempts, lastError }) => ({ kind, status, attempts, lastError }));
 const nudges = (h: Harness) =>
-  h.store.sqlite.prepare("SELECT id, status, slack_channel AS channel, slack_ts AS ts, delivered_at AS deliveredAt FROM nudges ORDER BY id").all() as Array<{
-    id: number;
-    status: string;
-    channel: string | null;
-    ts: string | null;
-    deliveredAt: number | null;
-  }>;
+  h.store.db.selectFrom("nudges").select(["id", "status", "slack_channel as channel", "slack_ts as ts", "delivered_at as deliveredAt"]).orderBy("id").execute();
+const pendingCount = async (h: Harness) => (await outboxRows(h.store)).filter((o) => o.status === "pending").length;
+const customerId = async (h: Harness, externalId: string) =>
+  (await h.store.db.selectFrom("customers").select("id").where("external_id", "=", externalId).executeTakeFirstOrThrow()).id;
 
 describe("Slack delivery from the outbox", () => {
   it("posts each nudge once, by DM to the owner, with the nudge id in the metadata", async () => {
@@ -45,10 +36,10 @@ describe("Slack delivery from the outbox", () => {
     const acme = h.fake.messages.get("D0REP")?.[0];
     expect(acme?.text).toContain("Acme Corp");
     expect(acme?.metadata?.event_type).toBe("keepwarm_nudge");
-    const ids = nudges(h);
+    const ids = await nudges(h);
     expect(acme?.metadata?.event_payload.nudge_id).toBe(ids[0]?.id);
     expect(ids.every((n) => n.channel?.startsWith("D") && n.ts !== null && n.deliveredAt !== null)).toBe(true);
-    expect(outbox(h).every((o) => o.status === "done")).toBe(true);
+    expect((await outbox(h)).every((o) => o.status === "done")).toBe(true);
   });
 
   it("renders customer, why, context and the three buttons", async () => {
@@ -76,7 +67,7 @@ describe("Slack delivery from the outbox", () => {
     const pass = await h.bot.delivery.runOnce();
     expect(pass.skipped).toBe(1);
     expect(h.fake.callsOf("chat.postMessage")).toHaveLength(0);
-    expect(outbox(h)[0]).toMatchObject({ status: "skipped", lastError: "no owner and no KEEPWARM_FALLBACK_CHANNEL" });
+    expect((await outbox(h))[0]).toMatchObject({ status: "skipped", lastError: "no owner and no KEEPWARM_FALLBACK_CHANNEL" });
   });
 
   it("sends several nudges for one rep as ONE digest and records the same ts on each", async () => {
@@ -86,7 +77,7 @@ describe("Slack delivery from the outbox", () => {
     const posts = h.fake.callsOf("chat.postMessage");
     expect(posts).toHaveLength(1);
     expect(String(posts[0]?.args.text)).toContain("4 customers need attention");
-    const rows = nudges(h);
+    const rows = await nudges(h);
     expect(new Set(rows.map((r) => r.ts)).size).toBe(1);
     expect(rows.every((r) => r.ts !== null)).toBe(true);
   });
@@ -110,7 +101,7 @@ describe("Slack delivery from the outbox", () => {
     });
     await expect(crashing.runOnce()).rejects.toThrow("simulated crash");
     expect(h.fake.callsOf("chat.postMessage")).toHaveLength(1);
-    expect(outbox(h).filter((o) => o.status === "pending")).toHaveLength(2);
+    expect((await outbox(h)).filter((o) => o.status === "pending")).toHaveLength(2);
     // "Restart": a fresh delivery finds the posted message in the conversation and records it.
     const pass = await h.bot.delivery.runOnce();
     expect(pass.delivered).toBe(2);
@@ -119,7 +110,7 @@ describe("Slack delivery from the outbox", () => {
     expect(String(h.fake.callsOf("conversations.history")[0]?.args.include_all_metadata)).toBe("true");
     const posted = h.fake.allMessages();
     expect(new Set(posted.map((m) => m.metadata?.event_payload.nudge_id)).size).toBe(2);
-    const rows = nudges(h);
+    const rows = await nudges(h);
     expect(rows.map((r) => r.ts).sort()).toEqual(posted.map((m) => m.ts).sort());
   });
 
@@ -134,7 +125,7 @@ describe("Slack delivery from the outbox", () => {
     await sweep(h.store);
     h.fake.failNext("chat.postMessage", 5, { status: 429, retryAfter: 7 });
     let passes = 0;
-    while (h.store.sqlite.prepare("SELECT count(*) AS n FROM outbox WHERE status = 'pending'").get() && passes < 20) {
+    while ((await pendingCount(h)) > 0 && passes < 20) {
       const before = h.fake.callsOf("chat.postMessage").length;
       const pass = await h.bot.delivery.runOnce();
       passes++;
@@ -145,13 +136,13 @@ describe("Slack delivery from the outbox", () => {
         expect(h.fake.calls.length).toBe(calls);
         expect(h.bot.delivery.resumeAt).toBe(h.clock.now() + 7000);
       }
-      if ((h.store.sqlite.prepare("SELECT count(*) AS n FROM outbox WHERE status = 'pending'").get() as { n: number }).n === 0) break;
+      if ((await pendingCount(h)) === 0) break;
       h.clock.advance(7000);
     }
     const posts = h.fake.callsOf("chat.postMessage");
     expect(posts).toHaveLength(5 + 3);
     expect(h.fake.allMessages()).toHaveLength(3);
-    expect(outbox(h).every((o) => o.status === "done")).toBe(true);
+    expect((await outbox(h)).every((o) => o.status === "done")).toBe(true);
     // A 429 is a definite "not posted": no reconciliation reads were needed.
     expect(h.fake.callsOf("conversations.history")).toHaveLength(0);
   });
@@ -165,14 +156,14 @@ describe("Slack delivery from the outbox", () => {
       const pass = await h.bot.delivery.runOnce();
       expect(pass.delivered).toBe(0);
       waits.push(h.bot.delivery.resumeAt - h.clock.now());
-      expect(outbox(h)[0]).toMatchObject({ status: "pending", attempts: i + 1, lastError: "HTTP 503 from Slack" });
+      expect((await outbox(h))[0]).toMatchObject({ status: "pending", attempts: i + 1, lastError: "HTTP 503 from Slack" });
       h.clock.advance(waits[i] ?? 0);
     }
     expect(waits).toEqual([2000, 4000, 8000, 16000]);
     const pass = await h.bot.delivery.runOnce();
     expect(pass.delivered).toBe(1);
     expect(h.fake.allMessages()).toHaveLength(1);
-    expect(outbox(h)[0]?.status).toBe("done");
+    expect((await outbox(h))[0]?.status).toBe("done");
   });
 
   it("keeps about one message per second per channel without really sleeping", async () => {
@@ -214,19 +205,18 @@ describe("Slack delivery from the outbox", () => {
     h.fake.failNext("chat.postMessage", 1, { error: "channel_not_found" });
     const pass = await h.bot.delivery.runOnce();
     expect(pass.failed).toBe(1);
-    expect(outbox(h)[0]).toMatchObject({ status: "failed", lastError: "slack error channel_not_found" });
+    expect((await outbox(h))[0]).toMatchObject({ status: "failed", lastError: "slack error channel_not_found" });
   });
 
   it("updates the message in place, buttons removed, when the nudge is resolved", async () => {
     h = await startHarness({ customers: [{ id: "C-1", name: "Acme Corp" }] });
     await sweep(h.store);
     await h.bot.delivery.runOnce();
-    const customerId = (h.store.sqlite.prepare("SELECT id FROM customers").get() as { id: number }).id;
-    logTouch(h.store, { customerId, kind: "call", occurredAt: NOW, source: "slack", loggedBy: REP, now: NOW });
+    await logTouch(h.store, { customerId: await customerId(h, "C-1"), kind: "call", occurredAt: NOW, source: "slack", loggedBy: REP, now: NOW });
     const pass = await h.bot.delivery.runOnce();
     expect(pass.updated).toBe(1);
     const update = h.fake.callsOf("chat.update")[0];
-    expect(update?.args.ts).toBe(nudges(h)[0]?.ts);
+    expect(update?.args.ts).toBe((await nudges(h))[0]?.ts);
     const message = h.fake.allMessages()[0];
     expect(JSON.stringify(message?.blocks)).toContain("✅ call logged by <@U0REP>");
     expect(JSON.stringify(message?.blocks)).not.toContain("nudge_log_touch");
@@ -236,8 +226,7 @@ describe("Slack delivery from the outbox", () => {
     h = await startHarness({ customers: [1, 2, 3].map((i) => ({ id: `C-${i}`, name: `Customer ${i}` })) });
     await sweep(h.store);
     await h.bot.delivery.runOnce();
-    const customerId = (h.store.sqlite.prepare("SELECT id FROM customers WHERE external_id = 'C-2'").get() as { id: number }).id;
-    logTouch(h.store, { customerId, kind: "email", occurredAt: NOW, source: "modal", loggedBy: REP, now: NOW });
+    await logTouch(h.store, { customerId: await customerId(h, "C-2"), kind: "email", occurredAt: NOW, source: "modal", loggedBy: REP, now: NOW });
     await h.bot.delivery.runOnce();
     const blocks = JSON.stringify(h.fake.allMessages()[0]?.blocks);
     expect(blocks).toContain("2 of 3 still open");

@@ -3,7 +3,7 @@ import { defaultRulesText } from "@keepwarm/rules";
 import { DAY_MS } from "@keepwarm/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { deliveryClient, SlackDelivery } from "../src/index";
-import { type Harness, NOW, startHarness, sweep } from "./harness";
+import { type Harness, NOW, outboxRows, startHarness, sweep } from "./harness";
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -23,12 +23,8 @@ async function deliverThenWait(h: Harness, waitMs = ESCALATE_AFTER): Promise<voi
 const escalationPosts = (h: Harness) =>
   h.fake.callsOf("chat.postMessage").filter((c) => (c.args.metadata as { event_type: string }).event_type === "keepwarm_escalation");
 
-const escalateRow = (h: Harness) =>
-  h.store.sqlite.prepare("SELECT status, attempts, last_error AS lastError FROM outbox WHERE kind = 'escalate'").all() as Array<{
-    status: string;
-    attempts: number;
-    lastError: string | null;
-  }>;
+const escalateRow = async (h: Harness) =>
+  (await outboxRows(h.store)).filter((o) => o.kind === "escalate").map(({ status, attempts, lastError }) => ({ status, attempts, lastError }));
 
 describe("escalations in Slack", () => {
   it("go to the owner's manager by DM (KEEPWARM_MANAGERS before the channel), with the history, exactly once", async () => {
@@ -55,7 +51,7 @@ describe("escalations in Slack", () => {
     await sweep(h.store, NOW + ESCALATE_AFTER + DAY_MS);
     expect((await h.bot.delivery.runOnce()).escalated).toBe(0);
     expect(escalationPosts(h)).toHaveLength(1);
-    expect(escalateRow(h)).toEqual([{ status: "done", attempts: 1, lastError: null }]);
+    expect(await escalateRow(h)).toEqual([{ status: "done", attempts: 1, lastError: null }]);
   });
 
   it("go to KEEPWARM_ESCALATION_CHANNEL when the owner has no manager", async () => {
@@ -86,7 +82,7 @@ describe("escalations in Slack", () => {
     const pass = await h.bot.delivery.runOnce();
     expect(pass).toMatchObject({ escalated: 0, skipped: 1 });
     expect(escalationPosts(h)).toHaveLength(0);
-    const [row] = escalateRow(h);
+    const [row] = await escalateRow(h);
     expect(row?.status).toBe("skipped");
     expect(row?.lastError).toMatch(/^no escalation target: no rule escalateTo, no manager in KEEPWARM_MANAGERS/);
   });
@@ -94,10 +90,10 @@ describe("escalations in Slack", () => {
   it("are skipped when the nudge was resolved before the escalation went out", async () => {
     h = await startHarness({ customers: [ACME], env: { KEEPWARM_ESCALATION_CHANNEL: "#cs-leads" } });
     await deliverThenWait(h);
-    logTouch(h.store, { customerId: 1, kind: "call", occurredAt: NOW + ESCALATE_AFTER, now: NOW + ESCALATE_AFTER, loggedBy: "U0REP", source: "cli" });
+    await logTouch(h.store, { customerId: 1, kind: "call", occurredAt: NOW + ESCALATE_AFTER, now: NOW + ESCALATE_AFTER, loggedBy: "U0REP", source: "cli" });
     await h.bot.delivery.runOnce();
     expect(escalationPosts(h)).toHaveLength(0);
-    expect(escalateRow(h)[0]).toMatchObject({ status: "skipped", lastError: "nudge is resolved" });
+    expect((await escalateRow(h))[0]).toMatchObject({ status: "skipped", lastError: "nudge is resolved" });
   });
 
   it("are posted once across a crash between Slack's answer and the database commit", async () => {
@@ -115,22 +111,22 @@ describe("escalations in Slack", () => {
     });
     await expect(crashing.runOnce()).rejects.toThrow("simulated crash");
     expect(escalationPosts(h)).toHaveLength(1);
-    expect(escalateRow(h)[0]).toMatchObject({ status: "pending", attempts: 1 });
+    expect((await escalateRow(h))[0]).toMatchObject({ status: "pending", attempts: 1 });
     // "Restart": the message is found in the channel and recorded, not posted again.
     expect((await h.bot.delivery.runOnce()).escalated).toBe(1);
     expect(escalationPosts(h)).toHaveLength(1);
-    expect(escalateRow(h)[0]).toMatchObject({ status: "done", attempts: 1 });
+    expect((await escalateRow(h))[0]).toMatchObject({ status: "done", attempts: 1 });
   });
 
   it("wait out a Slack outage and are then posted once", async () => {
     h = await startHarness({ customers: [ACME], env: { KEEPWARM_MANAGERS: "U0REP:U0BOSS" } });
     await deliverThenWait(h);
     h.fake.failNext("chat.postMessage", 2, { status: 503 });
-    for (let i = 0; i < 5 && escalateRow(h)[0]?.status === "pending"; i++) {
+    for (let i = 0; i < 5 && (await escalateRow(h))[0]?.status === "pending"; i++) {
       await h.bot.delivery.runOnce();
       h.clock.advance(60_000);
     }
-    expect(escalateRow(h)[0]?.status).toBe("done");
+    expect((await escalateRow(h))[0]?.status).toBe("done");
     expect(h.fake.messages.get("D0BOSS")).toHaveLength(1);
   });
 });

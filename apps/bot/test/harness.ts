@@ -1,6 +1,7 @@
 import { type Env, parseEnv, runSweep } from "@keepwarm/core";
 import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, interactionBody, postSigned, slashCommandBody, tempDir } from "@keepwarm/testkit";
 import { type BotApp, type Clock, createApp } from "../src/index";
 
@@ -30,6 +31,8 @@ export interface Harness {
   env: Env;
   clock: FakeClock;
   url: string;
+  /** A file in the test's temporary folder (KEEPWARM_DB may be a URL, not a path to put files next to). */
+  file(name: string, content?: string): string;
   close(): Promise<void>;
   command(command: string, text: string, user?: string, extra?: { team_id?: string }): Promise<{ status: number; json: unknown; responseId: string }>;
   interact(payload: Record<string, unknown>): Promise<{ status: number; json: unknown; text: string }>;
@@ -48,12 +51,45 @@ export interface CustomerSeed {
   quietDays?: number;
 }
 
-export function seedCustomers(store: Store, customers: CustomerSeed[], now = NOW): void {
-  const insert = store.sqlite.prepare(
-    `INSERT INTO customers (external_id, name, segment, lifecycle_stage, owner_slack_id, tier, since_at, renewal_at, loyalty_member, churned_at, attributes, created_at, updated_at)
-     VALUES (?, ?, ?, 'adoption', ?, 'gold', ?, NULL, 0, NULL, '{}', ?, ?)`,
-  );
-  for (const c of customers) insert.run(c.id, c.name, c.segment ?? "smb", c.owner === undefined ? REP : c.owner, now - (c.quietDays ?? 45) * DAY_MS, now, now);
+export async function seedCustomers(store: Store, customers: CustomerSeed[], now = NOW): Promise<void> {
+  if (customers.length === 0) return;
+  await store.db
+    .insertInto("customers")
+    .values(
+      customers.map((c) => ({
+        external_id: c.id,
+        name: c.name,
+        segment: c.segment ?? "smb",
+        lifecycle_stage: "adoption",
+        owner_slack_id: c.owner === undefined ? REP : c.owner,
+        tier: "gold",
+        since_at: now - (c.quietDays ?? 45) * DAY_MS,
+        renewal_at: null,
+        loyalty_member: 0,
+        churned_at: null,
+        attributes: "{}",
+        created_at: now,
+        updated_at: now,
+      })),
+    )
+    .execute();
+}
+
+/** The outbox, oldest item first: what delivery did with each item. */
+export async function outboxRows(store: Store) {
+  return store.db
+    .selectFrom("outbox")
+    .select(["kind", "status", "attempts", "last_error as lastError", "next_attempt_at as nextAttemptAt"])
+    .orderBy("id")
+    .execute();
+}
+
+export async function countRows(store: Store, table: "customers" | "touchpoints" | "rule_sets" | "nudges" | "outbox"): Promise<number> {
+  const row = await store.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 export async function sweep(store: Store, now = NOW) {
@@ -65,10 +101,14 @@ export async function startHarness(
 ): Promise<Harness> {
   const tmp = tempDir("keepwarm-bot-");
   const fake = await new FakeSlack({ teamId: options.teamId ?? TEAM }).start();
-  const store = await openStore(tmp.file("bot.db"));
-  if (options.customers) seedCustomers(store, options.customers);
+  const location = await freshDatabase(tmp, "bot.db");
+  const store = await openStore(location);
+  // A running bot's connection pool is warm. A cold one (PostgreSQL) makes the first
+  // concurrent queries wait for new connections, which skews timing tests.
+  await Promise.all(Array.from({ length: 4 }, () => store.db.selectFrom("customers").select("id").limit(1).execute()));
+  if (options.customers) await seedCustomers(store, options.customers);
   const env = parseEnv({
-    KEEPWARM_DB: tmp.file("bot.db"),
+    KEEPWARM_DB: location,
     SLACK_BOT_TOKEN: "xoxb-test",
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: fake.apiUrl,
@@ -87,6 +127,7 @@ export async function startHarness(
     env,
     clock,
     url,
+    file: (name, content) => tmp.file(name, content),
     async close() {
       await bot.stop();
       await fake.stop();
@@ -142,4 +183,13 @@ export function viewSubmission(callbackId: string, values: Record<string, unknow
     trigger_id: "trigger-view",
     view: { id: "V1", team_id: TEAM, type: "modal", callback_id: callbackId, private_metadata: privateMetadata, state: { values }, hash: "h" },
   };
+}
+
+/** Poll an async condition (a database read) until it holds. */
+export async function waitUntil(probe: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error("waitUntil: timed out");
+    await new Promise((r) => setTimeout(r, 15));
+  }
 }

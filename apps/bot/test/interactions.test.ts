@@ -1,17 +1,16 @@
 import { runCli } from "@keepwarm/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { blockAction, type Harness, NOW, REP, startHarness, sweep, viewSubmission } from "./harness";
+import { blockAction, countRows, type Harness, NOW, REP, startHarness, sweep, viewSubmission, waitUntil } from "./harness";
 
 let h: Harness;
 afterEach(async () => h?.close());
 
 const nudge = (id = 1) =>
-  h.store.sqlite.prepare("SELECT status, snoozed_until AS snoozedUntil, closed_by AS closedBy, close_note AS closeNote FROM nudges WHERE id = ?").get(id) as {
-    status: string;
-    snoozedUntil: number | null;
-    closedBy: string | null;
-    closeNote: string | null;
-  };
+  h.store.db
+    .selectFrom("nudges")
+    .select(["status", "snoozed_until as snoozedUntil", "closed_by as closedBy", "close_note as closeNote"])
+    .where("id", "=", id)
+    .executeTakeFirstOrThrow();
 const messageBlocks = () => JSON.stringify(h.fake.allMessages()[0]?.blocks);
 
 async function delivered(customers = [{ id: "C-1", name: "Acme Corp" }]) {
@@ -39,7 +38,7 @@ describe("nudge buttons", () => {
     );
     expect(res.status).toBe(200);
     expect(String((await h.response("s")).text)).toContain("Snoozed for 7 days");
-    expect(nudge()).toMatchObject({ status: "snoozed", snoozedUntil: NOW + 7 * 86_400_000 });
+    expect(await nudge()).toMatchObject({ status: "snoozed", snoozedUntil: NOW + 7 * 86_400_000 });
     await h.bot.delivery.runOnce();
     expect(messageBlocks()).toContain("😴 Snoozed by <@U0REP> until 2026-11-30");
     expect(messageBlocks()).not.toContain("nudge_snooze");
@@ -60,8 +59,8 @@ describe("nudge buttons", () => {
     const res = await h.interact(viewSubmission("touch_modal", touchValues(customerId, "meeting", "2026-11-22", "lunch"), view.private_metadata));
     expect(res.status).toBe(200);
     expect(res.text).toBe("");
-    expect(nudge()).toMatchObject({ status: "resolved", closedBy: REP });
-    const touch = h.store.sqlite.prepare("SELECT kind, source, note FROM touchpoints").get();
+    expect(await nudge()).toMatchObject({ status: "resolved", closedBy: REP });
+    const touch = await h.store.db.selectFrom("touchpoints").select(["kind", "source", "note"]).executeTakeFirst();
     expect(touch).toEqual({ kind: "meeting", source: "modal", note: "lunch" });
     await h.bot.delivery.runOnce();
     expect(messageBlocks()).toContain("✅ meeting logged by <@U0REP>");
@@ -75,7 +74,7 @@ describe("nudge buttons", () => {
     expect(missing.json).toMatchObject({ response_action: "errors", errors: { customer: "Choose a customer from the list." } });
     const badKind = await h.interact(viewSubmission("touch_modal", touchValues("1", "telepathy", "2026-11-20", null), ""));
     expect((badKind.json as { response_action: string }).response_action).toBe("errors");
-    expect((h.store.sqlite.prepare("SELECT count(*) AS n FROM touchpoints").get() as { n: number }).n).toBe(0);
+    expect(await countRows(h.store, "touchpoints")).toBe(0);
   });
 
   it("Dismiss opens a reason modal; submitting it dismisses with the reason and updates the message", async () => {
@@ -88,7 +87,7 @@ describe("nudge buttons", () => {
       viewSubmission("dismiss_modal", { reason: { reason: { type: "plain_text_input", value: "churning anyway" } } }, view.private_metadata),
     );
     expect(res.status).toBe(200);
-    expect(nudge()).toMatchObject({ status: "dismissed", closedBy: REP, closeNote: "churning anyway" });
+    expect(await nudge()).toMatchObject({ status: "dismissed", closedBy: REP, closeNote: "churning anyway" });
     await h.bot.delivery.runOnce();
     expect(messageBlocks()).toContain("🚫 Dismissed by <@U0REP>: churning anyway");
   });
@@ -114,7 +113,7 @@ describe("nudge buttons", () => {
     );
     expect(String((await h.response("inj")).text)).toContain("not valid");
     await h.command("/touch", "Acme Corp call");
-    await h.fake.waitFor(() => nudge().status === "resolved");
+    await waitUntil(async () => (await nudge()).status === "resolved");
     await h.interact(
       blockAction(
         { type: "static_select", action_id: "nudge_snooze", selected_option: { text: { type: "plain_text", text: "x" }, value: "1:3" } },
@@ -124,7 +123,7 @@ describe("nudge buttons", () => {
     expect(String((await h.response("closed")).text)).toContain("already closed: ✅ call logged by <@U0REP>");
     const dismissAgain = await h.interact(viewSubmission("dismiss_modal", {}, '{"nudgeId":1}'));
     expect(dismissAgain.json).toMatchObject({ response_action: "errors" });
-    expect(nudge().status).toBe("resolved");
+    expect((await nudge()).status).toBe("resolved");
   });
 
   it("the customer picker searches customers by name or id", async () => {
@@ -170,11 +169,12 @@ describe("message updates on resolution from every source", () => {
 
   it("a CSV import of touches resolves it; the bot updates the message", async () => {
     await delivered();
-    const file = `${h.store.location}.touches.csv`;
-    const { writeFileSync } = await import("node:fs");
-    writeFileSync(file, `customer_id,occurred_at,kind,note,logged_by\nC-1,${new Date(Date.now() - 3_600_000).toISOString()},call,from the CRM,U0CRM\n`);
+    const file = h.file(
+      "touches.csv",
+      `customer_id,occurred_at,kind,note,logged_by\nC-1,${new Date(Date.now() - 3_600_000).toISOString()},call,from the CRM,U0CRM\n`,
+    );
     const cli = await runCli(["import", "touches", file], { KEEPWARM_DB: h.store.location });
-    expect(cli.code).toBe(0);
+    expect(cli.code, cli.stderr).toBe(0);
     // The other process stamps its outbox rows with the real clock.
     h.clock.t = Date.now() + 1000;
     await h.bot.delivery.runOnce();
@@ -227,6 +227,6 @@ describe("App Home", () => {
     expect(res.status).toBe(200);
     const publish = await h.fake.waitFor(() => h.fake.callsOf("views.publish")[0]);
     expect(JSON.stringify(publish.args.view)).toContain("Your open nudges (0)");
-    expect(nudge().status).toBe("snoozed");
+    expect((await nudge()).status).toBe("snoozed");
   });
 });

@@ -1,7 +1,7 @@
 import { defaultRulesText } from "@keepwarm/rules";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { splitRuleText } from "../src/blocks/modals";
-import { type Harness, NOW, REP, startHarness, sweep, viewSubmission } from "./harness";
+import { countRows, type Harness, NOW, REP, startHarness, sweep, viewSubmission } from "./harness";
 
 let h: Harness;
 beforeAll(async () => {
@@ -13,14 +13,17 @@ beforeAll(async () => {
     ],
   });
   await sweep(h.store);
-  h.store.sqlite
-    .prepare(
-      "INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES (2, 'call', ?, ?, 'U0REP', 'kickoff', 'slack')",
-    )
-    .run(NOW - 3_600_000, NOW);
-  h.store.sqlite
-    .prepare("INSERT INTO nps_responses (customer_id, score, responded_at, comment) VALUES (1, 9, ?, NULL), (1, 5, ?, NULL)")
-    .run(NOW - 40 * 86_400_000, NOW - 2 * 86_400_000);
+  await h.store.db
+    .insertInto("touchpoints")
+    .values({ customer_id: 2, kind: "call", occurred_at: NOW - 3_600_000, logged_at: NOW, logged_by: "U0REP", note: "kickoff", source: "slack" })
+    .execute();
+  await h.store.db
+    .insertInto("nps_responses")
+    .values([
+      { customer_id: 1, score: 9, responded_at: NOW - 40 * 86_400_000, comment: null },
+      { customer_id: 1, score: 5, responded_at: NOW - 2 * 86_400_000, comment: null },
+    ])
+    .execute();
 });
 afterAll(async () => h.close());
 
@@ -100,7 +103,7 @@ describe("/keepwarm", () => {
     expect((notJson.json as { response_action: string }).response_action).toBe("errors");
     const intruder = await h.interact(viewSubmission("rules_edit_modal", values(original), meta, REP));
     expect(JSON.stringify(intruder.json)).toContain("Only KEEPWARM_ADMINS");
-    expect((h.store.sqlite.prepare("SELECT count(*) AS n FROM rule_sets").get() as { n: number }).n).toBe(1);
+    expect(await countRows(h.store, "rule_sets")).toBe(1);
 
     const edited = JSON.stringify({ ...JSON.parse(original), description: "edited in Slack" }, null, 2);
     const ok = await h.interact(viewSubmission("rules_edit_modal", values(edited), meta, "U0ADMIN"));
@@ -108,9 +111,9 @@ describe("/keepwarm", () => {
     // The preview comes first (apps/bot/test/rules-edit.test.ts covers it); saving is the confirmation.
     const review = ok.json as { response_action: string; view: { callback_id: string; private_metadata: string } };
     expect(review.response_action).toBe("update");
-    expect((h.store.sqlite.prepare("SELECT count(*) AS n FROM rule_sets").get() as { n: number }).n).toBe(1);
+    expect(await countRows(h.store, "rule_sets")).toBe(1);
     await h.interact(viewSubmission(review.view.callback_id, {}, review.view.private_metadata, "U0ADMIN"));
-    const row = h.store.sqlite.prepare("SELECT id, author, source FROM rule_sets WHERE active = 1").get();
+    const row = await h.store.db.selectFrom("rule_sets").select(["id", "author", "source"]).where("active", "=", 1).executeTakeFirst();
     expect(row).toEqual({ id: 2, author: "U0ADMIN", source: "slack" });
     const announce = await h.fake.waitFor(() => h.fake.callsOf("chat.postMessage").find((c) => String(c.args.text).includes("saved rules *v2*")));
     expect(announce.args.channel).toBe("U0ADMIN");

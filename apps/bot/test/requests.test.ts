@@ -1,6 +1,6 @@
 import { postSigned, slackSignature, slashCommandBody } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, SECRET, startHarness, sweep } from "./harness";
+import { countRows, type Harness, SECRET, startHarness, sweep } from "./harness";
 
 let h: Harness;
 beforeAll(async () => {
@@ -49,8 +49,7 @@ describe("request verification on POST /slack/events", () => {
     const res = await h.command("/touch", "Acme Corp call", "U0STRANGER", { team_id: "T0OTHER" });
     expect(res.status).toBe(200);
     expect(JSON.stringify(res.json)).toContain("not installed in this workspace");
-    const touches = h.store.sqlite.prepare("SELECT count(*) AS n FROM touchpoints").get() as { n: number };
-    expect(touches.n).toBe(0);
+    expect(await countRows(h.store, "touchpoints")).toBe(0);
   });
 
   it("answers /healthz with DB state, last sweep and outbox backlog", async () => {

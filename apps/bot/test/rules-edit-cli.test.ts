@@ -1,4 +1,5 @@
 import { defaultRulesText } from "@keepwarm/rules";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, runCli, tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
@@ -17,7 +18,7 @@ function tighter(days: number): string {
 beforeAll(async () => {
   fake = await new FakeSlack().start();
   env = {
-    KEEPWARM_DB: tmp.file("k.db"),
+    KEEPWARM_DB: await freshDatabase(tmp, "k.db"),
     KEEPWARM_TZ: "UTC",
     SLACK_BOT_TOKEN: "xoxb-test",
     SLACK_API_URL: fake.apiUrl,

@@ -1,7 +1,7 @@
 import { applyRuleSet, ensureActiveRuleSet } from "@keepwarm/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { splitRuleText } from "../src/blocks/modals";
-import { type Harness, NOW, REP, startHarness, TEAM, viewSubmission } from "./harness";
+import { countRows, type Harness, NOW, REP, startHarness, TEAM, viewSubmission } from "./harness";
 
 const ADMIN = "U0ADMIN";
 const ADMIN2 = "U0ADMIN2";
@@ -28,10 +28,9 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const versions = () => (h.store.sqlite.prepare("SELECT count(*) AS n FROM rule_sets").get() as { n: number }).n;
-const activeRow = () =>
-  h.store.sqlite.prepare("SELECT id, author, source FROM rule_sets WHERE active = 1").get() as { id: number; author: string; source: string };
-const activeJson = () => (h.store.sqlite.prepare("SELECT json FROM rule_sets WHERE active = 1").get() as { json: string }).json;
+const versions = () => countRows(h.store, "rule_sets");
+const activeRow = () => h.store.db.selectFrom("rule_sets").select(["id", "author", "source"]).where("active", "=", 1).executeTakeFirstOrThrow();
+const activeJson = async () => (await h.store.db.selectFrom("rule_sets").select("json").where("active", "=", 1).executeTakeFirstOrThrow()).json;
 const viewText = (view: View) => view.blocks.map((b) => [b.text?.text ?? "", ...(b.element ? [b.element.initial_value] : [])].join("\n")).join("\n");
 const editorJson = (view: View) =>
   view.blocks
@@ -103,7 +102,7 @@ describe("/keepwarm rules edit: preview before saving", () => {
     expect(bad.errors?.rules_part_0).toContain('unknown fact "daysSinceLastTuch" (did you mean "daysSinceLastTouch"?)');
     const notJson = await submitEditor("{ nope");
     expect(notJson.response_action).toBe("errors");
-    expect(versions()).toBe(1);
+    expect(await versions()).toBe(1);
   });
 
   it("the active file unchanged is refused in the editor as nothing to save", async () => {
@@ -111,7 +110,7 @@ describe("/keepwarm rules edit: preview before saving", () => {
     const same = await submitEditor(editorJson(editor));
     expect(same.response_action).toBe("errors");
     expect(same.errors?.rules_part_0).toBe("Nothing to save: this is exactly the active version v1.");
-    expect(versions()).toBe(1);
+    expect(await versions()).toBe(1);
   });
 
   it("a valid file shows the diff summary and per-rule preview counts, and saves nothing yet", async () => {
@@ -129,7 +128,7 @@ describe("/keepwarm rules edit: preview before saving", () => {
     expect(text).toContain("no-contact-enterprise (unchanged): 1 → 1 customers");
     expect(text).not.toContain("Initech");
     expect(view.blocks.some((b) => b.elements?.some((e) => e.value === draftOf(view)))).toBe(true);
-    expect(versions()).toBe(1);
+    expect(await versions()).toBe(1);
     expect(h.fake.callsOf("chat.postMessage")).toHaveLength(0);
   });
 
@@ -140,8 +139,8 @@ describe("/keepwarm rules edit: preview before saving", () => {
     const saved = await confirm((preview.view as View).private_metadata);
     expect(saved.response_action).toBe("update");
     expect(viewText(saved.view)).toContain("Saved as *v2* (was v1): 1 changed (no-contact: conditions)");
-    expect(activeRow()).toEqual({ id: 2, author: ADMIN, source: "slack" });
-    expect(activeJson()).toBe(candidate);
+    expect(await activeRow()).toEqual({ id: 2, author: ADMIN, source: "slack" });
+    expect(await activeJson()).toBe(candidate);
 
     const posts = await h.fake.waitFor(() => {
       const calls = h.fake.callsOf("chat.postMessage");
@@ -156,14 +155,14 @@ describe("/keepwarm rules edit: preview before saving", () => {
     // The draft is spent: a replayed confirmation saves nothing more.
     const replay = await confirm((preview.view as View).private_metadata);
     expect(viewText(replay.view)).toContain("This preview is no longer available");
-    expect(versions()).toBe(2);
+    expect(await versions()).toBe(2);
   });
 
   it("a change saved elsewhere between preview and confirm is not overwritten; the admin is told and can go back to the JSON", async () => {
     const editor = await openEditor();
     const mine = tighterNoContact(editorJson(editor), 10);
     const preview = await submitEditor(mine);
-    const base = activeRow().id;
+    const base = (await activeRow()).id;
     const other = await applyRuleSet(h.store, tighterNoContact(editorJson(editor), 25), { author: "carol", source: "rules.json", now: NOW });
     expect(other.changed).toBe(true);
 
@@ -171,7 +170,7 @@ describe("/keepwarm rules edit: preview before saving", () => {
     const text = viewText(refused.view);
     expect(text).toContain(`you previewed against v${base}, now v${other.ruleSet.version} is active (by carol via rules.json`);
     expect(text).toContain("Nothing was saved");
-    expect(activeRow()).toEqual({ id: other.ruleSet.version, author: "carol", source: "rules.json" });
+    expect(await activeRow()).toEqual({ id: other.ruleSet.version, author: "carol", source: "rules.json" });
 
     // Back re-opens the editor with the admin's JSON, against the version now active.
     await h.interact(backClick(draftOf(preview.view as View)));
@@ -187,16 +186,16 @@ describe("/keepwarm rules edit: preview before saving", () => {
     const editor = await openEditor();
     const candidate = tighterNoContact(editorJson(editor), 12);
     const preview = await submitEditor(candidate);
-    const count = versions();
+    const count = await versions();
     await h.interact(backClick(draftOf(preview.view as View)));
     const update = await h.fake.waitFor(() => h.fake.callsOf("views.update")[0]);
     expect(update.args.hash).toBe("h1");
     expect(editorJson(update.args.view as View)).toBe(candidate);
-    expect(versions()).toBe(count);
+    expect(await versions()).toBe(count);
   });
 
   it("an unknown, malformed or foreign draft (as after a bot restart) gets a clear message and saves nothing", async () => {
-    const count = versions();
+    const count = await versions();
     const unknown = await confirm(JSON.stringify({ d: "3f1c2b4e-1111-4222-8333-444455556666" }));
     expect(unknown.response_action).toBe("update");
     expect(viewText(unknown.view)).toContain("lost when the bot restarts. Nothing was saved. Run `/keepwarm rules edit` again.");
@@ -211,7 +210,7 @@ describe("/keepwarm rules edit: preview before saving", () => {
     await h.interact(backClick("3f1c2b4e-1111-4222-8333-444455556666"));
     const update = await h.fake.waitFor(() => h.fake.callsOf("views.update")[0]);
     expect(viewText(update.args.view as View)).toContain("This preview is no longer available");
-    expect(versions()).toBe(count);
+    expect(await versions()).toBe(count);
   });
 });
 
@@ -225,7 +224,7 @@ describe("/keepwarm rules edit: non-admins", () => {
   it("forged editor, confirmation and Back submissions are refused and save nothing", async () => {
     const editor = await openEditor();
     const candidate = tighterNoContact(editorJson(editor), 9);
-    const count = versions();
+    const count = await versions();
     const forgedEdit = await submitEditor(candidate, REP);
     expect(forgedEdit.response_action).toBe("errors");
     expect(forgedEdit.errors?.rules_part_0).toBe("Only KEEPWARM_ADMINS can change rules, sorry. Nothing was saved.");
@@ -236,7 +235,7 @@ describe("/keepwarm rules edit: non-admins", () => {
     await h.interact(backClick(draftOf(preview.view as View), REP));
     const update = await h.fake.waitFor(() => h.fake.callsOf("views.update")[0]);
     expect(viewText(update.args.view as View)).toContain("only keepwarm admins");
-    expect(versions()).toBe(count);
+    expect(await versions()).toBe(count);
     expect(h.fake.callsOf("chat.postMessage")).toHaveLength(0);
   });
 });
@@ -254,7 +253,7 @@ describe("/keepwarm rules edit: draft lifetime", () => {
       now += 31 * 60_000;
       const late = await timed.interact(viewSubmission("rules_edit_confirm", {}, preview.private_metadata, ADMIN));
       expect(viewText((late.json as { view: View }).view)).toContain("previews are kept for 30 minutes");
-      expect((timed.store.sqlite.prepare("SELECT count(*) AS n FROM rule_sets").get() as { n: number }).n).toBe(1);
+      expect(await countRows(timed.store, "rule_sets")).toBe(1);
     } finally {
       await timed.close();
     }

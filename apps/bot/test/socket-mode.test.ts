@@ -1,5 +1,6 @@
 import { parseEnv } from "@keepwarm/core";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, spawnCli, tempDir } from "@keepwarm/testkit";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -123,11 +124,12 @@ function slashEnvelope(command: string, text: string, responseUrl: string, user 
 }
 
 const touchesOf = (store: Store) =>
-  store.sqlite
-    .prepare(
-      "SELECT c.external_id AS customer, t.kind, t.source, t.logged_by AS loggedBy, t.occurred_at AS occurredAt FROM touchpoints t JOIN customers c ON c.id = t.customer_id ORDER BY t.id",
-    )
-    .all() as Array<{ customer: string; kind: string; source: string; loggedBy: string; occurredAt: number }>;
+  store.db
+    .selectFrom("touchpoints as t")
+    .innerJoin("customers as c", "c.id", "t.customer_id")
+    .select(["c.external_id as customer", "t.kind", "t.source", "t.logged_by as loggedBy", "t.occurred_at as occurredAt"])
+    .orderBy("t.id")
+    .execute();
 
 let fake: FakeSlack;
 let link: FakeSocketLink;
@@ -145,10 +147,11 @@ afterEach(async () => {
 
 describe("Socket Mode", () => {
   it("connects through SLACK_API_URL with the app token, acks /touch over the socket, stores the touch and answers on the response_url", async () => {
-    const store = await openStore(tmp.file("socket.db"));
-    seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }]);
+    const location = await freshDatabase(tmp, "socket.db");
+    const store = await openStore(location);
+    await seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }]);
     const errors: string[] = [];
-    const env = parseEnv({ KEEPWARM_DB: tmp.file("socket.db"), SLACK_BOT_TOKEN: "xoxb-test", SLACK_APP_TOKEN: "xapp-test", SLACK_API_URL: fake.apiUrl });
+    const env = parseEnv({ KEEPWARM_DB: location, SLACK_BOT_TOKEN: "xoxb-test", SLACK_APP_TOKEN: "xapp-test", SLACK_API_URL: fake.apiUrl });
     let bot: BotApp | undefined;
     try {
       bot = createApp({
@@ -175,21 +178,21 @@ describe("Socket Mode", () => {
       const answer = await fake.waitFor(() => fake.responses.find((r) => r.id === "socket-touch"), WAIT_MS);
       expect(answer.body).toMatchObject({ response_type: "ephemeral" });
       expect(String(answer.body.text)).toContain(":white_check_mark: Logged a call with *Acme Corp*");
-      expect(touchesOf(store)).toEqual([{ customer: "C-1", kind: "call", source: "slack", loggedBy: REP, occurredAt: expect.any(Number) }]);
-      expect(Math.floor((touchesOf(store)[0]?.occurredAt ?? 0) / DAY_MS)).toBe(Math.floor(NOW / DAY_MS));
+      expect(await touchesOf(store)).toEqual([{ customer: "C-1", kind: "call", source: "slack", loggedBy: REP, occurredAt: expect.any(Number) }]);
+      expect(Math.floor(((await touchesOf(store))[0]?.occurredAt ?? 0) / DAY_MS)).toBe(Math.floor(NOW / DAY_MS));
 
       // An answer carried by the ack itself travels back in the envelope's payload.
       const help = slashEnvelope("/touch", "help", fake.responseUrl("socket-help"));
       link.push(help);
       const helpAck = await link.ackOf(help.envelope_id);
       expect(helpAck.payload).toMatchObject({ response_type: "ephemeral", text: expect.stringContaining("/touch") });
-      expect(touchesOf(store)).toHaveLength(1);
+      expect(await touchesOf(store)).toHaveLength(1);
 
       // Another workspace's command is acked with a polite no and changes nothing.
       const foreign = slashEnvelope("/touch", "Acme Corp email", fake.responseUrl("socket-foreign"));
       link.push({ ...foreign, payload: { ...(foreign.payload as Record<string, unknown>), team_id: "T0OTHER" } });
       expect((await link.ackOf(foreign.envelope_id)).payload).toMatchObject({ text: "keepwarm is not installed in this workspace." });
-      expect(touchesOf(store)).toHaveLength(1);
+      expect(await touchesOf(store)).toHaveLength(1);
       expect(errors).toEqual([expect.stringContaining("ignored a request from team T0OTHER")]);
     } finally {
       await bot?.stop();
@@ -198,9 +201,9 @@ describe("Socket Mode", () => {
   });
 
   it("keepwarm bot with SLACK_APP_TOKEN runs without SLACK_SIGNING_SECRET and serves /touch over the socket until SIGTERM", async () => {
-    const db = tmp.file("cli.db");
+    const db = await freshDatabase(tmp, "cli.db");
     const store = await openStore(db);
-    seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }], Date.now());
+    await seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }], Date.now());
     await store.close();
 
     const child = spawnCli(["bot"], {
@@ -240,7 +243,7 @@ describe("Socket Mode", () => {
     expect(stderr).not.toContain("SLACK_SIGNING_SECRET");
     expect(stderr).toContain("SIGTERM: stopping");
     const after = await openStore(db);
-    const touches = touchesOf(after);
+    const touches = await touchesOf(after);
     await after.close();
     expect(touches).toMatchObject([{ customer: "C-1", kind: "call", source: "slack", loggedBy: REP }]);
   }, 40_000);

@@ -40,24 +40,34 @@ async function fixture(): Promise<Harness> {
       { id: "C-6", name: "Foxtrot", quietDays: 10 },
     ],
   });
-  const { sqlite } = harness.store;
-  sqlite
-    .prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES (3, 'call', ?, ?, 'U0REP', NULL, 'cli')")
-    .run(NOW - 40 * DAY_MS, NOW - 40 * DAY_MS);
-  const nps = sqlite.prepare("INSERT INTO nps_responses (customer_id, score, responded_at, comment) VALUES (?, ?, ?, NULL)");
-  for (const [customer, score, daysAgo] of [
-    [1, 10, 10],
-    [2, 3, 20],
-    [3, 8, 5],
-    [4, 9, 30],
-    [5, 9, 1],
-  ] as const)
-    nps.run(customer, score, NOW - daysAgo * DAY_MS);
-  sqlite.prepare("UPDATE customers SET churned_at = ? WHERE external_id = 'C-4'").run(NOW - 10 * DAY_MS);
+  const { db } = harness.store;
+  await db
+    .insertInto("touchpoints")
+    .values({ customer_id: 3, kind: "call", occurred_at: NOW - 40 * DAY_MS, logged_at: NOW - 40 * DAY_MS, logged_by: "U0REP", note: null, source: "cli" })
+    .execute();
+  await db
+    .insertInto("nps_responses")
+    .values(
+      (
+        [
+          [1, 10, 10],
+          [2, 3, 20],
+          [3, 8, 5],
+          [4, 9, 30],
+          [5, 9, 1],
+        ] as const
+      ).map(([customer, score, daysAgo]) => ({ customer_id: customer, score, responded_at: NOW - daysAgo * DAY_MS, comment: null })),
+    )
+    .execute();
+  await db
+    .updateTable("customers")
+    .set({ churned_at: NOW - 10 * DAY_MS })
+    .where("external_id", "=", "C-4")
+    .execute();
   await sweep(harness.store, NOW - 3 * DAY_MS);
   await harness.bot.delivery.runOnce();
-  logTouch(harness.store, { customerId: 2, kind: "call", occurredAt: NOW - DAY_MS, now: NOW, loggedBy: REP, source: "cli" });
-  logTouch(harness.store, { customerId: 1, kind: "email", occurredAt: NOW - 2 * HOUR, now: NOW, loggedBy: REP, source: "cli" });
+  await logTouch(harness.store, { customerId: 2, kind: "call", occurredAt: NOW - DAY_MS, now: NOW, loggedBy: REP, source: "cli" });
+  await logTouch(harness.store, { customerId: 1, kind: "email", occurredAt: NOW - 2 * HOUR, now: NOW, loggedBy: REP, source: "cli" });
   return harness;
 }
 
@@ -104,17 +114,36 @@ describe("/keepwarm stats", () => {
     for (const rule of rules.rules) if (rule.id === "no-contact") rule.nudge.holdoutPercent = 50;
     await applyRuleSet(h.store, JSON.stringify(rules), { author: "U0ADMIN", source: "test" });
     await sweep(h.store, NOW - 3 * DAY_MS);
-    const count = (heldOut: number) => h.store.sqlite.prepare("SELECT count(*) FROM nudges WHERE held_out = ?").pluck().get(heldOut) as number;
-    const [nudged, heldOut] = [count(0), count(1)];
+    const count = async (heldOut: number) =>
+      Number(
+        (
+          await h.store.db
+            .selectFrom("nudges")
+            .select((eb) => eb.fn.countAll<number>().as("n"))
+            .where("held_out", "=", heldOut)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const [nudged, heldOut] = [await count(0), await count(1)];
     expect(nudged + heldOut).toBe(80);
     expect(Math.min(nudged, heldOut)).toBeGreaterThanOrEqual(30);
     // Half the held-out customers churned after the nudge, no nudged one: a difference the test must find.
-    h.store.sqlite
-      .prepare("UPDATE customers SET churned_at = ? WHERE id % 2 = 0 AND id IN (SELECT customer_id FROM nudges WHERE held_out = 1)")
-      .run(NOW - DAY_MS);
-    const churnedPct = Math.round(
-      ((h.store.sqlite.prepare("SELECT count(*) FROM customers WHERE churned_at IS NOT NULL").pluck().get() as number) * 100) / heldOut,
-    );
+    const heldOutCustomers = await h.store.db.selectFrom("nudges").select("customer_id").where("held_out", "=", 1).execute();
+    await h.store.db
+      .updateTable("customers")
+      .set({ churned_at: NOW - DAY_MS })
+      .where(
+        "id",
+        "in",
+        heldOutCustomers.map((n) => n.customer_id).filter((id) => id % 2 === 0),
+      )
+      .execute();
+    const churned = await h.store.db
+      .selectFrom("customers")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("churned_at", "is not", null)
+      .executeTakeFirstOrThrow();
+    const churnedPct = Math.round((Number(churned.n) * 100) / heldOut);
 
     const { text } = await statsAnswer(h);
     expect(text).toContain(`\`no-contact\` (${nudged} nudged, ${heldOut} held out)`);

@@ -1,6 +1,6 @@
 import { DAY_MS } from "@keepwarm/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blockAction, type Harness, NOW, REP, startHarness } from "./harness";
+import { blockAction, countRows, type Harness, NOW, REP, startHarness } from "./harness";
 
 let h: Harness;
 beforeAll(async () => {
@@ -19,12 +19,14 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 const lastTouch = () =>
-  h.store.sqlite
-    .prepare(
-      "SELECT t.kind, t.occurred_at AS occurredAt, t.note, t.source, t.logged_by AS loggedBy, c.external_id AS customer FROM touchpoints t JOIN customers c ON c.id = t.customer_id ORDER BY t.id DESC LIMIT 1",
-    )
-    .get() as { kind: string; occurredAt: number; note: string | null; source: string; loggedBy: string; customer: string } | undefined;
-const touchCount = () => (h.store.sqlite.prepare("SELECT count(*) AS n FROM touchpoints").get() as { n: number }).n;
+  h.store.db
+    .selectFrom("touchpoints as t")
+    .innerJoin("customers as c", "c.id", "t.customer_id")
+    .select(["t.kind", "t.occurred_at as occurredAt", "t.note", "t.source", "t.logged_by as loggedBy", "c.external_id as customer"])
+    .orderBy("t.id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+const touchCount = () => countRows(h.store, "touchpoints");
 
 async function touch(text: string) {
   const res = await h.command("/touch", text);
@@ -52,16 +54,16 @@ describe("/touch", () => {
   ])("logs %j", async (text, expected) => {
     const answer = await touch(text);
     expect(String(answer.text)).toContain(":white_check_mark: Logged");
-    const t = lastTouch();
+    const t = await lastTouch();
     expect(t).toMatchObject({ customer: expected.customer, kind: expected.kind, note: expected.note, source: "slack", loggedBy: REP });
     const expectedDay = Math.floor(NOW / DAY_MS) + expected.day;
     expect(Math.floor((t?.occurredAt ?? 0) / DAY_MS)).toBe(expectedDay);
   });
 
   it("offers buttons when the name is ambiguous, and the choice logs with the rest of the text", async () => {
-    const before = touchCount();
+    const before = await touchCount();
     const answer = await touch("Acme call yesterday from the button");
-    expect(touchCount()).toBe(before);
+    expect(await touchCount()).toBe(before);
     expect(String(answer.text)).toContain("matches 2 customers");
     const actions = (answer.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string; text: { text: string } }> }>).find(
       (b) => b.type === "actions",
@@ -74,7 +76,7 @@ describe("/touch", () => {
     expect(res.status).toBe(200);
     const chosen = await h.response("choose");
     expect(String(chosen.text)).toContain("Logged a call with *Acme Logistics*");
-    expect(lastTouch()).toMatchObject({ customer: "C-2", kind: "call", note: "from the button" });
+    expect(await lastTouch()).toMatchObject({ customer: "C-2", kind: "call", note: "from the button" });
   });
 
   it("suggests near names when nothing matches", async () => {
@@ -105,7 +107,7 @@ describe("/touch", () => {
     ["%", /No customer matches/],
     ["   ", /Log a touch/],
   ])("answers bad input %# with a clear ephemeral message and logs nothing", async (text, pattern) => {
-    const before = touchCount();
+    const before = await touchCount();
     const res = await h.command("/touch", text);
     expect(res.status).toBe(200);
     if (text.trim() === "") {
@@ -115,8 +117,8 @@ describe("/touch", () => {
     }
     const answer = await h.response(res.responseId);
     expect(String(answer.text)).toMatch(pattern);
-    expect(touchCount()).toBe(before);
-    expect((h.store.sqlite.prepare("SELECT count(*) AS n FROM customers").get() as { n: number }).n).toBe(7);
+    expect(await touchCount()).toBe(before);
+    expect(await countRows(h.store, "customers")).toBe(7);
   });
 
   it("acknowledges within Slack's 3 seconds", async () => {

@@ -31,3 +31,7 @@ export * from "./repos/nudge-plan";
 export * from "./repos/escalation";
 export * from "./repos/history";
 export * from "./repos/fact-scan";
+export * from "./repos/nudge-views";
+export * from "./repos/delivery";
+export * from "./repos/health";
+export * from "./repos/customer-card";

@@ -1,38 +1,46 @@
+import { hostname } from "node:os";
+import { applyNudgeBudget, deliveredSinceByOwner, type EscalationConfig, escalationDetails, type Route, routeKey, routeNudge } from "@keepwarm/core";
+import { Calendar } from "@keepwarm/rules";
 import {
-  applyNudgeBudget,
-  deliveredSinceByOwner,
-  type EscalationConfig,
-  escalationDetails,
-  markOutboxDone,
+  claimDueDeliveries,
+  countDeliveryAttempt,
+  countRetryingOutbox,
+  finishOutboxItems,
+  maxDeliveryAttempts,
+  nudgesOfMessage,
+  nudgeView,
   type NudgeView,
   type PendingDelivery,
-  pendingDeliveries,
-  type Route,
-  releaseLease,
-  routeKey,
-  routeNudge,
-  tryAcquireLease,
-} from "@keepwarm/core";
-import { Calendar } from "@keepwarm/rules";
-import type { Store } from "@keepwarm/store";
+  recordDelivered,
+  releaseDeliveryClaims,
+  renewDeliveryClaims,
+  rescheduleOutboxItems,
+  type Store,
+  undoDeliveryAttempt,
+} from "@keepwarm/store";
 import type { webApi } from "@slack/bolt";
 import { escalationMessage } from "../blocks/escalation-message";
 import { MAX_DIGEST, type RenderedMessage, renderMessage } from "../blocks/nudge-message";
 import type { BotLogger } from "../deps";
-import { nudgesOfMessage, nudgeView } from "../queries";
 import { type Clock, systemClock } from "./clock";
 import { ChannelRateLimiter } from "./rate-limiter";
 import { classifySlackError, type SlackFailure } from "./slack-errors";
 
 export const NUDGE_EVENT_TYPE = "keepwarm_nudge";
 export const ESCALATION_EVENT_TYPE = "keepwarm_escalation";
-const LEASE = "slack-delivery";
 const MAX_BACKOFF_MS = 10 * 60_000;
-/** Outbox items read per pass: enough to give every busy channel a full lane. */
-const PASS_ITEMS = 5000;
+/** Outbox items claimed per pass: enough to give every busy channel a full lane. */
+export const PASS_ITEMS = 5000;
+/**
+ * How long a pass's claim on its items holds: renewed while the pass runs (before
+ * every Slack write once half of it is gone), so it only runs out when the process
+ * died or stalled; then another bot takes the items over. Well above a Slack call's
+ * 15 s timeout, so a claim is never lost during the call it was checked for.
+ */
+export const CLAIM_TTL_MS = 60_000;
 /**
  * Messages per channel per pass (≈ 11 s at Slack's pace): a backlog in one channel
- * neither holds the lease for minutes nor delays message updates behind it; the
+ * neither holds its claim for minutes nor delays message updates behind it; the
  * loop starts the next pass at once.
  */
 export const LANE_MESSAGES_PER_PASS = 10;
@@ -52,6 +60,10 @@ export interface SlackDeliveryOptions {
   logger?: BotLogger;
   /** Called after Slack accepted a message and before the database records it (tests crash here). */
   afterPost?: (nudgeIds: number[]) => void;
+  /** How long a claim on outbox items holds without renewal (default CLAIM_TTL_MS). */
+  claimTtlMs?: number;
+  /** Due items claimed per pass (default PASS_ITEMS); a recipient's other due items come along. */
+  passItems?: number;
 }
 
 export interface DeliveryPass {
@@ -64,7 +76,7 @@ export interface DeliveryPass {
   deferred: number;
   /** Items left for a later pass (rate limit, outage). */
   retrying: number;
-  /** Another process holds the delivery lease. */
+  /** Nothing was claimed: every due item is held by another delivery process (or this one's pass still runs). */
   busy?: boolean;
   /** Items due now were left for the next pass (per-channel cap, full batch): run again at once. */
   more?: boolean;
@@ -74,6 +86,31 @@ export interface DeliveryPass {
 export const backoffMs = (attempts: number): number => Math.min(MAX_BACKOFF_MS, 2000 * 2 ** Math.max(0, attempts - 1));
 
 class PassStopped extends Error {}
+
+/**
+ * Pacing inside a lane: the wait before the lane's next message starts the moment
+ * Slack answers the previous one, so the database work in between (recording that
+ * post, preparing the next) runs during Slack's pace instead of adding to it, and the
+ * wait is decided by the answer alone, not by how long that work took.
+ */
+class LanePace {
+  private ready: Promise<void> | undefined;
+
+  constructor(private readonly limiter: ChannelRateLimiter) {}
+
+  /** Right before a call to `channel`. */
+  async before(channel: string): Promise<void> {
+    const ready = this.ready ?? this.limiter.wait(channel);
+    this.ready = undefined;
+    await ready;
+  }
+
+  /** Slack answered a call to `channel`; `more`: the lane has another message for it. */
+  answered(channel: string, more: boolean): void {
+    this.limiter.answered(channel);
+    if (more) this.ready = this.limiter.wait(channel);
+  }
+}
 
 /**
  * Work per channel: channels run side by side, each one's calls in order, so Slack's
@@ -102,22 +139,35 @@ async function runLanes(lanes: Array<Array<() => Promise<void>>>): Promise<void>
 }
 
 /**
- * Drains the outbox into Slack. Exactly once: an item's attempt is counted before
+ * Drains the outbox into Slack. Several bots may run on one database: each pass
+ * claims its items (claimDueDeliveries), so every item is worked on by one process,
+ * and a rep's or a channel's due items by one process at a time (the daily budget
+ * and digests stay whole). Without a global lock, per-channel pacing is per process:
+ * only message updates from two bots can meet in one channel, and Slack's 429 then
+ * paces them (Retry-After). Exactly once: an item's attempt is counted before
  * posting, the nudge id travels in the message metadata, and an item with earlier
  * attempts is first looked for in the conversation, so a crash between Slack's
- * answer and our commit never posts twice.
+ * answer and our commit never posts twice, whichever process retries it.
  */
 export class SlackDelivery {
   private readonly clock: Clock;
   private readonly limiter: ChannelRateLimiter;
   private readonly log: BotLogger;
+  private readonly claimant = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
+  private readonly claimTtlMs: number;
   private pausedUntil = 0;
   private dmChannels = new Map<string, string>();
+  /** This pass's claim: until when it holds, the items it holds, a renewal under way. */
+  private claimedUntil = 0;
+  private claimed = new Set<number>();
+  private renewing: Promise<void> | undefined;
+  private passing = false;
 
   constructor(private readonly options: SlackDeliveryOptions) {
     this.clock = options.clock ?? systemClock;
     this.limiter = options.limiter ?? new ChannelRateLimiter(this.clock);
     this.log = options.logger ?? { info: () => {}, warn: () => {}, error: () => {} };
+    this.claimTtlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
   }
 
   /** When the next pass may talk to Slack again (after a 429 or an outage). */
@@ -126,15 +176,33 @@ export class SlackDelivery {
   }
 
   async runOnce(): Promise<DeliveryPass> {
+    // One pass at a time per instance: its claims are this instance's, under one claimant id.
+    if (this.passing) return { delivered: 0, updated: 0, escalated: 0, skipped: 0, failed: 0, deferred: 0, retrying: 0, busy: true };
+    this.passing = true;
+    try {
+      return await this.pass();
+    } finally {
+      this.passing = false;
+    }
+  }
+
+  private async pass(): Promise<DeliveryPass> {
     const pass: DeliveryPass = { delivered: 0, updated: 0, escalated: 0, skipped: 0, failed: 0, deferred: 0, retrying: 0 };
     const { store } = this.options;
     const now = this.clock.now();
     if (now < this.pausedUntil) return pass;
-    const lease = await tryAcquireLease(store, LEASE, 120_000, now);
-    if ("busy" in lease) return { ...pass, busy: true };
+    const claim = await claimDueDeliveries(store.db, { claimant: this.claimant, now, ttlMs: this.claimTtlMs, limit: this.options.passItems ?? PASS_ITEMS });
+    const items = claim.items;
+    if (items.length === 0) {
+      if (claim.heldElsewhere > 0) pass.busy = true;
+      if (claim.more) pass.more = true;
+      pass.retrying = await countRetryingOutbox(store.db);
+      return pass;
+    }
+    this.claimedUntil = claim.claimedUntil;
+    this.claimed = new Set(items.map((i) => i.outboxId));
     try {
-      const items = pendingDeliveries(store, now, PASS_ITEMS);
-      if (items.length === PASS_ITEMS) pass.more = true;
+      if (claim.more) pass.more = true;
       try {
         await this.deliverAll(
           items.filter((i) => i.kind === "deliver"),
@@ -151,11 +219,34 @@ export class SlackDelivery {
       } catch (error) {
         if (!(error instanceof PassStopped)) throw error;
       }
-      pass.retrying = (store.sqlite.prepare("SELECT count(*) AS n FROM outbox WHERE status = 'pending' AND attempts > 0").get() as { n: number }).n;
+      pass.retrying = await countRetryingOutbox(store.db);
       return pass;
     } finally {
-      await releaseLease(store, lease);
+      this.claimed = new Set();
+      await releaseDeliveryClaims(store.db, this.claimant);
     }
+  }
+
+  /**
+   * Right before a Slack write: are these items still this pass's? The claim is
+   * renewed once half of it is gone; an item another process took over meanwhile
+   * (this one stalled past the claim) is left to it.
+   */
+  private async holds(outboxIds: number[]): Promise<boolean> {
+    if (this.clock.now() >= this.claimedUntil - this.claimTtlMs / 2) {
+      this.renewing ??= (async () => {
+        const now = this.clock.now();
+        const until = now + this.claimTtlMs;
+        this.claimed = new Set(await renewDeliveryClaims(this.options.store.db, this.claimant, now, until));
+        this.claimedUntil = until;
+      })().finally(() => {
+        this.renewing = undefined;
+      });
+      await this.renewing;
+    }
+    const held = outboxIds.every((id) => this.claimed.has(id));
+    if (!held) this.log.warn(`delivery: outbox ${outboxIds.join(",")} was taken over by another process; leaving it to that one`);
+    return held;
   }
 
   private async deliverAll(items: PendingDelivery[], pass: DeliveryPass): Promise<void> {
@@ -164,20 +255,20 @@ export class SlackDelivery {
     const routed: Array<PendingDelivery & { route: Route; recipient: string | null }> = [];
     for (const item of items) {
       if (item.status !== "open") {
-        markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", `nudge is ${item.status}`);
+        await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "skipped", `nudge is ${item.status}`);
         pass.skipped++;
         continue;
       }
       const route = routeNudge(item.destination, item.ownerSlackId, this.options.fallbackChannel);
       if (route.kind === "unrouted") {
-        markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", "no owner and no KEEPWARM_FALLBACK_CHANNEL");
+        await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "skipped", "no owner and no KEEPWARM_FALLBACK_CHANNEL");
         pass.skipped++;
         continue;
       }
       // Only DMs to a rep are budgeted; channels (the rule's or the fallback) are not.
       routed.push({ ...item, route, recipient: route.kind === "dm" ? route.user : null });
     }
-    for (const item of this.withinBudget(routed, pass)) {
+    for (const item of await this.withinBudget(routed, pass)) {
       const key = routeKey(item.route);
       const group = groups.get(key) ?? { route: item.route, items: [] };
       group.items.push(item);
@@ -189,7 +280,9 @@ export class SlackDelivery {
       const units = group.length >= this.options.digestThreshold ? chunk(group, MAX_DIGEST) : group.map((i) => [i]);
       // The rest stays pending, untouched, for the next pass.
       if (units.length > LANE_MESSAGES_PER_PASS) pass.more = true;
-      lanes.push(units.slice(0, LANE_MESSAGES_PER_PASS).map((unit) => () => this.deliverUnit(route, unit, pass)));
+      const lane = units.slice(0, LANE_MESSAGES_PER_PASS);
+      const pace = new LanePace(this.limiter);
+      lanes.push(lane.map((unit, i) => () => this.deliverUnit(route, unit, pass, pace, i < lane.length - 1)));
     }
     await runLanes(lanes);
   }
@@ -199,34 +292,34 @@ export class SlackDelivery {
    * (ties: oldest outbox item first). The rest stay pending and are not looked at again
    * before the rep's next calendar day, so a backlog never crowds out other reps' nudges.
    */
-  private withinBudget<T extends PendingDelivery & { recipient: string | null }>(items: T[], pass: DeliveryPass): T[] {
+  private async withinBudget<T extends PendingDelivery & { recipient: string | null }>(items: T[], pass: DeliveryPass): Promise<T[]> {
     const max = this.options.maxNudgesPerDay;
     if (max === undefined || items.every((i) => i.recipient === null)) return items;
     const calendar = this.options.calendar ?? new Calendar("UTC");
     const now = this.clock.now();
     const today = calendar.dayNumber(now);
-    const budget = applyNudgeBudget(items, deliveredSinceByOwner(this.options.store, calendar.startOfDay(today)), max);
+    const budget = applyNudgeBudget(items, await deliveredSinceByOwner(this.options.store, calendar.startOfDay(today)), max);
     if (budget.deferred.length > 0) {
       const tomorrow = calendar.startOfDay(today + 1);
       const note = `nudge budget: ${max} per rep and day reached; waits until ${calendar.isoDate(tomorrow)}`;
-      const defer = this.options.store.sqlite.prepare("UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'");
-      this.options.store.sqlite.transaction(() => {
-        for (const item of budget.deferred) defer.run(tomorrow, note, item.outboxId);
-      })();
+      await rescheduleOutboxItems(
+        this.options.store.db,
+        budget.deferred.map((item) => item.outboxId),
+        tomorrow,
+        note,
+      );
       pass.deferred += budget.deferred.length;
     }
     return budget.now;
   }
 
-  private async deliverUnit(route: Route, unit: PendingDelivery[], pass: DeliveryPass): Promise<void> {
+  private async deliverUnit(route: Route, unit: PendingDelivery[], pass: DeliveryPass, pace: LanePace, more: boolean): Promise<void> {
     const { store } = this.options;
-    const ids = unit.map((i) => i.outboxId);
-    const placeholders = ids.map(() => "?").join(",");
     let channel: string;
     try {
       channel = await this.channelFor(route);
     } catch (error) {
-      this.fail(unit, classifySlackError(error), pass, false);
+      await this.fail(unit, classifySlackError(error), pass, false);
       return;
     }
     let remaining = unit;
@@ -239,24 +332,26 @@ export class SlackDelivery {
           unit.map((i) => i.nudgeId),
         );
       } catch (error) {
-        this.fail(unit, classifySlackError(error), pass, false);
+        await this.fail(unit, classifySlackError(error), pass, false);
         return;
       }
       for (const item of unit) {
         const ts = found.get(item.nudgeId);
         if (ts !== undefined) {
-          this.recordDelivered([item], channel, ts);
+          await recordDelivered(store.db, [item], { channel, ts }, this.clock.now());
           pass.delivered++;
         }
       }
       remaining = unit.filter((i) => !found.has(i.nudgeId));
       if (remaining.length === 0) return;
     }
+    const ids = remaining.map((i) => i.outboxId);
+    if (!(await this.holds(ids))) return;
     // Count the attempt before posting: if we die after Slack accepts, the next run reconciles.
-    store.sqlite.prepare(`UPDATE outbox SET attempts = attempts + 1 WHERE id IN (${placeholders})`).run(...ids);
-    const views = remaining.map((i) => nudgeView(store, i.nudgeId)).filter((v): v is NudgeView => v !== undefined);
+    await countDeliveryAttempt(store.db, ids);
+    const views = (await Promise.all(remaining.map((i) => nudgeView(store.db, i.nudgeId)))).filter((v): v is NudgeView => v !== undefined);
     const message = renderMessage(views);
-    await this.limiter.wait(channel);
+    await pace.before(channel);
     let ts: string;
     const postTo = channel;
     try {
@@ -278,26 +373,14 @@ export class SlackDelivery {
     } catch (error) {
       const failure = classifySlackError(error);
       // A 429 or a Slack error answer means nothing was posted: that attempt does not count.
-      this.fail(remaining, failure, pass, failure.kind !== "transient");
+      await this.fail(remaining, failure, pass, failure.kind !== "transient");
       return;
     } finally {
-      this.limiter.answered(postTo);
+      pace.answered(postTo, more);
     }
     this.options.afterPost?.(remaining.map((i) => i.nudgeId));
-    this.recordDelivered(remaining, channel, ts);
+    await recordDelivered(store.db, remaining, { channel, ts }, this.clock.now());
     pass.delivered += remaining.length;
-  }
-
-  private recordDelivered(items: PendingDelivery[], channel: string, ts: string): void {
-    const { store } = this.options;
-    const now = this.clock.now();
-    const mark = store.sqlite.prepare("UPDATE nudges SET delivered_at = coalesce(delivered_at, ?), slack_channel = ?, slack_ts = ? WHERE id = ?");
-    store.sqlite.transaction(() => {
-      for (const item of items) {
-        mark.run(now, channel, ts, item.nudgeId);
-        markOutboxDone(store, item.outboxId, now);
-      }
-    })();
   }
 
   /** Messages in the conversation carrying our metadata (of this event type), by nudge id. */
@@ -337,21 +420,20 @@ export class SlackDelivery {
    * Reschedule after a failure. Rate limits pause the whole pass until Retry-After;
    * outages back off exponentially; a refusal from Slack fails the item for good.
    */
-  private fail(items: PendingDelivery[], failure: SlackFailure, pass: DeliveryPass, undoAttempt: boolean): void {
+  private async fail(items: PendingDelivery[], failure: SlackFailure, pass: DeliveryPass, undoAttempt: boolean): Promise<void> {
     const { store } = this.options;
     const now = this.clock.now();
     const ids = items.map((i) => i.outboxId);
-    const placeholders = ids.map(() => "?").join(",");
     if (failure.kind === "permanent") {
-      store.sqlite.prepare(`UPDATE outbox SET status = 'failed', done_at = ?, last_error = ? WHERE id IN (${placeholders})`).run(now, failure.message, ...ids);
+      await finishOutboxItems(store.db, ids, now, "failed", failure.message);
       pass.failed += items.length;
       this.log.warn(`delivery: ${failure.message}; giving up on outbox ${ids.join(",")}`);
       return;
     }
-    if (undoAttempt) store.sqlite.prepare(`UPDATE outbox SET attempts = max(0, attempts - 1) WHERE id IN (${placeholders})`).run(...ids);
-    const attempts = (store.sqlite.prepare(`SELECT max(attempts) AS a FROM outbox WHERE id IN (${placeholders})`).get(...ids) as { a: number }).a;
+    if (undoAttempt) await undoDeliveryAttempt(store.db, ids);
+    const attempts = await maxDeliveryAttempts(store.db, ids);
     const wait = failure.kind === "rate_limited" ? failure.retryAfterMs : backoffMs(Math.max(1, attempts));
-    store.sqlite.prepare(`UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id IN (${placeholders})`).run(now + wait, failure.message, ...ids);
+    await rescheduleOutboxItems(store.db, ids, now + wait, failure.message);
     this.pausedUntil = now + wait;
     this.log.warn(`delivery: ${failure.message}; retrying in ${Math.round(wait / 1000)}s`);
     throw new PassStopped();
@@ -363,7 +445,7 @@ export class SlackDelivery {
     const byMessage = new Map<string, { channel: string; ts: string; items: PendingDelivery[] }>();
     for (const item of items) {
       if (item.slackChannel === null || item.slackTs === null) {
-        markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", "never posted to Slack");
+        await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "skipped", "never posted to Slack");
         pass.skipped++;
         continue;
       }
@@ -372,34 +454,34 @@ export class SlackDelivery {
       entry.items.push(item);
       byMessage.set(key, entry);
     }
-    const byChannel = new Map<string, Array<() => Promise<void>>>();
+    const byChannel = new Map<string, { pace: LanePace; steps: Array<() => Promise<void>> }>();
     for (const { channel, ts, items: group } of byMessage.values()) {
-      const lane = byChannel.get(channel) ?? [];
+      const lane = byChannel.get(channel) ?? { pace: new LanePace(this.limiter), steps: [] };
       byChannel.set(channel, lane);
-      if (lane.length === LANE_MESSAGES_PER_PASS) {
+      if (lane.steps.length === LANE_MESSAGES_PER_PASS) {
         pass.more = true;
         continue;
       }
-      lane.push(async () => {
-        const message: RenderedMessage = renderMessage(nudgesOfMessage(store, channel, ts));
-        await this.limiter.wait(channel);
+      const step = lane.steps.length;
+      lane.steps.push(async () => {
+        const ids = group.map((i) => i.outboxId);
+        if (!(await this.holds(ids))) return;
+        const message: RenderedMessage = renderMessage(await nudgesOfMessage(store.db, channel, ts));
+        await lane.pace.before(channel);
         try {
           await this.options.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
         } catch (error) {
           // A refusal (message_not_found…) fails these items; a 429 or outage stops the pass.
-          this.fail(group, classifySlackError(error), pass, false);
+          await this.fail(group, classifySlackError(error), pass, false);
           return;
         } finally {
-          this.limiter.answered(channel);
+          lane.pace.answered(channel, step < lane.steps.length - 1);
         }
-        const now = this.clock.now();
-        store.sqlite.transaction(() => {
-          for (const item of group) markOutboxDone(store, item.outboxId, now);
-        })();
+        await finishOutboxItems(store.db, ids, this.clock.now(), "done");
         pass.updated += group.length;
       });
     }
-    await runLanes([...byChannel.values()]);
+    await runLanes([...byChannel.values()].map((lane) => lane.steps));
   }
 
   /**
@@ -411,21 +493,21 @@ export class SlackDelivery {
     const { store } = this.options;
     for (const item of items) {
       const details = await escalationDetails(store, item.nudgeId, this.options.escalation ?? { managers: {} });
-      const skip = (reason: string) => {
-        markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", reason);
+      const skip = async (reason: string) => {
+        await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "skipped", reason);
         pass.skipped++;
       };
       if (details === undefined) {
-        skip("nudge not found");
+        await skip("nudge not found");
         continue;
       }
       if (details.route.kind === "unrouted") {
-        skip(`no escalation target: ${details.route.why}`);
+        await skip(`no escalation target: ${details.route.why}`);
         continue;
       }
       // Acted on since the sweep escalated it (touch, snooze, dismiss): nothing left to escalate.
       if (details.status !== "open") {
-        skip(`nudge is ${details.status}`);
+        await skip(`nudge is ${details.status}`);
         continue;
       }
       const route: Route = details.route.kind === "dm" ? { kind: "dm", user: details.route.user } : { kind: "channel", channel: details.route.channel };
@@ -433,11 +515,12 @@ export class SlackDelivery {
       try {
         const channel = await this.channelFor(route);
         if (item.attempts > 0 && (await this.findPosted(channel, [item.nudgeId], ESCALATION_EVENT_TYPE)).has(item.nudgeId)) {
-          markOutboxDone(store, item.outboxId, this.clock.now());
+          await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "done");
           pass.escalated++;
           continue;
         }
-        store.sqlite.prepare("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?").run(item.outboxId);
+        if (!(await this.holds([item.outboxId]))) continue;
+        await countDeliveryAttempt(store.db, [item.outboxId]);
         counted = true;
         const message = escalationMessage(details);
         await this.limiter.wait(channel);
@@ -455,11 +538,11 @@ export class SlackDelivery {
       } catch (error) {
         const failure = classifySlackError(error);
         // A 429 or a refusal means nothing was posted; a network error may have posted it.
-        this.fail([item], failure, pass, counted && failure.kind !== "transient");
+        await this.fail([item], failure, pass, counted && failure.kind !== "transient");
         continue;
       }
       this.options.afterPost?.([item.nudgeId]);
-      markOutboxDone(store, item.outboxId, this.clock.now());
+      await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "done");
       pass.escalated++;
     }
   }

@@ -17,6 +17,10 @@ export interface OutboxTable {
   last_error: string | null;
   created_at: number;
   done_at: number | null;
+  /** The delivery process working on this item (see repos/delivery.ts); null when nobody is. */
+  claimed_by: string | null;
+  /** Until when that claim holds: after it, another process may take the item over. */
+  claimed_until: number | null;
 }
 export type OutboxItem = Selectable<OutboxTable>;
 export type NewOutboxItem = Insertable<OutboxTable>;

@@ -1,4 +1,4 @@
-import type { Customer } from "@keepwarm/store";
+import { findCustomerById } from "@keepwarm/store";
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { ACTION } from "../../blocks/nudge-message";
 import { touchModal } from "../../blocks/modals";
@@ -11,7 +11,7 @@ export function registerLogTouchAction(app: App, deps: BotDeps): void {
     await ack();
     const view = await liveNudgeOrReply(body, respond, client, deps, action.value, " Log another touch with `/touch <customer>`.");
     if (view === undefined) return;
-    const customer = deps.store.sqlite.prepare("SELECT * FROM customers WHERE id = ?").get(view.customerId) as Customer | undefined;
+    const customer = await findCustomerById(deps.store.db, view.customerId);
     await client.views.open({
       trigger_id: body.trigger_id,
       view: touchModal({ customer, today: deps.calendar.isoDate(deps.now()), metadata: JSON.stringify({ nudgeId: view.nudgeId, channel: null }) }),

@@ -1,9 +1,9 @@
 import { type NudgeView, stateLine } from "@keepwarm/core";
+import { nudgeView } from "@keepwarm/store";
 import type { BlockAction, RespondFn, webApi } from "@slack/bolt";
 import type { BotDeps } from "../../deps";
 import { publishHome } from "../../home";
 import { nudgeRef, parseJson } from "../../payloads";
-import { nudgeView } from "../../queries";
 import { mention } from "../../slack-text";
 
 /**
@@ -31,7 +31,7 @@ export async function liveNudgeOrReply(
   closedHint = "",
 ): Promise<NudgeView | undefined> {
   const ref = parseJson(nudgeRef, buttonValue);
-  const view = ref === undefined ? undefined : nudgeView(deps.store, ref.n);
+  const view = ref === undefined ? undefined : await nudgeView(deps.store.db, ref.n);
   if (view === undefined) {
     await replyToAction(body, respond, client, deps, ":warning: That nudge no longer exists.");
     return undefined;

@@ -1,9 +1,9 @@
 import { snoozeNudge, stateLine, UserError } from "@keepwarm/core";
+import { nudgeView } from "@keepwarm/store";
 import type { App, BlockAction, StaticSelectAction } from "@slack/bolt";
 import { ACTION } from "../../blocks/nudge-message";
 import type { BotDeps } from "../../deps";
 import { snoozeChoice } from "../../payloads";
-import { nudgeView } from "../../queries";
 import { mention } from "../../slack-text";
 import { replyToAction } from "./reply";
 
@@ -17,14 +17,14 @@ export function registerSnoozeAction(app: App, deps: BotDeps): void {
     }
     let text: string;
     try {
-      const result = snoozeNudge(deps.store, choice.data.nudgeId, choice.data.days, body.user.id, deps.now());
+      const result = await snoozeNudge(deps.store, choice.data.nudgeId, choice.data.days, body.user.id, deps.now());
       if (result.ok) {
         deps.kickDelivery();
         text = `:zzz: Snoozed for ${choice.data.days} days.`;
       } else if (result.reason === "not_found") {
         text = ":warning: That nudge no longer exists.";
       } else {
-        const view = nudgeView(deps.store, choice.data.nudgeId);
+        const view = await nudgeView(deps.store.db, choice.data.nudgeId);
         text = `This nudge is already closed${view ? `: ${stateLine(view, mention)}` : ""}.`;
       }
     } catch (error) {

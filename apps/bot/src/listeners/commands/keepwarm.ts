@@ -1,10 +1,10 @@
-import { computeStats, DEFAULT_STATS_DAYS, getActiveRuleSet, lookupCustomer, stateLine } from "@keepwarm/core";
-import { type Customer, DAY_MS } from "@keepwarm/store";
+import { computeStats, DEFAULT_STATS_DAYS, getActiveRuleSet, getRuleSetVersion, lookupCustomer, stateLine } from "@keepwarm/core";
+import { type Customer, DAY_MS, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
 import { statsMessage } from "../../blocks/stats-view";
 import type { BotDeps } from "../../deps";
-import { basicStats, liveNudgesOfCustomer, npsHistory, ownsCustomers, QUIET_DAYS, quietCustomers, recentTouches } from "../../queries";
+import { basicStats, QUIET_DAYS, quietCustomers } from "../../queries";
 import { clip, escapeMrkdwn, mention, plainCommandText } from "../../slack-text";
 
 export const KEEPWARM_USAGE = [
@@ -23,9 +23,9 @@ const ago = (now: number, at: number) => {
   return days <= 0 ? "today" : days === 1 ? "yesterday" : `${days} days ago`;
 };
 
-function quiet(deps: BotDeps, user: string): string {
-  const mine = ownsCustomers(deps.store, user);
-  const { rows, total } = quietCustomers(deps.store, mine ? user : null, deps.now(), 15);
+async function quiet(deps: BotDeps, user: string): Promise<string> {
+  const mine = await ownsCustomers(deps.store.db, user);
+  const { rows, total } = await quietCustomers(deps.store, mine ? user : null, deps.now(), deps.calendar, 15);
   if (total === 0) return mine ? `None of your customers has gone ${QUIET_DAYS}+ days without a touch. :tada:` : "No quiet customers.";
   const lines = rows.map(
     (c) => `• *${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.externalId)}): ${c.daysQuiet === null ? "never touched" : `${c.daysQuiet} days`}`,
@@ -33,9 +33,9 @@ function quiet(deps: BotDeps, user: string): string {
   return `*${mine ? "Your" : "All"} quiet customers* (${total}, no touch in ${QUIET_DAYS}+ days):\n${lines.join("\n")}${total > rows.length ? `\n…and ${total - rows.length} more` : ""}`;
 }
 
-function customerSummary(deps: BotDeps, query: string): string {
+async function customerSummary(deps: BotDeps, query: string): Promise<string> {
   if (query === "") return "Usage: `/keepwarm customer <name or id>`";
-  const lookup = lookupCustomer(deps.store, query);
+  const lookup = await lookupCustomer(deps.store, query);
   if (lookup.kind === "ambiguous")
     return `"${escapeMrkdwn(clip(query, 100))}" matches several customers:\n${lookup.candidates.map((c) => `• ${escapeMrkdwn(c.name)} (${escapeMrkdwn(c.external_id)})`).join("\n")}`;
   if (lookup.kind === "none") {
@@ -44,9 +44,9 @@ function customerSummary(deps: BotDeps, query: string): string {
   }
   const c: Customer = lookup.customer;
   const now = deps.now();
-  const touches = recentTouches(deps.store, c.id, 3);
-  const nps = npsHistory(deps.store, c.id, 2);
-  const nudges = liveNudgesOfCustomer(deps.store, c.id);
+  const touches = await recentTouches(deps.store.db, c.id, 3);
+  const nps = await npsHistory(deps.store.db, c.id, 2);
+  const nudges = await liveNudgesOfCustomer(deps.store.db, c.id);
   const lines = [
     `*${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.external_id)})`,
     `Owner: ${c.owner_slack_id ? mention(c.owner_slack_id) : "none"}  ·  Segment: ${escapeMrkdwn(c.segment ?? "—")}  ·  Stage: ${escapeMrkdwn(c.lifecycle_stage ?? "—")}  ·  Tier: ${escapeMrkdwn(c.tier ?? "—")}`,
@@ -63,13 +63,13 @@ function customerSummary(deps: BotDeps, query: string): string {
 async function stats(deps: BotDeps, user: string, segmentArg: string): Promise<string | { text: string; blocks: types.KnownBlock[] }> {
   const segment = segmentArg === "" ? undefined : segmentArg;
   if (segment !== undefined) {
-    const known = deps.store.sqlite.prepare("SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL ORDER BY segment").pluck().all() as string[];
+    const known = await knownSegments(deps.store.db);
     if (!known.includes(segment))
       return `Unknown segment "${escapeMrkdwn(clip(segment, 60))}"; ${known.length === 0 ? "no customer has a segment" : `segments: ${known.map(escapeMrkdwn).join(", ")}`}.`;
   }
   const now = deps.now();
-  const mine = ownsCustomers(deps.store, user);
-  const basic = basicStats(deps.store, now, deps.calendar, mine ? user : null);
+  const mine = await ownsCustomers(deps.store.db, user);
+  const basic = await basicStats(deps.store, now, deps.calendar, mine ? user : null);
   const kpis = await computeStats(deps.store, { since: now - DEFAULT_STATS_DAYS * DAY_MS, until: now, calendar: deps.calendar, segment });
   return statsMessage(kpis, { stats: basic, mine }, (ms) => deps.calendar.isoDate(ms));
 }
@@ -77,10 +77,8 @@ async function stats(deps: BotDeps, user: string, segmentArg: string): Promise<s
 async function rulesSummary(deps: BotDeps): Promise<string> {
   const active = await getActiveRuleSet(deps.store);
   if (active === undefined) return "No rules are active yet (they are activated on the first sweep).";
-  const row = deps.store.sqlite.prepare("SELECT author, created_at AS createdAt FROM rule_sets WHERE id = ?").get(active.version) as {
-    author: string;
-    createdAt: number;
-  };
+  const row = await getRuleSetVersion(deps.store, active.version);
+  if (row === undefined) return "No rules are active yet (they are activated on the first sweep).";
   const rules = active.ruleFile.rules.map(
     (r) => `• ${r.enabled ? ":large_green_circle:" : ":white_circle:"} \`${escapeMrkdwn(r.id)}\` ${escapeMrkdwn(r.name)}`,
   );
@@ -102,10 +100,10 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
           answer = KEEPWARM_USAGE;
           break;
         case "quiet":
-          answer = quiet(deps, user);
+          answer = await quiet(deps, user);
           break;
         case "customer":
-          answer = text.length > 500 ? "That name is too long." : customerSummary(deps, arg);
+          answer = text.length > 500 ? "That name is too long." : await customerSummary(deps, arg);
           break;
         case "stats":
           answer = await stats(deps, user, arg);

@@ -1,4 +1,4 @@
-import { applyRuleSet, RuleSetConflictError, RuleValidationError } from "@keepwarm/core";
+import { applyRuleSet, listRuleSetVersions, RuleSetConflictError, RuleValidationError } from "@keepwarm/core";
 import { formatError } from "@keepwarm/rules";
 import type { App } from "@slack/bolt";
 import { z } from "zod";
@@ -14,13 +14,6 @@ const confirmMeta = z.object({ d: z.string().uuid() });
 
 export const NOT_ADMIN_TEXT = "Sorry, only keepwarm admins (KEEPWARM_ADMINS) can change rules. Nothing was saved.";
 export const EXPIRED_TEXT = `This preview is no longer available: previews are kept for ${DRAFT_TTL_MS / 60_000} minutes and are lost when the bot restarts. Nothing was saved. Run \`/keepwarm rules edit\` again.`;
-
-interface ActiveRow {
-  id: number;
-  author: string;
-  source: string;
-  created_at: number;
-}
 
 /**
  * Step 2 of a Slack edit: save the previewed candidate as a new version, only if the
@@ -41,13 +34,13 @@ export function registerRulesConfirmSubmission(app: App, deps: BotDeps, drafts: 
       await notice("Preview expired", EXPIRED_TEXT);
       return;
     }
-    const current = deps.store.sqlite.prepare("SELECT id, author, source, created_at FROM rule_sets WHERE active = 1").get() as ActiveRow | undefined;
-    if ((current?.id ?? 0) !== draft.baseVersion) {
+    const current = (await listRuleSetVersions(deps.store)).find((v) => v.active);
+    if ((current?.version ?? 0) !== draft.baseVersion) {
       const by =
-        current === undefined ? "" : ` (by ${mention(current.author)} via ${escapeMrkdwn(current.source)}, ${deps.calendar.isoDate(current.created_at)})`;
+        current === undefined ? "" : ` (by ${mention(current.author)} via ${escapeMrkdwn(current.source)}, ${deps.calendar.isoDate(current.createdAt)})`;
       await notice(
         "Rules changed meanwhile",
-        `The active rules changed while you were reviewing: you previewed against v${draft.baseVersion}, now v${current?.id ?? 0} is active${by}. Nothing was saved, so that change is not overwritten. Go back to your JSON and submit it again to review it against v${current?.id ?? 0}.`,
+        `The active rules changed while you were reviewing: you previewed against v${draft.baseVersion}, now v${current?.version ?? 0} is active${by}. Nothing was saved, so that change is not overwritten. Go back to your JSON and submit it again to review it against v${current?.version ?? 0}.`,
         draft.id,
       );
       return;

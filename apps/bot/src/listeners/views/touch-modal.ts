@@ -1,6 +1,6 @@
 import { logTouch, parseTouchDate, UserError } from "@keepwarm/core";
-import type { Customer, TouchKind } from "@keepwarm/store";
-import { TOUCH_KINDS } from "@keepwarm/store";
+import type { TouchKind } from "@keepwarm/store";
+import { findCustomerById, TOUCH_KINDS } from "@keepwarm/store";
 import type { App } from "@slack/bolt";
 import { z } from "zod";
 import { VIEW } from "../../blocks/modals";
@@ -30,9 +30,7 @@ export function registerTouchModalSubmission(app: App, deps: BotDeps): void {
     }
     const values = parsed.data;
     const customerId = Number(values.customer.customer_search.selected_option?.value ?? Number.NaN);
-    const customer = Number.isNaN(customerId)
-      ? undefined
-      : (deps.store.sqlite.prepare("SELECT * FROM customers WHERE id = ?").get(customerId) as Customer | undefined);
+    const customer = Number.isNaN(customerId) ? undefined : await findCustomerById(deps.store.db, customerId);
     if (customer === undefined) {
       await ack({ response_action: "errors", errors: { customer: "Choose a customer from the list." } });
       return;
@@ -51,7 +49,7 @@ export function registerTouchModalSubmission(app: App, deps: BotDeps): void {
     }
     const note = values.note?.note.value?.trim() || null;
     try {
-      const result = logTouch(deps.store, { customerId: customer.id, kind, occurredAt, note, loggedBy: body.user.id, source: "modal", now });
+      const result = await logTouch(deps.store, { customerId: customer.id, kind, occurredAt, note, loggedBy: body.user.id, source: "modal", now });
       await ack();
       if (result.resolved.length > 0) deps.kickDelivery();
     } catch (error) {
