@@ -23,10 +23,10 @@ export const TOUCH_USAGE = [
 const describeCustomer = (c: Customer) => `*${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.external_id)})`;
 
 /** Log the touch a parse produced and say what happened; every failure becomes a sentence. */
-export function answerTouch(deps: BotDeps, result: TouchTextResult, userId: string, source: "slack" | "modal"): Reply {
+export async function answerTouch(deps: BotDeps, result: TouchTextResult, userId: string, source: "slack" | "modal"): Promise<Reply> {
   if (!result.ok) return explainFailure(result);
   try {
-    const logged = logTouch(deps.store, {
+    const logged = await logTouch(deps.store, {
       customerId: result.customer.id,
       kind: result.kind,
       occurredAt: result.occurredAt,
@@ -79,11 +79,11 @@ function explainFailure(result: Exclude<TouchTextResult, { ok: true }>): Reply {
   }
 }
 
-export function touchFromText(deps: BotDeps, rawText: string, userId: string): Reply {
+export async function touchFromText(deps: BotDeps, rawText: string, userId: string): Promise<Reply> {
   const text = plainCommandText(rawText);
-  return answerTouch(deps, parseTouchText(deps.store, text, deps.now(), deps.calendar), userId, "slack");
+  return answerTouch(deps, await parseTouchText(deps.store, text, deps.now(), deps.calendar), userId, "slack");
 }
 
-export function touchAfterChoice(deps: BotDeps, customer: Customer, rest: string, userId: string): Reply {
+export async function touchAfterChoice(deps: BotDeps, customer: Customer, rest: string, userId: string): Promise<Reply> {
   return answerTouch(deps, finishTouchText(customer, rest, deps.now(), deps.calendar), userId, "slack");
 }

@@ -133,7 +133,7 @@ export class SlackDelivery {
     const lease = tryAcquireLease(store, LEASE, 120_000, now);
     if ("busy" in lease) return { ...pass, busy: true };
     try {
-      const items = pendingDeliveries(store, now, PASS_ITEMS);
+      const items = await pendingDeliveries(store, now, PASS_ITEMS);
       if (items.length === PASS_ITEMS) pass.more = true;
       try {
         await this.deliverAll(
@@ -164,20 +164,20 @@ export class SlackDelivery {
     const routed: Array<PendingDelivery & { route: Route; recipient: string | null }> = [];
     for (const item of items) {
       if (item.status !== "open") {
-        markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", `nudge is ${item.status}`);
+        await markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", `nudge is ${item.status}`);
         pass.skipped++;
         continue;
       }
       const route = routeNudge(item.destination, item.ownerSlackId, this.options.fallbackChannel);
       if (route.kind === "unrouted") {
-        markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", "no owner and no KEEPWARM_FALLBACK_CHANNEL");
+        await markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", "no owner and no KEEPWARM_FALLBACK_CHANNEL");
         pass.skipped++;
         continue;
       }
       // Only DMs to a rep are budgeted; channels (the rule's or the fallback) are not.
       routed.push({ ...item, route, recipient: route.kind === "dm" ? route.user : null });
     }
-    for (const item of this.withinBudget(routed, pass)) {
+    for (const item of await this.withinBudget(routed, pass)) {
       const key = routeKey(item.route);
       const group = groups.get(key) ?? { route: item.route, items: [] };
       group.items.push(item);
@@ -199,13 +199,13 @@ export class SlackDelivery {
    * (ties: oldest outbox item first). The rest stay pending and are not looked at again
    * before the rep's next calendar day, so a backlog never crowds out other reps' nudges.
    */
-  private withinBudget<T extends PendingDelivery & { recipient: string | null }>(items: T[], pass: DeliveryPass): T[] {
+  private async withinBudget<T extends PendingDelivery & { recipient: string | null }>(items: T[], pass: DeliveryPass): Promise<T[]> {
     const max = this.options.maxNudgesPerDay;
     if (max === undefined || items.every((i) => i.recipient === null)) return items;
     const calendar = this.options.calendar ?? new Calendar("UTC");
     const now = this.clock.now();
     const today = calendar.dayNumber(now);
-    const budget = applyNudgeBudget(items, deliveredSinceByOwner(this.options.store, calendar.startOfDay(today)), max);
+    const budget = applyNudgeBudget(items, await deliveredSinceByOwner(this.options.store, calendar.startOfDay(today)), max);
     if (budget.deferred.length > 0) {
       const tomorrow = calendar.startOfDay(today + 1);
       const note = `nudge budget: ${max} per rep and day reached; waits until ${calendar.isoDate(tomorrow)}`;
@@ -245,7 +245,7 @@ export class SlackDelivery {
       for (const item of unit) {
         const ts = found.get(item.nudgeId);
         if (ts !== undefined) {
-          this.recordDelivered([item], channel, ts);
+          await this.recordDelivered([item], channel, ts);
           pass.delivered++;
         }
       }
@@ -284,20 +284,18 @@ export class SlackDelivery {
       this.limiter.answered(postTo);
     }
     this.options.afterPost?.(remaining.map((i) => i.nudgeId));
-    this.recordDelivered(remaining, channel, ts);
+    await this.recordDelivered(remaining, channel, ts);
     pass.delivered += remaining.length;
   }
 
-  private recordDelivered(items: PendingDelivery[], channel: string, ts: string): void {
+  private async recordDelivered(items: PendingDelivery[], channel: string, ts: string): Promise<void> {
     const { store } = this.options;
     const now = this.clock.now();
     const mark = store.sqlite.prepare("UPDATE nudges SET delivered_at = coalesce(delivered_at, ?), slack_channel = ?, slack_ts = ? WHERE id = ?");
     store.sqlite.transaction(() => {
-      for (const item of items) {
-        mark.run(now, channel, ts, item.nudgeId);
-        markOutboxDone(store, item.outboxId, now);
-      }
+      for (const item of items) mark.run(now, channel, ts, item.nudgeId);
     })();
+    for (const item of items) await markOutboxDone(store, item.outboxId, now);
   }
 
   /** Messages in the conversation carrying our metadata (of this event type), by nudge id. */
@@ -363,7 +361,7 @@ export class SlackDelivery {
     const byMessage = new Map<string, { channel: string; ts: string; items: PendingDelivery[] }>();
     for (const item of items) {
       if (item.slackChannel === null || item.slackTs === null) {
-        markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", "never posted to Slack");
+        await markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", "never posted to Slack");
         pass.skipped++;
         continue;
       }
@@ -393,9 +391,7 @@ export class SlackDelivery {
           this.limiter.answered(channel);
         }
         const now = this.clock.now();
-        store.sqlite.transaction(() => {
-          for (const item of group) markOutboxDone(store, item.outboxId, now);
-        })();
+        for (const item of group) await markOutboxDone(store, item.outboxId, now);
         pass.updated += group.length;
       });
     }
@@ -410,22 +406,22 @@ export class SlackDelivery {
   private async escalateAll(items: PendingDelivery[], pass: DeliveryPass): Promise<void> {
     const { store } = this.options;
     for (const item of items) {
-      const details = escalationDetails(store, item.nudgeId, this.options.escalation ?? { managers: {} });
-      const skip = (reason: string) => {
-        markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", reason);
+      const details = await escalationDetails(store, item.nudgeId, this.options.escalation ?? { managers: {} });
+      const skip = async (reason: string) => {
+        await markOutboxDone(store, item.outboxId, this.clock.now(), "skipped", reason);
         pass.skipped++;
       };
       if (details === undefined) {
-        skip("nudge not found");
+        await skip("nudge not found");
         continue;
       }
       if (details.route.kind === "unrouted") {
-        skip(`no escalation target: ${details.route.why}`);
+        await skip(`no escalation target: ${details.route.why}`);
         continue;
       }
       // Acted on since the sweep escalated it (touch, snooze, dismiss): nothing left to escalate.
       if (details.status !== "open") {
-        skip(`nudge is ${details.status}`);
+        await skip(`nudge is ${details.status}`);
         continue;
       }
       const route: Route = details.route.kind === "dm" ? { kind: "dm", user: details.route.user } : { kind: "channel", channel: details.route.channel };
@@ -433,7 +429,7 @@ export class SlackDelivery {
       try {
         const channel = await this.channelFor(route);
         if (item.attempts > 0 && (await this.findPosted(channel, [item.nudgeId], ESCALATION_EVENT_TYPE)).has(item.nudgeId)) {
-          markOutboxDone(store, item.outboxId, this.clock.now());
+          await markOutboxDone(store, item.outboxId, this.clock.now());
           pass.escalated++;
           continue;
         }
@@ -459,7 +455,7 @@ export class SlackDelivery {
         continue;
       }
       this.options.afterPost?.([item.nudgeId]);
-      markOutboxDone(store, item.outboxId, this.clock.now());
+      await markOutboxDone(store, item.outboxId, this.clock.now());
       pass.escalated++;
     }
   }

@@ -1,27 +1,25 @@
 import { ensureActiveRuleSet, generateDemoData, runSweep, UserError } from "@keepwarm/core";
+import { clearDemoTables, countCustomers, demoMarker, liveNudgeCountsByRule } from "@keepwarm/store";
 import { parse } from "../args";
 import type { Context } from "../context";
 import { printNudges } from "../print-nudges";
 
 const USAGE = "keepwarm demo [--reset] [--customers N]";
-const TABLES = ["outbox", "nudges", "sweep_runs", "touchpoints", "nps_responses", "purchases", "customers", "leases", "meta"];
 
 export async function demoCommand(args: string[], ctx: Context): Promise<number> {
   const { values } = parse(args, { reset: { type: "boolean" }, customers: { type: "string" } }, USAGE);
   const customers = values.customers === undefined ? 300 : Number(values.customers);
   if (!Number.isInteger(customers) || customers < 10 || customers > 100_000) throw new UserError("--customers must be a whole number from 10 to 100000");
   const store = await ctx.store();
-  const count = store.sqlite.prepare("SELECT count(*) FROM customers").pluck().get() as number;
-  const demoMark = store.sqlite.prepare("SELECT value FROM meta WHERE key = 'demo'").pluck().get() as string | undefined;
+  const count = await countCustomers(store.db);
+  const demoMark = await demoMarker(store.db);
   if (count > 0 && demoMark === undefined) {
     throw new UserError(`${store.display} already holds real data; run the demo on its own database: KEEPWARM_DB=./data/demo.db pnpm keepwarm demo`);
   }
   const now = Date.now();
   if (count === 0 || values.reset) {
-    store.sqlite.transaction(() => {
-      for (const table of TABLES) store.sqlite.prepare(`DELETE FROM ${table}`).run();
-    })();
-    const totals = generateDemoData(store, { now, customers });
+    await clearDemoTables(store.db);
+    const totals = await generateDemoData(store, { now, customers });
     ctx.out(
       `demo data: ${totals.customers} customers, ${totals.touches} touches, ${totals.nps} NPS responses, ${totals.purchases} purchases (in ${store.display})`,
     );
@@ -32,10 +30,8 @@ export async function demoCommand(args: string[], ctx: Context): Promise<number>
   const report = await runSweep(store, { calendar: ctx.calendar, now, waitMs: 30_000 });
   ctx.out(`sweep #${report.runId}: ${report.evaluated} customers against rules v${ruleSet.version} (${ruleSet.ruleFile.rules.map((r) => r.id).join(", ")})`);
   ctx.out(`${report.created} new nudges, ${report.expired} expired`);
-  const delivery = printNudges(store, ctx, now);
-  const byRule = store.sqlite
-    .prepare("SELECT rule_id AS ruleId, count(*) AS n FROM nudges WHERE status IN ('open','snoozed') GROUP BY rule_id ORDER BY n DESC")
-    .all() as Array<{ ruleId: string; n: number }>;
+  const delivery = await printNudges(store, ctx, now);
+  const byRule = await liveNudgeCountsByRule(store.db);
   ctx.out("");
   ctx.out(`open nudges by rule: ${byRule.map((r) => `${r.ruleId} ${r.n}`).join(", ")}`);
   if (delivery.delivered === 0) ctx.out("(no new nudges this time: the open ones were delivered by an earlier run)");

@@ -22,9 +22,9 @@ export async function startCommand(args: string[], ctx: Context): Promise<number
     store,
     env: ctx.env,
     log: (line) => ctx.err(`[worker] ${line}`),
-    afterSweep: () => {
+    afterSweep: async () => {
       if (bot !== undefined) bot.kickDelivery();
-      else printNudges(store, ctx);
+      else await printNudges(store, ctx);
     },
   });
   ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); Ctrl-C to stop`);

@@ -65,6 +65,6 @@ export async function sweepCommand(args: string[], ctx: Context): Promise<number
     );
     return 0;
   }
-  printNudges(store, ctx);
+  await printNudges(store, ctx);
   return 0;
 }

@@ -15,7 +15,7 @@ export async function workerCommand(args: string[], ctx: Context): Promise<numbe
         const pass = await (await import("@keepwarm/bot")).deliverOnceToSlack(store, ctx.env, (m) => ctx.err(`[worker] slack: ${m}`));
         if (!pass.busy) ctx.err(`[worker] slack: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.failed} failed`);
       } else {
-        printNudges(store, ctx);
+        await printNudges(store, ctx);
       }
     },
   });

@@ -15,7 +15,7 @@ export function registerChooseCustomerAction(app: App, deps: BotDeps): void {
       await respond({ response_type: "ephemeral", replace_original: true, text: ":warning: That customer no longer exists; run /touch again." });
       return;
     }
-    const reply = touchAfterChoice(deps, customer, choice.r, body.user.id);
+    const reply = await touchAfterChoice(deps, customer, choice.r, body.user.id);
     await respond({ response_type: "ephemeral", replace_original: true, text: reply.text, ...(reply.blocks ? { blocks: reply.blocks } : {}) });
   });
 }

@@ -33,9 +33,9 @@ function quiet(deps: BotDeps, user: string): string {
   return `*${mine ? "Your" : "All"} quiet customers* (${total}, no touch in ${QUIET_DAYS}+ days):\n${lines.join("\n")}${total > rows.length ? `\n…and ${total - rows.length} more` : ""}`;
 }
 
-function customerSummary(deps: BotDeps, query: string): string {
+async function customerSummary(deps: BotDeps, query: string): Promise<string> {
   if (query === "") return "Usage: `/keepwarm customer <name or id>`";
-  const lookup = lookupCustomer(deps.store, query);
+  const lookup = await lookupCustomer(deps.store, query);
   if (lookup.kind === "ambiguous")
     return `"${escapeMrkdwn(clip(query, 100))}" matches several customers:\n${lookup.candidates.map((c) => `• ${escapeMrkdwn(c.name)} (${escapeMrkdwn(c.external_id)})`).join("\n")}`;
   if (lookup.kind === "none") {
@@ -105,7 +105,7 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
           answer = quiet(deps, user);
           break;
         case "customer":
-          answer = text.length > 500 ? "That name is too long." : customerSummary(deps, arg);
+          answer = text.length > 500 ? "That name is too long." : await customerSummary(deps, arg);
           break;
         case "stats":
           answer = stats(deps, user, arg);

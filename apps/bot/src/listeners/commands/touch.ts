@@ -23,7 +23,7 @@ export function registerTouchCommand(app: App, deps: BotDeps): void {
     }
     let reply: { text: string; blocks?: unknown[] };
     try {
-      reply = touchFromText(deps, text, command.user_id);
+      reply = await touchFromText(deps, text, command.user_id);
     } catch (error) {
       deps.logger.error(`/touch failed: ${(error as Error).message}`);
       reply = { text: ":warning: Something went wrong logging that touch; nothing was saved. Try again, or use `/touch` alone for the form." };

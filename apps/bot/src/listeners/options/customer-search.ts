@@ -7,6 +7,6 @@ import type { BotDeps } from "../../deps";
 export function registerCustomerSearch(app: App, deps: BotDeps): void {
   app.options(CUSTOMER_SEARCH, async ({ ack, options }) => {
     const query = typeof options.value === "string" ? options.value.slice(0, 100) : "";
-    await ack({ options: searchCustomers(deps.store, query, 50).map(customerOption) });
+    await ack({ options: (await searchCustomers(deps.store, query, 50)).map(customerOption) });
   });
 }
