@@ -222,7 +222,7 @@ describe("Slack delivery from the outbox", () => {
     await sweep(h.store);
     await h.bot.delivery.runOnce();
     const customerId = (h.store.sqlite.prepare("SELECT id FROM customers").get() as { id: number }).id;
-    logTouch(h.store, { customerId, kind: "call", occurredAt: NOW, source: "slack", loggedBy: REP, now: NOW });
+    await logTouch(h.store, { customerId, kind: "call", occurredAt: NOW, source: "slack", loggedBy: REP, now: NOW });
     const pass = await h.bot.delivery.runOnce();
     expect(pass.updated).toBe(1);
     const update = h.fake.callsOf("chat.update")[0];
@@ -237,7 +237,7 @@ describe("Slack delivery from the outbox", () => {
     await sweep(h.store);
     await h.bot.delivery.runOnce();
     const customerId = (h.store.sqlite.prepare("SELECT id FROM customers WHERE external_id = 'C-2'").get() as { id: number }).id;
-    logTouch(h.store, { customerId, kind: "email", occurredAt: NOW, source: "modal", loggedBy: REP, now: NOW });
+    await logTouch(h.store, { customerId, kind: "email", occurredAt: NOW, source: "modal", loggedBy: REP, now: NOW });
     await h.bot.delivery.runOnce();
     const blocks = JSON.stringify(h.fake.allMessages()[0]?.blocks);
     expect(blocks).toContain("2 of 3 still open");

@@ -94,7 +94,7 @@ describe("escalations in Slack", () => {
   it("are skipped when the nudge was resolved before the escalation went out", async () => {
     h = await startHarness({ customers: [ACME], env: { KEEPWARM_ESCALATION_CHANNEL: "#cs-leads" } });
     await deliverThenWait(h);
-    logTouch(h.store, { customerId: 1, kind: "call", occurredAt: NOW + ESCALATE_AFTER, now: NOW + ESCALATE_AFTER, loggedBy: "U0REP", source: "cli" });
+    await logTouch(h.store, { customerId: 1, kind: "call", occurredAt: NOW + ESCALATE_AFTER, now: NOW + ESCALATE_AFTER, loggedBy: "U0REP", source: "cli" });
     await h.bot.delivery.runOnce();
     expect(escalationPosts(h)).toHaveLength(0);
     expect(escalateRow(h)[0]).toMatchObject({ status: "skipped", lastError: "nudge is resolved" });

@@ -56,8 +56,8 @@ async function fixture(): Promise<Harness> {
   sqlite.prepare("UPDATE customers SET churned_at = ? WHERE external_id = 'C-4'").run(NOW - 10 * DAY_MS);
   await sweep(harness.store, NOW - 3 * DAY_MS);
   await harness.bot.delivery.runOnce();
-  logTouch(harness.store, { customerId: 2, kind: "call", occurredAt: NOW - DAY_MS, now: NOW, loggedBy: REP, source: "cli" });
-  logTouch(harness.store, { customerId: 1, kind: "email", occurredAt: NOW - 2 * HOUR, now: NOW, loggedBy: REP, source: "cli" });
+  await logTouch(harness.store, { customerId: 2, kind: "call", occurredAt: NOW - DAY_MS, now: NOW, loggedBy: REP, source: "cli" });
+  await logTouch(harness.store, { customerId: 1, kind: "email", occurredAt: NOW - 2 * HOUR, now: NOW, loggedBy: REP, source: "cli" });
   return harness;
 }
 

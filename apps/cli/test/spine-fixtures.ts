@@ -1,21 +1,40 @@
-import { DAY_MS, openStore, type Store } from "@keepwarm/store";
+import { DAY_MS, insertCustomers, openStore, type Store, writeTransaction } from "@keepwarm/store";
+import { freshDatabase } from "@keepwarm/store/testing";
 import { type CliResult, runCli, tempDir } from "@keepwarm/testkit";
 import { expect } from "vitest";
 
 /** ISO date `days` before today (UTC), as a CSV or the touch command takes it. */
 export const isoDaysAgo = (days: number): string => new Date(Date.now() - days * DAY_MS).toISOString().slice(0, 10);
 
-/** A temp folder with a database path and a CLI bound to it. */
+/**
+ * A temp folder with a database of the engine under test and a CLI bound to it. The
+ * database is made on first use (a new PostgreSQL database takes a moment): `cli` and
+ * `withStore` wait for it; `db` is its KEEPWARM_DB value once either has run (or after
+ * `await database()`).
+ */
 export function cliSandbox() {
   const tmp = tempDir("keepwarm-cli-");
-  const db = tmp.file("keepwarm.db");
+  let location: string | undefined;
+  let made: Promise<string> | undefined;
+  const database = (): Promise<string> => {
+    made ??= freshDatabase(tmp).then((value) => {
+      location = value;
+      return value;
+    });
+    return made;
+  };
   return {
     ...tmp,
-    db,
-    cli: (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCli(args, { KEEPWARM_DB: db, KEEPWARM_TZ: "UTC", ...env }),
-    /** Open the same database file in this process (WAL: safe beside a CLI process). */
+    database,
+    get db(): string {
+      if (location === undefined) throw new Error("cliSandbox: the database is made on first use; await box.database() first");
+      return location;
+    },
+    cli: async (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
+      runCli(args, { KEEPWARM_DB: await database(), KEEPWARM_TZ: "UTC", ...env }),
+    /** Open the same database in this process (SQLite's WAL makes that safe beside a CLI process). */
     async withStore<T>(fn: (store: Store) => T | Promise<T>): Promise<T> {
-      const store = await openStore(db);
+      const store = await openStore(await database());
       try {
         return await fn(store);
       } finally {
@@ -26,14 +45,20 @@ export function cliSandbox() {
 }
 
 /** Inserts `count` smb customers, never touched, customers for 60 days: each one matches "no-contact". */
-export function seedQuietCustomers(store: Store, count: number, prefix = "Q"): void {
+export async function seedQuietCustomers(store: Store, count: number, prefix = "Q"): Promise<void> {
   const since = Date.now() - 60 * DAY_MS;
-  const insert = store.sqlite.prepare(
-    "INSERT INTO customers (external_id, name, segment, owner_slack_id, since_at, created_at, updated_at) VALUES (?, ?, 'smb', 'U0OWNER1', ?, ?, ?)",
-  );
-  store.sqlite.transaction(() => {
-    for (let i = 0; i < count; i++) insert.run(`${prefix}-${i}`, `Quiet ${prefix} ${i}`, since, since, since);
-  })();
+  const rows = Array.from({ length: count }, (_, i) => ({
+    external_id: `${prefix}-${i}`,
+    name: `Quiet ${prefix} ${i}`,
+    segment: "smb",
+    owner_slack_id: "U0OWNER1",
+    since_at: since,
+    loyalty_member: 0,
+    attributes: "{}",
+    created_at: since,
+    updated_at: since,
+  }));
+  await writeTransaction(store.db, (trx) => insertCustomers(trx, rows));
 }
 
 /** A user error: exit 1, a "keepwarm: error:" line, at most a usage line after it, never a stack. */
@@ -52,5 +77,7 @@ export interface CountRow {
 }
 
 /** Total nudges and distinct (rule, customer) pairs among them. */
-export const nudgeCounts = (store: Store): CountRow =>
-  store.sqlite.prepare("SELECT count(*) AS total, count(DISTINCT rule_id || ' ' || customer_id) AS pairs FROM nudges").get() as CountRow;
+export async function nudgeCounts(store: Store): Promise<CountRow> {
+  const rows = await store.db.selectFrom("nudges").select(["rule_id", "customer_id"]).execute();
+  return { total: rows.length, pairs: new Set(rows.map((row) => `${row.rule_id} ${row.customer_id}`)).size };
+}

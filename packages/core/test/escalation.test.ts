@@ -42,7 +42,7 @@ describe("escalation of ignored nudges", () => {
     const store = await setup();
     await runSweep(store, { calendar: UTC, now: at(0) });
     // Delivered a few seconds after the sweep: calendar days, not 72 hours, decide.
-    deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
+    await deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
     expect((await runSweep(store, { calendar: UTC, now: at(2) })).escalated).toBe(0);
     expect(escalations(store)).toBe(0);
     const day3 = await runSweep(store, { calendar: UTC, now: at(3) });
@@ -62,9 +62,9 @@ describe("escalation of ignored nudges", () => {
     // The last nudged one never reaches its rep (its delivery failed).
     const undelivered = ids[ids.length - 1] as number;
     store.sqlite.prepare("UPDATE outbox SET status = 'failed' WHERE nudge_id = ?").run(undelivered);
-    deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
+    await deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
     const snoozed = ids[0] as number;
-    expect(snoozeNudge(store, snoozed, 7, "U0REPX", at(1)).ok).toBe(true);
+    expect((await snoozeNudge(store, snoozed, 7, "U0REPX", at(1))).ok).toBe(true);
     expect((await runSweep(store, { calendar: UTC, now: at(3), dryRun: true })).escalated).toBe(0);
     expect(escalations(store)).toBe(0);
     const report = await runSweep(store, { calendar: UTC, now: at(3) });
@@ -80,13 +80,13 @@ describe("escalation of ignored nudges", () => {
   it("goes to the rule's escalateTo, with the nudge's history, and console delivery prints it once", async () => {
     const store = await setup({ escalateTo: "#cs-leads" });
     await runSweep(store, { calendar: UTC, now: at(0) });
-    deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
-    snoozeNudge(store, 1, 3, "U0REPX", at(0, 60_000));
+    await deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
+    await snoozeNudge(store, 1, 3, "U0REPX", at(0, 60_000));
     // Snoozed until day 3 + 1 minute: day 3's sweep leaves it alone, day 4's reopens and escalates it.
     expect((await runSweep(store, { calendar: UTC, now: at(3) })).escalated).toBe(0);
     expect((await runSweep(store, { calendar: UTC, now: at(4) })).escalated).toBe(1);
     const lines: string[] = [];
-    const result = deliverToConsole(store, { write: (l) => lines.push(l), now: at(4, 5_000), escalation: { managers: { U0REPX: "U0BOSS" } } });
+    const result = await deliverToConsole(store, { write: (l) => lines.push(l), now: at(4, 5_000), escalation: { managers: { U0REPX: "U0BOSS" } } });
     expect(result.escalated).toBe(1);
     const text = lines.join("\n");
     expect(text).toContain("Escalation to #cs-leads (the rule's escalateTo)");
@@ -95,7 +95,7 @@ describe("escalation of ignored nudges", () => {
     expect(text).toContain("snoozed by U0REPX");
     expect(text).toContain("still open when escalated 2026-07-04 09:00 UTC");
     const again: string[] = [];
-    expect(deliverToConsole(store, { write: (l) => again.push(l), now: at(5) }).escalated).toBe(0);
+    expect((await deliverToConsole(store, { write: (l) => again.push(l), now: at(5) })).escalated).toBe(0);
     expect(again.join("\n")).not.toContain("Escalation");
   });
 
@@ -110,10 +110,10 @@ describe("escalation of ignored nudges", () => {
   it("an escalation with nowhere to go is marked skipped, not lost silently", async () => {
     const store = await setup();
     await runSweep(store, { calendar: UTC, now: at(0) });
-    deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
+    await deliverToConsole(store, { write: () => {}, now: at(0, 5_000) });
     await runSweep(store, { calendar: UTC, now: at(3) });
     const lines: string[] = [];
-    expect(deliverToConsole(store, { write: (l) => lines.push(l), now: at(3, 5_000) }).escalated).toBe(0);
+    expect((await deliverToConsole(store, { write: (l) => lines.push(l), now: at(3, 5_000) })).escalated).toBe(0);
     expect(lines.join("\n")).toContain("Escalation to nobody (no rule escalateTo, no manager in KEEPWARM_MANAGERS");
     expect(store.sqlite.prepare("SELECT status, last_error FROM outbox WHERE kind = 'escalate'").get()).toEqual({
       status: "skipped",

@@ -66,14 +66,14 @@ describe("held-out nudges are never delivered", () => {
     const outboxForHeld = store.sqlite.prepare("SELECT count(*) FROM outbox o JOIN nudges n ON n.id = o.nudge_id WHERE n.held_out = 1").pluck().get();
     expect(outboxForHeld).toBe(0);
     const lines: string[] = [];
-    const result = deliverToConsole(store, { write: (l) => lines.push(l), now: NOW });
+    const result = await deliverToConsole(store, { write: (l) => lines.push(l), now: NOW });
     expect(result.delivered).toBe(200 - expectedHeld.length);
     const printed = lines.join("\n");
     for (const id of expectedHeld) expect(printed).not.toContain(`Customer ${id} `);
     expect(store.sqlite.prepare("SELECT count(*) FROM nudges WHERE held_out = 1 AND delivered_at IS NOT NULL").pluck().get()).toBe(0);
     // A second sweep and delivery still never deliver them.
     await runSweep(store, { calendar: UTC, now: NOW + 86_400_000 });
-    deliverToConsole(store, { write: () => {}, now: NOW + 86_400_000 });
+    await deliverToConsole(store, { write: () => {}, now: NOW + 86_400_000 });
     expect(store.sqlite.prepare("SELECT count(*) FROM nudges WHERE held_out = 1 AND delivered_at IS NOT NULL").pluck().get()).toBe(0);
   });
 });

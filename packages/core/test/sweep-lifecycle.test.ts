@@ -112,7 +112,7 @@ describe("cooldown", () => {
     quietCustomer();
     await sweepAt(fx.store, NOW);
     const nudge = only(nudges(fx.store));
-    expect(dismissNudge(fx.store, nudge.id, "U0REP", "on holiday", NOW).ok).toBe(true);
+    expect((await dismissNudge(fx.store, nudge.id, "U0REP", "on holiday", NOW)).ok).toBe(true);
     const cooldownUntil = only(nudges(fx.store)).cooldownUntil;
     expect(cooldownUntil).toBe(NOW + 14 * DAY_MS);
     expect((await sweepAt(fx.store, daysAfter(1))).created).toBe(0);
@@ -125,7 +125,7 @@ describe("cooldown", () => {
   it("after a resolve by touch, a rule that still holds stays quiet until cooldown_until passes", async () => {
     const customer = droppedNps();
     await sweepAt(fx.store, NOW);
-    const resolved = logTouch(fx.store, { customerId: customer, kind: "call", occurredAt: NOW + 1000, source: "cli", now: NOW + 1000 });
+    const resolved = await logTouch(fx.store, { customerId: customer, kind: "call", occurredAt: NOW + 1000, source: "cli", now: NOW + 1000 });
     expect(resolved.resolved.map((r) => r.ruleId)).toEqual(["nps-drop"]);
     const cooldownUntil = only(nudges(fx.store)).cooldownUntil as number;
     expect(cooldownUntil).toBe(NOW + 1000 + 30 * DAY_MS);
@@ -145,7 +145,7 @@ describe("snooze", () => {
     quietCustomer();
     await sweepAt(fx.store, NOW);
     const nudge = only(nudges(fx.store));
-    expect(snoozeNudge(fx.store, nudge.id, 3, "U0REP", NOW).ok).toBe(true);
+    expect((await snoozeNudge(fx.store, nudge.id, 3, "U0REP", NOW)).ok).toBe(true);
     const during = await sweepAt(fx.store, daysAfter(2));
     expect(during).toMatchObject({ created: 0, reopened: 0 });
     expect(only(nudges(fx.store))).toMatchObject({ status: "snoozed", snoozedUntil: daysAfter(3) });
@@ -161,7 +161,7 @@ describe("snooze", () => {
   it("a snoozed nudge whose conditions stopped holding expires instead of re-opening", async () => {
     const customer = quietCustomer();
     await sweepAt(fx.store, NOW);
-    snoozeNudge(fx.store, only(nudges(fx.store)).id, 7, "U0REP", NOW);
+    await snoozeNudge(fx.store, only(nudges(fx.store)).id, 7, "U0REP", NOW);
     addTouch(fx.store, customer, daysAfter(1));
     const after = await sweepAt(fx.store, daysAfter(8));
     expect(after).toMatchObject({ reopened: 0, expired: 1 });
@@ -203,7 +203,7 @@ describe("resolution by a logged touch", () => {
     const customer = quietCustomer();
     quietCustomer("other");
     await sweepAt(fx.store, NOW);
-    const result = logTouch(fx.store, { customerId: customer, kind: "email", occurredAt: NOW, loggedBy: "U0REP", source: "cli", now: NOW + 60_000 });
+    const result = await logTouch(fx.store, { customerId: customer, kind: "email", occurredAt: NOW, loggedBy: "U0REP", source: "cli", now: NOW + 60_000 });
     expect(result.resolved.map((r) => r.ruleId)).toEqual(["no-contact"]);
     const rows = nudges(fx.store);
     expect(rows.find((n) => n.customer === "quiet")).toMatchObject({ status: "resolved", closeReason: "touch", cooldownUntil: NOW + 60_000 + 14 * DAY_MS });
@@ -215,14 +215,14 @@ describe("resolution by a logged touch", () => {
   it("a touch older than the customer's last touch when the nudge was planned does not resolve it", async () => {
     const customer = quietCustomer();
     await sweepAt(fx.store, NOW);
-    const late = logTouch(fx.store, { customerId: customer, kind: "call", occurredAt: daysBefore(50), source: "cli", now: NOW });
+    const late = await logTouch(fx.store, { customerId: customer, kind: "call", occurredAt: daysBefore(50), source: "cli", now: NOW });
     expect(late.resolved).toEqual([]);
     expect(only(nudges(fx.store)).status).toBe("open");
   });
 
-  it("rejects a touch dated in the future and records nothing", () => {
+  it("rejects a touch dated in the future and records nothing", async () => {
     const customer = quietCustomer();
-    expect(() => logTouch(fx.store, { customerId: customer, kind: "call", occurredAt: daysAfter(1), source: "cli", now: NOW })).toThrow(/future/);
+    await expect(logTouch(fx.store, { customerId: customer, kind: "call", occurredAt: daysAfter(1), source: "cli", now: NOW })).rejects.toThrow(/future/);
     expect(fx.store.sqlite.prepare("SELECT count(*) FROM touchpoints").pluck().get()).toBe(1);
   });
 });

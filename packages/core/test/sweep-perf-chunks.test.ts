@@ -61,7 +61,7 @@ describe("chunked sweep", () => {
     tenCustomers();
     await sweepAt(fx.store, NOW, { chunkSize: 3 });
     const k6 = nudges(fx.store).find((n) => n.customer === "K6");
-    expect(dismissNudge(fx.store, k6?.id ?? 0, "U0REP", null, NOW).ok).toBe(true);
+    expect((await dismissNudge(fx.store, k6?.id ?? 0, "U0REP", null, NOW)).ok).toBe(true);
     const report = await sweepAt(fx.store, NOW + 60_000, { chunkSize: 3 });
     expect(report.created).toBe(0);
     expect(liveKeys(fx.store)).not.toContain("no-contact K6");
