@@ -12,7 +12,7 @@ import {
   openStore,
   type Store,
   searchCustomers,
-  type TouchRows,
+  type ImportedTouch,
   undoImport,
 } from "../src/index";
 import { freshDatabase, TEST_ENGINE } from "../src/testing/database";
@@ -35,13 +35,8 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
-const rowsOf = (rows: Array<[number, number, string, string | null, string | null]>): TouchRows => ({
-  customerId: rows.map((r) => r[0]),
-  occurredAt: rows.map((r) => r[1]),
-  kind: rows.map((r) => r[2]),
-  note: rows.map((r) => r[3]),
-  loggedBy: rows.map((r) => r[4]),
-});
+const rowsOf = (rows: Array<[number, number, string, string | null, string | null]>): ImportedTouch[] =>
+  rows.map(([customerId, occurredAt, kind, note, loggedBy]) => ({ customerId, occurredAt, kind, note, loggedBy }));
 const touchCount = async () =>
   Number(
     (

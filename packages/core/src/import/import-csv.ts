@@ -5,8 +5,10 @@ import { closest } from "@keepwarm/rules";
 import {
   type BulkTouchWriter,
   type CustomerUpsert,
+  customerIdRange,
   customerIdsByExternalIds,
   type Db,
+  type ImportedTouch,
   ImportLedger,
   insertNpsResponses,
   insertPurchases,
@@ -17,7 +19,6 @@ import {
   resolveNudgesByTouchesAfter,
   type Store,
   TOUCH_KINDS,
-  type TouchRows,
   undoImport,
   upsertCustomers,
   writeTransaction,
@@ -27,7 +28,7 @@ import { UserError } from "../errors";
 import { MalformedCsvError, readCsv } from "./csv-reader";
 import { COLUMNS, type ImportKind } from "./kinds";
 import { attributeValue, customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
-import { Spool } from "./spool";
+import { CheckedRows, type CheckedRowsOptions, type RowCodec, Spool } from "./spool";
 import { fastTouch, type TouchValues } from "./touch-fast-path";
 
 export interface RowError {
@@ -63,6 +64,10 @@ export interface ImportOptions {
   afterBatch?: (batch: number) => void | Promise<void>;
 }
 
+/**
+ * Rows per write transaction: ≈ 50 ms of SQLite's write lock at the import's rate.
+ * Larger batches were slower, not faster: their rows outlive the young generation.
+ */
 const BATCH_ROWS = 10_000;
 const CUSTOMER_BATCH_ROWS = 1000;
 const FUTURE_SLACK_MS = 5 * 60_000;
@@ -109,82 +114,134 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
   }
   const now = options.now ?? Date.now();
   const report: ImportReport = { kind, file, rows: 0, inserted: 0, updated: 0, unchanged: 0, invalid: [], committed: false, resolvedNudges: 0, warnings: [] };
-  const spool = new Spool();
+  const checked = await checkFile(store.db, kind, file, now, report, options, await writeOrder(store.db, kind));
   try {
-    await checkFile(store.db, kind, file, now, spool, report, options);
     if (report.invalid.length > 0 && !options.skipInvalid) return report;
-    await writeSpool(store, kind, spool, now, report, options);
+    await writeRows(store, kind, checked, now, report, options);
     report.committed = true;
     return report;
   } finally {
-    spool.close();
+    checked.close();
   }
 }
 
-/** A parsed row: its value, or why it is invalid. */
-type Parsed<T> = { value: T } | { error: string };
-
-/** How one kind's rows are read, checked and spooled. */
-interface RowKind<T> {
-  parse(fields: string[]): Parsed<T>;
+/** How one kind's rows are read, checked and kept until written. */
+interface RowKind<T extends object, Row> {
+  /** The row's value, or why it is invalid. */
+  parse(fields: string[]): T | string;
   /** The customer external id a row refers to (kinds that need one). */
   customerOf?(value: T): string;
-  /** Spool a valid row (with its customer's row id), or say why it cannot be imported. */
-  spool(value: T, customerId: number | null, fields: string[]): string | undefined;
+  /** The row as it will be written (with its customer's row id), or why it cannot be imported. */
+  check(value: T, customerId: number | null, fields: string[]): Row | string;
+  codec: RowCodec<Row>;
 }
 
-/** Step 1: read and check the whole file, spooling the valid rows; writes nothing. */
-async function checkFile(db: Db, kind: ImportKind, file: string, now: number, spool: Spool, report: ImportReport, options: ImportOptions): Promise<void> {
+/** Step 1: read and check the whole file, keeping the rows to write; writes nothing. */
+async function checkFile(
+  db: Db,
+  kind: ImportKind,
+  file: string,
+  now: number,
+  report: ImportReport,
+  options: ImportOptions,
+  order: CheckedRowsOptions<unknown>,
+): Promise<CheckedRows<unknown>> {
   const maxErrors = options.maxErrors ?? 1000;
   const customers = new CustomerIds(db);
   const source = createReadStream(file, { highWaterMark: 262144 });
   let header: string[] | undefined;
-  let rows: RowKind<unknown> | undefined;
+  let rows: RowKind<object, unknown> | undefined;
+  let checked: CheckedRows<unknown> | undefined;
   const fail = (line: number, message: string) => {
     if (report.invalid.length < maxErrors) report.invalid.push({ line, message: detach(message) });
     else if (report.invalid.length === maxErrors) report.invalid.push({ line, message: "… more errors not shown" });
   };
   try {
+    // A chunk at a time: parse its rows, look up their customers in one query, then check them in line order.
+    const values: Array<object | string> = [];
+    const lines: number[] = [];
+    const cells: string[][] = [];
+    /** Each row's customer row id, once known (undefined: look it up first; null: unknown customer). */
+    const ids: Array<number | null | undefined> = [];
     for await (const records of readCsv(source)) {
-      // A chunk at a time: parse its rows, look up their customers in one query, then check them in line order.
-      const parsed: Array<{ line: number; fields: string[]; result: Parsed<unknown> }> = [];
+      values.length = 0;
+      lines.length = 0;
+      cells.length = 0;
+      ids.length = 0;
       for (const { fields, line } of records) {
         if (fields.length === 1 && fields[0] === "") continue;
-        if (header === undefined || rows === undefined) {
+        if (header === undefined || rows === undefined || checked === undefined) {
           header = fields.map((h) => h.trim().toLowerCase());
           checkHeader(kind, header, report);
-          rows = rowKind(kind, header, now, spool);
+          rows = rowKind(kind, header, now);
+          checked = new CheckedRows(rows.codec, order);
           continue;
         }
         report.rows++;
         if (options.onProgress !== undefined && report.rows % 50_000 === 0) options.onProgress(report.rows, "checking");
-        const result: Parsed<unknown> =
-          fields.length === header.length ? rows.parse(fields) : { error: `has ${fields.length} fields, the header has ${header.length}` };
-        parsed.push({ line, fields, result });
+        const value = fields.length === header.length ? rows.parse(fields) : `has ${fields.length} fields, the header has ${header.length}`;
+        ids.push(typeof value !== "string" && rows.customerOf !== undefined ? customers.peek(rows.customerOf(value)) : null);
+        values.push(value);
+        lines.push(line);
+        cells.push(fields);
       }
-      if (rows === undefined) continue;
+      if (rows === undefined || checked === undefined) continue;
       const customerOf = rows.customerOf;
-      if (customerOf !== undefined) await customers.resolve(parsed.flatMap(({ result }) => ("value" in result ? [customerOf(result.value)] : [])));
-      for (const { line, fields, result } of parsed) {
-        if ("error" in result) {
-          fail(line, result.error);
+      await customers.resolve();
+      for (let i = 0; i < values.length; i++) {
+        const value = values[i] as object | string;
+        if (typeof value === "string") {
+          fail(lines[i] as number, value);
           continue;
         }
-        const problem = rows.spool(result.value, customerOf === undefined ? null : customers.get(customerOf(result.value)), fields);
-        if (problem !== undefined) fail(line, problem);
+        const id = ids[i] === undefined && customerOf !== undefined ? customers.get(customerOf(value)) : (ids[i] ?? null);
+        const row = rows.check(value, id, cells[i] as string[]);
+        if (typeof row === "string") fail(lines[i] as number, row);
+        else checked.add(row);
       }
     }
   } catch (error) {
+    checked?.close();
     if (error instanceof MalformedCsvError) throw new UserError(`${file}: ${error.message}`);
     throw error;
   } finally {
     source.destroy();
   }
-  if (header === undefined) throw new UserError(`${file} is empty: expected a header row (${COLUMNS[kind].required.join(", ")}, …)`);
+  if (checked === undefined) throw new UserError(`${file} is empty: expected a header row (${COLUMNS[kind].required.join(", ")}, …)`);
+  return checked;
 }
 
-/** Steps 2 and 3: write the spooled rows in short transactions; on a failure, take back what was written. */
-async function writeSpool(store: Store, kind: ImportKind, spool: Spool, now: number, report: ImportReport, options: ImportOptions): Promise<void> {
+/** Customer id ranges the touches of an import are written in, one range after the other. */
+const TOUCH_PARTITIONS = 64;
+
+/**
+ * The order rows are written in. Touches go by customer id range, each range in the
+ * file's order: a short transaction then changes only the pages of
+ * touchpoints_customer_time (customer_id, occurred_at) that hold its range. Written in
+ * the file's order, every 10,000-row transaction dirtied most of that index (touches
+ * of every customer), and each commit wrote it all to the WAL again: about a third
+ * more time than one big transaction at 300k rows, growing with the table. A
+ * customer's touches stay in the file's order, so ids still follow it per customer.
+ */
+async function writeOrder(db: Db, kind: ImportKind): Promise<CheckedRowsOptions<unknown>> {
+  if (kind !== "touches") return {};
+  const { min, max } = await customerIdRange(db);
+  const width = Math.max(1, Math.ceil((max - min + 1) / TOUCH_PARTITIONS));
+  return {
+    partitions: TOUCH_PARTITIONS,
+    partitionOf: (row) => Math.min(TOUCH_PARTITIONS - 1, Math.max(0, Math.floor(((row as ImportedTouch).customerId - min) / width))),
+  };
+}
+
+/** Steps 2 and 3: write the checked rows in short transactions; on a failure, take back what was written. */
+async function writeRows(
+  store: Store,
+  kind: ImportKind,
+  checked: CheckedRows<unknown>,
+  now: number,
+  report: ImportReport,
+  options: ImportOptions,
+): Promise<void> {
   const ledger = new ImportLedger();
   const batchRows = Math.max(1, options.batchRows ?? BATCH_ROWS);
   let batches = 0;
@@ -199,71 +256,41 @@ async function writeSpool(store: Store, kind: ImportKind, spool: Spool, now: num
   try {
     if (kind === "touches") {
       const after = await maxTouchId(store.db);
-      touches = await openBulkTouchWriter(store, { loggedAt: now, ledger });
-      const writer = touches;
-      const batch: TouchRows = { customerId: [], occurredAt: [], kind: [], note: [], loggedBy: [] };
-      const flush = async () => {
-        const result = await writer.write(batch);
-        report.inserted += result.inserted;
-        report.unchanged += result.unchanged;
-        const rows = batch.customerId.length;
-        for (const column of Object.values(batch)) column.length = 0;
-        await committed(rows);
-      };
-      for (const row of spool.read()) {
-        batch.customerId.push(row.number());
-        batch.occurredAt.push(row.number());
-        batch.kind.push(TOUCH_KINDS[row.byte()] as string);
-        batch.note.push(row.text());
-        batch.loggedBy.push(row.text());
-        if (batch.customerId.length === batchRows) await flush();
-      }
-      if (batch.customerId.length > 0) await flush();
-      await touches.close();
+      const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger });
+      touches = writer;
+      await (checked as CheckedRows<ImportedTouch>).inBatches(
+        batchRows,
+        async (rows) => {
+          const result = await writer.write(rows);
+          report.inserted += result.inserted;
+          report.unchanged += result.unchanged;
+          await committed(rows.length);
+        },
+        writer.parallel,
+      );
       touches = undefined;
+      await writer.close();
       const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now));
       report.resolvedNudges = resolved.length;
-      return;
-    }
-    if (kind === "customers") {
-      let batch: CustomerUpsert[] = [];
-      const flush = async () => {
-        const changes = await writeTransaction(store.db, (trx) => upsertCustomers(trx, batch, now));
+    } else if (kind === "customers") {
+      await (checked as CheckedRows<CustomerUpsert>).inBatches(Math.min(batchRows, CUSTOMER_BATCH_ROWS), async (rows) => {
+        const changes = await writeTransaction(store.db, (trx) => upsertCustomers(trx, rows, now));
         ledger.addCustomers(changes);
         for (const outcome of changes.outcomes) report[outcome]++;
-        const rows = batch.length;
-        batch = [];
-        await committed(rows);
-      };
-      for (const row of spool.read()) {
-        batch.push(JSON.parse(row.text() as string) as CustomerUpsert);
-        if (batch.length === Math.min(batchRows, CUSTOMER_BATCH_ROWS)) await flush();
-      }
-      if (batch.length > 0) await flush();
-      return;
+        await committed(rows.length);
+      });
+    } else {
+      const table = kind === "nps" ? "nps_responses" : "purchases";
+      await checked.inBatches(batchRows, async (rows) => {
+        const ids = await writeTransaction(store.db, (trx) =>
+          kind === "nps" ? insertNpsResponses(trx, rows as NewNpsResponse[]) : insertPurchases(trx, rows as NewPurchase[]),
+        );
+        ledger.addIds(table, ids);
+        report.inserted += ids.length;
+        report.unchanged += rows.length - ids.length;
+        await committed(rows.length);
+      });
     }
-    const table = kind === "nps" ? "nps_responses" : "purchases";
-    let batch: Array<NewNpsResponse | NewPurchase> = [];
-    const flush = async () => {
-      const rows = batch;
-      const ids = await writeTransaction(store.db, (trx) =>
-        kind === "nps" ? insertNpsResponses(trx, rows as NewNpsResponse[]) : insertPurchases(trx, rows as NewPurchase[]),
-      );
-      ledger.addIds(table, ids);
-      report.inserted += ids.length;
-      report.unchanged += rows.length - ids.length;
-      batch = [];
-      await committed(rows.length);
-    };
-    for (const row of spool.read()) {
-      batch.push(
-        kind === "nps"
-          ? { customer_id: row.number(), score: row.number(), responded_at: row.number(), comment: row.text() }
-          : { customer_id: row.number(), occurred_at: row.number(), amount_cents: row.number(), dedupe_key: row.text() as string },
-      );
-      if (batch.length === batchRows) await flush();
-    }
-    if (batch.length > 0) await flush();
   } catch (error) {
     await touches?.close();
     try {
@@ -281,17 +308,26 @@ async function writeSpool(store: Store, kind: ImportKind, spool: Spool, now: num
 /** Customer row ids by external id, looked up a chunk of rows at a time and remembered (up to 2M ids). */
 class CustomerIds {
   private readonly known = new Map<string, number | null>();
+  private readonly missing = new Set<string>();
   constructor(private readonly db: Db) {}
 
-  async resolve(externalIds: readonly string[]): Promise<void> {
-    const missing = [...new Set(externalIds.filter((id) => !this.known.has(id)))];
-    if (missing.length === 0) return;
+  /** The row id (null: no such customer), or undefined when not looked up yet: then `resolve` looks it up. */
+  peek(externalId: string): number | null | undefined {
+    const id = this.known.get(externalId);
+    if (id === undefined) this.missing.add(externalId);
+    return id;
+  }
+
+  /** Look up every id `peek` did not know, in one query per 500. */
+  async resolve(): Promise<void> {
+    if (this.missing.size === 0) return;
+    const missing = [...this.missing];
+    this.missing.clear();
     if (this.known.size + missing.length > 2_000_000) this.known.clear();
     const found = await customerIdsByExternalIds(this.db, missing);
     for (const id of missing) this.known.set(detach(id), found.get(id) ?? null);
   }
 
-  /** After resolve: the row id, or null for an unknown customer. */
   get(externalId: string): number | null {
     return this.known.get(externalId) ?? null;
   }
@@ -340,22 +376,40 @@ function cellsOf(kind: ImportKind, header: string[]): (fields: string[]) => { ce
   };
 }
 
-function rowKind(kind: ImportKind, header: string[], now: number, spool: Spool): RowKind<unknown> {
+function rowKind(kind: ImportKind, header: string[], now: number): RowKind<object, unknown> {
   switch (kind) {
     case "touches":
-      return touchRows(header, now, spool) as RowKind<unknown>;
+      return touchRows(header, now) as RowKind<object, unknown>;
     case "nps":
-      return npsRows(header, spool) as RowKind<unknown>;
+      return npsRows(header) as RowKind<object, unknown>;
     case "purchases":
-      return purchaseRows(header, spool) as RowKind<unknown>;
+      return purchaseRows(header) as RowKind<object, unknown>;
     case "customers":
-      return customerRows(header, spool) as RowKind<unknown>;
+      return customerRows(header) as RowKind<object, unknown>;
   }
 }
 
 const KIND_CODE = new Map<string, number>(TOUCH_KINDS.map((k, i) => [k, i]));
 
-function touchRows(header: string[], now: number, spool: Spool): RowKind<TouchValues> {
+const touchCodec: RowCodec<ImportedTouch> = {
+  bytes: (row) => 17 + Spool.textBytes(row.note) + Spool.textBytes(row.loggedBy),
+  write(spool, row) {
+    spool.number(row.customerId);
+    spool.number(row.occurredAt);
+    spool.byte(KIND_CODE.get(row.kind) as number);
+    spool.text(row.note);
+    spool.text(row.loggedBy);
+  },
+  read: (reader) => ({
+    customerId: reader.number(),
+    occurredAt: reader.number(),
+    kind: TOUCH_KINDS[reader.byte()] as string,
+    note: reader.text(),
+    loggedBy: reader.text(),
+  }),
+};
+
+function touchRows(header: string[], now: number): RowKind<TouchValues, ImportedTouch> {
   const columns = {
     customerId: header.indexOf("customer_id"),
     occurredAt: header.indexOf("occurred_at"),
@@ -367,76 +421,81 @@ function touchRows(header: string[], now: number, spool: Spool): RowKind<TouchVa
   return {
     parse(fields) {
       const fast = fastTouch(fields, columns);
-      if (fast !== undefined) return { value: fast };
+      if (fast !== undefined) return fast;
       // zod decides (and words the reason) whenever the fast checks do not pass.
       const parsed = touchRow.safeParse(cells(fields).cells);
-      if (!parsed.success) return { error: issueText(parsed.error) };
+      if (!parsed.success) return issueText(parsed.error);
       const data = parsed.data;
       return {
-        value: {
-          customerId: data.customer_id,
-          occurredAt: data.occurred_at,
-          kind: data.kind ?? "other",
-          note: data.note ?? null,
-          loggedBy: data.logged_by ?? null,
-        },
+        customerId: data.customer_id,
+        occurredAt: data.occurred_at,
+        kind: data.kind ?? "other",
+        note: data.note ?? null,
+        loggedBy: data.logged_by ?? null,
       };
     },
     customerOf: (row) => row.customerId,
-    spool(row, customerId, fields) {
+    check(row, customerId, fields) {
       if (customerId === null) return unknownCustomer(row.customerId);
       if (row.occurredAt > now + FUTURE_SLACK_MS) return `occurred_at ${fields[columns.occurredAt]} is in the future`;
-      spool.begin(17 + Spool.textBytes(row.note) + Spool.textBytes(row.loggedBy));
-      spool.number(customerId);
-      spool.number(row.occurredAt);
-      spool.byte(KIND_CODE.get(row.kind) as number);
-      spool.text(row.note);
-      spool.text(row.loggedBy);
-      return undefined;
+      return { customerId, occurredAt: row.occurredAt, kind: row.kind, note: row.note, loggedBy: row.loggedBy };
     },
+    codec: touchCodec,
   };
 }
 
-function npsRows(header: string[], spool: Spool): RowKind<z.infer<typeof npsRow>> {
+const npsCodec: RowCodec<NewNpsResponse> = {
+  bytes: (row) => 24 + Spool.textBytes(row.comment ?? null),
+  write(spool, row) {
+    spool.number(row.customer_id);
+    spool.number(row.score);
+    spool.number(row.responded_at);
+    spool.text(row.comment ?? null);
+  },
+  read: (reader) => ({ customer_id: reader.number(), score: reader.number(), responded_at: reader.number(), comment: reader.text() }),
+};
+
+function npsRows(header: string[]): RowKind<z.infer<typeof npsRow>, NewNpsResponse> {
   const cells = cellsOf("nps", header);
   return {
     parse(fields) {
       const parsed = npsRow.safeParse(cells(fields).cells);
-      return parsed.success ? { value: parsed.data } : { error: issueText(parsed.error) };
+      return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
-    spool(row, customerId) {
+    check(row, customerId) {
       if (customerId === null) return unknownCustomer(row.customer_id);
-      const comment = row.comment ?? null;
-      spool.begin(24 + Spool.textBytes(comment));
-      spool.number(customerId);
-      spool.number(row.score);
-      spool.number(row.responded_at);
-      spool.text(comment);
-      return undefined;
+      return { customer_id: customerId, score: row.score, responded_at: row.responded_at, comment: row.comment ?? null };
     },
+    codec: npsCodec,
   };
 }
 
-function purchaseRows(header: string[], spool: Spool): RowKind<z.infer<typeof purchaseRow>> {
+const purchaseCodec: RowCodec<NewPurchase> = {
+  bytes: (row) => 24 + Spool.textBytes(row.dedupe_key),
+  write(spool, row) {
+    spool.number(row.customer_id);
+    spool.number(row.occurred_at);
+    spool.number(row.amount_cents ?? 0);
+    spool.text(row.dedupe_key);
+  },
+  read: (reader) => ({ customer_id: reader.number(), occurred_at: reader.number(), amount_cents: reader.number(), dedupe_key: reader.text() as string }),
+};
+
+function purchaseRows(header: string[]): RowKind<z.infer<typeof purchaseRow>, NewPurchase> {
   const cells = cellsOf("purchases", header);
   return {
     parse(fields) {
       const parsed = purchaseRow.safeParse(cells(fields).cells);
-      return parsed.success ? { value: parsed.data } : { error: issueText(parsed.error) };
+      return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
-    spool(row, customerId) {
+    check(row, customerId) {
       if (customerId === null) return unknownCustomer(row.customer_id);
       const cents = row.amount ?? 0;
-      const key = dedupeKey([row.customer_id, row.occurred_at, cents]);
-      spool.begin(24 + Spool.textBytes(key));
-      spool.number(customerId);
-      spool.number(row.occurred_at);
-      spool.number(cents);
-      spool.text(key);
-      return undefined;
+      return { customer_id: customerId, occurred_at: row.occurred_at, amount_cents: cents, dedupe_key: dedupeKey([row.customer_id, row.occurred_at, cents]) };
     },
+    codec: purchaseCodec,
   };
 }
 
@@ -452,7 +511,13 @@ const CUSTOMER_COLUMNS = [
   ["churned_at", "churned_at"],
 ] as const;
 
-function customerRows(header: string[], spool: Spool): RowKind<CustomerUpsert> {
+const customerCodec: RowCodec<CustomerUpsert> = {
+  bytes: (row) => Spool.textBytes(JSON.stringify(row)),
+  write: (spool, row) => spool.text(JSON.stringify(row)),
+  read: (reader) => JSON.parse(reader.text() as string) as CustomerUpsert,
+};
+
+function customerRows(header: string[]): RowKind<CustomerUpsert, CustomerUpsert> {
   const cells = cellsOf("customers", header);
   // Only the columns the file has are set: a file without `tier` leaves every tier as it is.
   const present = CUSTOMER_COLUMNS.filter(([csv]) => header.includes(csv));
@@ -460,20 +525,16 @@ function customerRows(header: string[], spool: Spool): RowKind<CustomerUpsert> {
     parse(fields) {
       const { cells: known, extra } = cells(fields);
       const parsed = customerRow.safeParse(known);
-      if (!parsed.success) return { error: issueText(parsed.error) };
+      if (!parsed.success) return issueText(parsed.error);
       const row = parsed.data as Record<string, unknown> & { id: string; name: string };
       // No prototype: a column named __proto__ is an attribute like any other.
       const upsert: CustomerUpsert = { externalId: row.id, name: row.name, fields: {}, attributes: Object.create(null) };
       const stored = upsert.fields as Record<string, unknown>;
       for (const [csv, column] of present) stored[column] = row[csv] ?? (csv === "loyalty_member" ? 0 : null);
       for (const [name, raw] of Object.entries(extra)) upsert.attributes[name] = attributeValue(raw);
-      return { value: upsert };
+      return upsert;
     },
-    spool(row) {
-      const json = JSON.stringify(row);
-      spool.begin(Spool.textBytes(json));
-      spool.text(json);
-      return undefined;
-    },
+    check: (row) => row,
+    codec: customerCodec,
   };
 }

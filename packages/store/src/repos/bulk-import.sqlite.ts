@@ -1,6 +1,6 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type { Db } from "../engine/transaction";
-import { type BulkTouchWriter, type ImportLedger, repeatsInstant, type TouchRows, touchContentKey } from "./bulk-import";
+import { type BulkTouchWriter, type ImportedTouch, type ImportLedger, repeatsInstant, touchContentKey } from "./bulk-import";
 
 /**
  * The touches import on SQLite: prepared multi-row statements on the raw connection.
@@ -80,8 +80,8 @@ export async function openSqliteTouchWriter(
     return [last - rows + 1, last];
   };
 
-  const writeBatch = (rows: TouchRows): { inserted: number; unchanged: number; ranges: Array<[number, number]> } => {
-    const total = rows.customerId.length;
+  const writeBatch = (rows: readonly ImportedTouch[]): { inserted: number; unchanged: number; ranges: Array<[number, number]> } => {
+    const total = rows.length;
     const ranges: Array<[number, number]> = [];
     let inserted = 0;
     for (let from = 0; from < total; from += CHUNK) {
@@ -89,8 +89,9 @@ export async function openSqliteTouchWriter(
       params.length = 0;
       keys.length = 0;
       for (let r = from; r < to; r++) {
-        params.push(rows.customerId[r], rows.kind[r], rows.occurredAt[r], loggedAt, rows.loggedBy[r], rows.note[r]);
-        keys.push(rows.customerId[r], rows.occurredAt[r]);
+        const row = rows[r] as ImportedTouch;
+        params.push(row.customerId, row.kind, row.occurredAt, loggedAt, row.loggedBy, row.note);
+        keys.push(row.customerId, row.occurredAt);
       }
       const stored = lookup(to - from).all(keys) as unknown[][];
       if (stored.length === 0 && !repeatsInstant(rows, from, to)) {
@@ -102,7 +103,7 @@ export async function openSqliteTouchWriter(
       const seen = new Set(stored.map((row) => JSON.stringify(row)));
       const fresh: unknown[] = [];
       for (let r = from; r < to; r++) {
-        const key = touchContentKey(rows, r);
+        const key = touchContentKey(rows[r] as ImportedTouch);
         if (seen.has(key)) continue;
         seen.add(key);
         const at = (r - from) * PARAMS_PER_ROW;
@@ -117,6 +118,7 @@ export async function openSqliteTouchWriter(
   };
 
   return {
+    parallel: 1,
     async write(rows) {
       const result = await db.connection().execute(async () => {
         sqlite.exec("BEGIN IMMEDIATE");

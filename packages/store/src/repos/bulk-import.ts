@@ -85,13 +85,13 @@ export async function undoImport(db: Db, ledger: ImportLedger): Promise<void> {
   }
 }
 
-/** One batch of imported touches, by column (row i is element i of each). */
-export interface TouchRows {
-  customerId: number[];
-  occurredAt: number[];
-  kind: string[];
-  note: Array<string | null>;
-  loggedBy: Array<string | null>;
+/** One touch of an import, as it will be stored (customerId is the customer's row id). */
+export interface ImportedTouch {
+  customerId: number;
+  occurredAt: number;
+  kind: string;
+  note: string | null;
+  loggedBy: string | null;
 }
 
 export interface TouchBatchResult {
@@ -109,8 +109,10 @@ export interface TouchBatchResult {
  * millisecond are both kept. What a write commits is recorded in the ledger.
  */
 export interface BulkTouchWriter {
-  write(rows: TouchRows): Promise<TouchBatchResult>;
-  /** Hand the connection back as it was (call it before undoImport). */
+  /** How many writes may run at once (each on rows of customers no other running write has). */
+  readonly parallel: number;
+  write(rows: readonly ImportedTouch[]): Promise<TouchBatchResult>;
+  /** Hand the connection back as it was and make every write durable (call it before undoImport, too). */
   close(): Promise<void>;
 }
 
@@ -120,15 +122,27 @@ export async function openBulkTouchWriter(store: Store, options: { loggedAt: num
 }
 
 /** The exact-content key of a touch, for the duplicates inside one batch. */
-export function touchContentKey(rows: TouchRows, r: number): string {
-  return JSON.stringify([rows.customerId[r], rows.occurredAt[r], rows.kind[r], rows.note[r], rows.loggedBy[r]]);
+export function touchContentKey(row: ImportedTouch): string {
+  return JSON.stringify([row.customerId, row.occurredAt, row.kind, row.note, row.loggedBy]);
 }
 
 /** Whether two rows of `rows[from, to)` share customer and instant (only then may two be the same touch). */
-export function repeatsInstant(rows: TouchRows, from: number, to: number): boolean {
+export function repeatsInstant(rows: readonly ImportedTouch[], from: number, to: number): boolean {
+  if (to - from <= 128) {
+    // A few thousand number comparisons beat building a key string per row.
+    for (let r = from + 1; r < to; r++) {
+      const row = rows[r] as ImportedTouch;
+      for (let q = from; q < r; q++) {
+        const earlier = rows[q] as ImportedTouch;
+        if (earlier.occurredAt === row.occurredAt && earlier.customerId === row.customerId) return true;
+      }
+    }
+    return false;
+  }
   const seen = new Set<string>();
   for (let r = from; r < to; r++) {
-    const key = `${rows.customerId[r]}:${rows.occurredAt[r]}`;
+    const row = rows[r] as ImportedTouch;
+    const key = `${row.customerId}:${row.occurredAt}`;
     if (seen.has(key)) return true;
     seen.add(key);
   }

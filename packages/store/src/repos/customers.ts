@@ -133,6 +133,15 @@ export async function countCustomers(db: Db): Promise<number> {
   return Number(row.n);
 }
 
+/** The lowest and highest customer row ids (0 and 0 without customers). */
+export async function customerIdRange(db: Db): Promise<{ min: number; max: number }> {
+  const row = await db
+    .selectFrom("customers")
+    .select((eb) => [eb.fn.min("id").as("min"), eb.fn.max("id").as("max")])
+    .executeTakeFirst();
+  return { min: Number(row?.min ?? 0), max: Number(row?.max ?? 0) };
+}
+
 /** Rows per INSERT: 14 columns stay well under both engines' bound-parameter limits. */
 const INSERT_BATCH = 500;
 
