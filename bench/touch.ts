@@ -357,9 +357,9 @@ async function directPhase(): Promise<void> {
   for (const text of texts) {
     const t0 = performance.now();
     const now = Date.now();
-    const parsed = parseTouchText(store, text, now, calendar);
+    const parsed = await parseTouchText(store, text, now, calendar);
     if (parsed.ok) {
-      logTouch(store, {
+      await logTouch(store, {
         customerId: parsed.customer.id,
         kind: parsed.kind,
         occurredAt: parsed.occurredAt,
