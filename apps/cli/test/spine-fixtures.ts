@@ -1,4 +1,4 @@
-import { DAY_MS, insertCustomers, openStore, type Store, writeTransaction } from "@keepwarm/store";
+import { DAY_MS, openStore, type Store, writeTransaction } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
 import { type CliResult, runCli, tempDir } from "@keepwarm/testkit";
 import { expect } from "vitest";
@@ -7,34 +7,24 @@ import { expect } from "vitest";
 export const isoDaysAgo = (days: number): string => new Date(Date.now() - days * DAY_MS).toISOString().slice(0, 10);
 
 /**
- * A temp folder with a database of the engine under test and a CLI bound to it. The
- * database is made on first use (a new PostgreSQL database takes a moment): `cli` and
- * `withStore` wait for it; `db` is its KEEPWARM_DB value once either has run (or after
- * `await database()`).
+ * A temp folder with a database and a CLI bound to it. The database (freshDatabase: a
+ * file on SQLite, a new database on PostgreSQL) is made on first use.
  */
 export function cliSandbox() {
   const tmp = tempDir("keepwarm-cli-");
-  let location: string | undefined;
-  let made: Promise<string> | undefined;
-  const database = (): Promise<string> => {
-    made ??= freshDatabase(tmp).then((value) => {
-      location = value;
-      return value;
-    });
-    return made;
+  let database: Promise<string> | undefined;
+  /** The KEEPWARM_DB value of the sandbox. */
+  const db = (): Promise<string> => {
+    database ??= freshDatabase(tmp);
+    return database;
   };
   return {
     ...tmp,
-    database,
-    get db(): string {
-      if (location === undefined) throw new Error("cliSandbox: the database is made on first use; await box.database() first");
-      return location;
-    },
-    cli: async (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
-      runCli(args, { KEEPWARM_DB: await database(), KEEPWARM_TZ: "UTC", ...env }),
-    /** Open the same database in this process (SQLite's WAL makes that safe beside a CLI process). */
+    db,
+    cli: async (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCli(args, { KEEPWARM_DB: await db(), KEEPWARM_TZ: "UTC", ...env }),
+    /** Open the same database in this process (SQLite WAL: safe beside a CLI process). */
     async withStore<T>(fn: (store: Store) => T | Promise<T>): Promise<T> {
-      const store = await openStore(await database());
+      const store = await openStore(await db());
       try {
         return await fn(store);
       } finally {
@@ -47,18 +37,22 @@ export function cliSandbox() {
 /** Inserts `count` smb customers, never touched, customers for 60 days: each one matches "no-contact". */
 export async function seedQuietCustomers(store: Store, count: number, prefix = "Q"): Promise<void> {
   const since = Date.now() - 60 * DAY_MS;
-  const rows = Array.from({ length: count }, (_, i) => ({
-    external_id: `${prefix}-${i}`,
-    name: `Quiet ${prefix} ${i}`,
-    segment: "smb",
-    owner_slack_id: "U0OWNER1",
-    since_at: since,
-    loyalty_member: 0,
-    attributes: "{}",
-    created_at: since,
-    updated_at: since,
-  }));
-  await writeTransaction(store.db, (trx) => insertCustomers(trx, rows));
+  await writeTransaction(store.db, async (trx) => {
+    for (let start = 0; start < count; start += 1000) {
+      const rows = Array.from({ length: Math.min(1000, count - start) }, (_, n) => ({
+        external_id: `${prefix}-${start + n}`,
+        name: `Quiet ${prefix} ${start + n}`,
+        segment: "smb",
+        owner_slack_id: "U0OWNER1",
+        since_at: since,
+        loyalty_member: 0,
+        attributes: "{}",
+        created_at: since,
+        updated_at: since,
+      }));
+      await trx.insertInto("customers").values(rows).execute();
+    }
+  });
 }
 
 /** A user error: exit 1, a "keepwarm: error:" line, at most a usage line after it, never a stack. */

@@ -11,7 +11,7 @@ afterEach(() => box.cleanup());
 describe("keepwarm worker", () => {
   it("a SIGTERM during the --run-now sweep lets that sweep finish, then exits 0", async () => {
     await box.withStore((store) => seedQuietCustomers(store, 5000, "T"));
-    const child = spawnCli(["worker", "--run-now"], { KEEPWARM_DB: box.db, KEEPWARM_TZ: "UTC", KEEPWARM_SCHEDULE: "0 0 1 1 *" });
+    const child = spawnCli(["worker", "--run-now"], { KEEPWARM_DB: await box.db(), KEEPWARM_TZ: "UTC", KEEPWARM_SCHEDULE: "0 0 1 1 *" });
     child.stdout?.resume();
     let stderr = "";
     const started = new Promise<void>((resolve) => {
@@ -32,7 +32,7 @@ describe("keepwarm worker", () => {
   it("--run-now sweeps at once, prints the nudges, and stops cleanly on SIGTERM (exit 0)", async () => {
     await box.withStore((store) => seedQuietCustomers(store, 5));
     // A schedule that will not fire during the test.
-    const child = spawnCli(["worker", "--run-now"], { KEEPWARM_DB: box.db, KEEPWARM_TZ: "UTC", KEEPWARM_SCHEDULE: "0 0 1 1 *" });
+    const child = spawnCli(["worker", "--run-now"], { KEEPWARM_DB: await box.db(), KEEPWARM_TZ: "UTC", KEEPWARM_SCHEDULE: "0 0 1 1 *" });
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (chunk: Buffer) => {

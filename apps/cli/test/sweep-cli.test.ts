@@ -68,7 +68,7 @@ describe("keepwarm sweep", () => {
 
   it("a reader that closes the pipe early (| head) ends the CLI quietly, without a stack trace", async () => {
     await box.withStore((store) => seedQuietCustomers(store, 3000));
-    const child = spawnCli(["sweep", "--dry-run", "--json"], { KEEPWARM_DB: box.db, KEEPWARM_TZ: "UTC" });
+    const child = spawnCli(["sweep", "--dry-run", "--json"], { KEEPWARM_DB: await box.db(), KEEPWARM_TZ: "UTC" });
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -92,7 +92,7 @@ describe("keepwarm sweep", () => {
 
   it("a sweep killed with SIGKILL mid-run, then rerun, leaves no duplicates and records the abandoned run", async () => {
     await box.withStore((store) => seedQuietCustomers(store, 30_000));
-    const child = spawnCli(["sweep", "--json"], { KEEPWARM_DB: box.db, KEEPWARM_TZ: "UTC" });
+    const child = spawnCli(["sweep", "--json"], { KEEPWARM_DB: await box.db(), KEEPWARM_TZ: "UTC" });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
     child.stdout?.resume();
     child.stderr?.resume();
