@@ -8,6 +8,12 @@
  * parser importCsv used before, same options) and importCsv's own reader alone
  * (packages/core/src/import/csv-reader.ts). The smaller file is then imported a second
  * time into the same database: every row is a duplicate, the re-import path.
+ *
+ *   node --import tsx bench/import.ts --engine both [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
+ *
+ * runs the same imports on PostgreSQL too (`--engine postgres` on PostgreSQL only), each
+ * into a fresh database created on that server (and dropped afterwards), and prints
+ * both engines' rows/s in one table beside the same baselines.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { join } from "node:path";
@@ -16,11 +22,22 @@ import { parse } from "../packages/core/node_modules/csv-parse/lib/index.js";
 import { seededRandom } from "../packages/core/src/demo-data";
 import { readCsv } from "../packages/core/src/import/csv-reader";
 import { importCsv } from "../packages/core/src/import/import-csv";
-import { DAY_MS, openStore, TOUCH_KINDS } from "../packages/store/src/index";
+import { createPostgresDatabase, DAY_MS, dropPostgresDatabases, insertCustomers, openStore, TOUCH_KINDS, writeTransaction } from "../packages/store/src/index";
 import { BENCH_NOW } from "./generate";
 import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportPhase, runPhase, table, tempDb } from "./lib";
 
-const args = benchArgs({ rows: { type: "string" }, customers: { type: "string" }, file: { type: "string" }, "no-reimport": { type: "boolean" } });
+const args = benchArgs({
+  rows: { type: "string" },
+  customers: { type: "string" },
+  file: { type: "string" },
+  "no-reimport": { type: "boolean" },
+  engine: { type: "string" },
+  "pg-url": { type: "string" },
+});
+const ENGINES = { sqlite: ["sqlite"], postgres: ["postgres"], both: ["sqlite", "postgres"] } as const;
+const PG_ADMIN_URL = String(args["pg-url"] ?? "postgres://postgres@127.0.0.1:5432/postgres");
+/** Every database this benchmark creates starts with this; it drops them when it ends. */
+const PG_PREFIX = "kwbench_import_";
 const script = fileURLToPath(import.meta.url);
 const externalId = (i: number) => `C${String(i).padStart(7, "0")}`;
 const NOTES = [
@@ -55,10 +72,16 @@ async function writeCsv(path: string, rows: number, customers: number): Promise<
 
 async function seedCustomers(db: string, customers: number): Promise<void> {
   const store = await openStore(db);
-  const insert = store.sqlite.prepare("INSERT INTO customers (external_id, name, created_at, updated_at) VALUES (?, ?, ?, ?)");
-  store.sqlite.transaction(() => {
-    for (let i = 1; i <= customers; i++) insert.run(externalId(i), `Customer ${i}`, BENCH_NOW - 400 * DAY_MS, BENCH_NOW - 400 * DAY_MS);
-  })();
+  const created = BENCH_NOW - 400 * DAY_MS;
+  const rows = Array.from({ length: customers }, (_, i) => ({
+    external_id: externalId(i + 1),
+    name: `Customer ${i + 1}`,
+    loyalty_member: 0,
+    attributes: "{}",
+    created_at: created,
+    updated_at: created,
+  }));
+  await writeTransaction(store.db, (trx) => insertCustomers(trx, rows));
   await store.close();
 }
 
@@ -99,8 +122,15 @@ async function phase(name: string): Promise<void> {
 async function main(): Promise<void> {
   const rows = intArg(args.rows, 1_000_000, "rows");
   const customers = intArg(args.customers, 10_000, "customers");
+  const engine = String(args.engine ?? "sqlite");
+  if (!(engine in ENGINES)) {
+    console.error(`--engine must be sqlite, postgres or both, got "${engine}"`);
+    process.exit(1);
+  }
+  const engines: readonly string[] = ENGINES[engine as keyof typeof ENGINES];
   const temp = tempDb("keepwarm-bench-import-");
-  console.log(`import benchmark: touches CSV, ${fmtInt(customers)} customers; ${machineLine()}`);
+  console.log(`import benchmark: touches CSV, ${fmtInt(customers)} customers, ${engines.join(" and ")}; ${machineLine()}`);
+  if (engines.includes("postgres")) await dropPostgresDatabases(PG_ADMIN_URL, PG_PREFIX);
   try {
     const results: string[][] = [["file", "phase", "wall", "CPU", "rows/s", "rows/CPU-s", "peak RSS", "inserted", "unchanged"]];
     for (const size of [Math.round(rows / 4), rows]) {
@@ -110,12 +140,8 @@ async function main(): Promise<void> {
       const { statSync } = await import("node:fs");
       const mib = statSync(file).size / 1024 / 1024;
       console.log(`wrote ${fmtInt(size)} rows (${mib.toFixed(0)} MiB) in ${fmtS(performance.now() - started)}`);
-      const db = join(temp.dir, `import-${size}.db`);
-      await seedCustomers(db, customers);
       const parse = runPhase(script, "parse", ["--file", file]);
       const reader = runPhase(script, "reader", ["--file", file]);
-      const imported = runPhase(script, "import", ["--file", file, "--db", db]);
-      const again = size < rows && args["no-reimport"] !== true ? runPhase(script, "import", ["--file", file, "--db", db]) : undefined;
       const add = (label: string, r: PhaseResult) =>
         results.push([
           `${fmtInt(size)} rows, ${mib.toFixed(0)} MiB`,
@@ -130,12 +156,19 @@ async function main(): Promise<void> {
         ]);
       add("baseline: csv-parse only", parse);
       add("baseline: csv-reader only", reader);
-      add("importCsv touches", imported);
-      if (again !== undefined) add("importCsv again (all duplicates)", again);
+      for (const on of engines) {
+        const db = on === "sqlite" ? join(temp.dir, `import-${size}.db`) : await createPostgresDatabase(PG_ADMIN_URL, `${PG_PREFIX}${size}_${process.pid}`);
+        await seedCustomers(db, customers);
+        const label = on === "sqlite" ? "SQLite" : "PostgreSQL";
+        add(`importCsv touches, ${label}`, runPhase(script, "import", ["--file", file, "--db", db]));
+        if (size < rows && args["no-reimport"] !== true)
+          add(`importCsv again (all duplicates), ${label}`, runPhase(script, "import", ["--file", file, "--db", db]));
+      }
     }
     console.log(table(results));
   } finally {
     temp.cleanup();
+    if (engines.includes("postgres")) await dropPostgresDatabases(PG_ADMIN_URL, PG_PREFIX);
   }
 }
 

@@ -1,3 +1,4 @@
+import { freshDatabase } from "@keepwarm/store/testing";
 import { runCli, tempDir } from "@keepwarm/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -6,7 +7,7 @@ afterAll(() => tmp.cleanup());
 
 describe("keepwarm demo", () => {
   it("builds demo data and prints nudges from every default rule", async () => {
-    const result = await runCli(["demo"], { KEEPWARM_DB: tmp.file("demo.db") });
+    const result = await runCli(["demo"], { KEEPWARM_DB: await freshDatabase(tmp, "demo.db") });
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     for (const rule of ["no-contact-enterprise", "no-contact", "nps-drop", "frequent-buyer-no-loyalty"]) expect(result.stdout).toContain(`— ${rule}`);

@@ -9,7 +9,17 @@ beforeEach(() => {
 afterEach(() => box.cleanup());
 
 const CUSTOMERS = ["id,name,segment,since,loyalty_member,region", "C-1,Acme Corp,enterprise,2025-01-15,no,emea", "C-2,Globex,smb,2025-03-01,yes,"].join("\n");
-const count = (table: string) => box.withStore((store) => store.sqlite.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number);
+const count = (table: "touchpoints" | "nps_responses") =>
+  box.withStore(async (store) =>
+    Number(
+      (
+        await store.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
+  );
 const importFile = (kind: string, name: string, content: string, ...flags: string[]) => box.cli(["import", kind, box.file(name, content), ...flags]);
 /** Customers for the other kinds, imported in-process: the CLI path of customers has its own test. */
 const importCustomers = () =>
@@ -27,7 +37,7 @@ describe("keepwarm import: valid files", () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("0 new, 0 updated, 2 already present");
     const rows = await box.withStore((store) =>
-      store.sqlite.prepare("SELECT external_id, segment, loyalty_member, attributes FROM customers ORDER BY id").all(),
+      store.db.selectFrom("customers").select(["external_id", "segment", "loyalty_member", "attributes"]).orderBy("id").execute(),
     );
     expect(rows).toEqual([
       { external_id: "C-1", segment: "enterprise", loyalty_member: 0, attributes: '{"region":"emea"}' },
@@ -39,8 +49,11 @@ describe("keepwarm import: valid files", () => {
     const csv = ["\ufeffid,name,notes", 'C-9,"Søren & Co — Café","line one, with a comma', 'line two ""quoted"""', "C-10,Plain,"].join("\r\n");
     const result = await importFile("customers", "utf8.csv", csv);
     expect(result.code, result.stderr).toBe(0);
-    const rows = await box.withStore((store) =>
-      store.sqlite.prepare("SELECT name, json_extract(attributes, '$.notes') AS notes FROM customers ORDER BY id").all(),
+    const rows = await box.withStore(async (store) =>
+      (await store.db.selectFrom("customers").select(["name", "attributes"]).orderBy("id").execute()).map((row) => ({
+        name: row.name,
+        notes: (JSON.parse(row.attributes) as { notes?: string }).notes ?? null,
+      })),
     );
     expect(rows).toEqual([
       { name: "Søren & Co — Café", notes: 'line one, with a comma\r\nline two "quoted"' },

@@ -6,16 +6,15 @@ const box = cliSandbox();
 afterAll(() => box.cleanup());
 
 const statusOf = () =>
-  box.withStore((store) =>
+  box.withStore(async (store) =>
     Object.fromEntries(
       (
-        store.sqlite
-          .prepare("SELECT c.external_id AS id, n.status, n.close_reason AS reason FROM nudges n JOIN customers c ON c.id = n.customer_id ORDER BY n.id")
-          .all() as Array<{
-          id: string;
-          status: string;
-          reason: string | null;
-        }>
+        await store.db
+          .selectFrom("nudges as n")
+          .innerJoin("customers as c", "c.id", "n.customer_id")
+          .select(["c.external_id as id", "n.status", "n.close_reason as reason"])
+          .orderBy("n.id")
+          .execute()
       ).map((row) => [row.id, `${row.status}${row.reason ? ` (${row.reason})` : ""}`]),
     ),
   );
@@ -45,8 +44,8 @@ describe("resolution by a logged touch", () => {
     expect(result.stdout).toContain("logged call with Acme Corp");
     expect(result.stdout).toContain("resolved 1 nudge: no-contact");
     expect(await statusOf()).toEqual({ "C-1": "resolved (touch)", "C-2": "open", "C-3": "open" });
-    const closedBy = await box.withStore((store) => store.sqlite.prepare("SELECT closed_by FROM nudges WHERE status = 'resolved'").pluck().get());
-    expect(closedBy).toBe("U0REP1");
+    const closedBy = await box.withStore((store) => store.db.selectFrom("nudges").select("closed_by").where("status", "=", "resolved").executeTakeFirst());
+    expect(closedBy?.closed_by).toBe("U0REP1");
   });
 
   it("a touches CSV import resolves with a recent touch, but an old touch imported late does not", async () => {

@@ -35,7 +35,17 @@ const touch = async (...args: string[]): Promise<TouchJson> => {
   expect(result.code).toBe(0);
   return JSON.parse(result.stdout) as TouchJson;
 };
-const touchCount = () => box.withStore((store) => store.sqlite.prepare("SELECT count(*) FROM touchpoints").pluck().get() as number);
+const touchCount = () =>
+  box.withStore(async (store) =>
+    Number(
+      (
+        await store.db
+          .selectFrom("touchpoints")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
+  );
 const todayUtc = () => new Date().toISOString().slice(0, 10);
 
 describe("keepwarm touch: finding the customer", () => {
@@ -93,7 +103,7 @@ describe("keepwarm touch: kind, date and note", () => {
     const result = await touch("C-6", "visit", "2026-01-10", "brought", "the", "new", "pricing");
     expect(result).toMatchObject({ kind: "visit", occurredAt: "2026-01-10T12:00:00.000Z", note: "brought the new pricing" });
     const row = await box.withStore((store) =>
-      store.sqlite.prepare("SELECT kind, note, source, occurred_at FROM touchpoints WHERE id = ?").get(result.touchId),
+      store.db.selectFrom("touchpoints").select(["kind", "note", "source", "occurred_at"]).where("id", "=", result.touchId).executeTakeFirst(),
     );
     expect(row).toEqual({ kind: "visit", note: "brought the new pricing", source: "cli", occurred_at: Date.parse("2026-01-10T12:00:00Z") });
   });

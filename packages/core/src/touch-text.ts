@@ -63,14 +63,14 @@ export function parseTouchDate(word: string, now: number, calendar: Calendar): n
  * any case); otherwise the words before the first kind or date word, matched by
  * unique prefix.
  */
-export function parseTouchText(store: Store, text: string, now: number, calendar: Calendar): TouchTextResult {
+export async function parseTouchText(store: Store, text: string, now: number, calendar: Calendar): Promise<TouchTextResult> {
   if (text.length > MAX_TOUCH_TEXT)
     return { ok: false, error: "too_long", message: `that is too long (${text.length} characters); keep a touch under ${MAX_TOUCH_TEXT}` };
   return parseTouchTokens(store, tokenize(text.trim()), now, calendar);
 }
 
 /** parseTouchText on tokens already split (the CLI's arguments). */
-export function parseTouchTokens(store: Store, tokens: readonly TouchToken[], now: number, calendar: Calendar): TouchTextResult {
+export async function parseTouchTokens(store: Store, tokens: readonly TouchToken[], now: number, calendar: Calendar): Promise<TouchTextResult> {
   const length = restText(tokens, 0).length;
   if (length > MAX_TOUCH_TEXT)
     return { ok: false, error: "too_long", message: `that is too long (${length} characters); keep a touch under ${MAX_TOUCH_TEXT}` };
@@ -78,7 +78,7 @@ export function parseTouchTokens(store: Store, tokens: readonly TouchToken[], no
   let customer: Customer | undefined;
   let used = 0;
   if (tokens[0]?.quoted) {
-    const lookup = lookupCustomer(store, tokens[0].text);
+    const lookup = await lookupCustomer(store, tokens[0].text);
     if (lookup.kind === "found") {
       customer = lookup.customer;
       used = 1;
@@ -90,7 +90,7 @@ export function parseTouchTokens(store: Store, tokens: readonly TouchToken[], no
   } else {
     // Longest exact match first, so "Call Center Inc call" finds the customer "Call Center Inc".
     for (let k = Math.min(tokens.length, 12); k >= 1 && customer === undefined; k--) {
-      const found = exactCustomer(
+      const found = await exactCustomer(
         store,
         tokens
           .slice(0, k)
@@ -111,7 +111,7 @@ export function parseTouchTokens(store: Store, tokens: readonly TouchToken[], no
           .slice(0, k)
           .map((t) => t.text)
           .join(" ");
-        const lookup = lookupCustomer(store, query);
+        const lookup = await lookupCustomer(store, query);
         if (lookup.kind === "found") {
           customer = lookup.customer;
           used = k;
@@ -123,7 +123,7 @@ export function parseTouchTokens(store: Store, tokens: readonly TouchToken[], no
             .slice(0, end)
             .map((t) => t.text)
             .join(" ");
-          const retry = k === end ? lookup : lookupCustomer(store, full);
+          const retry = k === end ? lookup : await lookupCustomer(store, full);
           return { ok: false, error: "not_found", query: full, suggestions: retry.kind === "none" ? retry.suggestions : [] };
         }
       }

@@ -1,28 +1,17 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { tempDir } from "@keepwarm/testkit";
+import { openStore } from "@keepwarm/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { importCsv, UserError } from "../src/index";
-import { daysBefore, type Fixture, freshStore, NOW, nudges, sweepAt } from "./sweep-fixtures";
+import { importCsv, logTouch, UserError } from "../src/index";
+import { countRows, daysBefore, freshIngestStore, type IngestFixture, iso, NOW, nudgeStatuses } from "./ingest-fixtures";
+import { sweepAt } from "./sweep-fixtures";
 
-let fx: Fixture;
-let tmp: ReturnType<typeof tempDir>;
+let fx: IngestFixture;
 beforeEach(async () => {
-  fx = await freshStore();
-  tmp = tempDir("keepwarm-import-");
+  fx = await freshIngestStore();
 });
-afterEach(async () => {
-  await fx.close();
-  tmp.cleanup();
-});
+afterEach(() => fx.close());
 
-const csvFile = (name: string, lines: string[]): string => {
-  const path = join(tmp.dir, name);
-  writeFileSync(path, lines.join("\n"));
-  return path;
-};
-const iso = (ms: number) => new Date(ms).toISOString();
-const count = (table: string) => fx.store.sqlite.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+const csvFile = (name: string, lines: string[]): string => fx.csv(name, lines);
+const count = (table: Parameters<typeof countRows>[1]) => countRows(fx.store, table);
 const seedCustomers = async () => {
   const report = await importCsv(
     fx.store,
@@ -49,15 +38,19 @@ describe("importCsv", () => {
       expect(await importCsv(fx.store, kind, file, { now: NOW })).toMatchObject({ committed: true, inserted: 2, unchanged: 0 });
       expect(await importCsv(fx.store, kind, file, { now: NOW })).toMatchObject({ committed: true, inserted: 0, unchanged: 2 });
     }
-    expect([count("touchpoints"), count("nps_responses"), count("purchases")]).toEqual([2, 2, 2]);
-    expect(fx.store.sqlite.prepare("SELECT sum(amount_cents) FROM purchases").pluck().get()).toBe(2499);
+    expect([await count("touchpoints"), await count("nps_responses"), await count("purchases")]).toEqual([2, 2, 2]);
+    const spent = await fx.store.db
+      .selectFrom("purchases")
+      .select((eb) => eb.fn.sum<number>("amount_cents").as("cents"))
+      .executeTakeFirstOrThrow();
+    expect(Number(spent.cents)).toBe(2499);
   });
 
   it("re-importing customers updates changed fields in place and never duplicates", async () => {
     await seedCustomers();
     const changed = csvFile("changed.csv", ["id,name,segment", "C-1,Acme Corp,enterprise", "C-2,Globex,smb"]);
     expect(await importCsv(fx.store, "customers", changed, { now: NOW })).toMatchObject({ inserted: 0, updated: 1, unchanged: 1 });
-    expect(fx.store.sqlite.prepare("SELECT external_id, name, segment FROM customers ORDER BY id").all()).toEqual([
+    expect(await fx.store.db.selectFrom("customers").select(["external_id", "name", "segment"]).orderBy("id").execute()).toEqual([
       { external_id: "C-1", name: "Acme Corp", segment: "enterprise" },
       { external_id: "C-2", name: "Globex", segment: "smb" },
     ]);
@@ -78,7 +71,7 @@ describe("importCsv", () => {
       { line: 4, message: 'occurred_at: "yesterday-ish" is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])' },
       { line: 5, message: "has 2 fields, the header has 3" },
     ]);
-    expect(count("touchpoints")).toBe(0);
+    expect(await count("touchpoints")).toBe(0);
   });
 
   it("reports each bad value: bad date, score 11, unknown customer, bad boolean, future touch", async () => {
@@ -111,7 +104,7 @@ describe("importCsv", () => {
     );
     expect(touches.invalid.map((e) => e.line)).toEqual([2, 3]);
     expect(touches.invalid[1]?.message).toMatch(/^kind must be one of call, email, meeting, visit, chat, other/);
-    expect([count("nps_responses"), count("customers"), count("touchpoints")]).toEqual([0, 2, 0]);
+    expect([await count("nps_responses"), await count("customers"), await count("touchpoints")]).toEqual([0, 2, 0]);
   });
 
   it("rejects a file-level problem as one UserError: missing column, unknown column, duplicate column, malformed CSV", async () => {
@@ -127,7 +120,7 @@ describe("importCsv", () => {
       await expect(attempt).rejects.toBeInstanceOf(UserError);
       await expect(importCsv(fx.store, kind as "customers", csvFile(`${kind}.csv`, lines), { now: NOW })).rejects.toThrow(pattern);
     }
-    expect(count("customers")).toBe(0);
+    expect(await count("customers")).toBe(0);
   });
 
   it("a touches import resolves the nudges it answers; an old touch imported late does not", async () => {
@@ -138,7 +131,7 @@ describe("importCsv", () => {
     expect((await sweepAt(fx.store, NOW)).created).toBe(2);
     const late = csvFile("late.csv", ["customer_id,occurred_at,kind", `C-1,${iso(daysBefore(1))},call`, `C-2,${iso(daysBefore(45))},call`]);
     expect(await importCsv(fx.store, "touches", late, { now: NOW })).toMatchObject({ committed: true, inserted: 2, resolvedNudges: 1 });
-    expect((await nudges(fx.store)).map((n) => `${n.customer} ${n.status}`)).toEqual(["C-1 resolved", "C-2 open"]);
+    expect(await nudgeStatuses(fx.store)).toEqual(["C-1 resolved", "C-2 open"]);
   });
 
   it("a failed (all-or-nothing) touches import resolves nothing", async () => {
@@ -147,7 +140,82 @@ describe("importCsv", () => {
     await sweepAt(fx.store, NOW);
     const mixed = csvFile("mixed.csv", ["customer_id,occurred_at", `C-1,${iso(daysBefore(1))}`, "C-404,2026-01-01"]);
     expect(await importCsv(fx.store, "touches", mixed, { now: NOW })).toMatchObject({ committed: false, resolvedNudges: 0 });
-    expect((await nudges(fx.store)).filter((n) => n.customer === "C-1").map((n) => n.status)).toEqual(["open"]);
+    expect((await nudgeStatuses(fx.store)).filter((n) => n.startsWith("C-1 "))).toEqual(["C-1 open"]);
     expect(await importCsv(fx.store, "touches", mixed, { now: NOW, skipInvalid: true })).toMatchObject({ committed: true, inserted: 1, resolvedNudges: 1 });
+  });
+});
+
+describe("importCsv writes in short transactions and stays all or nothing", () => {
+  const touchLines = (rows: number) => [
+    "customer_id,occurred_at,kind,note",
+    ...Array.from({ length: rows }, (_, i) => `C-${1 + (i % 2)},${iso(daysBefore(2) + i * 1000)},call,row ${i}`),
+  ];
+
+  it("a write that fails midway takes back every row the import wrote, and only those", async () => {
+    await seedCustomers();
+    const other = await openStore(fx.location);
+    try {
+      const attempt = importCsv(fx.store, "touches", csvFile("t.csv", touchLines(25)), {
+        now: NOW,
+        batchRows: 10,
+        afterBatch: async (batch) => {
+          // Another process logs a touch between the import's batches; then the import fails.
+          if (batch === 1) await logTouch(other, { customerId: 1, kind: "email", occurredAt: daysBefore(1), source: "cli", now: NOW });
+          if (batch === 2) throw new Error("disk full (injected)");
+        },
+      });
+      await expect(attempt).rejects.toThrow("disk full (injected)");
+    } finally {
+      await other.close();
+    }
+    const left = await fx.store.db.selectFrom("touchpoints").select(["source", "kind"]).execute();
+    expect(left).toEqual([{ source: "cli", kind: "email" }]);
+  });
+
+  it("takes back NPS responses, purchases and customers the same way (updated customers get their old values back)", async () => {
+    await seedCustomers();
+    const fail = (after: number) => ({
+      now: NOW,
+      batchRows: 3,
+      afterBatch: (batch: number) => {
+        if (batch === after) throw new Error("connection lost (injected)");
+      },
+    });
+    const nps = ["customer_id,responded_at,score", ...Array.from({ length: 8 }, (_, i) => `C-1,${iso(daysBefore(10) + i * 1000)},${i}`)];
+    await expect(importCsv(fx.store, "nps", csvFile("n.csv", nps), fail(2))).rejects.toThrow("connection lost");
+    const purchases = ["customer_id,occurred_at,amount", ...Array.from({ length: 8 }, (_, i) => `C-2,${iso(daysBefore(10) + i * 1000)},${i + 1}`)];
+    await expect(importCsv(fx.store, "purchases", csvFile("p.csv", purchases), fail(2))).rejects.toThrow("connection lost");
+    const customers = ["id,name,segment", "C-1,Acme Renamed,enterprise", ...Array.from({ length: 7 }, (_, i) => `N-${i},New ${i},smb`)];
+    await expect(importCsv(fx.store, "customers", csvFile("c.csv", customers), fail(2))).rejects.toThrow("connection lost");
+    expect([await count("nps_responses"), await count("purchases"), await count("customers")]).toEqual([0, 0, 2]);
+    expect(await fx.store.db.selectFrom("customers").select(["external_id", "name", "segment"]).orderBy("id").execute()).toEqual([
+      { external_id: "C-1", name: "Acme", segment: "smb" },
+      { external_id: "C-2", name: "Globex", segment: "smb" },
+    ]);
+  });
+
+  it("lets another connection write between its batches, and counts every row once", async () => {
+    await seedCustomers();
+    const other = await openStore(fx.location);
+    const waits: number[] = [];
+    let report: Awaited<ReturnType<typeof importCsv>>;
+    try {
+      report = await importCsv(fx.store, "touches", csvFile("t.csv", touchLines(25)), {
+        now: NOW,
+        batchRows: 10,
+        afterBatch: async () => {
+          const started = performance.now();
+          await logTouch(other, { customerId: 2, kind: "visit", occurredAt: daysBefore(1), source: "cli", now: NOW });
+          waits.push(performance.now() - started);
+        },
+      });
+    } finally {
+      await other.close();
+    }
+    expect(report).toMatchObject({ committed: true, rows: 25, inserted: 25, unchanged: 0 });
+    expect(waits).toHaveLength(3);
+    // Nothing held the write lock meanwhile: no busy wait (SQLite's busy timeout is 10 s).
+    expect(Math.max(...waits)).toBeLessThan(2000);
+    expect(await count("touchpoints")).toBe(28);
   });
 });

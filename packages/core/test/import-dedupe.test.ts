@@ -1,50 +1,31 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { tempDir } from "@keepwarm/testkit";
+import { findCustomerByExternalId, insertTouch, writeTransaction } from "@keepwarm/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { importCsv } from "../src/index";
-import { daysBefore, type Fixture, freshStore, NOW } from "./sweep-fixtures";
+import { daysBefore, freshIngestStore, type IngestFixture, iso, NOW } from "./ingest-fixtures";
 
-let fx: Fixture;
-let tmp: ReturnType<typeof tempDir>;
+let fx: IngestFixture;
 beforeEach(async () => {
-  fx = await freshStore();
-  tmp = tempDir("keepwarm-import-dedupe-");
+  fx = await freshIngestStore();
   const customers = ["id,name", ...Array.from({ length: 20 }, (_, i) => `C-${i + 1},Customer ${i + 1}`)];
   expect(await importCsv(fx.store, "customers", csvFile("customers.csv", customers), { now: daysBefore(300) })).toMatchObject({
     committed: true,
     inserted: 20,
   });
 });
-afterEach(async () => {
-  await fx.close();
-  tmp.cleanup();
-});
+afterEach(() => fx.close());
 
-const csvFile = (name: string, lines: string[]): string => {
-  const path = join(tmp.dir, name);
-  writeFileSync(path, `${lines.join("\n")}\n`);
-  return path;
-};
-const iso = (ms: number) => new Date(ms).toISOString();
+const csvFile = (name: string, lines: string[]): string => fx.csv(name, lines, "\n");
 const touches = () =>
-  fx.store.sqlite
-    .prepare(
-      "SELECT c.external_id AS customer, t.occurred_at AS at, t.kind, t.note, t.logged_by AS loggedBy FROM touchpoints t JOIN customers c ON c.id = t.customer_id ORDER BY t.id",
-    )
-    .all() as Array<{
-    customer: string;
-    at: number;
-    kind: string;
-    note: string | null;
-    loggedBy: string | null;
-  }>;
-const customerRowId = (externalId: string) => fx.store.sqlite.prepare("SELECT id FROM customers WHERE external_id = ?").pluck().get(externalId) as number;
-/** A touch stored as a previous import stored it. */
-const plantTouch = (customer: string, at: number, kind: string, note: string | null) =>
-  fx.store.sqlite
-    .prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES (?, ?, ?, ?, NULL, ?, 'import')")
-    .run(customerRowId(customer), kind, at, NOW, note);
+  fx.store.db
+    .selectFrom("touchpoints as t")
+    .innerJoin("customers as c", "c.id", "t.customer_id")
+    .select(["c.external_id as customer", "t.occurred_at as at", "t.kind", "t.note", "t.logged_by as loggedBy"])
+    .orderBy("t.id")
+    .execute();
+const customerRowId = async (externalId: string) => (await findCustomerByExternalId(fx.store.db, externalId))?.id as number;
+/** A touch stored as `source` stored it (a previous import by default). */
+const plantTouch = async (customer: string, at: number, kind: string, note: string | null, source = "import") =>
+  insertTouch(fx.store.db, { customer_id: await customerRowId(customer), kind, occurred_at: at, logged_at: NOW, logged_by: null, note, source });
 
 describe("re-importing touches adds nothing twice", () => {
   it("a file of several 64-row batches, with duplicates inside it, imports each distinct touch once, and again nothing", async () => {
@@ -64,7 +45,7 @@ describe("re-importing touches adds nothing twice", () => {
 
     const first = await importCsv(fx.store, "touches", file, { now: NOW });
     expect(first).toMatchObject({ committed: true, rows: 308, inserted: 305, unchanged: 3, invalid: [] });
-    const stored = touches();
+    const stored = await touches();
     expect(stored).toHaveLength(305);
     expect(stored.filter((t) => t.customer === "C-1" && t.at === Date.parse(same)).map((t) => `${t.kind}|${t.note}|${t.loggedBy}`)).toEqual([
       "call|first|null",
@@ -75,22 +56,22 @@ describe("re-importing touches adds nothing twice", () => {
     ]);
 
     expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 0, unchanged: 308 });
-    expect(touches()).toEqual(stored);
+    expect(await touches()).toEqual(stored);
 
     // A later export that repeats most of the old rows and adds a few: only the new ones land.
     const later = [...lines.slice(0, 200), `C-3,${iso(daysBefore(1))},visit,new one,`, ...lines.slice(200), `C-4,${iso(daysBefore(1))},chat,,`];
     expect(await importCsv(fx.store, "touches", csvFile("later.csv", later), { now: NOW })).toMatchObject({ committed: true, inserted: 2, unchanged: 308 });
-    expect(touches()).toHaveLength(307);
+    expect(await touches()).toHaveLength(307);
   });
 
-  it("hands the connection back with foreign keys on and its page cache as it was, committed or not", async () => {
-    const sqlite = fx.store.sqlite;
-    const before = sqlite.pragma("cache_size", { simple: true });
+  it("hands the connection back with foreign keys enforced and no transaction open, committed or not", async () => {
     const good = csvFile("good.csv", ["customer_id,occurred_at", `C-1,${iso(daysBefore(1))}`]);
     const bad = csvFile("bad.csv", ["customer_id,occurred_at", "C-404,2026-01-01"]);
     expect(await importCsv(fx.store, "touches", good, { now: NOW })).toMatchObject({ committed: true });
     expect(await importCsv(fx.store, "touches", bad, { now: NOW })).toMatchObject({ committed: false });
-    expect([sqlite.pragma("foreign_keys", { simple: true }), sqlite.pragma("cache_size", { simple: true }), sqlite.inTransaction]).toEqual([1, before, false]);
+    // A touch of a customer that does not exist is refused: foreign keys are on again.
+    const orphan = { customer_id: 999_999, kind: "call", occurred_at: NOW, logged_at: NOW, logged_by: null, note: null, source: "cli" };
+    await expect(writeTransaction(fx.store.db, (trx) => insertTouch(trx, orphan))).rejects.toThrow(/foreign key/i);
   });
 });
 
@@ -99,7 +80,7 @@ describe("duplicates inside one file", () => {
     const at = iso(daysBefore(4));
     const file = csvFile("twice.csv", ["customer_id,occurred_at,kind,note", `C-1,${at},call,hello`, `C-2,${at},call,hello`, ` C-1 ,${at},Call,  hello `]);
     expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 2, unchanged: 1 });
-    expect(touches().map((t) => t.customer)).toEqual(["C-1", "C-2"]);
+    expect((await touches()).map((t) => t.customer)).toEqual(["C-1", "C-2"]);
   });
 });
 
@@ -116,28 +97,23 @@ describe("the dedupe key is the exact content, so no two different touches colli
     it(`keeps every near-identical touch and finds each again on re-import: ${path}`, async () => {
       const rows = variants.map((v) => v.replace("{at}", iso(at)));
       // The planted touch is what a previous import of the first variant stored.
-      plantTouch("C-1", at, "call", "the note");
+      await plantTouch("C-1", at, "call", "the note");
       const file = csvFile("touches.csv", ["customer_id,occurred_at,kind,note,logged_by", ...filler(fill / 2, "filler"), ...rows, ...filler(fill / 2, "more")]);
 
       expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 4 + fill, unchanged: 1 });
-      const atInstant = () =>
-        touches()
-          .filter((t) => t.customer === "C-1" && t.at === at)
-          .map((t) => `${t.kind}|${t.note}|${t.loggedBy}`);
-      expect(atInstant()).toEqual(["call|the note|null", "email|the note|null", "call|the note!|null", "call|null|null", "call|the note|U0000001"]);
+      const atInstant = async () => (await touches()).filter((t) => t.customer === "C-1" && t.at === at).map((t) => `${t.kind}|${t.note}|${t.loggedBy}`);
+      expect(await atInstant()).toEqual(["call|the note|null", "email|the note|null", "call|the note!|null", "call|null|null", "call|the note|U0000001"]);
 
       expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 0, unchanged: 5 + fill });
-      expect(atInstant()).toHaveLength(5);
+      expect(await atInstant()).toHaveLength(5);
     });
   }
 
   it("a stored touch with the same content that was not imported (logged in Slack) does not hide an imported one", async () => {
-    fx.store.sqlite
-      .prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES (?, 'call', ?, ?, NULL, 'x', 'slack')")
-      .run(customerRowId("C-1"), at, NOW);
+    await plantTouch("C-1", at, "call", "x", "slack");
     const file = csvFile("t.csv", ["customer_id,occurred_at,kind,note,logged_by", `C-1,${iso(at)},call,x,`]);
     expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ inserted: 1 });
     expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ inserted: 0, unchanged: 1 });
-    expect(touches()).toHaveLength(2);
+    expect(await touches()).toHaveLength(2);
   });
 });

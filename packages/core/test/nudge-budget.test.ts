@@ -1,7 +1,32 @@
-import { DAY_MS } from "@keepwarm/store";
+import { DAY_MS, enqueueOutbox, type Store } from "@keepwarm/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { applyNudgeBudget, deliverToConsole, parseEnv } from "../src/index";
-import { ago, customer, freshStatsStore, NOW, nudge } from "./stats-fixture";
+import { addCustomer, countRows, daysBefore, freshIngestStore, NOW } from "./ingest-fixtures";
+
+/** An open nudge about a customer, planned at NOW and not delivered yet. */
+async function openNudge(store: Store, customerId: number, priority: number): Promise<number> {
+  const row = await store.db
+    .insertInto("nudges")
+    .values({
+      rule_id: "r",
+      rule_set_version: 1,
+      customer_id: customerId,
+      status: "open",
+      priority,
+      explanation: "why",
+      message: "message",
+      facts: "{}",
+      held_out: 0,
+      resolve_on_touch: 1,
+      cooldown_days: 14,
+      destination: "owner",
+      created_at: NOW,
+      updated_at: NOW,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
 
 let close: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -26,17 +51,13 @@ describe("nudge budget", () => {
   });
 
   it("console delivery holds a rep to KEEPWARM_MAX_NUDGES_PER_DAY; the rest arrive on later days, none lost", async () => {
-    const fixture = await freshStatsStore();
+    const fixture = await freshIngestStore();
     close = fixture.close;
     const { store } = fixture;
-    const enqueue = store.sqlite.prepare(
-      "INSERT INTO outbox (kind, nudge_id, status, attempts, next_attempt_at, created_at) VALUES ('deliver', ?, 'pending', 0, ?, ?)",
-    );
     for (let i = 0; i < 5; i++) {
-      const id = await customer(store, { id: `B-${i}`, since: ago(400), owner: "U0REP" });
-      const nudgeId = await nudge(store, { ruleId: "r", customerId: id, createdAt: NOW });
-      store.sqlite.prepare("UPDATE nudges SET priority = ? WHERE id = ?").run(i === 3 ? 4 : 1, nudgeId);
-      enqueue.run(nudgeId, NOW, NOW);
+      const id = await addCustomer(store, { id: `B-${i}`, since: daysBefore(400), owner: "U0REP" });
+      const nudgeId = await openNudge(store, id, i === 3 ? 4 : 1);
+      await enqueueOutbox(store.db, [{ kind: "deliver", nudgeId }], NOW);
     }
     const max = parseEnv({ KEEPWARM_MAX_NUDGES_PER_DAY: "2" }).KEEPWARM_MAX_NUDGES_PER_DAY;
     const lines: string[] = [];
@@ -50,7 +71,13 @@ describe("nudge budget", () => {
     expect(await deliverToConsole(store, { write: () => {}, now: NOW + 3_600_000, maxNudgesPerDay: max })).toMatchObject({ delivered: 0, deferred: 3 });
     expect(await deliverToConsole(store, { write: () => {}, now: NOW + DAY_MS, maxNudgesPerDay: max })).toMatchObject({ delivered: 2, deferred: 1 });
     expect(await deliverToConsole(store, { write: () => {}, now: NOW + 2 * DAY_MS, maxNudgesPerDay: max })).toMatchObject({ delivered: 1, deferred: 0 });
-    expect(store.sqlite.prepare("SELECT count(*) FROM nudges WHERE delivered_at IS NULL").pluck().get()).toBe(0);
+    const undelivered = await store.db
+      .selectFrom("nudges")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("delivered_at", "is", null)
+      .executeTakeFirstOrThrow();
+    expect(Number(undelivered.n)).toBe(0);
+    expect(await countRows(store, "nudges")).toBe(5);
   });
 
   it("rejects a budget that is not a whole number ≥ 1", () => {

@@ -1,27 +1,28 @@
 import { Calendar, computeFacts, type CustomerFactRow } from "@keepwarm/rules";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { logTouch } from "../src/index";
-import { addCustomer, daysBefore, type Fixture, freshStore, NOW, sweepAt } from "./sweep-fixtures";
+import { addCustomer, daysBefore, freshIngestStore, type IngestFixture, NOW } from "./ingest-fixtures";
+import { sweepAt } from "./sweep-fixtures";
 
-let fixture: Fixture;
+let fixture: IngestFixture;
 beforeEach(async () => {
-  fixture = await freshStore();
+  fixture = await freshIngestStore();
 });
 afterEach(() => fixture.close());
 
-const status = (store: Fixture["store"], customerId: number) =>
-  store.sqlite.prepare("SELECT status FROM nudges WHERE customer_id = ? AND rule_id = 'no-contact'").pluck().get(customerId);
+const status = async (store: IngestFixture["store"], customerId: number) =>
+  (await store.db.selectFrom("nudges").select("status").where("customer_id", "=", customerId).where("rule_id", "=", "no-contact").executeTakeFirst())?.status;
 
 describe("which touch answers a nudge about a never-touched customer", () => {
   it("a touch from before the customer's start date resolves nothing; a later one resolves it", async () => {
     const { store } = fixture;
     const id = await addCustomer(store, { id: "C-NEW", segment: "smb", since: daysBefore(40) });
     await sweepAt(store, NOW);
-    expect(status(store, id)).toBe("open");
-    logTouch(store, { customerId: id, kind: "call", occurredAt: daysBefore(60), source: "import", now: NOW });
-    expect(status(store, id)).toBe("open");
-    logTouch(store, { customerId: id, kind: "call", occurredAt: daysBefore(1), source: "cli", now: NOW });
-    expect(status(store, id)).toBe("resolved");
+    expect(await status(store, id)).toBe("open");
+    await logTouch(store, { customerId: id, kind: "call", occurredAt: daysBefore(60), source: "import", now: NOW });
+    expect(await status(store, id)).toBe("open");
+    await logTouch(store, { customerId: id, kind: "call", occurredAt: daysBefore(1), source: "cli", now: NOW });
+    expect(await status(store, id)).toBe("resolved");
   });
 });
 

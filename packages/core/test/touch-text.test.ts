@@ -1,11 +1,12 @@
 import { Calendar } from "@keepwarm/rules";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseTouchDate, parseTouchText, parseTouchTokens, tokensFromArgs } from "../src/index";
-import { addCustomer, type Fixture, freshStore, NOW, UTC } from "./sweep-fixtures";
+import { addCustomer, freshIngestStore, type IngestFixture, NOW } from "./ingest-fixtures";
 
-let fx: Fixture;
+const UTC = new Calendar("UTC");
+let fx: IngestFixture;
 beforeAll(async () => {
-  fx = await freshStore();
+  fx = await freshIngestStore();
   for (const [id, name] of [
     ["C-1", "Acme Corp"],
     ["C-2", "Acme Industries"],
@@ -26,9 +27,9 @@ describe("parseTouchDate", () => {
     expect(parseTouchDate("2026-06-15", morning, UTC)).toBe(morning);
   });
 
-  it("keeps tomorrow's date in the future, so the grammar can reject it", () => {
+  it("keeps tomorrow's date in the future, so the grammar can reject it", async () => {
     expect(parseTouchDate("2026-06-16", NOW, UTC)).toBe(Date.parse("2026-06-16T12:00:00Z"));
-    const parsed = parseTouchText(fx.store, "C-1 call 2026-06-16", NOW, UTC);
+    const parsed = await parseTouchText(fx.store, "C-1 call 2026-06-16", NOW, UTC);
     expect(parsed).toMatchObject({ ok: false, error: "future_date" });
   });
 
@@ -42,8 +43,8 @@ describe("parseTouchDate", () => {
 });
 
 describe("parseTouchText", () => {
-  it("prefers the longest exact name, so a name holding a kind word still parses", () => {
-    const parsed = parseTouchText(fx.store, "call center inc call yesterday renewal looks safe", NOW, UTC);
+  it("prefers the longest exact name, so a name holding a kind word still parses", async () => {
+    const parsed = await parseTouchText(fx.store, "call center inc call yesterday renewal looks safe", NOW, UTC);
     expect(parsed).toMatchObject({ ok: true, kind: "call", note: "renewal looks safe" });
     if (parsed.ok) {
       expect(parsed.customer.external_id).toBe("C-3");
@@ -51,24 +52,24 @@ describe("parseTouchText", () => {
     }
   });
 
-  it("lists every candidate of an ambiguous prefix and keeps the rest of the text", () => {
-    const parsed = parseTouchText(fx.store, "Acme email sent the deck", NOW, UTC);
+  it("lists every candidate of an ambiguous prefix and keeps the rest of the text", async () => {
+    const parsed = await parseTouchText(fx.store, "Acme email sent the deck", NOW, UTC);
     expect(parsed).toMatchObject({ ok: false, error: "ambiguous", query: "Acme", rest: "email sent the deck" });
     if (!parsed.ok && parsed.error === "ambiguous") expect(parsed.candidates.map((c) => c.external_id)).toEqual(["C-1", "C-2"]);
   });
 
-  it("keeps a Slack note as typed, quotes included", () => {
-    expect(parseTouchText(fx.store, 'C-1 call today said "hi" to them', NOW, UTC)).toMatchObject({ ok: true, note: 'said "hi" to them' });
+  it("keeps a Slack note as typed, quotes included", async () => {
+    expect(await parseTouchText(fx.store, 'C-1 call today said "hi" to them', NOW, UTC)).toMatchObject({ ok: true, note: 'said "hi" to them' });
   });
 
-  it("takes shell arguments as they are: a spaced argument is one phrase and a note gains no quotes", () => {
-    const parsed = parseTouchTokens(fx.store, tokensFromArgs(["Call Center Inc", "meeting", "2026-06-01", 'went "well"']), NOW, UTC);
+  it("takes shell arguments as they are: a spaced argument is one phrase and a note gains no quotes", async () => {
+    const parsed = await parseTouchTokens(fx.store, tokensFromArgs(["Call Center Inc", "meeting", "2026-06-01", 'went "well"']), NOW, UTC);
     expect(parsed).toMatchObject({ ok: true, kind: "meeting", note: 'went "well"', occurredAt: Date.parse("2026-06-01T12:00:00Z") });
     if (parsed.ok) expect(parsed.customer.external_id).toBe("C-3");
   });
 
-  it("defaults to kind other at now, and refuses an overlong text", () => {
-    expect(parseTouchText(fx.store, "C-1", NOW, UTC)).toMatchObject({ ok: true, kind: "other", kindGiven: false, occurredAt: NOW, note: null });
-    expect(parseTouchText(fx.store, `C-1 ${"x".repeat(3000)}`, NOW, UTC)).toMatchObject({ ok: false, error: "too_long" });
+  it("defaults to kind other at now, and refuses an overlong text", async () => {
+    expect(await parseTouchText(fx.store, "C-1", NOW, UTC)).toMatchObject({ ok: true, kind: "other", kindGiven: false, occurredAt: NOW, note: null });
+    expect(await parseTouchText(fx.store, `C-1 ${"x".repeat(3000)}`, NOW, UTC)).toMatchObject({ ok: false, error: "too_long" });
   });
 });

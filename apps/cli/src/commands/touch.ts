@@ -10,7 +10,7 @@ export async function touchCommand(args: string[], ctx: Context): Promise<number
   const store = await ctx.store();
   const now = Date.now();
   // The shell already split the words: re-joining and re-splitting them would mangle quotes in names and notes.
-  const parsed = parseTouchTokens(store, tokensFromArgs(positionals), now, ctx.calendar);
+  const parsed = await parseTouchTokens(store, tokensFromArgs(positionals), now, ctx.calendar);
   if (!parsed.ok) {
     switch (parsed.error) {
       case "empty":
@@ -27,7 +27,7 @@ export async function touchCommand(args: string[], ctx: Context): Promise<number
         throw new UserError(parsed.message);
     }
   }
-  const result = logTouch(store, {
+  const result = await logTouch(store, {
     customerId: parsed.customer.id,
     kind: parsed.kind,
     occurredAt: parsed.occurredAt,

@@ -1,5 +1,3 @@
-import type { Store } from "@keepwarm/store";
-
 /** What the budget needs of an item: who receives it (null = not budgeted, e.g. a channel) and its priority. */
 export interface BudgetItem {
   recipient: string | null;
@@ -35,18 +33,4 @@ export function applyNudgeBudget<T extends BudgetItem>(
     now.push(item);
   }
   return { now, deferred };
-}
-
-/**
- * Nudges DMed to each owner since `since` (the start of today in KEEPWARM_TZ). The
- * owner is read at count time, like routing, so counts follow the DM they landed in.
- */
-export function deliveredSinceByOwner(store: Store, since: number): Map<string, number> {
-  const rows = store.sqlite
-    .prepare(
-      `SELECT c.owner_slack_id AS owner, count(*) AS n FROM nudges n JOIN customers c ON c.id = n.customer_id
-       WHERE n.delivered_at >= ? AND n.destination = 'owner' AND c.owner_slack_id IS NOT NULL GROUP BY c.owner_slack_id`,
-    )
-    .all(since) as Array<{ owner: string; n: number }>;
-  return new Map(rows.map((r) => [r.owner, r.n]));
 }

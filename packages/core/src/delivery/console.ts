@@ -1,10 +1,10 @@
 import type { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
-import { DAY_MS } from "@keepwarm/store";
+import { DAY_MS, markDeliveredOnConsole } from "@keepwarm/store";
 import type { Env } from "../env";
 import { type EscalationConfig, escalationDetails } from "../escalation";
-import { applyNudgeBudget, deliveredSinceByOwner } from "./budget";
-import { markOutboxDone, type PendingDelivery, pendingDeliveries, stateLine } from "./pending";
+import { applyNudgeBudget } from "./budget";
+import { deliveredSinceByOwner, markOutboxDone, type PendingDelivery, pendingDeliveries, stateLine } from "./pending";
 import { type Route, routeKey, routeNudge } from "./route";
 
 const PRIORITY_LABEL: Record<number, string> = { 1: "low", 2: "normal", 3: "high", 4: "urgent" };
@@ -80,30 +80,29 @@ export async function deliverToConsole(
 ): Promise<{ delivered: number; updated: number; deferred: number; escalated: number }> {
   const now = options.now ?? Date.now();
   const threshold = options.digestThreshold ?? 3;
-  const items = pendingDeliveries(store, Number.MAX_SAFE_INTEGER);
+  const items = await pendingDeliveries(store, Number.MAX_SAFE_INTEGER);
   const groups = new Map<string, { route: Route; items: PendingDelivery[] }>();
   let updated = 0;
   let escalated = 0;
   const budgetItems: Array<PendingDelivery & { recipient: string | null; route: Route }> = [];
-  const markDelivered = store.sqlite.prepare("UPDATE nudges SET delivered_at = ?, slack_channel = 'console' WHERE id = ? AND delivered_at IS NULL");
   for (const item of items) {
     if (item.kind === "escalate") {
       const shown = await escalationText(store, item.nudgeId, options.escalation ?? { managers: {} });
       if (shown !== undefined) options.write(shown.text);
       if (shown?.routed) {
-        markOutboxDone(store, item.outboxId, now);
+        await markOutboxDone(store, item.outboxId, now);
         escalated++;
-      } else markOutboxDone(store, item.outboxId, now, "skipped", "no escalation target");
+      } else await markOutboxDone(store, item.outboxId, now, "skipped", "no escalation target");
       continue;
     }
     if (item.kind !== "deliver") {
       if (item.kind === "update") options.write(`↻ ${item.customerName} (${item.ruleId}): ${stateLine(item, (u) => `<@${u}>`)}`);
-      markOutboxDone(store, item.outboxId, now);
+      await markOutboxDone(store, item.outboxId, now);
       updated++;
       continue;
     }
     if (item.status !== "open") {
-      markOutboxDone(store, item.outboxId, now, "skipped", `nudge is ${item.status}`);
+      await markOutboxDone(store, item.outboxId, now, "skipped", `nudge is ${item.status}`);
       continue;
     }
     const route = routeNudge(item.destination, item.ownerSlackId, options.fallbackChannel);
@@ -111,7 +110,7 @@ export async function deliverToConsole(
   }
   const dayStart = options.calendar === undefined ? Math.floor(now / DAY_MS) * DAY_MS : options.calendar.startOfDay(options.calendar.dayNumber(now));
   // Over-budget items stay pending in the outbox: a later day's delivery picks them up.
-  const budget = applyNudgeBudget(budgetItems, deliveredSinceByOwner(store, dayStart), options.maxNudgesPerDay ?? Number.MAX_SAFE_INTEGER);
+  const budget = applyNudgeBudget(budgetItems, await deliveredSinceByOwner(store, dayStart), options.maxNudgesPerDay ?? Number.MAX_SAFE_INTEGER);
   for (const item of budget.now) {
     const route = item.route;
     const key = routeKey(route);
@@ -126,10 +125,7 @@ export async function deliverToConsole(
     options.write(header(route, group.length, digest));
     for (const item of group) {
       options.write(nudgeText(item));
-      store.sqlite.transaction(() => {
-        markDelivered.run(now, item.nudgeId);
-        markOutboxDone(store, item.outboxId, now);
-      })();
+      await markDeliveredOnConsole(store.db, { nudgeId: item.nudgeId, outboxId: item.outboxId, now });
       delivered++;
     }
   }

@@ -3,10 +3,6 @@ import type { Customer } from "../tables/customers.table";
 
 // What Slack shows about customers: `/keepwarm customer`, the touch form, the App Home numbers.
 
-export async function findCustomerById(db: Db, id: number): Promise<Customer | undefined> {
-  return db.selectFrom("customers").selectAll().where("id", "=", id).executeTakeFirst();
-}
-
 /** Whether this user owns any customer (their numbers are then theirs, else the team's). */
 export async function ownsCustomers(db: Db, ownerSlackId: string): Promise<boolean> {
   const row = await db.selectFrom("customers").select("id").where("owner_slack_id", "=", ownerSlackId).limit(1).executeTakeFirst();

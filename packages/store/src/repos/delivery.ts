@@ -1,16 +1,10 @@
+import type { PendingDelivery } from "./pending-deliveries";
 import { type ExpressionBuilder, sql } from "kysely";
 import { isPostgres } from "../engine/dialect";
 import { type Db, writeTransaction } from "../engine/transaction";
 import type { Database } from "../schema";
 import { type NudgeView, selectNudgeViews } from "./nudge-views";
 import type { OutboxKind } from "./outbox";
-
-/** A pending outbox item with the nudge it is about. */
-export interface PendingDelivery extends NudgeView {
-  outboxId: number;
-  kind: OutboxKind;
-  attempts: number;
-}
 
 export interface ClaimRequest {
   /** Who claims: unique per delivery process (and per SlackDelivery in it). */

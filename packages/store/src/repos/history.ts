@@ -42,14 +42,6 @@ export async function customersAfter(db: Db, after: number, limit: number): Prom
     .execute();
 }
 
-export async function countCustomers(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom("customers")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
-
 /**
  * The touches, NPS responses and purchases up to `until` of the customers with ids in
  * (after, last], each list by customer then time (touches at one instant by id), as

@@ -1,0 +1,147 @@
+import type BetterSqlite3 from "better-sqlite3";
+import type { Db } from "../engine/transaction";
+import { type BulkTouchWriter, type ImportedTouch, type ImportLedger, repeatsInstant, touchContentKey } from "./bulk-import";
+
+/**
+ * The touches import on SQLite: prepared multi-row statements on the raw connection.
+ *
+ * Per 64 rows, one lookup in touchpoints_customer_time (customer_id, occurred_at) finds
+ * the stored imported touches they could repeat, right before the 64-row INSERT that
+ * writes the same index pages. It is safe without a UNIQUE index because each batch is
+ * one BEGIN IMMEDIATE transaction: no other writer adds a touch between the lookup
+ * and the insert. (A UNIQUE index on a 53-bit content hash, tried first, meant one
+ * more random B-tree insert per row: 1–2 µs at a million rows, more than this lookup.)
+ *
+ * Each batch runs while holding kysely's connection lock, so no kysely query of this
+ * process lands between its statements.
+ */
+const CHUNK = 64;
+const PARAMS_PER_ROW = 6;
+
+type Statement = BetterSqlite3.Statement<unknown[]>;
+
+export async function openSqliteTouchWriter(
+  db: Db,
+  sqlite: BetterSqlite3.Database,
+  options: { loggedAt: number; ledger: ImportLedger },
+): Promise<BulkTouchWriter> {
+  const { loggedAt, ledger } = options;
+  const inserts = new Map<number, Statement>();
+  const lookups = new Map<number, Statement>();
+  const params: unknown[] = [];
+  const keys: unknown[] = [];
+  // For the import's duration, then handed back as they were: a page cache of the
+  // import's size class, and no foreign-key checks, which made the 64-row touch inserts
+  // ≈ 2.5 × as costly (touchpoints is a child of customers and a parent of nudges).
+  // Safe: every customer id written was read from customers by this import, and
+  // keepwarm never deletes a customer (only `demo --reset` empties a demo database).
+  // Pragmas are no-ops inside a transaction: these run between them.
+  let restore: { cacheSize: number; foreignKeys: number } | undefined;
+  await db.connection().execute(async () => {
+    restore = { cacheSize: Number(sqlite.pragma("cache_size", { simple: true })), foreignKeys: Number(sqlite.pragma("foreign_keys", { simple: true })) };
+    sqlite.pragma("foreign_keys = OFF");
+    sqlite.pragma("cache_size = -65536");
+  });
+
+  const insert = (rows: number): Statement => {
+    let statement = inserts.get(rows);
+    if (statement === undefined) {
+      // OR IGNORE only to spare SQLite a statement journal: a plain multi-row INSERT
+      // inside a transaction must be able to undo itself halfway, so it first copies
+      // every page it touches (that more than doubled the cost of an insert). Nothing
+      // here can be ignored (touchpoints has no unique key besides its id, values are
+      // validated), so a short count is a bug and throws (the batch rolls back).
+      statement = sqlite.prepare(
+        `INSERT OR IGNORE INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES ${Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, 'import')").join(", ")}`,
+      );
+      inserts.set(rows, statement);
+    }
+    return statement;
+  };
+  const lookup = (rows: number): Statement => {
+    let statement = lookups.get(rows);
+    if (statement === undefined) {
+      statement = sqlite
+        .prepare(
+          `SELECT customer_id, occurred_at, kind, note, logged_by FROM touchpoints
+           WHERE (customer_id, occurred_at) IN (VALUES ${Array.from({ length: rows }, () => "(?, ?)").join(", ")}) AND source = 'import'`,
+        )
+        .raw();
+      lookups.set(rows, statement);
+    }
+    return statement;
+  };
+
+  /** Insert the rows whose params are in `params`; returns the id range they got (the write lock is held: ids are consecutive). */
+  const write = (rows: number, values: unknown[]): [number, number] => {
+    const { changes, lastInsertRowid } = insert(rows).run(values);
+    if (changes !== rows) throw new Error(`touch import: SQLite ignored ${rows - changes} of ${rows} rows`);
+    const last = Number(lastInsertRowid);
+    return [last - rows + 1, last];
+  };
+
+  const writeBatch = (rows: readonly ImportedTouch[]): { inserted: number; unchanged: number; ranges: Array<[number, number]> } => {
+    const total = rows.length;
+    const ranges: Array<[number, number]> = [];
+    let inserted = 0;
+    for (let from = 0; from < total; from += CHUNK) {
+      const to = Math.min(total, from + CHUNK);
+      params.length = 0;
+      keys.length = 0;
+      for (let r = from; r < to; r++) {
+        const row = rows[r] as ImportedTouch;
+        params.push(row.customerId, row.kind, row.occurredAt, loggedAt, row.loggedBy, row.note);
+        keys.push(row.customerId, row.occurredAt);
+      }
+      const stored = lookup(to - from).all(keys) as unknown[][];
+      if (stored.length === 0 && !repeatsInstant(rows, from, to)) {
+        ranges.push(write(to - from, params));
+        inserted += to - from;
+        continue;
+      }
+      // The slow path: compare full content, stored rows first, then the chunk's own earlier rows.
+      const seen = new Set(stored.map((row) => JSON.stringify(row)));
+      const fresh: unknown[] = [];
+      for (let r = from; r < to; r++) {
+        const key = touchContentKey(rows[r] as ImportedTouch);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const at = (r - from) * PARAMS_PER_ROW;
+        for (let i = 0; i < PARAMS_PER_ROW; i++) fresh.push(params[at + i]);
+      }
+      if (fresh.length > 0) {
+        ranges.push(write(fresh.length / PARAMS_PER_ROW, fresh));
+        inserted += fresh.length / PARAMS_PER_ROW;
+      }
+    }
+    return { inserted, unchanged: total - inserted, ranges };
+  };
+
+  return {
+    parallel: 1,
+    async write(rows) {
+      const result = await db.connection().execute(async () => {
+        sqlite.exec("BEGIN IMMEDIATE");
+        try {
+          const written = writeBatch(rows);
+          sqlite.exec("COMMIT");
+          return written;
+        } catch (error) {
+          if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+          throw error;
+        }
+      });
+      for (const [first, last] of result.ranges) ledger.addRange("touchpoints", first, last);
+      return { inserted: result.inserted, unchanged: result.unchanged };
+    },
+    async close() {
+      const previous = restore;
+      if (previous === undefined) return;
+      restore = undefined;
+      await db.connection().execute(async () => {
+        sqlite.pragma(`cache_size = ${previous.cacheSize}`);
+        sqlite.pragma(`foreign_keys = ${previous.foreignKeys}`);
+      });
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { sql, type UpdateObject } from "kysely";
+import { type Db, writeTransaction } from "../engine/transaction";
+import type { Database } from "../schema";
+import { LIVE_STATUSES, type Nudge } from "../tables/nudges.table";
+import { DAY_MS } from "../time";
+import { enqueueOutbox } from "./outbox";
+
+/** What a rep's button did: the nudge as it is now, or why nothing changed. */
+export type NudgeActionResult = { ok: true; nudge: Nudge } | { ok: false; reason: "not_found" | "closed"; nudge?: Nudge };
+
+export async function findNudge(db: Db, nudgeId: number): Promise<Nudge | undefined> {
+  return db.selectFrom("nudges").selectAll().where("id", "=", nudgeId).executeTakeFirst();
+}
+
+/**
+ * Change a nudge that is still live, in one transaction: the status guard in the
+ * UPDATE decides, so two clicks (or a click and a sweep) in two processes change it
+ * once. A nudge already in Slack gets its message rewritten (outbox "update").
+ */
+async function changeLiveNudge(db: Db, nudgeId: number, now: number, set: UpdateObject<Database, "nudges">): Promise<NudgeActionResult> {
+  return writeTransaction(db, async (trx) => {
+    const nudge = await trx
+      .updateTable("nudges")
+      .set({ ...set, updated_at: now })
+      .where("id", "=", nudgeId)
+      .where("status", "in", LIVE_STATUSES)
+      .returningAll()
+      .executeTakeFirst();
+    if (nudge === undefined) {
+      const closed = await findNudge(trx, nudgeId);
+      return closed === undefined ? { ok: false, reason: "not_found" } : { ok: false, reason: "closed", nudge: closed };
+    }
+    if (nudge.delivered_at !== null) await enqueueOutbox(trx, [{ kind: "update", nudgeId }], now);
+    return { ok: true, nudge };
+  });
+}
+
+/** Snooze a live nudge until `until`. */
+export async function snoozeLiveNudge(db: Db, change: { nudgeId: number; until: number; by: string; now: number }): Promise<NudgeActionResult> {
+  return changeLiveNudge(db, change.nudgeId, change.now, { status: "snoozed", snoozed_until: change.until, snoozed_by: change.by });
+}
+
+/** Dismiss a live nudge; its rule stays quiet for the customer for the nudge's cooldown. */
+export async function dismissLiveNudge(db: Db, change: { nudgeId: number; by: string; note: string | null; now: number }): Promise<NudgeActionResult> {
+  return changeLiveNudge(db, change.nudgeId, change.now, {
+    status: "dismissed",
+    closed_at: change.now,
+    closed_by: change.by,
+    close_reason: "dismissed",
+    close_note: change.note,
+    // BIGINT arithmetic on PostgreSQL: days × ms-per-day overflows an INTEGER past 24 days.
+    cooldown_until: sql<number>`${change.now} + cooldown_days * cast(${sql.lit(DAY_MS)} as bigint)`,
+  });
+}

@@ -1,0 +1,153 @@
+import { sql } from "kysely";
+import type { Db } from "../engine/transaction";
+import { LIVE_STATUSES } from "../tables/nudges.table";
+import type { NewTouchpoint } from "../tables/touchpoints.table";
+import { DAY_MS } from "../time";
+import { enqueueOutbox, type OutboxWrite } from "./outbox";
+
+/** A nudge a touch closed, and the touch that did. */
+export interface ResolvedNudge {
+  nudgeId: number;
+  ruleId: string;
+  customerId: number;
+  touchId: number;
+}
+
+/** Record one touch; returns its id. */
+export async function insertTouch(trx: Db, touch: NewTouchpoint): Promise<number> {
+  const row = await trx.insertInto("touchpoints").values(touch).returning("id").executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Rows per INSERT: 8 columns, well under both engines' bound-parameter limits. */
+const INSERT_BATCH = 1000;
+
+/** Record many touches (tests, the demo); resolves nothing. */
+export async function insertTouches(db: Db, touches: readonly NewTouchpoint[]): Promise<void> {
+  for (let start = 0; start < touches.length; start += INSERT_BATCH)
+    await db
+      .insertInto("touchpoints")
+      .values(touches.slice(start, start + INSERT_BATCH))
+      .execute();
+}
+
+/** The highest touch id so far (0 when none): touches after it are the ones written since. */
+export async function maxTouchId(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom("touchpoints")
+    .select((eb) => eb.fn.max("id").as("id"))
+    .executeTakeFirst();
+  return Number(row?.id ?? 0);
+}
+
+interface Candidate {
+  nudgeId: number;
+  ruleId: string;
+  customerId: number;
+  cooldownDays: number;
+  deliveredAt: number | null;
+  touchId: number | null;
+}
+
+/**
+ * Close the live "contact" nudges (resolve_on_touch) of one customer that a touch just
+ * recorded answers: a touch resolves a nudge when it is newer than the customer's last
+ * touch at the time the nudge was planned (an old touch logged late changes nothing),
+ * and not in the future. Index seeks only (nudges_customer): the cost of a /touch does
+ * not grow with the touches stored. Run it in the transaction that inserted the touch.
+ */
+export async function resolveNudgesByTouch(
+  trx: Db,
+  touch: { id: number; customerId: number; occurredAt: number; closedBy: string },
+  now: number,
+): Promise<ResolvedNudge[]> {
+  if (touch.occurredAt > now) return [];
+  const candidates = await trx
+    .selectFrom("nudges")
+    .select(["id as nudgeId", "rule_id as ruleId", "customer_id as customerId", "cooldown_days as cooldownDays", "delivered_at as deliveredAt"])
+    .where("customer_id", "=", touch.customerId)
+    .where("status", "in", LIVE_STATUSES)
+    .where("resolve_on_touch", "=", 1)
+    .where(sql<number>`coalesce(last_touch_at, -1)`, "<", touch.occurredAt)
+    .orderBy("id")
+    .execute();
+  return closeByTouches(
+    trx,
+    candidates.map((c) => ({ ...c, touchId: touch.id })),
+    now,
+    () => touch.closedBy,
+  );
+}
+
+/**
+ * The same for every touch written after `afterTouchId` (a touches import): each live
+ * contact nudge of a customer touched since is resolved by that customer's newest such
+ * touch that answers it. Run it in one transaction so the import resolves all or none.
+ */
+export async function resolveNudgesByTouchesAfter(trx: Db, afterTouchId: number, now: number): Promise<ResolvedNudge[]> {
+  const candidates: Candidate[] = await trx
+    .selectFrom("nudges as n")
+    .select((eb) => [
+      "n.id as nudgeId",
+      "n.rule_id as ruleId",
+      "n.customer_id as customerId",
+      "n.cooldown_days as cooldownDays",
+      "n.delivered_at as deliveredAt",
+      eb
+        .selectFrom("touchpoints as t")
+        .select("t.id")
+        .whereRef("t.customer_id", "=", "n.customer_id")
+        .where("t.id", ">", afterTouchId)
+        .where("t.occurred_at", ">", sql<number>`coalesce(n.last_touch_at, -1)`)
+        .where("t.occurred_at", "<=", now)
+        .orderBy("t.occurred_at", "desc")
+        .orderBy("t.id", "desc")
+        .limit(1)
+        .as("touchId"),
+    ])
+    .where("n.status", "in", LIVE_STATUSES)
+    .where("n.resolve_on_touch", "=", 1)
+    .where("n.customer_id", "in", (eb) => eb.selectFrom("touchpoints").select("customer_id").distinct().where("id", ">", afterTouchId))
+    .orderBy("n.id")
+    .execute();
+  const touchIds = [...new Set(candidates.flatMap((c) => (c.touchId === null ? [] : [c.touchId])))];
+  const closers = new Map<number, string>();
+  for (let start = 0; start < touchIds.length; start += INSERT_BATCH) {
+    const rows = await trx
+      .selectFrom("touchpoints")
+      .select(["id", "logged_by", "source"])
+      .where("id", "in", touchIds.slice(start, start + INSERT_BATCH))
+      .execute();
+    for (const row of rows) closers.set(row.id, row.logged_by ?? row.source);
+  }
+  return closeByTouches(trx, candidates, now, (touchId) => closers.get(touchId) ?? "import");
+}
+
+/** Resolve each candidate still live; an already delivered nudge gets its message updated (outbox "update"). */
+async function closeByTouches(trx: Db, candidates: readonly Candidate[], now: number, closedBy: (touchId: number) => string): Promise<ResolvedNudge[]> {
+  const resolved: ResolvedNudge[] = [];
+  const updates: OutboxWrite[] = [];
+  for (const candidate of candidates) {
+    if (candidate.touchId === null) continue;
+    const result = await trx
+      .updateTable("nudges")
+      .set({
+        status: "resolved",
+        closed_at: now,
+        close_reason: "touch",
+        resolved_touch_id: candidate.touchId,
+        closed_by: closedBy(candidate.touchId),
+        cooldown_until: now + candidate.cooldownDays * DAY_MS,
+        updated_at: now,
+      })
+      .where("id", "=", candidate.nudgeId)
+      .where("status", "in", LIVE_STATUSES)
+      .executeTakeFirst();
+    // Another process may have closed it meanwhile: the guard above makes that a no-op.
+    if (Number(result.numUpdatedRows) === 0) continue;
+    if (candidate.deliveredAt !== null) updates.push({ kind: "update", nudgeId: candidate.nudgeId });
+    resolved.push({ nudgeId: candidate.nudgeId, ruleId: candidate.ruleId, customerId: candidate.customerId, touchId: candidate.touchId });
+  }
+  await enqueueOutbox(trx, updates, now);
+  return resolved;
+}

@@ -1,0 +1,118 @@
+import { tempDir } from "@keepwarm/testkit";
+import { sql } from "kysely";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  driverOf,
+  findCustomerNamedExactly,
+  findCustomersByNamePart,
+  findCustomersByNamePrefix,
+  ImportLedger,
+  insertCustomers,
+  openBulkTouchWriter,
+  openStore,
+  type Store,
+  searchCustomers,
+  type ImportedTouch,
+  undoImport,
+} from "../src/index";
+import { freshDatabase, TEST_ENGINE } from "../src/testing/database";
+
+const NOW = Date.parse("2026-06-15T12:00:00Z");
+let tmp: ReturnType<typeof tempDir>;
+let store: Store;
+let ids: number[];
+beforeEach(async () => {
+  tmp = tempDir("keepwarm-store-ingest-");
+  store = await openStore(await freshDatabase(tmp));
+  const names = ["Acme Corp", "Acme Industries", "50% Off Ltd", "5000 Club", "Under_Score", "Underscore Inc", "ACME corp", "Søren & Co"];
+  ids = await insertCustomers(
+    store.db,
+    names.map((name, i) => ({ external_id: `C-${i + 1}`, name, loyalty_member: 0, attributes: "{}", created_at: NOW, updated_at: NOW })),
+  );
+});
+afterEach(async () => {
+  await store.close();
+  tmp.cleanup();
+});
+
+const rowsOf = (rows: Array<[number, number, string, string | null, string | null]>): ImportedTouch[] =>
+  rows.map(([customerId, occurredAt, kind, note, loggedBy]) => ({ customerId, occurredAt, kind, note, loggedBy }));
+const touchCount = async () =>
+  Number(
+    (
+      await store.db
+        .selectFrom("touchpoints")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+
+describe("customer lookups", () => {
+  it("find by id or name in any case, oldest first, the id as written winning", async () => {
+    expect((await findCustomerNamedExactly(store.db, "c-2"))?.name).toBe("Acme Industries");
+    expect((await findCustomerNamedExactly(store.db, "acme CORP"))?.external_id).toBe("C-1");
+    expect(await findCustomerNamedExactly(store.db, "Acme")).toBeUndefined();
+  });
+
+  it("match a name prefix in any case, and take LIKE wildcards in the text literally", async () => {
+    expect((await findCustomersByNamePrefix(store.db, "acme c", 5)).map((c) => c.external_id)).toEqual(["C-1", "C-7"]);
+    expect((await findCustomersByNamePrefix(store.db, "50%", 5)).map((c) => c.name)).toEqual(["50% Off Ltd"]);
+    expect((await findCustomersByNamePrefix(store.db, "5%", 5)).map((c) => c.name)).toEqual([]);
+    expect((await findCustomersByNamePrefix(store.db, "under_", 5)).map((c) => c.name)).toEqual(["Under_Score"]);
+    expect((await findCustomersByNamePart(store.db, "co", "word", 5)).map((c) => c.name)).toEqual(["ACME corp", "Acme Corp", "Søren & Co"]);
+    expect((await searchCustomers(store.db, "c-", 3)).map((c) => c.external_id)).toEqual(["C-3", "C-4", "C-7"]);
+  });
+
+  it.skipIf(TEST_ENGINE !== "postgres")("seek an index for a name prefix on PostgreSQL, whatever the collation", async () => {
+    const plan = await store.db.connection().execute(async (conn) => {
+      // Eight customers: without this the planner rightly prefers reading the table.
+      await sql`SET enable_seqscan = off`.execute(conn);
+      return sql<{ "QUERY PLAN": string }>`EXPLAIN SELECT id FROM customers WHERE lower(name) LIKE lower(${"acme c%"}) ESCAPE '\\'`.execute(conn);
+    });
+    expect(plan.rows.map((r) => r["QUERY PLAN"]).join("\n")).toMatch(/customers_name_prefix/);
+  });
+});
+
+describe("the touches bulk writer", () => {
+  it("skips exact duplicates of stored imported touches and within a batch, and records what it inserted", async () => {
+    const ledger = new ImportLedger();
+    const writer = await openBulkTouchWriter(store, { loggedAt: NOW, ledger });
+    const [a, b] = ids as [number, number];
+    try {
+      const first = await writer.write(
+        rowsOf([
+          [a, NOW - 1000, "call", "hi", null],
+          [a, NOW - 1000, "call", "hi", null],
+          [a, NOW - 1000, "call", "hi", "U1"],
+          [b, NOW - 2000, "email", null, null],
+        ]),
+      );
+      expect(first).toEqual({ inserted: 3, unchanged: 1 });
+      const again = await writer.write(
+        rowsOf([
+          [a, NOW - 1000, "call", "hi", null],
+          [b, NOW - 3000, "email", null, null],
+        ]),
+      );
+      expect(again).toEqual({ inserted: 1, unchanged: 1 });
+    } finally {
+      await writer.close();
+    }
+    expect(await touchCount()).toBe(4);
+    await store.db.insertInto("touchpoints").values({ customer_id: a, kind: "visit", occurred_at: NOW, logged_at: NOW, source: "cli" }).execute();
+    await undoImport(store.db, ledger);
+    expect(await store.db.selectFrom("touchpoints").select(["kind", "source"]).execute()).toEqual([{ kind: "visit", source: "cli" }]);
+  });
+
+  it.skipIf(TEST_ENGINE !== "sqlite")("hands the SQLite connection back with foreign keys on and its page cache as it was", async () => {
+    const driver = driverOf(store);
+    if (driver.engine !== "sqlite") return;
+    const { sqlite } = driver;
+    const before = [sqlite.pragma("foreign_keys", { simple: true }), sqlite.pragma("cache_size", { simple: true })];
+    const writer = await openBulkTouchWriter(store, { loggedAt: NOW, ledger: new ImportLedger() });
+    expect(sqlite.pragma("foreign_keys", { simple: true })).toBe(0);
+    await expect(writer.write(rowsOf([[ids[0] as number, NOW, "call", "x", null]]))).resolves.toEqual({ inserted: 1, unchanged: 0 });
+    await writer.close();
+    expect([sqlite.pragma("foreign_keys", { simple: true }), sqlite.pragma("cache_size", { simple: true }), sqlite.inTransaction]).toEqual([...before, false]);
+  });
+});
