@@ -1,6 +1,6 @@
 import { type CustomerFactRow, explain, FACT_NAMES, type Facts, factsUsed, parseAttributes, type Rule, renderTemplate } from "@keepwarm/rules";
 import { isHeldOut } from "./holdout";
-import type { Match } from "./sweep";
+import type { Match } from "./match";
 
 /** Facts every nudge message shows (the Slack context line, the console, the explanation of a quiet customer). */
 const SHOWN_FACTS = ["daysSinceLastTouch", "neverTouched", "lastTouchKind", "npsLatest", "npsPrevious"];

@@ -31,22 +31,11 @@ import { hostname } from "node:os";
 import { escalateOverdueNudges } from "./escalation";
 import { UserError } from "./errors";
 import { LazyMatch } from "./lazy-match";
+import type { Match } from "./match";
+
+export type { Match } from "./match";
 import { keepLeaseAlive, type LeaseHolder, LeaseLostError, releaseLease, tryAcquireLease } from "./lease";
 import { type ActiveRuleSet, ensureActiveRuleSet } from "./rule-sets";
-
-export interface Match {
-  rule: Rule;
-  customerId: number;
-  customerExternalId: string;
-  customerName: string;
-  ownerSlackId: string | null;
-  facts: Facts;
-  explanation: string;
-  message: string;
-  heldOut: boolean;
-  /** The customer's last touch when planned: only a newer touch resolves the nudge. */
-  lastTouchAt: number | null;
-}
 
 export interface SweepOptions {
   calendar: Calendar;
