@@ -1,15 +1,4 @@
-import {
-  type Customer,
-  findCustomerNamedExactly,
-  findCustomersByExternalIdNoCase,
-  findCustomersByName,
-  findCustomersByNamePart,
-  findCustomersByNamePrefix,
-  findCustomerByExternalId,
-  type NameMatch,
-  type Store,
-  searchCustomers as searchCustomerRows,
-} from "@keepwarm/store";
+import { type Customer, customerLookups, findCustomersByNamePart, type NameMatch, type Store, searchCustomers as searchCustomerRows } from "@keepwarm/store";
 
 export type CustomerLookup = { kind: "found"; customer: Customer } | { kind: "ambiguous"; candidates: Customer[] } | { kind: "none"; suggestions: Customer[] };
 
@@ -17,7 +6,7 @@ export type CustomerLookup = { kind: "found"; customer: Customer } | { kind: "am
 export async function exactCustomer(store: Store, query: string): Promise<Customer | undefined> {
   const q = query.trim();
   if (q === "") return undefined;
-  return findCustomerNamedExactly(store.db, q);
+  return (await customerLookups(store).namedByFirstOf([q]))?.customer;
 }
 
 /**
@@ -28,14 +17,15 @@ export async function exactCustomer(store: Store, query: string): Promise<Custom
 export async function lookupCustomer(store: Store, query: string, limit = 5): Promise<CustomerLookup> {
   const q = query.trim().replace(/\s+/g, " ");
   if (q === "") return { kind: "none", suggestions: [] };
-  const byId = await findCustomerByExternalId(store.db, q);
+  const lookups = customerLookups(store);
+  const byId = await lookups.byExternalId(q);
   if (byId) return { kind: "found", customer: byId };
-  const byName = await findCustomersByName(store.db, q, limit + 1);
+  const byName = await lookups.byName(q, limit + 1);
   if (byName.length === 1 && byName[0]) return { kind: "found", customer: byName[0] };
   if (byName.length > 1) return { kind: "ambiguous", candidates: byName.slice(0, limit) };
-  const byIdNoCase = await findCustomersByExternalIdNoCase(store.db, q, 2);
+  const byIdNoCase = await lookups.byExternalIdNoCase(q, 2);
   if (byIdNoCase.length === 1 && byIdNoCase[0]) return { kind: "found", customer: byIdNoCase[0] };
-  const prefix = await findCustomersByNamePrefix(store.db, q, limit + 1);
+  const prefix = await lookups.byNamePrefix(q, limit + 1);
   if (prefix.length === 1 && prefix[0]) return { kind: "found", customer: prefix[0] };
   if (prefix.length > 1) return { kind: "ambiguous", candidates: prefix.slice(0, limit) };
   return { kind: "none", suggestions: await suggestCustomers(store, q, limit) };

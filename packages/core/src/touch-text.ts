@@ -1,7 +1,7 @@
 import type { Calendar } from "@keepwarm/rules";
 import type { Customer, Store, TouchKind } from "@keepwarm/store";
-import { DAY_MS, TOUCH_KINDS } from "@keepwarm/store";
-import { exactCustomer, lookupCustomer } from "./customers";
+import { customerLookups, DAY_MS, TOUCH_KINDS } from "@keepwarm/store";
+import { lookupCustomer } from "./customers";
 import { parseIsoInstant } from "./dates";
 
 export type TouchTextResult =
@@ -89,18 +89,19 @@ export async function parseTouchTokens(store: Store, tokens: readonly TouchToken
     }
   } else {
     // Longest exact match first, so "Call Center Inc call" finds the customer "Call Center Inc".
-    for (let k = Math.min(tokens.length, 12); k >= 1 && customer === undefined; k--) {
-      const found = await exactCustomer(
-        store,
-        tokens
-          .slice(0, k)
-          .map((t) => t.text)
-          .join(" "),
-      );
-      if (found) {
-        customer = found;
-        used = k;
-      }
+    const runs: Array<{ k: number; text: string }> = [];
+    for (let k = Math.min(tokens.length, 12); k >= 1; k--) {
+      const text = tokens
+        .slice(0, k)
+        .map((t) => t.text)
+        .join(" ")
+        .trim();
+      if (text !== "") runs.push({ k, text });
+    }
+    const found = await customerLookups(store).namedByFirstOf(runs.map((run) => run.text));
+    if (found !== undefined) {
+      customer = found.customer;
+      used = runs.find((run) => run.text === found.text)?.k ?? 0;
     }
     if (customer === undefined) {
       let end = tokens.findIndex((t, i) => i > 0 && (isKind(t.text) || DATE_WORD.test(t.text)));

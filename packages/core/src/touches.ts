@@ -1,5 +1,5 @@
 import type { ResolvedNudge, Store, TouchKind, TouchSource } from "@keepwarm/store";
-import { insertTouch, resolveNudgesByTouch, TOUCH_KINDS, writeTransaction } from "@keepwarm/store";
+import { recordTouch, TOUCH_KINDS } from "@keepwarm/store";
 import { UserError } from "./errors";
 
 export type { ResolvedNudge } from "@keepwarm/store";
@@ -25,22 +25,16 @@ export async function logTouch(store: Store, input: TouchInput): Promise<{ touch
   const now = input.now ?? Date.now();
   if (input.occurredAt > now + 5 * 60_000) throw new UserError("the touch date is in the future");
   if (!isTouchKind(input.kind)) throw new UserError(`unknown touch kind "${input.kind}": use ${TOUCH_KINDS.join(", ")}`);
-  const loggedBy = input.loggedBy ?? null;
-  return writeTransaction(store.db, async (trx) => {
-    const touchId = await insertTouch(trx, {
-      customer_id: input.customerId,
+  return recordTouch(
+    store,
+    {
+      customerId: input.customerId,
       kind: input.kind,
-      occurred_at: input.occurredAt,
-      logged_at: now,
-      logged_by: loggedBy,
+      occurredAt: input.occurredAt,
       note: input.note ?? null,
+      loggedBy: input.loggedBy ?? null,
       source: input.source,
-    });
-    const resolved = await resolveNudgesByTouch(
-      trx,
-      { id: touchId, customerId: input.customerId, occurredAt: input.occurredAt, closedBy: loggedBy ?? input.source },
-      now,
-    );
-    return { touchId, resolved };
-  });
+    },
+    now,
+  );
 }

@@ -44,3 +44,4 @@ export * from "./repos/nudge-views";
 export * from "./repos/pending-deliveries";
 export * from "./repos/demo";
 export * from "./repos/bulk-import";
+export * from "./repos/customer-lookups";

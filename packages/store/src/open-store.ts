@@ -4,6 +4,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { type Engine, engineOf, maskLocation } from "./engine/location";
+import { withStatementCache } from "./engine/statement-cache";
 import { migrationProvider } from "./migrations/index";
 import type { Database } from "./schema";
 
@@ -65,7 +66,7 @@ async function openSqlite(path: string, options: OpenStoreOptions): Promise<Stor
   } catch (error) {
     throw new StoreError(`cannot open database "${path}" (${labelOf(options)}): ${(error as Error).message}`);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return finishOpen(db, { engine: "sqlite", sqlite }, file, options);
 }
 

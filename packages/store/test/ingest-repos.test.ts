@@ -2,6 +2,7 @@ import { tempDir } from "@keepwarm/testkit";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  customerLookups,
   driverOf,
   findCustomerNamedExactly,
   findCustomersByNamePart,
@@ -61,6 +62,19 @@ describe("customer lookups", () => {
     expect((await findCustomersByNamePrefix(store.db, "under_", 5)).map((c) => c.name)).toEqual(["Under_Score"]);
     expect((await findCustomersByNamePart(store.db, "co", "word", 5)).map((c) => c.name)).toEqual(["ACME corp", "Acme Corp", "Søren & Co"]);
     expect((await searchCustomers(store.db, "c-", 3)).map((c) => c.external_id)).toEqual(["C-3", "C-4", "C-7"]);
+  });
+
+  it("give /touch the same answers through customerLookups (prepared statements on SQLite)", async () => {
+    const lookups = customerLookups(store);
+    expect(await lookups.namedByFirstOf(["acme corp call", "ACME CORP", "acme"])).toMatchObject({ text: "ACME CORP", customer: { external_id: "C-1" } });
+    expect(await lookups.namedByFirstOf(["c-3", "acme corp"])).toMatchObject({ text: "c-3", customer: { name: "50% Off Ltd" } });
+    expect(await lookups.namedByFirstOf(["acme"])).toBeUndefined();
+    expect((await lookups.byExternalId("C-2"))?.name).toBe("Acme Industries");
+    expect(await lookups.byExternalId("c-2")).toBeUndefined();
+    expect((await lookups.byExternalIdNoCase("c-2", 2)).map((c) => c.external_id)).toEqual(["C-2"]);
+    expect((await lookups.byName("acme corp", 6)).map((c) => c.external_id)).toEqual(["C-1", "C-7"]);
+    expect((await lookups.byNamePrefix("under_", 6)).map((c) => c.name)).toEqual(["Under_Score"]);
+    expect((await lookups.byNamePrefix("acme", 6)).map((c) => c.external_id)).toEqual(["C-1", "C-7", "C-2"]);
   });
 
   it.skipIf(TEST_ENGINE !== "postgres")("seek an index for a name prefix on PostgreSQL, whatever the collation", async () => {

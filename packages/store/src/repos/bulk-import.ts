@@ -47,10 +47,6 @@ export class ImportLedger {
   idRuns(table: ImportTable): ReadonlyArray<readonly [number, number]> {
     return this.runs.get(table) ?? [];
   }
-
-  get isEmpty(): boolean {
-    return [...this.runs.values()].every((list) => list.length === 0) && this.customers.inserted.size === 0 && this.customers.previous.size === 0;
-  }
 }
 
 /** Ids per DELETE when taking an import back: each transaction stays short, like the import's. */
@@ -109,7 +105,7 @@ export interface TouchBatchResult {
  * millisecond are both kept. What a write commits is recorded in the ledger.
  */
 export interface BulkTouchWriter {
-  /** How many writes may run at once (each on rows of customers no other running write has). */
+  /** How many writes the caller may run at once (the writer keeps two that share customers apart). */
   readonly parallel: number;
   write(rows: readonly ImportedTouch[]): Promise<TouchBatchResult>;
   /** Hand the connection back as it was and make every write durable (call it before undoImport, too). */

@@ -1,9 +1,11 @@
 import { sql } from "kysely";
-import type { Db } from "../engine/transaction";
+import { type Db, writeTransaction } from "../engine/transaction";
+import { driverOf, type Store } from "../open-store";
 import { LIVE_STATUSES } from "../tables/nudges.table";
 import type { NewTouchpoint } from "../tables/touchpoints.table";
 import { DAY_MS } from "../time";
 import { enqueueOutbox, type OutboxWrite } from "./outbox";
+import { recordTouchSqlite } from "./touches.sqlite";
 
 /** A nudge a touch closed, and the touch that did. */
 export interface ResolvedNudge {
@@ -11,6 +13,48 @@ export interface ResolvedNudge {
   ruleId: string;
   customerId: number;
   touchId: number;
+}
+
+/** A touch as a rep logs it (/touch, the modal, `keepwarm touch`). */
+export interface TouchToRecord {
+  customerId: number;
+  kind: string;
+  occurredAt: number;
+  note: string | null;
+  loggedBy: string | null;
+  source: string;
+}
+
+export interface RecordedTouch {
+  touchId: number;
+  resolved: ResolvedNudge[];
+}
+
+/**
+ * Record a touch and, in the same transaction, resolve the customer's nudges it
+ * answers (resolveNudgesByTouch). On SQLite the two statements are prepared once
+ * per connection (recordTouchSqlite): the bot's hot path.
+ */
+export async function recordTouch(store: Store, touch: TouchToRecord, now: number): Promise<RecordedTouch> {
+  const driver = driverOf(store);
+  if (driver.engine === "sqlite") return recordTouchSqlite(store.db, driver.sqlite, touch, now);
+  return writeTransaction(store.db, async (trx) => {
+    const touchId = await insertTouch(trx, {
+      customer_id: touch.customerId,
+      kind: touch.kind,
+      occurred_at: touch.occurredAt,
+      logged_at: now,
+      logged_by: touch.loggedBy,
+      note: touch.note,
+      source: touch.source,
+    });
+    const resolved = await resolveNudgesByTouch(
+      trx,
+      { id: touchId, customerId: touch.customerId, occurredAt: touch.occurredAt, closedBy: touch.loggedBy ?? touch.source },
+      now,
+    );
+    return { touchId, resolved };
+  });
 }
 
 /** Record one touch; returns its id. */
@@ -53,8 +97,10 @@ interface Candidate {
  * Close the live "contact" nudges (resolve_on_touch) of one customer that a touch just
  * recorded answers: a touch resolves a nudge when it is newer than the customer's last
  * touch at the time the nudge was planned (an old touch logged late changes nothing),
- * and not in the future. Index seeks only (nudges_customer): the cost of a /touch does
- * not grow with the touches stored. Run it in the transaction that inserted the touch.
+ * and not in the future. One UPDATE over an index seek (nudges_customer): the cost of a
+ * /touch does not grow with the touches stored, and the status guard makes a nudge
+ * another process closed meanwhile a no-op. Run it in the transaction that inserted
+ * the touch.
  */
 export async function resolveNudgesByTouch(
   trx: Db,
@@ -62,21 +108,31 @@ export async function resolveNudgesByTouch(
   now: number,
 ): Promise<ResolvedNudge[]> {
   if (touch.occurredAt > now) return [];
-  const candidates = await trx
-    .selectFrom("nudges")
-    .select(["id as nudgeId", "rule_id as ruleId", "customer_id as customerId", "cooldown_days as cooldownDays", "delivered_at as deliveredAt"])
+  const closed = await trx
+    .updateTable("nudges")
+    .set({
+      status: "resolved",
+      closed_at: now,
+      close_reason: "touch",
+      resolved_touch_id: touch.id,
+      closed_by: touch.closedBy,
+      // BIGINT arithmetic on PostgreSQL: days × ms-per-day overflows an INTEGER past 24 days.
+      cooldown_until: sql<number>`${now} + cooldown_days * cast(${sql.lit(DAY_MS)} as bigint)`,
+      updated_at: now,
+    })
     .where("customer_id", "=", touch.customerId)
     .where("status", "in", LIVE_STATUSES)
     .where("resolve_on_touch", "=", 1)
     .where(sql<number>`coalesce(last_touch_at, -1)`, "<", touch.occurredAt)
-    .orderBy("id")
+    .returning(["id", "rule_id", "delivered_at"])
     .execute();
-  return closeByTouches(
+  closed.sort((a, b) => a.id - b.id);
+  await enqueueOutbox(
     trx,
-    candidates.map((c) => ({ ...c, touchId: touch.id })),
+    closed.filter((n) => n.delivered_at !== null).map((n) => ({ kind: "update" as const, nudgeId: n.id })),
     now,
-    () => touch.closedBy,
   );
+  return closed.map((n) => ({ nudgeId: n.id, ruleId: n.rule_id, customerId: touch.customerId, touchId: touch.id }));
 }
 
 /**
