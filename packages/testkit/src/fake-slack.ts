@@ -34,6 +34,12 @@ export interface FakeSlackOptions {
    * this WebSocket URL; any other token gets `not_allowed_token_type`, as Slack does.
    */
   socketUrl?: string;
+  /**
+   * Answer each accepted chat.postMessage this many ms late. The message is kept (and
+   * shows in conversations.history) when the call arrives, as Slack's would be: a
+   * process killed during the delay posted a message it never heard back about.
+   */
+  postDelayMs?: number;
 }
 
 /** A chat.postMessage the channel rate limit accepted or refused (with channelIntervalMs). */
@@ -59,6 +65,7 @@ export class FakeSlack {
   private readonly teamId: string;
   private readonly botUserId: string;
   private readonly channelIntervalMs: number | undefined;
+  private readonly postDelayMs: number;
   /** Settable after start, when the WebSocket server's port is only known then. */
   socketUrl: string | undefined;
   private lastAccepted = new Map<string, number>();
@@ -70,6 +77,7 @@ export class FakeSlack {
     this.teamId = options.teamId ?? "T0TEST";
     this.botUserId = options.botUserId ?? "U0BOT";
     this.channelIntervalMs = options.channelIntervalMs;
+    this.postDelayMs = options.postDelayMs ?? 0;
     this.socketUrl = options.socketUrl;
   }
 
@@ -167,7 +175,9 @@ export class FakeSlack {
       if (limited !== undefined) return limited;
     }
     if (method === "apps.connections.open") return { status: 200, body: this.connectionsOpen(token) };
-    return { status: 200, body: this.answer(method, args) };
+    const body = this.answer(method, args);
+    if (method === "chat.postMessage" && this.postDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.postDelayMs));
+    return { status: 200, body };
   }
 
   private connectionsOpen(token: string | undefined): Record<string, unknown> {
