@@ -1,10 +1,10 @@
-import { type NudgeView, stateLine } from "@keepwarm/core";
+import type { NudgeView } from "@keepwarm/core";
 import type { BlockAction, RespondFn, webApi } from "@slack/bolt";
 import type { BotDeps } from "../../deps";
 import { publishHome } from "../../home";
 import { nudgeRef, parseJson } from "../../payloads";
 import { nudgeView } from "../../queries";
-import { mention } from "../../slack-text";
+import { slackStateLine } from "../../slack-text";
 
 /**
  * Answer a button: an ephemeral line under a message, or a refreshed App Home when
@@ -37,7 +37,7 @@ export async function liveNudgeOrReply(
     return undefined;
   }
   if (view.status !== "open" && view.status !== "snoozed") {
-    await replyToAction(body, respond, client, deps, `This nudge is already closed: ${stateLine(view, mention)}.${closedHint}`);
+    await replyToAction(body, respond, client, deps, `This nudge is already closed: ${slackStateLine(view)}.${closedHint}`);
     return undefined;
   }
   return view;

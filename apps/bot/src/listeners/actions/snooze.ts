@@ -1,10 +1,10 @@
-import { snoozeNudge, stateLine, UserError } from "@keepwarm/core";
+import { snoozeNudge, UserError } from "@keepwarm/core";
 import type { App, BlockAction, StaticSelectAction } from "@slack/bolt";
 import { ACTION } from "../../blocks/nudge-message";
 import type { BotDeps } from "../../deps";
 import { snoozeChoice } from "../../payloads";
 import { nudgeView } from "../../queries";
-import { mention } from "../../slack-text";
+import { escapeMrkdwn, slackStateLine } from "../../slack-text";
 import { replyToAction } from "./reply";
 
 export function registerSnoozeAction(app: App, deps: BotDeps): void {
@@ -25,11 +25,11 @@ export function registerSnoozeAction(app: App, deps: BotDeps): void {
         text = ":warning: That nudge no longer exists.";
       } else {
         const view = nudgeView(deps.store, choice.data.nudgeId);
-        text = `This nudge is already closed${view ? `: ${stateLine(view, mention)}` : ""}.`;
+        text = `This nudge is already closed${view ? `: ${slackStateLine(view)}` : ""}.`;
       }
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
-      text = `:warning: ${error.message}`;
+      text = `:warning: ${escapeMrkdwn(error.message)}`;
     }
     await replyToAction(body, respond, client, deps, text);
   });

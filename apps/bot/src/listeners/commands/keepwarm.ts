@@ -1,40 +1,38 @@
-import { computeStats, DEFAULT_STATS_DAYS, getActiveRuleSet, lookupCustomer, stateLine } from "@keepwarm/core";
+import { computeStats, DEFAULT_STATS_DAYS, getActiveRuleSet, lookupCustomer } from "@keepwarm/core";
 import { type Customer, DAY_MS } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
 import { statsMessage } from "../../blocks/stats-view";
 import type { BotDeps } from "../../deps";
 import { basicStats, liveNudgesOfCustomer, npsHistory, ownsCustomers, QUIET_DAYS, quietCustomers, recentTouches } from "../../queries";
-import { clip, escapeMrkdwn, mention, plainCommandText } from "../../slack-text";
+import { clip, days, escapeMrkdwn, mention, plainCommandText, slackStateLine } from "../../slack-text";
 
 export const KEEPWARM_USAGE = [
   "*keepwarm*",
   "• `/keepwarm quiet`: your customers with no touch in 30+ days",
-  "• `/keepwarm customer <name or id>`: owner, last touches, NPS, open nudges",
+  "• `/keepwarm customer &lt;name or id&gt;`: owner, last touches, NPS, open nudges",
   "• `/keepwarm stats [segment]`: your numbers, NPS, retention, the nudge funnel and whether the nudges work (holdouts)",
   "• `/keepwarm rules`: the active rules; admins: `/keepwarm rules edit`",
-  "• `/touch <customer> [kind] [date] [note…]`: log a touch",
+  "• `/touch &lt;customer&gt; [kind] [date] [note…]`: log a touch",
 ].join("\n");
 
 export const isAdmin = (deps: BotDeps, user: string): boolean => deps.env.KEEPWARM_ADMINS.includes(user);
 
 const ago = (now: number, at: number) => {
-  const days = Math.floor((now - at) / 86_400_000);
-  return days <= 0 ? "today" : days === 1 ? "yesterday" : `${days} days ago`;
+  const n = Math.floor((now - at) / 86_400_000);
+  return n <= 0 ? "today" : n === 1 ? "yesterday" : `${days(n)} ago`;
 };
 
 function quiet(deps: BotDeps, user: string): string {
   const mine = ownsCustomers(deps.store, user);
   const { rows, total } = quietCustomers(deps.store, mine ? user : null, deps.now(), 15);
   if (total === 0) return mine ? `None of your customers has gone ${QUIET_DAYS}+ days without a touch. :tada:` : "No quiet customers.";
-  const lines = rows.map(
-    (c) => `• *${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.externalId)}): ${c.daysQuiet === null ? "never touched" : `${c.daysQuiet} days`}`,
-  );
+  const lines = rows.map((c) => `• *${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.externalId)}): ${c.daysQuiet === null ? "never touched" : days(c.daysQuiet)}`);
   return `*${mine ? "Your" : "All"} quiet customers* (${total}, no touch in ${QUIET_DAYS}+ days):\n${lines.join("\n")}${total > rows.length ? `\n…and ${total - rows.length} more` : ""}`;
 }
 
 function customerSummary(deps: BotDeps, query: string): string {
-  if (query === "") return "Usage: `/keepwarm customer <name or id>`";
+  if (query === "") return "Usage: `/keepwarm customer &lt;name or id&gt;`";
   const lookup = lookupCustomer(deps.store, query);
   if (lookup.kind === "ambiguous")
     return `"${escapeMrkdwn(clip(query, 100))}" matches several customers:\n${lookup.candidates.map((c) => `• ${escapeMrkdwn(c.name)} (${escapeMrkdwn(c.external_id)})`).join("\n")}`;
@@ -54,7 +52,7 @@ function customerSummary(deps: BotDeps, query: string): string {
     touches.length === 0
       ? "Touches: none yet"
       : `Last touches:\n${touches.map((t) => `• ${t.kind} ${ago(now, t.occurredAt)}${t.loggedBy ? ` by ${mention(t.loggedBy)}` : ""}${t.note ? `: ${escapeMrkdwn(clip(t.note, 120))}` : ""}`).join("\n")}`,
-    nudges.length === 0 ? "Open nudges: none" : `Open nudges:\n${nudges.map((n) => `• ${escapeMrkdwn(n.explanation)} (${stateLine(n, mention)})`).join("\n")}`,
+    nudges.length === 0 ? "Open nudges: none" : `Open nudges:\n${nudges.map((n) => `• ${escapeMrkdwn(n.explanation)} (${slackStateLine(n)})`).join("\n")}`,
   ];
   return lines.join("\n");
 }
@@ -140,8 +138,8 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
     }
     await respond(
       typeof answer === "string"
-        ? { response_type: "ephemeral", text: answer.slice(0, 3900) }
-        : { response_type: "ephemeral", text: answer.text.slice(0, 3900), blocks: answer.blocks },
+        ? { response_type: "ephemeral", text: clip(answer, 3900) }
+        : { response_type: "ephemeral", text: clip(answer.text, 3900), blocks: answer.blocks },
     );
   });
 }
