@@ -2,6 +2,7 @@ import { finishTouchText, logTouch, parseTouchText, type TouchTextResult, UserEr
 import type { Customer } from "@keepwarm/store";
 import type { types } from "@slack/bolt";
 import type { BotDeps } from "./deps";
+import { isStranger, mayAccess, STRANGER_TEXT, type Viewer, viewerOf, visibleCustomers } from "./security/access";
 import { clip, escapeMrkdwn, plainCommandText, plainText, touchWithArticle } from "./slack-text";
 
 export const CHOOSE_CUSTOMER = "touch_choose_customer";
@@ -88,11 +89,34 @@ function explainFailure(result: Exclude<TouchTextResult, { ok: true }>): Reply {
   }
 }
 
+const NOT_YOURS: Reply = {
+  text: ":mag: None of the customers you can log touches for (yours, your team's as a lead) matches that. Check the name, or use the customer's id.",
+};
+
+/**
+ * The parse narrowed to customers the user may act on: another rep's customer answers
+ * like none at all, candidates and suggestions are filtered, one candidate left is it.
+ */
+function visibleTouch(deps: BotDeps, viewer: Viewer, result: TouchTextResult): TouchTextResult | Reply {
+  if (viewer.admin) return result;
+  if (result.ok) return mayAccess(viewer, result.customer.owner_slack_id) ? result : NOT_YOURS;
+  if (result.error === "not_found") return { ...result, suggestions: visibleCustomers(viewer, result.suggestions) };
+  if (result.error !== "ambiguous") return result;
+  const candidates = visibleCustomers(viewer, result.candidates);
+  const [only] = candidates;
+  if (candidates.length === 1 && only !== undefined) return finishTouchText(only, result.rest, deps.now(), deps.calendar);
+  return candidates.length === 0 ? NOT_YOURS : { ...result, candidates };
+}
+
 export function touchFromText(deps: BotDeps, rawText: string, userId: string): Reply {
+  const viewer = viewerOf(deps.env, userId);
+  if (isStranger(deps.store, viewer)) return { text: STRANGER_TEXT };
   const text = plainCommandText(rawText);
-  return answerTouch(deps, parseTouchText(deps.store, text, deps.now(), deps.calendar), userId, "slack");
+  const result = visibleTouch(deps, viewer, parseTouchText(deps.store, text, deps.now(), deps.calendar));
+  return "text" in result ? result : answerTouch(deps, result, userId, "slack");
 }
 
 export function touchAfterChoice(deps: BotDeps, customer: Customer, rest: string, userId: string): Reply {
+  if (!mayAccess(viewerOf(deps.env, userId), customer.owner_slack_id)) return NOT_YOURS;
   return answerTouch(deps, finishTouchText(customer, rest, deps.now(), deps.calendar), userId, "slack");
 }

@@ -4,6 +4,7 @@ import type { BotDeps } from "../../deps";
 import { publishHome } from "../../home";
 import { nudgeRef, parseJson } from "../../payloads";
 import { nudgeView } from "../../queries";
+import { mayAccess, NOT_YOURS_TEXT, viewerOf } from "../../security/access";
 import { slackStateLine } from "../../slack-text";
 
 /**
@@ -34,6 +35,10 @@ export async function liveNudgeOrReply(
   const view = ref === undefined ? undefined : nudgeView(deps.store, ref.n);
   if (view === undefined) {
     await replyToAction(body, respond, client, deps, ":warning: That nudge no longer exists.");
+    return undefined;
+  }
+  if (!mayAccess(viewerOf(deps.env, body.user.id), view.ownerSlackId)) {
+    await replyToAction(body, respond, client, deps, NOT_YOURS_TEXT);
     return undefined;
   }
   if (view.status !== "open" && view.status !== "snoozed") {

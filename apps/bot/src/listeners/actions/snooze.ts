@@ -4,6 +4,7 @@ import { ACTION } from "../../blocks/nudge-message";
 import type { BotDeps } from "../../deps";
 import { snoozeChoice } from "../../payloads";
 import { nudgeView } from "../../queries";
+import { mayAccess, NOT_YOURS_TEXT, viewerOf } from "../../security/access";
 import { escapeMrkdwn, slackStateLine } from "../../slack-text";
 import { replyToAction } from "./reply";
 
@@ -13,6 +14,11 @@ export function registerSnoozeAction(app: App, deps: BotDeps): void {
     const choice = snoozeChoice.safeParse(action.selected_option?.value);
     if (!choice.success) {
       await replyToAction(body, respond, client, deps, ":warning: That snooze choice is not valid.");
+      return;
+    }
+    const target = nudgeView(deps.store, choice.data.nudgeId);
+    if (target !== undefined && !mayAccess(viewerOf(deps.env, body.user.id), target.ownerSlackId)) {
+      await replyToAction(body, respond, client, deps, NOT_YOURS_TEXT);
       return;
     }
     let text: string;

@@ -5,6 +5,7 @@ import { rulesEditModal, splitRuleText } from "../../blocks/modals";
 import { statsMessage } from "../../blocks/stats-view";
 import type { BotDeps } from "../../deps";
 import { basicStats, liveNudgesOfCustomer, npsHistory, ownsCustomers, QUIET_DAYS, quietCustomers, recentTouches } from "../../queries";
+import { isStranger, STRANGER_TEXT, type Viewer, viewerOf, visibleLookup } from "../../security/access";
 import { clip, days, escapeMrkdwn, mention, plainCommandText, slackStateLine } from "../../slack-text";
 
 export const KEEPWARM_USAGE = [
@@ -23,17 +24,30 @@ const ago = (now: number, at: number) => {
   return n <= 0 ? "today" : n === 1 ? "yesterday" : `${days(n)} ago`;
 };
 
-function quiet(deps: BotDeps, user: string): string {
-  const mine = ownsCustomers(deps.store, user);
-  const { rows, total } = quietCustomers(deps.store, mine ? user : null, deps.now(), 15);
-  if (total === 0) return mine ? `None of your customers has gone ${QUIET_DAYS}+ days without a touch. :tada:` : "No quiet customers.";
+const QUIET_SHOWN = 15;
+
+/** The quiet customers the viewer may see: an admin all, a lead their team's and their own, a rep their own. */
+function quiet(deps: BotDeps, viewer: Viewer): string {
+  if (isStranger(deps.store, viewer)) return STRANGER_TEXT;
+  const now = deps.now();
+  const parts = viewer.admin
+    ? [quietCustomers(deps.store, null, now, QUIET_SHOWN)]
+    : [...viewer.owners].map((o) => quietCustomers(deps.store, o, now, QUIET_SHOWN));
+  const total = parts.reduce((sum, p) => sum + p.total, 0);
+  const rows = parts
+    .flatMap((p) => p.rows)
+    .sort((a, b) => (a.lastTouchAt ?? -1) - (b.lastTouchAt ?? -1) || a.name.localeCompare(b.name))
+    .slice(0, QUIET_SHOWN);
+  const whose = viewer.admin ? "All" : viewer.lead ? "Your team's" : "Your";
+  if (total === 0) return `None of ${whose === "All" ? "the" : whose.toLowerCase()} customers has gone ${QUIET_DAYS}+ days without a touch. :tada:`;
   const lines = rows.map((c) => `• *${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.externalId)}): ${c.daysQuiet === null ? "never touched" : days(c.daysQuiet)}`);
-  return `*${mine ? "Your" : "All"} quiet customers* (${total}, no touch in ${QUIET_DAYS}+ days):\n${lines.join("\n")}${total > rows.length ? `\n…and ${total - rows.length} more` : ""}`;
+  return `*${whose} quiet customers* (${total}, no touch in ${QUIET_DAYS}+ days):\n${lines.join("\n")}${total > rows.length ? `\n…and ${total - rows.length} more` : ""}`;
 }
 
-function customerSummary(deps: BotDeps, query: string): string {
+function customerSummary(deps: BotDeps, viewer: Viewer, query: string): string {
   if (query === "") return "Usage: `/keepwarm customer &lt;name or id&gt;`";
-  const lookup = lookupCustomer(deps.store, query);
+  if (isStranger(deps.store, viewer)) return STRANGER_TEXT;
+  const lookup = visibleLookup(viewer, lookupCustomer(deps.store, query, viewer.admin ? 5 : 50));
   if (lookup.kind === "ambiguous")
     return `"${escapeMrkdwn(clip(query, 100))}" matches several customers:\n${lookup.candidates.map((c) => `• ${escapeMrkdwn(c.name)} (${escapeMrkdwn(c.external_id)})`).join("\n")}`;
   if (lookup.kind === "none") {
@@ -58,7 +72,9 @@ function customerSummary(deps: BotDeps, query: string): string {
 }
 
 /** `/keepwarm stats [segment]`: today's numbers and the KPIs of the last DEFAULT_STATS_DAYS days. */
-function stats(deps: BotDeps, user: string, segmentArg: string): string | { text: string; blocks: types.KnownBlock[] } {
+function stats(deps: BotDeps, viewer: Viewer, segmentArg: string): string | { text: string; blocks: types.KnownBlock[] } {
+  if (isStranger(deps.store, viewer)) return STRANGER_TEXT;
+  const user = viewer.user;
   const segment = segmentArg === "" ? undefined : segmentArg;
   if (segment !== undefined) {
     const known = deps.store.sqlite.prepare("SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL ORDER BY segment").pluck().all() as string[];
@@ -100,13 +116,13 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
           answer = KEEPWARM_USAGE;
           break;
         case "quiet":
-          answer = quiet(deps, user);
+          answer = quiet(deps, viewerOf(deps.env, user));
           break;
         case "customer":
-          answer = text.length > 500 ? "That name is too long." : customerSummary(deps, arg);
+          answer = text.length > 500 ? "That name is too long." : customerSummary(deps, viewerOf(deps.env, user), arg);
           break;
         case "stats":
-          answer = stats(deps, user, arg);
+          answer = stats(deps, viewerOf(deps.env, user), arg);
           break;
         case "rules":
           if (arg.toLowerCase() === "edit") {
