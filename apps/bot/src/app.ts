@@ -2,7 +2,7 @@ import type { Env } from "@keepwarm/core";
 import { UserError } from "@keepwarm/core";
 import { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
-import { App, HTTPReceiver, type Logger, LogLevel } from "@slack/bolt";
+import { App, HTTPReceiver, type Logger, LogLevel, SocketModeReceiver } from "@slack/bolt";
 import type { Server } from "node:http";
 import { type Clock, systemClock } from "./delivery/clock";
 import { type DeliveryLoop, startDeliveryLoop } from "./delivery/delivery-loop";
@@ -11,7 +11,9 @@ import { SlackDelivery } from "./delivery/slack-delivery";
 import type { BotDeps, BotLogger } from "./deps";
 import { closeServer, createHttpServer, listen } from "./http-server";
 import { registerListeners } from "./listeners/index";
+import { httpReplayKey, REPLAY_KEY, ReplayGuard, replayGuardMiddleware, socketReplayKey } from "./security/replay-guard";
 import { teamGuard } from "./security/team-guard";
+import { SlackLink, type SlackStatus } from "./slack-link";
 
 export interface CreateAppOptions {
   store: Store;
@@ -28,6 +30,8 @@ export interface CreateAppOptions {
   deliveryIntervalMs?: number;
   /** Interface to listen on in HTTP mode (default all). */
   host?: string;
+  /** How long each start-up check of a token may wait for Slack (default 10 s). */
+  slackCheckTimeoutMs?: number;
 }
 
 export interface BotApp {
@@ -39,7 +43,17 @@ export interface BotApp {
   stop(): Promise<void>;
   /** Wake delivery now (after a sweep). */
   kickDelivery(): void;
+  /** Slack as /healthz reports it: connecting, ok, or error: … */
+  slackStatus(): SlackStatus;
+  /**
+   * Resolves with the one-line error of a token Slack refused after start (a background
+   * re-check found it): the bot cannot work, the caller stops it and exits 1.
+   */
+  failed: Promise<UserError>;
 }
+
+/** How long start() waits for the first Socket Mode connection before carrying on (it keeps trying). */
+const SOCKET_CONNECT_WAIT_MS = 10_000;
 
 const consoleLogger: BotLogger = {
   info: (m) => process.stderr.write(`[bot] ${m}\n`),
@@ -80,7 +94,34 @@ export function createApp(options: CreateAppOptions): BotApp {
   const now = options.clock ?? (() => Date.now());
   const socketMode = env.SLACK_APP_TOKEN !== undefined;
   const logger = boltLogger(log);
-  const receiver = socketMode
+  let reportFailure: (error: UserError) => void = () => {};
+  const failed = new Promise<UserError>((resolve) => {
+    reportFailure = resolve;
+  });
+  const link = new SlackLink({
+    apiUrl: env.SLACK_API_URL,
+    botToken: token,
+    appToken: env.SLACK_APP_TOKEN,
+    teamId: options.teamId,
+    log,
+    ...(options.slackCheckTimeoutMs === undefined ? {} : { timeoutMs: options.slackCheckTimeoutMs }),
+    // Reported once, by whoever runs the bot (the CLI prints it as its one line).
+    onFatal: (error) => reportFailure(error),
+  });
+  // Each receiver names the request for the replay guard: the signed body's hash, or the envelope id.
+  const socketReceiver =
+    env.SLACK_APP_TOKEN === undefined
+      ? undefined
+      : new SocketModeReceiver({
+          appToken: env.SLACK_APP_TOKEN,
+          logger,
+          installerOptions: { clientOptions: { slackApiUrl: env.SLACK_API_URL } },
+          customPropertiesExtractor: (args: { envelope_id?: unknown }) => {
+            const key = socketReplayKey(args.envelope_id);
+            return key === undefined ? {} : { [REPLAY_KEY]: key };
+          },
+        });
+  const httpReceiver = socketMode
     ? undefined
     : new HTTPReceiver({
         signingSecret: env.SLACK_SIGNING_SECRET ?? "",
@@ -88,12 +129,25 @@ export function createApp(options: CreateAppOptions): BotApp {
         logger,
         // Bolt's own 3-second fallback answers a listener that never acks.
         unhandledRequestTimeoutMillis: 3001,
+        customPropertiesExtractor: (req) => ({ [REPLAY_KEY]: httpReplayKey(req.rawBody) }),
       });
   const app = new App({
-    token,
+    // Our own authorize, fed by one bounded auth.test (SlackLink): Bolt's default calls
+    // auth.test at construction, unbounded and unhandled, so a bad token crashed the
+    // process with a stack trace and a silent Slack delayed everything.
+    authorize: async () => {
+      const identity = await link.bot();
+      if (identity === undefined) throw new Error(`Slack has not confirmed SLACK_BOT_TOKEN yet (${link.status()})`);
+      return {
+        botToken: token,
+        teamId: identity.teamId,
+        ...(identity.botUserId ? { botUserId: identity.botUserId } : {}),
+        ...(identity.botId ? { botId: identity.botId } : {}),
+      };
+    },
     logger,
     clientOptions: { slackApiUrl: env.SLACK_API_URL },
-    ...(env.SLACK_APP_TOKEN !== undefined ? { socketMode: true, appToken: env.SLACK_APP_TOKEN } : receiver !== undefined ? { receiver } : {}),
+    ...(socketReceiver !== undefined ? { socketMode: true, receiver: socketReceiver } : httpReceiver !== undefined ? { receiver: httpReceiver } : {}),
   });
   const calendar = new Calendar(env.KEEPWARM_TZ);
   const delivery = new SlackDelivery({
@@ -110,51 +164,76 @@ export function createApp(options: CreateAppOptions): BotApp {
   let loop: DeliveryLoop | undefined;
   const deps: BotDeps = { store, env, calendar, now, logger: log, kickDelivery: () => loop?.kick() };
 
-  let team: Promise<string | undefined> | undefined;
-  const installedTeam = () => {
-    if (options.teamId !== undefined) return Promise.resolve(options.teamId);
-    team ??= app.client.auth.test().then(
-      (r) => r.team_id,
-      (error: Error) => {
-        log.error(`auth.test failed: ${error.message}`);
-        team = undefined;
-        return undefined;
-      },
-    );
-    return team;
-  };
-  app.use(teamGuard(installedTeam, (m) => log.warn(m)));
+  app.use(replayGuardMiddleware(new ReplayGuard(), (m) => log.warn(m)));
+  app.use(
+    teamGuard(
+      () => link.bot().then((identity) => identity?.teamId),
+      (m) => log.warn(m),
+    ),
+  );
   registerListeners(app, deps);
   app.error(async (error) => {
     log.error(`listener failed: ${error.message}`);
   });
 
+  if (socketReceiver !== undefined) {
+    socketReceiver.client.on("connected", () => link.setSocket("ok"));
+    socketReceiver.client.on("reconnecting", () => link.setSocket("connecting"));
+    socketReceiver.client.on("disconnected", () => link.setSocket("connecting"));
+  }
+
   let server: Server | undefined;
-  return {
+  let stopped = false;
+  const bot: BotApp = {
     app,
     delivery,
     mode: socketMode ? "socket" : "http",
+    failed,
+    slackStatus: () => link.status(),
     async start(port = env.PORT) {
-      await installedTeam();
+      // Listen first: /healthz answers from the first second, whatever Slack does.
       // Request timestamps are checked against the real clock, as Bolt checks signatures.
       server = createHttpServer({
         store,
         now: () => Date.now(),
-        ...(receiver ? { slackListener: receiver.requestListener } : {}),
-        onRejected: (reason) => log.warn(`401: ${reason}`),
+        ...(httpReceiver ? { slack: { signingSecret: env.SLACK_SIGNING_SECRET ?? "", listener: httpReceiver.requestListener } } : {}),
+        slackStatus: () => link.status(),
+        onRejected: (reason) => log.warn(reason),
       });
       const bound = await listen(server, port, options.host);
-      if (socketMode) await app.start();
-      if (options.deliveryLoop !== false)
+      try {
+        // Bounded: a refused token throws its one line; an unreachable Slack is retried in the background.
+        await link.start();
+      } catch (error) {
+        await bot.stop();
+        throw error;
+      }
+      if (socketReceiver !== undefined) {
+        // The socket client starts only once the app token is known good: refused, it
+        // would retry forever in a half-dead process; unreachable, this waits for the
+        // background re-check instead of Bolt's unbounded retries.
+        const connected = link.appTokenAccepted().then(async () => {
+          if (stopped) return;
+          await app.start();
+          // Stopped while connecting: the client finished its start anyway; close it.
+          if (stopped) await app.stop();
+        });
+        connected.catch((error: Error) => log.error(`Socket Mode: ${error.message}`));
+        await Promise.race([connected.catch(() => {}), new Promise((resolve) => setTimeout(resolve, SOCKET_CONNECT_WAIT_MS).unref())]);
+      }
+      if (options.deliveryLoop !== false && !stopped)
         loop = startDeliveryLoop(delivery, { logger: log, ...(options.deliveryIntervalMs ? { intervalMs: options.deliveryIntervalMs } : {}) });
       return bound;
     },
     async stop() {
+      stopped = true;
+      link.stop();
       await loop?.stop();
       loop = undefined;
-      if (socketMode) await app.stop();
+      if (socketReceiver !== undefined) await app.stop().catch((error: Error) => log.warn(`Socket Mode stop: ${error.message}`));
       if (server !== undefined) await closeServer(server);
     },
     kickDelivery: () => loop?.kick(),
   };
+  return bot;
 }

@@ -8,4 +8,6 @@ export * from "./delivery/slack-errors";
 export * from "./health";
 export * from "./security/request-freshness";
 export * from "./deliver-once";
+export { appTokenRefused, botTokenRefused, checkBotToken } from "./slack-auth";
+export type { SlackStatus } from "./slack-link";
 export { announceRuleChangeToSlack } from "./listeners/views/rules-edit-announce";

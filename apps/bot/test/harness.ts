@@ -41,6 +41,8 @@ export interface Harness {
 }
 
 let responseCounter = 0;
+/** Slack gives every click and submission its own trigger_id: two of them are never the same bytes. */
+let triggerCounter = 0;
 
 export interface CustomerSeed {
   id: string;
@@ -166,7 +168,7 @@ export function blockAction(
     team: { id: options.team ?? TEAM, domain: "test" },
     user: { id: options.user ?? REP, team_id: options.team ?? TEAM },
     api_app_id: "A0KEEPWARM",
-    trigger_id: "trigger-action",
+    trigger_id: `trigger-action-${++triggerCounter}`,
     ...(options.home
       ? { container: { type: "view", view_id: "VHOME" }, view: { id: "VHOME", type: "home", team_id: options.team ?? TEAM } }
       : { container: { type: "message", channel_id: "DREP", message_ts: "1.1" }, channel: { id: "DREP" }, response_url: options.responseUrl }),
@@ -180,7 +182,7 @@ export function viewSubmission(callbackId: string, values: Record<string, unknow
     team: { id: TEAM, domain: "test" },
     user: { id: user, team_id: TEAM },
     api_app_id: "A0KEEPWARM",
-    trigger_id: "trigger-view",
+    trigger_id: `trigger-view-${++triggerCounter}`,
     view: { id: "V1", team_id: TEAM, type: "modal", callback_id: callbackId, private_metadata: privateMetadata, state: { values }, hash: "h" },
   };
 }

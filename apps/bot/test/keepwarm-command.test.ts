@@ -37,7 +37,7 @@ async function keepwarm(text: string, user = REP): Promise<string> {
 
 describe("/keepwarm", () => {
   it("help lists the subcommands; an unknown one says so", async () => {
-    expect(await keepwarm("help")).toContain("/keepwarm customer <name or id>");
+    expect(await keepwarm("help")).toContain("/keepwarm customer &lt;name or id&gt;");
     expect(await keepwarm("")).toContain("/keepwarm quiet");
     expect(await keepwarm("frobnicate <@U1>")).toContain('Unknown subcommand "frobnicate"');
   });

@@ -165,8 +165,9 @@ describe("Socket Mode", () => {
       expect(bot.mode).toBe("socket");
       const port = await within(bot.start(0), "the bot to connect");
 
-      // The WebSocket URL came from the fake, asked with the app-level token, not the bot token.
-      expect(fake.callsOf("apps.connections.open").map((c) => c.token)).toEqual(["xapp-test"]);
+      // The WebSocket URL came from the fake, asked with the app-level token, not the bot token:
+      // once to check the token at start (a refused one stops the bot), once by the socket client.
+      expect(fake.callsOf("apps.connections.open").map((c) => c.token)).toEqual(["xapp-test", "xapp-test"]);
       expect(link.connections).toBe(1);
       const health = await within(fetch(`http://127.0.0.1:${port}/healthz`), "/healthz");
       expect(health.status).toBe(200);
@@ -194,6 +195,34 @@ describe("Socket Mode", () => {
       expect((await link.ackOf(foreign.envelope_id)).payload).toMatchObject({ text: "keepwarm is not installed in this workspace." });
       expect(await touchesOf(store)).toHaveLength(1);
       expect(errors).toEqual([expect.stringContaining("ignored a request from team T0OTHER")]);
+    } finally {
+      await bot?.stop();
+      await store.close();
+    }
+  });
+
+  it("an envelope delivered twice (same envelope_id) is acked twice and logs once; a malformed envelope harms nothing", async () => {
+    const store = await openStore(await freshDatabase(tmp, "replay.db"));
+    await seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }]);
+    const env = parseEnv({ KEEPWARM_DB: "unused", SLACK_BOT_TOKEN: "xoxb-test", SLACK_APP_TOKEN: "xapp-test", SLACK_API_URL: fake.apiUrl });
+    const silent = { info: () => {}, warn: () => {}, error: () => {} };
+    let bot: BotApp | undefined;
+    try {
+      bot = createApp({ store, env, clock: () => NOW, logger: silent, deliveryLoop: false, host: "127.0.0.1" });
+      await within(bot.start(0), "the bot to connect");
+      expect(bot.slackStatus()).toBe("ok");
+      const envelope = slashEnvelope("/touch", "Acme Corp call today", fake.responseUrl("twice"));
+      link.push(envelope);
+      await link.ackOf(envelope.envelope_id);
+      link.push(envelope);
+      await link.until(() => (link.received.filter((m) => m.envelope_id === envelope.envelope_id).length === 2 ? true : undefined), "the second ack");
+      // Malformed envelopes: no payload, a null payload, an array.
+      for (const [i, payload] of [undefined, null, []].entries()) link.push({ envelope_id: `bad-${i}`, type: "interactive", payload });
+      const next = slashEnvelope("/touch", "Acme Corp email today", fake.responseUrl("next"));
+      link.push(next);
+      await fake.waitFor(() => fake.responses.find((r) => r.id === "next"), WAIT_MS);
+      expect(fake.responses.filter((r) => r.id === "twice")).toHaveLength(1);
+      expect((await touchesOf(store)).map((t) => t.kind)).toEqual(["call", "email"]);
     } finally {
       await bot?.stop();
       await store.close();

@@ -93,7 +93,7 @@ describe("/touch", () => {
     expect(view.callback_id).toBe("touch_modal");
     expect(view.blocks.map((b) => b.element.type)).toEqual(["external_select", "static_select", "datepicker", "plain_text_input"]);
     const help = await h.command("/touch", "help");
-    expect(JSON.stringify(help.json)).toContain("/touch <customer> [kind] [date]");
+    expect(JSON.stringify(help.json)).toContain("/touch &lt;customer&gt; [kind] [date]");
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { Calendar } from "@keepwarm/rules";
+import { Calendar, SLACK_USER_ID } from "@keepwarm/rules";
 import cron from "node-cron";
 import { z } from "zod";
 
@@ -8,7 +8,6 @@ const optional = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
-const SLACK_USER = /^[UW][A-Z0-9]{2,20}$/;
 const CHANNEL = /^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{6,20})$/;
 const CHANNEL_MESSAGE = 'must be a channel name like "#cs-leads" or a channel id like "C0123ABCD"';
 const WHOLE = "must be a whole number ≥ 1";
@@ -20,7 +19,7 @@ function parseManagers(value: string | undefined, ctx: z.RefinementCtx): Record<
   const pairs = value.split(",").map((s) => s.trim());
   for (const pair of pairs.filter(Boolean)) {
     const [rep, manager, extra] = pair.split(":").map((s) => s.trim());
-    if (rep === undefined || manager === undefined || extra !== undefined || !SLACK_USER.test(rep) || !SLACK_USER.test(manager)) {
+    if (rep === undefined || manager === undefined || extra !== undefined || !SLACK_USER_ID.test(rep) || !SLACK_USER_ID.test(manager)) {
       ctx.addIssue({ code: "custom", message: `"${pair}" is not REP_USER_ID:MANAGER_USER_ID (e.g. U0123REP:U0456MGR)` });
       return managers;
     }

@@ -1,4 +1,4 @@
-import { type Calendar, type Rule, validateRuleFileText } from "@keepwarm/rules";
+import { type Calendar, isSlackUserId, type Rule, validateRuleFileText } from "@keepwarm/rules";
 import { escalationCandidates, escalationNudge, markEscalated, ruleSetRow, type Store } from "@keepwarm/store";
 import { isoDate } from "./dates";
 import type { ActiveRuleSet } from "./rule-sets";
@@ -53,7 +53,7 @@ export type EscalationRoute = { kind: "dm"; user: string; why: string } | { kind
  */
 export function routeEscalation(escalateTo: string | undefined, ownerSlackId: string | null, config: EscalationConfig): EscalationRoute {
   const target = (value: string, why: string): EscalationRoute =>
-    /^[UW]/.test(value) ? { kind: "dm", user: value, why } : { kind: "channel", channel: value.replace(/^#/, ""), why };
+    isSlackUserId(value) ? { kind: "dm", user: value, why } : { kind: "channel", channel: value.replace(/^#/, ""), why };
   if (escalateTo !== undefined) return target(escalateTo, "the rule's escalateTo");
   const manager = ownerSlackId === null ? undefined : config.managers[ownerSlackId];
   if (manager !== undefined) return target(manager, `manager of <@${ownerSlackId}> (KEEPWARM_MANAGERS)`);

@@ -18,15 +18,20 @@ export interface TouchToken {
   text: string;
   quoted: boolean;
   raw: string;
+  /** The whitespace written before it (a note keeps its line breaks); one space when unknown. */
+  before?: string;
 }
 
 /** Words, keeping "quoted phrases" whole. */
 export function tokenize(text: string): TouchToken[] {
   const tokens: TouchToken[] = [];
   const pattern = /"([^"]*)"|“([^”]*)”|(\S+)/g;
+  let end = 0;
   for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-    if (m[3] !== undefined) tokens.push({ text: m[3], quoted: false, raw: m[0] });
-    else tokens.push({ text: (m[1] ?? m[2] ?? "").trim(), quoted: true, raw: m[0] });
+    const before = text.slice(end, m.index);
+    end = m.index + m[0].length;
+    if (m[3] !== undefined) tokens.push({ text: m[3], quoted: false, raw: m[0], before });
+    else tokens.push({ text: (m[1] ?? m[2] ?? "").trim(), quoted: true, raw: m[0], before });
   }
   return tokens;
 }
@@ -134,11 +139,12 @@ export async function parseTouchTokens(store: Store, tokens: readonly TouchToken
   return finish(customer, tokens.slice(used), now, calendar);
 }
 
+/** The tokens from `from` on, as written: their own spacing and line breaks between them. */
 function restText(tokens: readonly TouchToken[], from: number): string {
   return tokens
     .slice(from)
-    .map((t) => t.raw)
-    .join(" ");
+    .map((t, i) => (i === 0 ? t.raw : `${(t.before ?? "").replace(/[^\n]/g, "") || " "}${t.raw}`))
+    .join("");
 }
 
 /** Parse `[kind] [date] [note…]` after a customer has been chosen (also used after a disambiguation button). */

@@ -68,6 +68,13 @@ describe("parseTouchText", () => {
     if (parsed.ok) expect(parsed.customer.external_id).toBe("C-3");
   });
 
+  it("keeps a note's line breaks, and its words' single spacing on each line", async () => {
+    const parsed = await parseTouchText(fx.store, "C-1 call  first line\nsecond   line\n\n third", NOW, UTC);
+    expect(parsed).toMatchObject({ ok: true, note: "first line\nsecond line\n\nthird" });
+    const ambiguous = await parseTouchText(fx.store, "Acme call a\nb", NOW, UTC);
+    expect(ambiguous).toMatchObject({ ok: false, error: "ambiguous", rest: "call a\nb" });
+  });
+
   it("defaults to kind other at now, and refuses an overlong text", async () => {
     expect(await parseTouchText(fx.store, "C-1", NOW, UTC)).toMatchObject({ ok: true, kind: "other", kindGiven: false, occurredAt: NOW, note: null });
     expect(await parseTouchText(fx.store, `C-1 ${"x".repeat(3000)}`, NOW, UTC)).toMatchObject({ ok: false, error: "too_long" });

@@ -7,6 +7,7 @@ export * from "./json-schema";
 export * from "./operators";
 export * from "./reference-engine";
 export * from "./rule-file";
+export * from "./slack-ids";
 export * from "./suggest";
 export * from "./template";
 export * from "./validate";

@@ -40,6 +40,8 @@ export interface FakeSlackOptions {
    * process killed during the delay posted a message it never heard back about.
    */
   postDelayMs?: number;
+  /** Tokens Slack refuses: auth.test and apps.connections.open answer `invalid_auth` (as does any other method). */
+  refusedTokens?: string[];
 }
 
 /** A chat.postMessage the channel rate limit accepted or refused (with channelIntervalMs). */
@@ -71,6 +73,11 @@ export class FakeSlack {
   private lastAccepted = new Map<string, number>();
   /** Every chat.postMessage judged by the channel rate limit, in arrival order. */
   readonly postAttempts: PostAttempt[] = [];
+  /** Tokens answered `invalid_auth` (settable any time). */
+  readonly refusedTokens: Set<string>;
+  /** Methods ("*": all) whose calls are never answered, as a hung Slack: held until unhang() or stop(). */
+  private readonly hung = new Set<string>();
+  private held: Array<() => void> = [];
   url = "";
 
   constructor(options: FakeSlackOptions = {}) {
@@ -79,6 +86,20 @@ export class FakeSlack {
     this.channelIntervalMs = options.channelIntervalMs;
     this.postDelayMs = options.postDelayMs ?? 0;
     this.socketUrl = options.socketUrl;
+    this.refusedTokens = new Set(options.refusedTokens ?? []);
+  }
+
+  /** From now on, calls of `method` (default: every method) get no answer until unhang() or stop(). */
+  hang(method = "*"): void {
+    this.hung.add(method);
+  }
+
+  /** Answer again, including the calls held so far. */
+  unhang(): void {
+    this.hung.clear();
+    const held = this.held;
+    this.held = [];
+    for (const release of held) release();
   }
 
   /** The Web API base URL (for SLACK_API_URL / slackApiUrl). */
@@ -111,6 +132,7 @@ export class FakeSlack {
   async stop(): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
+    this.held = [];
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     this.server = undefined;
@@ -164,6 +186,8 @@ export class FakeSlack {
     const args = parseArgs(raw, req.headers["content-type"] ?? "");
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     this.calls.push({ method, args, at: Date.now(), token });
+    if (this.hung.has("*") || this.hung.has(method)) await new Promise<void>((release) => this.held.push(release));
+    if (token !== undefined && this.refusedTokens.has(token)) return { status: 200, body: { ok: false, error: "invalid_auth" } };
     const failure = this.failures.get(method)?.shift();
     if (failure !== undefined) {
       if ("error" in failure) return { status: 200, body: { ok: false, error: failure.error } };

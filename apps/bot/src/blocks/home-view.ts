@@ -2,7 +2,7 @@ import type { NpsStats, RetentionRow } from "@keepwarm/core";
 import type { types } from "@slack/bolt";
 import type { NudgeView } from "@keepwarm/core";
 import type { BasicStats, QuietCustomer } from "../queries";
-import { escapeMrkdwn } from "../slack-text";
+import { clip, days, escapeMrkdwn } from "../slack-text";
 import { compactNudgeBlocks } from "./nudge-message";
 import { npsLine, retentionLine } from "./stats-view";
 
@@ -33,11 +33,11 @@ export function homeView(nudges: NudgeView[], quiet: { rows: QuietCustomer[]; to
   if (totalOpen > nudges.length) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `…and ${totalOpen - nudges.length} more` }] });
   blocks.push({ type: "header", text: { type: "plain_text", text: `Quiet customers (${quiet.total})` } });
   const lines = quiet.rows.map(
-    (c) => `• *${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.externalId)}): ${c.daysQuiet === null ? "never touched" : `${c.daysQuiet} days since last touch`}`,
+    (c) => `• *${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.externalId)}): ${c.daysQuiet === null ? "never touched" : `${days(c.daysQuiet)} since last touch`}`,
   );
   blocks.push({
     type: "section",
-    text: { type: "mrkdwn", text: lines.length === 0 ? "None of your customers has gone quiet." : lines.join("\n").slice(0, 2900) },
+    text: { type: "mrkdwn", text: lines.length === 0 ? "None of your customers has gone quiet." : clip(lines.join("\n"), 2900) },
   });
   if (extras !== undefined) {
     const { mine, nps, retention, days } = extras.kpis;
@@ -55,6 +55,6 @@ export function homeView(nudges: NudgeView[], quiet: { rows: QuietCustomer[]; to
     });
     blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: "`/keepwarm stats`: the nudge funnel and whether the nudges work (holdouts)" }] });
   }
-  blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: "Log a touch with `/touch <customer> [kind] [date] [note]`" }] });
+  blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: "Log a touch with `/touch &lt;customer&gt; [kind] [date] [note]`" }] });
   return { type: "home", blocks };
 }

@@ -1,7 +1,7 @@
 import type { Customer } from "@keepwarm/store";
 import { TOUCH_KINDS } from "@keepwarm/store";
 import type { types } from "@slack/bolt";
-import { clip } from "../slack-text";
+import { plainText } from "../slack-text";
 
 type ModalView = types.ModalView;
 type PlainTextOption = types.PlainTextOption;
@@ -10,7 +10,7 @@ export const VIEW = { touch: "touch_modal", dismiss: "dismiss_modal", rulesEdit:
 export const CUSTOMER_SEARCH = "customer_search";
 
 export const customerOption = (c: Pick<Customer, "id" | "name" | "external_id">): PlainTextOption => ({
-  text: { type: "plain_text", text: clip(`${c.name} (${c.external_id})`, 75) },
+  text: plainText(`${c.name} (${c.external_id})`, 75),
   value: String(c.id),
 });
 
@@ -70,7 +70,7 @@ export function dismissModal(options: { customerName: string; metadata: string }
     submit: { type: "plain_text", text: "Dismiss" },
     close: { type: "plain_text", text: "Cancel" },
     blocks: [
-      { type: "section", text: { type: "plain_text", text: clip(`Dismiss the nudge about ${options.customerName}?`, 2900) } },
+      { type: "section", text: plainText(`Dismiss the nudge about ${options.customerName}?`, 2900) },
       {
         type: "input",
         block_id: "reason",

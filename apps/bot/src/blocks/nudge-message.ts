@@ -1,8 +1,8 @@
-import { SNOOZE_DAYS, stateLine } from "@keepwarm/core";
+import { SNOOZE_DAYS } from "@keepwarm/core";
 import type { types } from "@slack/bolt";
 import { encodeRef } from "../payloads";
 import type { NudgeView } from "@keepwarm/core";
-import { clip, escapeMrkdwn, mention } from "../slack-text";
+import { clip, days, escapeKeepingMentions, escapeMrkdwn, mention, slackStateLine } from "../slack-text";
 
 type KnownBlock = types.KnownBlock;
 
@@ -25,7 +25,7 @@ export function contextLine(view: NudgeView): string {
   if (view.segment) parts.push(`Segment: ${escapeMrkdwn(view.segment)}`);
   if (view.tier) parts.push(`Tier: ${escapeMrkdwn(view.tier)}`);
   if (facts.neverTouched === true) parts.push("Last touch: never");
-  else if (typeof facts.daysSinceLastTouch === "number") parts.push(`Last touch: ${facts.daysSinceLastTouch} days ago`);
+  else if (typeof facts.daysSinceLastTouch === "number") parts.push(`Last touch: ${days(facts.daysSinceLastTouch)} ago`);
   if (typeof facts.npsLatest === "number") parts.push(`NPS: ${facts.npsLatest}`);
   return parts.join("  ·  ");
 }
@@ -50,6 +50,9 @@ export function nudgeButtons(view: NudgeView): KnownBlock {
 
 const isLive = (view: NudgeView) => view.status === "open";
 
+/** The rule's message, escaped; `{{owner}}` (rendered `<@owner>` at planning) stays a mention of the customer's owner. */
+const ruleMessage = (view: NudgeView): string => escapeKeepingMentions(view.message, [view.ownerSlackId]);
+
 /** One nudge: who, why, context, and either the buttons or what happened to it. */
 export function nudgeBlocks(view: NudgeView): KnownBlock[] {
   const priority = PRIORITY[view.priority] ?? String(view.priority);
@@ -59,7 +62,7 @@ export function nudgeBlocks(view: NudgeView): KnownBlock[] {
       text: {
         type: "mrkdwn",
         text: clip(
-          `:bell: *${escapeMrkdwn(view.customerName)}* (${escapeMrkdwn(view.customerExternalId)})  ·  ${priority} priority\n${escapeMrkdwn(view.message)}`,
+          `:bell: *${escapeMrkdwn(view.customerName)}* (${escapeMrkdwn(view.customerExternalId)})  ·  ${priority} priority\n${ruleMessage(view)}`,
           2900,
         ),
       },
@@ -75,7 +78,7 @@ export function nudgeBlocks(view: NudgeView): KnownBlock[] {
 }
 
 function stateBlock(view: NudgeView): KnownBlock {
-  return { type: "section", text: { type: "mrkdwn", text: stateLine(view, mention) } };
+  return { type: "section", text: { type: "mrkdwn", text: clip(slackStateLine(view), 2900) } };
 }
 
 /** Compact form for digests and App Home: one section per nudge plus its buttons or state. */
@@ -107,8 +110,9 @@ export function renderMessage(views: NudgeView[]): RenderedMessage {
   const [first] = views;
   if (first === undefined) return { text: "keepwarm", blocks: [] };
   if (views.length === 1) {
-    const state = isLive(first) ? "" : ` — ${stateLine(first, mention)}`;
-    return { text: clip(`${first.customerName}: ${first.explanation}${state}`, 3000), blocks: nudgeBlocks(first) };
+    const state = isLive(first) ? "" : ` — ${slackStateLine(first)}`;
+    // The notification text (push, screen readers, the channel list) is Slack text too: escaped like the blocks.
+    return { text: clip(`${escapeMrkdwn(first.customerName)}: ${escapeMrkdwn(first.explanation)}${state}`, 3000), blocks: nudgeBlocks(first) };
   }
   const open = views.filter(isLive).length;
   const blocks: KnownBlock[] = [

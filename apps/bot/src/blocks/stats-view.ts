@@ -2,7 +2,7 @@ import { type NpsScore, percent, type RetentionRow, type Stats } from "@keepwarm
 import type { types } from "@slack/bolt";
 import type { BasicStats } from "../queries";
 import { QUIET_DAYS } from "../queries";
-import { clip, escapeMrkdwn } from "../slack-text";
+import { clip, days, escapeMrkdwn } from "../slack-text";
 
 type KnownBlock = types.KnownBlock;
 
@@ -51,11 +51,11 @@ export function statsMessage(
   basic: { stats: BasicStats; mine: boolean },
   isoDate: (ms: number) => string,
 ): { text: string; blocks: KnownBlock[] } {
-  const days = Math.round((stats.until - stats.since) / 86_400_000);
+  const periodDays = Math.round((stats.until - stats.since) / 86_400_000);
   const groups: string[][] = [
     basicLines(basic.stats, basic.mine, isoDate),
     [
-      `*Team, last ${days} days* (${isoDate(stats.since)} → ${isoDate(stats.until)}${stats.segment === null ? "" : `, segment ${escapeMrkdwn(stats.segment)}`})`,
+      `*Team, last ${periodDays} days* (${isoDate(stats.since)} → ${isoDate(stats.until)}${stats.segment === null ? "" : `, segment ${escapeMrkdwn(stats.segment)}`})`,
       `• ${npsLine(stats.nps.now, stats.nps.windowDays)}`,
       `• ${retentionLine(stats.retention.total)}`,
       `• Quiet customers (${stats.touchCadence.quietDays}+ days): *${stats.touchCadence.quiet}* of ${stats.touchCadence.customers}`,
@@ -66,7 +66,7 @@ export function statsMessage(
         ? ["• no nudges in this period"]
         : stats.funnel.map(
             (f) =>
-              `• \`${escapeMrkdwn(f.ruleId)}\`: ${f.nudged} nudged${f.heldOut > 0 ? ` (+${f.heldOut} held out)` : ""} → ${f.delivered} delivered → ${f.resolvedByTouch} resolved by a touch · ${f.snoozed} snoozed · ${f.dismissed} dismissed · ${f.expired} expired · ${f.stillOpen} open · ${f.escalated} escalated · median ${f.medianDaysToTouch === null ? "—" : `${f.medianDaysToTouch} days`} to a touch`,
+              `• \`${escapeMrkdwn(f.ruleId)}\`: ${f.nudged} nudged${f.heldOut > 0 ? ` (+${f.heldOut} held out)` : ""} → ${f.delivered} delivered → ${f.resolvedByTouch} resolved by a touch · ${f.snoozed} snoozed · ${f.dismissed} dismissed · ${f.expired} expired · ${f.stillOpen} open · ${f.escalated} escalated · median ${f.medianDaysToTouch === null ? "—" : days(f.medianDaysToTouch)} to a touch`,
           )),
     ],
     [

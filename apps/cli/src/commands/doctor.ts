@@ -8,6 +8,19 @@ interface Check {
   detail: string;
 }
 
+/** Ask Slack who the bot token belongs to (auth.test, bounded): a refused or unreachable answer fails. */
+async function slackTokenCheck(apiUrl: string, token: string): Promise<Check> {
+  // Loaded only here: the rest of doctor needs no Slack code.
+  const { checkBotToken } = await import("@keepwarm/bot");
+  const result = await checkBotToken(apiUrl, token);
+  if (result.kind === "ok") {
+    const { teamId, botUserId } = result.identity;
+    return { ok: true, label: "slack token", detail: `auth.test ok: workspace ${teamId}${botUserId ? `, bot user ${botUserId}` : ""}` };
+  }
+  if (result.kind === "refused") return { ok: false, label: "slack token", detail: `SLACK_BOT_TOKEN refused by Slack (${result.error})` };
+  return { ok: false, label: "slack token", detail: `Slack did not answer auth.test at ${apiUrl} (${result.error})` };
+}
+
 /** What an operator asks first when something looks off: configuration, database, rules, last sweep, delivery backlog. */
 export async function doctorCommand(_args: string[], ctx: Context): Promise<number> {
   const checks: Check[] = [];
@@ -22,6 +35,7 @@ export async function doctorCommand(_args: string[], ctx: Context): Promise<numb
           ? { ok: false, detail: "HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)" }
           : { ok: true, detail: `HTTP mode on port ${env.PORT}, Web API ${env.SLACK_API_URL}` };
   checks.push({ label: "slack", ...slack });
+  if (env.SLACK_BOT_TOKEN !== undefined) checks.push(await slackTokenCheck(env.SLACK_API_URL, env.SLACK_BOT_TOKEN));
   const store = await ctx.store();
   const figures = await doctorFigures(store.db);
   checks.push({ ok: true, label: "database", detail: `${store.display} (${figures.customers} customers)` });

@@ -1,3 +1,4 @@
+import { isSlackUserId } from "@keepwarm/rules";
 import type { PendingDelivery, Store } from "@keepwarm/store";
 import { deliveredSinceByOwner as deliveredSince, markOutboxDone as markDone, pendingDeliveries as pendingRows } from "@keepwarm/store";
 
@@ -27,17 +28,23 @@ export async function deliveredSinceByOwner(store: Store, since: number): Promis
   return deliveredSince(store.db, since);
 }
 
-/** Text of a nudge's closed/snoozed state, shared by the console and Slack message updates. */
+/**
+ * Text of a nudge's closed/snoozed state, shared by the console and Slack message updates.
+ * `mention` renders a valid Slack user id; `text` renders everything else that came from
+ * data or people (a "logged by" name from a CSV, a dismiss reason): Slack passes its
+ * escaping function, the console none.
+ */
 export function stateLine(
   item: Pick<PendingDelivery, "status" | "closeReason" | "closedBy" | "closeNote" | "snoozedUntil" | "snoozedBy" | "touchKind">,
   mention: (user: string) => string,
+  text: (value: string) => string = (value) => value,
 ): string {
-  const who = (user: string | null) => (user === null ? "" : user.match(/^[UW][A-Z0-9]+$/) ? ` by ${mention(user)}` : ` by ${user}`);
+  const who = (user: string | null) => (user === null ? "" : ` by ${isSlackUserId(user) ? mention(user) : text(user)}`);
   switch (item.status) {
     case "resolved":
-      return `✅ ${item.touchKind ?? "touch"} logged${who(item.closedBy)}`;
+      return `✅ ${text(item.touchKind ?? "touch")} logged${who(item.closedBy)}`;
     case "dismissed":
-      return `🚫 Dismissed${who(item.closedBy)}${item.closeNote ? `: ${item.closeNote}` : ""}`;
+      return `🚫 Dismissed${who(item.closedBy)}${item.closeNote ? `: ${text(item.closeNote)}` : ""}`;
     case "snoozed":
       return `😴 Snoozed${who(item.snoozedBy)} until ${item.snoozedUntil === null ? "later" : new Date(item.snoozedUntil).toISOString().slice(0, 10)}`;
     case "expired":

@@ -1,3 +1,4 @@
+import { isSlackUserId } from "@keepwarm/rules";
 import { TOUCH_KINDS } from "@keepwarm/store";
 import { z } from "zod";
 import { parseIsoInstant } from "../dates";
@@ -51,7 +52,7 @@ export const customerRow = z.object({
   owner_slack_id: z
     .string()
     .transform((v) => v.trim())
-    .refine((v) => v === "" || /^[UW][A-Z0-9]{2,30}$/.test(v), "owner_slack_id must be a Slack user id like U0123ABCD")
+    .refine((v) => v === "" || isSlackUserId(v), "owner_slack_id must be a Slack user id like U0123ABCD")
     .transform((v) => (v === "" ? null : v))
     .optional(),
   tier: lowerText(100).optional(),

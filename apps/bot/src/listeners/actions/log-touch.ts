@@ -9,7 +9,7 @@ import { liveNudgeOrReply } from "./reply";
 export function registerLogTouchAction(app: App, deps: BotDeps): void {
   app.action<BlockAction<ButtonAction>>(ACTION.logTouch, async ({ ack, body, action, respond, client }) => {
     await ack();
-    const view = await liveNudgeOrReply(body, respond, client, deps, action.value, " Log another touch with `/touch <customer>`.");
+    const view = await liveNudgeOrReply(body, respond, client, deps, action.value, " Log another touch with `/touch &lt;customer&gt;`.");
     if (view === undefined) return;
     const customer = await findCustomerById(deps.store.db, view.customerId);
     await client.views.open({

@@ -1,10 +1,11 @@
-import { type NudgeView, stateLine } from "@keepwarm/core";
+import type { NudgeView } from "@keepwarm/core";
 import { nudgeView } from "@keepwarm/store";
 import type { BlockAction, RespondFn, webApi } from "@slack/bolt";
 import type { BotDeps } from "../../deps";
 import { publishHome } from "../../home";
 import { nudgeRef, parseJson } from "../../payloads";
-import { mention } from "../../slack-text";
+import { mayAccess, NOT_YOURS_TEXT, viewerOf } from "../../security/access";
+import { slackStateLine } from "../../slack-text";
 
 /**
  * Answer a button: an ephemeral line under a message, or a refreshed App Home when
@@ -36,8 +37,12 @@ export async function liveNudgeOrReply(
     await replyToAction(body, respond, client, deps, ":warning: That nudge no longer exists.");
     return undefined;
   }
+  if (!mayAccess(viewerOf(deps.env, body.user.id), view.ownerSlackId)) {
+    await replyToAction(body, respond, client, deps, NOT_YOURS_TEXT);
+    return undefined;
+  }
   if (view.status !== "open" && view.status !== "snoozed") {
-    await replyToAction(body, respond, client, deps, `This nudge is already closed: ${stateLine(view, mention)}.${closedHint}`);
+    await replyToAction(body, respond, client, deps, `This nudge is already closed: ${slackStateLine(view)}.${closedHint}`);
     return undefined;
   }
   return view;

@@ -1,41 +1,53 @@
-import { computeStats, DEFAULT_STATS_DAYS, getActiveRuleSet, getRuleSetVersion, lookupCustomer, stateLine } from "@keepwarm/core";
+import { computeStats, DEFAULT_STATS_DAYS, getActiveRuleSet, getRuleSetVersion, lookupCustomer } from "@keepwarm/core";
 import { type Customer, DAY_MS, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
 import { statsMessage } from "../../blocks/stats-view";
 import type { BotDeps } from "../../deps";
 import { basicStats, QUIET_DAYS, quietCustomers } from "../../queries";
-import { clip, escapeMrkdwn, mention, plainCommandText } from "../../slack-text";
+import { isStranger, STRANGER_TEXT, type Viewer, viewerOf, visibleLookup } from "../../security/access";
+import { clip, days, escapeMrkdwn, mention, plainCommandText, slackStateLine } from "../../slack-text";
 
 export const KEEPWARM_USAGE = [
   "*keepwarm*",
   "• `/keepwarm quiet`: your customers with no touch in 30+ days",
-  "• `/keepwarm customer <name or id>`: owner, last touches, NPS, open nudges",
+  "• `/keepwarm customer &lt;name or id&gt;`: owner, last touches, NPS, open nudges",
   "• `/keepwarm stats [segment]`: your numbers, NPS, retention, the nudge funnel and whether the nudges work (holdouts)",
   "• `/keepwarm rules`: the active rules; admins: `/keepwarm rules edit`",
-  "• `/touch <customer> [kind] [date] [note…]`: log a touch",
+  "• `/touch &lt;customer&gt; [kind] [date] [note…]`: log a touch",
 ].join("\n");
 
 export const isAdmin = (deps: BotDeps, user: string): boolean => deps.env.KEEPWARM_ADMINS.includes(user);
 
 const ago = (now: number, at: number) => {
-  const days = Math.floor((now - at) / 86_400_000);
-  return days <= 0 ? "today" : days === 1 ? "yesterday" : `${days} days ago`;
+  const n = Math.floor((now - at) / 86_400_000);
+  return n <= 0 ? "today" : n === 1 ? "yesterday" : `${days(n)} ago`;
 };
 
-async function quiet(deps: BotDeps, user: string): Promise<string> {
-  const mine = await ownsCustomers(deps.store.db, user);
-  const { rows, total } = await quietCustomers(deps.store, mine ? user : null, deps.now(), deps.calendar, 15);
-  if (total === 0) return mine ? `None of your customers has gone ${QUIET_DAYS}+ days without a touch. :tada:` : "No quiet customers.";
-  const lines = rows.map(
-    (c) => `• *${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.externalId)}): ${c.daysQuiet === null ? "never touched" : `${c.daysQuiet} days`}`,
-  );
-  return `*${mine ? "Your" : "All"} quiet customers* (${total}, no touch in ${QUIET_DAYS}+ days):\n${lines.join("\n")}${total > rows.length ? `\n…and ${total - rows.length} more` : ""}`;
+const QUIET_SHOWN = 15;
+
+/** The quiet customers the viewer may see: an admin all, a lead their team's and their own, a rep their own. */
+async function quiet(deps: BotDeps, viewer: Viewer): Promise<string> {
+  if (await isStranger(deps.store, viewer)) return STRANGER_TEXT;
+  const now = deps.now();
+  const parts = viewer.admin
+    ? [await quietCustomers(deps.store, null, now, deps.calendar, QUIET_SHOWN)]
+    : await Promise.all([...viewer.owners].map((o) => quietCustomers(deps.store, o, now, deps.calendar, QUIET_SHOWN)));
+  const total = parts.reduce((sum, p) => sum + p.total, 0);
+  const rows = parts
+    .flatMap((p) => p.rows)
+    .sort((a, b) => (a.lastTouchAt ?? -1) - (b.lastTouchAt ?? -1) || a.name.localeCompare(b.name))
+    .slice(0, QUIET_SHOWN);
+  const whose = viewer.admin ? "All" : viewer.lead ? "Your team's" : "Your";
+  if (total === 0) return `None of ${whose === "All" ? "the" : whose.toLowerCase()} customers has gone ${QUIET_DAYS}+ days without a touch. :tada:`;
+  const lines = rows.map((c) => `• *${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.externalId)}): ${c.daysQuiet === null ? "never touched" : days(c.daysQuiet)}`);
+  return `*${whose} quiet customers* (${total}, no touch in ${QUIET_DAYS}+ days):\n${lines.join("\n")}${total > rows.length ? `\n…and ${total - rows.length} more` : ""}`;
 }
 
-async function customerSummary(deps: BotDeps, query: string): Promise<string> {
-  if (query === "") return "Usage: `/keepwarm customer <name or id>`";
-  const lookup = await lookupCustomer(deps.store, query);
+async function customerSummary(deps: BotDeps, viewer: Viewer, query: string): Promise<string> {
+  if (query === "") return "Usage: `/keepwarm customer &lt;name or id&gt;`";
+  if (await isStranger(deps.store, viewer)) return STRANGER_TEXT;
+  const lookup = visibleLookup(viewer, await lookupCustomer(deps.store, query, viewer.admin ? 5 : 50));
   if (lookup.kind === "ambiguous")
     return `"${escapeMrkdwn(clip(query, 100))}" matches several customers:\n${lookup.candidates.map((c) => `• ${escapeMrkdwn(c.name)} (${escapeMrkdwn(c.external_id)})`).join("\n")}`;
   if (lookup.kind === "none") {
@@ -54,13 +66,15 @@ async function customerSummary(deps: BotDeps, query: string): Promise<string> {
     touches.length === 0
       ? "Touches: none yet"
       : `Last touches:\n${touches.map((t) => `• ${t.kind} ${ago(now, t.occurredAt)}${t.loggedBy ? ` by ${mention(t.loggedBy)}` : ""}${t.note ? `: ${escapeMrkdwn(clip(t.note, 120))}` : ""}`).join("\n")}`,
-    nudges.length === 0 ? "Open nudges: none" : `Open nudges:\n${nudges.map((n) => `• ${escapeMrkdwn(n.explanation)} (${stateLine(n, mention)})`).join("\n")}`,
+    nudges.length === 0 ? "Open nudges: none" : `Open nudges:\n${nudges.map((n) => `• ${escapeMrkdwn(n.explanation)} (${slackStateLine(n)})`).join("\n")}`,
   ];
   return lines.join("\n");
 }
 
 /** `/keepwarm stats [segment]`: today's numbers and the KPIs of the last DEFAULT_STATS_DAYS days. */
-async function stats(deps: BotDeps, user: string, segmentArg: string): Promise<string | { text: string; blocks: types.KnownBlock[] }> {
+async function stats(deps: BotDeps, viewer: Viewer, segmentArg: string): Promise<string | { text: string; blocks: types.KnownBlock[] }> {
+  if (await isStranger(deps.store, viewer)) return STRANGER_TEXT;
+  const user = viewer.user;
   const segment = segmentArg === "" ? undefined : segmentArg;
   if (segment !== undefined) {
     const known = await knownSegments(deps.store.db);
@@ -100,13 +114,13 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
           answer = KEEPWARM_USAGE;
           break;
         case "quiet":
-          answer = await quiet(deps, user);
+          answer = await quiet(deps, viewerOf(deps.env, user));
           break;
         case "customer":
-          answer = text.length > 500 ? "That name is too long." : await customerSummary(deps, arg);
+          answer = text.length > 500 ? "That name is too long." : await customerSummary(deps, viewerOf(deps.env, user), arg);
           break;
         case "stats":
-          answer = await stats(deps, user, arg);
+          answer = await stats(deps, viewerOf(deps.env, user), arg);
           break;
         case "rules":
           if (arg.toLowerCase() === "edit") {
@@ -138,8 +152,8 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
     }
     await respond(
       typeof answer === "string"
-        ? { response_type: "ephemeral", text: answer.slice(0, 3900) }
-        : { response_type: "ephemeral", text: answer.text.slice(0, 3900), blocks: answer.blocks },
+        ? { response_type: "ephemeral", text: clip(answer, 3900) }
+        : { response_type: "ephemeral", text: clip(answer.text, 3900), blocks: answer.blocks },
     );
   });
 }

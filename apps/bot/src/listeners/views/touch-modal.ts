@@ -5,6 +5,7 @@ import type { App } from "@slack/bolt";
 import { z } from "zod";
 import { VIEW } from "../../blocks/modals";
 import type { BotDeps } from "../../deps";
+import { mayAccess, viewerOf } from "../../security/access";
 
 const submission = z.object({
   customer: z.object({ customer_search: z.object({ selected_option: z.object({ value: z.string().regex(/^\d{1,12}$/) }).nullish() }) }),
@@ -33,6 +34,11 @@ export function registerTouchModalSubmission(app: App, deps: BotDeps): void {
     const customer = Number.isNaN(customerId) ? undefined : await findCustomerById(deps.store.db, customerId);
     if (customer === undefined) {
       await ack({ response_action: "errors", errors: { customer: "Choose a customer from the list." } });
+      return;
+    }
+    // The picker lists only customers the user may act on; a submission can be forged, so check again.
+    if (!mayAccess(viewerOf(deps.env, body.user.id), customer.owner_slack_id)) {
+      await ack({ response_action: "errors", errors: { customer: "Choose one of your customers from the list." } });
       return;
     }
     const kind: TouchKind = values.kind.kind.selected_option?.value ?? "other";
