@@ -18,7 +18,7 @@ import { copyFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { createApp } from "../apps/bot/src/index";
+import { createApp } from "../packages/bot/src/index";
 import { parseEnv } from "../packages/core/src/env";
 import { seededRandom } from "../packages/core/src/demo-data";
 import { logTouch } from "../packages/core/src/touches";

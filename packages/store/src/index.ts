@@ -45,3 +45,4 @@ export * from "./repos/pending-deliveries";
 export * from "./repos/demo";
 export * from "./repos/bulk-import";
 export * from "./repos/customer-lookups";
+export * from "./repos/bulk-import-writer";

@@ -1,8 +1,5 @@
 import { type Db, writeTransaction } from "../engine/transaction";
-import { driverOf, type Store } from "../open-store";
 import type { Customer } from "../tables/customers.table";
-import { openPostgresTouchWriter } from "./bulk-import.postgres";
-import { openSqliteTouchWriter } from "./bulk-import.sqlite";
 
 /**
  * The write side of a CSV import. An import writes in short transactions (see
@@ -110,11 +107,6 @@ export interface BulkTouchWriter {
   write(rows: readonly ImportedTouch[]): Promise<TouchBatchResult>;
   /** Hand the connection back as it was and make every write durable (call it before undoImport, too). */
   close(): Promise<void>;
-}
-
-export async function openBulkTouchWriter(store: Store, options: { loggedAt: number; ledger: ImportLedger }): Promise<BulkTouchWriter> {
-  const driver = driverOf(store);
-  return driver.engine === "sqlite" ? openSqliteTouchWriter(store.db, driver.sqlite, options) : openPostgresTouchWriter(store.db, options);
 }
 
 /** The exact-content key of a touch, for the duplicates inside one batch. */

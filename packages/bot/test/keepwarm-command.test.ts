@@ -108,7 +108,7 @@ describe("/keepwarm", () => {
     const edited = JSON.stringify({ ...JSON.parse(original), description: "edited in Slack" }, null, 2);
     const ok = await h.interact(viewSubmission("rules_edit_modal", values(edited), meta, "U0ADMIN"));
     expect(ok.status).toBe(200);
-    // The preview comes first (apps/bot/test/rules-edit.test.ts covers it); saving is the confirmation.
+    // The preview comes first (packages/bot/test/rules-edit.test.ts covers it); saving is the confirmation.
     const review = ok.json as { response_action: string; view: { callback_id: string; private_metadata: string } };
     expect(review.response_action).toBe("update");
     expect(await countRows(h.store, "rule_sets")).toBe(1);
