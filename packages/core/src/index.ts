@@ -23,3 +23,6 @@ export * from "./escalation";
 export * from "./stats/index";
 export * from "./report/index";
 export * from "./quiet";
+export * from "./facts/columns";
+export * from "./facts/evaluation";
+export * from "./facts/replay";
