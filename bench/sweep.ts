@@ -1,9 +1,11 @@
 /**
  * Sweep benchmark: N customers with realistic histories, 10 rules.
  *
- *   node --import tsx bench/sweep.ts [--customers 100000] [--profile realistic|stress] [--tz UTC] [--repeat 2] [--sample 20000]
+ *   node --import tsx bench/sweep.ts [--customers 100000] [--profile realistic|stress] [--tz UTC] [--repeat 2] [--sample 20000] [--health]
  *     [--db cache.db] [--engine sqlite|postgres] [--db postgres://user@host:5432/postgres]
  *
+ * --health: the rules also carry the default file's health block and an eleventh rule
+ * reading healthChange30Days and healthGrade (the score now and 30 days back).
  * --profile realistic (default): a healthy book, ~11 % of customers at risk; stress: 84 %
  * of customers match some rule (the first benchmark data). --db FILE caches the generated
  * data (of one profile) between runs. --engine postgres runs the phases on PostgreSQL: the
@@ -20,7 +22,7 @@
 import { copyFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { prepareEvaluation, sweepColumns } from "../packages/core/src/facts/evaluation";
-import { getActiveRuleSet } from "../packages/core/src/rule-sets";
+import { applyRuleSet, getActiveRuleSet } from "../packages/core/src/rule-sets";
 import { findMatches, runSweep } from "../packages/core/src/sweep";
 import {
   buildFactProgram,
@@ -38,7 +40,7 @@ import {
 } from "../packages/rules/src/index";
 import { DAY_MS, engineOf, maskLocation, openStore, scanFactRows } from "../packages/store/src/index";
 import { sql } from "../packages/store/node_modules/kysely/dist/esm/index.js";
-import { BENCH_NOW, generate, PROFILES, type Profile } from "./generate";
+import { BENCH_NOW, benchRulesText, generate, PROFILES, type Profile } from "./generate";
 import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportPhase, runPhase, table, tempDb } from "./lib";
 import { DEFAULT_PG_ADMIN_URL, postgresCopyOf } from "./postgres";
 
@@ -49,6 +51,7 @@ const args = benchArgs({
   sample: { type: "string" },
   profile: { type: "string", default: "realistic" },
   engine: { type: "string" },
+  health: { type: "boolean", default: false },
 });
 const script = fileURLToPath(import.meta.url);
 const tz = String(args.tz);
@@ -232,7 +235,10 @@ async function main(): Promise<void> {
   const source = cache ?? temp.path;
   let db = cache === undefined ? temp.path : `${temp.path}.work`;
   let dropPostgres: (() => Promise<void>) | undefined;
-  console.log(`sweep benchmark (${dbEngine}): ${fmtInt(customers)} customers (${profile} histories), 10 rules, time zone ${tz}; ${machineLine()}`);
+  const health = args.health === true;
+  console.log(
+    `sweep benchmark (${dbEngine}): ${fmtInt(customers)} customers (${profile} histories), ${health ? "11 rules and a health block" : "10 rules"}, time zone ${tz}; ${machineLine()}`,
+  );
   try {
     if (!existsSync(source)) {
       const g = await generate(source, customers, profile);
@@ -247,6 +253,10 @@ async function main(): Promise<void> {
       db = copy.url;
       console.log(`copied the data into ${maskLocation(copy.url)} in ${fmtS(copy.ms)}`);
     } else if (db !== source) copyFileSync(source, db);
+    // The rules of this run, whatever the cached data was generated with.
+    const rulesStore = await openStore(db);
+    await applyRuleSet(rulesStore, benchRulesText({ health }), { author: "bench", source: "bench/sweep.ts", now: BENCH_NOW });
+    await rulesStore.close();
     const pass = ["--db", db, "--tz", tz, ...(args.sample === undefined ? [] : ["--sample", String(args.sample)])];
     const best = new Map<string, PhaseResult>();
     const keep = (r: PhaseResult) => {

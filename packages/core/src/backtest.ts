@@ -254,7 +254,7 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
               name,
               explanation: explain(tally.rule, facts as Facts, {
                 health: program.health,
-                past: (daysAgo) => program.pastOf(facts as Facts, daysAgo),
+                past: program.past(),
                 segment: customer.segment,
               }),
               heldOut,

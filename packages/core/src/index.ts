@@ -26,3 +26,5 @@ export * from "./quiet";
 export * from "./facts/columns";
 export * from "./facts/evaluation";
 export * from "./facts/replay";
+export * from "./facts/customer-facts";
+export * from "./health";

@@ -1,7 +1,8 @@
 import {
   type CustomerRecord,
   explain,
-  type FactProgram,
+  type HealthModel,
+  type PastFacts,
   type Facts,
   factsUsed,
   parseAttributes,
@@ -48,7 +49,8 @@ export class LazyMatch implements Match {
     readonly rule: Rule,
     private readonly row: CustomerRecord,
     readonly facts: Facts,
-    private readonly program: FactProgram,
+    /** The health model and the facts of the instants before, for the health score's phrase. */
+    private readonly context: { health: HealthModel | undefined; past: PastFacts },
     lastTouchAt: number | null,
   ) {
     this.customerId = row.id;
@@ -64,8 +66,8 @@ export class LazyMatch implements Match {
   }
 
   get explanation(): string {
-    const { program, facts, row } = this;
-    this.#explanation ??= explain(this.rule, facts, { health: program.health, past: (daysAgo) => program.pastOf(facts, daysAgo), segment: row.segment });
+    const { context, facts, row } = this;
+    this.#explanation ??= explain(this.rule, facts, { health: context.health, past: context.past, segment: row.segment });
     return this.#explanation;
   }
 

@@ -66,7 +66,13 @@ describe("days since the last touch of a kind", () => {
       daysAsCustomer: 100,
     });
     expect(facts.B).toMatchObject({ daysSinceLastMeeting: 5, daysSinceLastMeetingOrVisit: 5, daysSinceLastTouch: 5, neverTouched: true, daysAsCustomer: 5 });
-    expect(facts.C).toMatchObject({ daysSinceLastMeeting: 10, daysSinceLastVisit: 40, daysSinceLastMeetingOrVisit: 10, daysSinceLastEmail: 0, daysSinceLastTouch: 0 });
+    expect(facts.C).toMatchObject({
+      daysSinceLastMeeting: 10,
+      daysSinceLastVisit: 40,
+      daysSinceLastMeetingOrVisit: 10,
+      daysSinceLastEmail: 0,
+      daysSinceLastTouch: 0,
+    });
   });
 });
 
@@ -85,7 +91,15 @@ describe("purchases", () => {
     // Day 89 is the first day of the last 90; day 90 the last day of the 90 before; day 179 their first.
     await addPurchases(store, await addCustomer(store, { id: "EDGES" }), [midnight(89), midnight(89) - 1, midnight(179), midnight(179) - 1]);
     await addPurchases(store, await addCustomer(store, { id: "NEW-BUYER" }), [midnight(1), midnight(2), midnight(3)]);
-    await addPurchases(store, await addCustomer(store, { id: "UP" }), [midnight(100), midnight(120), midnight(150), midnight(1), midnight(2), midnight(3), midnight(4)]);
+    await addPurchases(store, await addCustomer(store, { id: "UP" }), [
+      midnight(100),
+      midnight(120),
+      midnight(150),
+      midnight(1),
+      midnight(2),
+      midnight(3),
+      midnight(4),
+    ]);
     await addPurchases(store, await addCustomer(store, { id: "STOPPED" }), [midnight(100), midnight(170)]);
     await addCustomer(store, { id: "NONE" });
     const facts = await factsOf(store, ["purchaseTrend"]);

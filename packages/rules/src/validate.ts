@@ -82,6 +82,9 @@ function zodErrors(error: z.ZodError, input: unknown): ValidationError[] {
           message: `unknown key "${key}"${didYouMean(key, KEYS_BY_LEVEL[levelOf(issue.path)] ?? [])}`,
         });
       }
+    } else if (issue.code === "invalid_key") {
+      // A record key (a health segment name) that failed its own check: that check's words.
+      errors.push({ path: formatPath(issue.path), message: issue.issues[0]?.message ?? issue.message });
     } else if (issue.code === "invalid_type" && valueAt(input, issue.path) === undefined) {
       errors.push({ path: formatPath(issue.path), message: "is required" });
     } else if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input: expected ")) {
@@ -347,7 +350,7 @@ function checkBands(bands: unknown[], path: string, fact: string, type: string, 
     }
     if (typeof band.min === "number" && typeof band.max === "number" && band.min > band.max)
       errors.push({ path: `${at}.max`, message: `must be ≥ min (${band.min})` });
-    if ("is" in band && type !== "any") {
+    if ("is" in band && !numeric && type !== "any") {
       const values = Array.isArray(band.is) ? band.is : [band.is];
       values.forEach((v, i) => {
         if (typeof v !== type)

@@ -24,7 +24,7 @@ export async function factsOfCustomers(
   const out: CustomerFacts[] = [];
   const add = (row: Awaited<ReturnType<typeof next>>[number]) => {
     const facts = program.evaluate(row, at.now, at.calendar);
-    out.push({ customer: row, facts, past: (daysAgo) => program.pastOf(facts, daysAgo) });
+    out.push({ customer: row, facts, past: program.past() });
   };
   if (customerIds !== undefined) {
     // One customer per read: the keyset scan from just below its id.

@@ -74,14 +74,20 @@ export async function matchRows(
     onEvaluated?.();
     const facts = program.evaluate(row, at.now, at.calendar);
     const lastTouchAt = (row.values[at.lastTouch] as number | null) ?? null;
+    // The facts of earlier instants are kept only for customers that matched.
+    let context: ConstructorParameters<typeof LazyMatch>[3] | undefined;
+    const match = (rule: Rule) => {
+      context ??= { health: program.health, past: program.past() };
+      matches.push(new LazyMatch(rule, row, facts, context, lastTouchAt));
+    };
     if (reference !== undefined) {
       for (const id of await reference(facts)) {
         const rule = byId.get(id);
-        if (rule !== undefined) matches.push(new LazyMatch(rule, row, facts, program, lastTouchAt));
+        if (rule !== undefined) match(rule);
       }
       continue;
     }
-    for (const { rule, matches: predicate } of compiled) if (predicate(facts)) matches.push(new LazyMatch(rule, row, facts, program, lastTouchAt));
+    for (const { rule, matches: predicate } of compiled) if (predicate(facts)) match(rule);
   }
   return matches;
 }

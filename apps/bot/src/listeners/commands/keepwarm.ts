@@ -1,4 +1,4 @@
-import { computeStats, DEFAULT_STATS_DAYS, getActiveRuleSet, lookupCustomer, stateLine } from "@keepwarm/core";
+import { computeStats, customerHealth, DEFAULT_STATS_DAYS, getActiveRuleSet, healthLines, lookupCustomer, stateLine } from "@keepwarm/core";
 import { type Customer, DAY_MS } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
@@ -10,7 +10,7 @@ import { clip, escapeMrkdwn, mention, plainCommandText } from "../../slack-text"
 export const KEEPWARM_USAGE = [
   "*keepwarm*",
   "• `/keepwarm quiet`: your customers with no touch in 30+ days",
-  "• `/keepwarm customer <name or id>`: owner, last touches, NPS, open nudges",
+  "• `/keepwarm customer <name or id>`: owner, last touches, NPS, health score, open nudges",
   "• `/keepwarm stats [segment]`: your numbers, NPS, retention, the nudge funnel and whether the nudges work (holdouts)",
   "• `/keepwarm rules`: the active rules; admins: `/keepwarm rules edit`",
   "• `/touch <customer> [kind] [date] [note…]`: log a touch",
@@ -33,7 +33,7 @@ function quiet(deps: BotDeps, user: string): string {
   return `*${mine ? "Your" : "All"} quiet customers* (${total}, no touch in ${QUIET_DAYS}+ days):\n${lines.join("\n")}${total > rows.length ? `\n…and ${total - rows.length} more` : ""}`;
 }
 
-function customerSummary(deps: BotDeps, query: string): string {
+async function customerSummary(deps: BotDeps, query: string): Promise<string> {
   if (query === "") return "Usage: `/keepwarm customer <name or id>`";
   const lookup = lookupCustomer(deps.store, query);
   if (lookup.kind === "ambiguous")
@@ -47,10 +47,14 @@ function customerSummary(deps: BotDeps, query: string): string {
   const touches = recentTouches(deps.store, c.id, 3);
   const nps = npsHistory(deps.store, c.id, 2);
   const nudges = liveNudgesOfCustomer(deps.store, c.id);
+  // The health score of the active rules' health block, with its breakdown and what moved it.
+  const active = await getActiveRuleSet(deps.store);
+  const health = active === undefined ? undefined : (await customerHealth(deps.store, active.ruleFile, { now, calendar: deps.calendar }, [c.id]))?.[0];
   const lines = [
     `*${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.external_id)})`,
     `Owner: ${c.owner_slack_id ? mention(c.owner_slack_id) : "none"}  ·  Segment: ${escapeMrkdwn(c.segment ?? "—")}  ·  Stage: ${escapeMrkdwn(c.lifecycle_stage ?? "—")}  ·  Tier: ${escapeMrkdwn(c.tier ?? "—")}`,
     `NPS: ${nps.length === 0 ? "no responses" : nps.map((r) => `${r.score} (${deps.calendar.isoDate(r.respondedAt)})`).join(" ← ")}`,
+    ...(health === undefined ? [] : healthLines(health).map(escapeMrkdwn)),
     touches.length === 0
       ? "Touches: none yet"
       : `Last touches:\n${touches.map((t) => `• ${t.kind} ${ago(now, t.occurredAt)}${t.loggedBy ? ` by ${mention(t.loggedBy)}` : ""}${t.note ? `: ${escapeMrkdwn(clip(t.note, 120))}` : ""}`).join("\n")}`,
@@ -105,7 +109,7 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
           answer = quiet(deps, user);
           break;
         case "customer":
-          answer = text.length > 500 ? "That name is too long." : customerSummary(deps, arg);
+          answer = text.length > 500 ? "That name is too long." : await customerSummary(deps, arg);
           break;
         case "stats":
           answer = await stats(deps, user, arg);

@@ -37,7 +37,7 @@ export const healthChange30Days = defineFact({
   type: "number",
   nullable: true,
   unit: "points",
-  description: `healthScore now − healthScore at the end of the day ${HEALTH_CHANGE_DAYS} calendar days ago (negative is a decline); null when either has no score or the customer did not exist then.`,
+  description: `healthScore now − healthScore at the end of the day ${HEALTH_CHANGE_DAYS} calendar days ago (negative is a decline); null when either has no score or the relationship had not started then.`,
   example: "-18",
   requires: "health",
   uses: ["healthScore", { fact: "healthScore", daysAgo: HEALTH_CHANGE_DAYS }],
