@@ -28,3 +28,5 @@ export * from "./facts/evaluation";
 export * from "./facts/replay";
 export * from "./facts/customer-facts";
 export * from "./health";
+export * from "./health-calibration";
+export * from "./stats/auc";
