@@ -13,9 +13,13 @@ const TIERS = ["bronze", "bronze", "silver", "silver", "gold", "platinum"];
 const PLANS = ["starter", "pro", "enterprise"];
 const REGIONS = ["emea", "amer", "apac"];
 
-/** The three default triggers (four rules) and six more reading other facts: ten rules. */
-export function benchRulesText(): string {
-  const defaults = JSON.parse(defaultRulesText()) as { rules: unknown[] };
+/**
+ * The three default triggers (four rules) and six more reading other facts: ten rules.
+ * With `health`, the default file's health block too and an eleventh rule reading the
+ * health score and its 30-day change (so the sweep computes the score, now and then).
+ */
+export function benchRulesText(options: { health?: boolean } = {}): string {
+  const defaults = JSON.parse(defaultRulesText()) as { rules: unknown[]; health?: unknown };
   const more = [
     rule("renewal-soon-quiet", "Renewal within 30 days, no touch this month", {
       all: [
@@ -61,7 +65,14 @@ export function benchRulesText(): string {
       ],
     }),
   ];
-  return JSON.stringify({ rules: [...defaults.rules, ...more] }, null, 2);
+  if (!options.health) return JSON.stringify({ rules: [...defaults.rules, ...more] }, null, 2);
+  const declining = rule("health-declining", "Health fell 20+ points in 30 days, or is failing", {
+    any: [
+      { fact: "healthChange30Days", operator: "lessThanInclusive", value: -20 },
+      { fact: "healthGrade", operator: "equal", value: "F" },
+    ],
+  });
+  return JSON.stringify({ health: defaults.health, rules: [...defaults.rules, ...more, declining] }, null, 2);
 }
 
 function rule(id: string, name: string, conditions: unknown) {

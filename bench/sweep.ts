@@ -1,9 +1,11 @@
 /**
  * Sweep benchmark: N customers with realistic histories, 10 rules.
  *
- *   node --import tsx bench/sweep.ts [--customers 100000] [--profile realistic|stress] [--tz UTC] [--repeat 2] [--sample 20000]
+ *   node --import tsx bench/sweep.ts [--customers 100000] [--profile realistic|stress] [--tz UTC] [--repeat 2] [--sample 20000] [--health]
  *     [--db cache.db] [--engine sqlite|postgres] [--db postgres://user@host:5432/postgres]
  *
+ * --health: the rules also carry the default file's health block and an eleventh rule
+ * reading healthChange30Days and healthGrade (the score now and 30 days back).
  * --profile realistic (default): a healthy book, ~11 % of customers at risk; stress: 84 %
  * of customers match some rule (the first benchmark data). --db FILE caches the generated
  * data (of one profile) between runs. --engine postgres runs the phases on PostgreSQL: the
@@ -11,17 +13,34 @@
  * or on the one `--db postgres://…` names (its admin database; the copy is dropped after).
  *
  * Prints the sweep (dry run, first real run, steady-state real run) next to two
- * baselines measured in the same run: the bare SQL fact scan, and the
- * straightforward json-rules-engine loop (one engine.run per customer, on a sample).
+ * baselines measured in the same run: the bare SQL fact scan of the facts the rules
+ * use (the columns the sweep's own scan reads), and the straightforward
+ * json-rules-engine loop (one engine.run per customer, on a sample). Then the proof
+ * that a fact no rule uses costs nothing: a dry run with five more facts defined (on
+ * every history table) scans the same columns in the same time.
  */
 import { copyFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { getActiveRuleSet } from "../packages/core/src/rule-sets";
+import { prepareEvaluation, sweepColumns } from "../packages/core/src/facts/evaluation";
+import { applyRuleSet, getActiveRuleSet } from "../packages/core/src/rule-sets";
 import { findMatches, runSweep } from "../packages/core/src/sweep";
-import { Calendar, computeFacts, createReferenceEvaluator } from "../packages/rules/src/index";
+import {
+  buildFactProgram,
+  Calendar,
+  countIn,
+  createReferenceEvaluator,
+  defineFact,
+  FACTS,
+  type FactDefinition,
+  healthModel,
+  lastAt,
+  latest,
+  type RuleFile,
+  sumIn,
+} from "../packages/rules/src/index";
 import { DAY_MS, engineOf, maskLocation, openStore, scanFactRows } from "../packages/store/src/index";
 import { sql } from "../packages/store/node_modules/kysely/dist/esm/index.js";
-import { BENCH_NOW, generate, PROFILES, type Profile } from "./generate";
+import { BENCH_NOW, benchRulesText, generate, PROFILES, type Profile } from "./generate";
 import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportPhase, runPhase, table, tempDb } from "./lib";
 import { DEFAULT_PG_ADMIN_URL, postgresCopyOf } from "./postgres";
 
@@ -32,6 +51,7 @@ const args = benchArgs({
   sample: { type: "string" },
   profile: { type: "string", default: "realistic" },
   engine: { type: "string" },
+  health: { type: "boolean", default: false },
 });
 const script = fileURLToPath(import.meta.url);
 const tz = String(args.tz);
@@ -69,21 +89,89 @@ FROM customers c
 WHERE (c.churned_at IS NULL OR c.churned_at > ${asOf}) AND c.created_at <= ${asOf}
 ORDER BY c.id`;
 
+/** Facts no benchmark rule reads, on every history table: defining them must cost the sweep nothing. */
+const UNUSED_FACTS: FactDefinition[] = [
+  defineFact({
+    name: "benchOtherTouches",
+    type: "number",
+    nullable: false,
+    description: "unused",
+    example: "1",
+    aggregates: { n: countIn("touches", [0, 364]) },
+    compute: ({ n }) => Number(n),
+    explain: { describe: () => "" },
+  }),
+  defineFact({
+    name: "benchLastOther",
+    type: "number",
+    nullable: true,
+    description: "unused",
+    example: "1",
+    aggregates: { at: lastAt("touches", ["other"]) },
+    compute: ({ at }) => (at === null ? null : 1),
+    explain: { describe: () => "" },
+  }),
+  defineFact({
+    name: "benchThirdNps",
+    type: "number",
+    nullable: true,
+    description: "unused",
+    example: "1",
+    aggregates: { s: latest("nps", 3) },
+    compute: ({ s }) => (typeof s === "number" ? s : null),
+    explain: { describe: () => "" },
+  }),
+  defineFact({
+    name: "benchSpendYear",
+    type: "number",
+    nullable: false,
+    description: "unused",
+    example: "1",
+    aggregates: { c: sumIn("purchases", [0, 364]) },
+    compute: ({ c }) => Number(c),
+    explain: { describe: () => "" },
+  }),
+  defineFact({
+    name: "benchPurchasesYear",
+    type: "number",
+    nullable: false,
+    description: "unused",
+    example: "1",
+    aggregates: { n: countIn("purchases", [0, 364]) },
+    compute: ({ n }) => Number(n),
+    explain: { describe: () => "" },
+  }),
+];
+
+/** The scan columns of a rule file's sweep at BENCH_NOW, and how many aggregates the whole catalog defines. */
+function columnsOf(ruleFile: RuleFile, calendar: Calendar) {
+  const { columns } = sweepColumns(prepareEvaluation(ruleFile), BENCH_NOW, calendar);
+  const health = ruleFile.health === undefined ? undefined : healthModel(ruleFile.health);
+  const catalog = buildFactProgram(FACTS.names, { health }).columns.length;
+  return { columns, names: columns.map((c) => c.name), catalog };
+}
+
 async function phase(name: string, db: string): Promise<void> {
   const store = await openStore(db);
   const calendar = new Calendar(tz);
+  const active = await getActiveRuleSet(store);
+  if (active === undefined) throw new Error("no active rule set");
   const sweep = async (dryRun: boolean) => {
     const report = await runSweep(store, { calendar, now: BENCH_NOW, dryRun });
     return { evaluated: report.evaluated, matched: report.matched, created: report.created, expired: report.expired };
   };
   switch (name) {
-    case "scan":
+    case "scan": {
+      // The bare scan of the facts the rules use: the very columns the sweep reads.
+      const { columns, names, catalog } = columnsOf(active.ruleFile, calendar);
+      const facts = prepareEvaluation(active.ruleFile).program.facts;
       await reportPhase(name, async () => {
         let rows = 0;
-        for await (const chunk of scanFactRows(store, BENCH_NOW)) rows += chunk.length;
-        return { evaluated: rows };
+        for await (const chunk of scanFactRows(store, BENCH_NOW, columns)) rows += chunk.length;
+        return { evaluated: rows, columns: names, catalog, facts };
       });
       break;
+    }
     case "scan-before":
       await reportPhase(name, async () => {
         const { rows } = await scanBefore(BENCH_NOW, BENCH_NOW - 30 * DAY_MS, BENCH_NOW - 90 * DAY_MS).execute(store.db);
@@ -92,17 +180,17 @@ async function phase(name: string, db: string): Promise<void> {
       break;
     case "engine": {
       // The straightforward loop: facts per customer, then one engine.run each.
-      const ruleSet = await getActiveRuleSet(store);
-      if (ruleSet === undefined) throw new Error("no active rule set");
-      const rules = ruleSet.ruleFile.rules.filter((r) => r.enabled);
+      const rules = active.ruleFile.rules.filter((r) => r.enabled);
       const evaluate = createReferenceEvaluator(rules);
+      const { program } = prepareEvaluation(active.ruleFile);
+      const { columns } = columnsOf(active.ruleFile, calendar);
       const sample = intArg(args.sample, 20_000, "sample");
       await reportPhase(name, async () => {
         let rows = 0;
         let matched = 0;
-        scan: for await (const chunk of scanFactRows(store, BENCH_NOW)) {
+        scan: for await (const chunk of scanFactRows(store, BENCH_NOW, columns)) {
           for (const row of chunk) {
-            matched += (await evaluate(computeFacts(row, BENCH_NOW, calendar, ["plan", "seats"]))).length;
+            matched += (await evaluate(program.evaluate(row, BENCH_NOW, calendar))).length;
             if (++rows === sample) break scan;
           }
         }
@@ -112,9 +200,7 @@ async function phase(name: string, db: string): Promise<void> {
     }
     case "rates": {
       // Who matches what: the realism of the data, not a timing.
-      const ruleSet = await getActiveRuleSet(store);
-      if (ruleSet === undefined) throw new Error("no active rule set");
-      const { evaluated, matches } = await findMatches(store, ruleSet, { calendar, now: BENCH_NOW });
+      const { evaluated, matches } = await findMatches(store, active, { calendar, now: BENCH_NOW });
       const perRule: Record<string, number> = {};
       for (const m of matches) perRule[m.rule.id] = (perRule[m.rule.id] ?? 0) + 1;
       await reportPhase(name, () => ({ evaluated, matched: matches.length, customersMatched: new Set(matches.map((m) => m.customerId)).size, perRule }));
@@ -123,6 +209,13 @@ async function phase(name: string, db: string): Promise<void> {
     case "sweep-dry":
       await reportPhase(name, () => sweep(true));
       break;
+    case "sweep-dry-unused": {
+      // The same dry run with five more facts in the catalog, which no rule reads.
+      for (const fact of UNUSED_FACTS) FACTS.add(fact);
+      const { names, catalog } = columnsOf(active.ruleFile, calendar);
+      await reportPhase(name, async () => ({ ...(await sweep(true)), columns: names, catalog }));
+      break;
+    }
     case "sweep":
     case "sweep-again":
       await reportPhase(name, () => sweep(false));
@@ -142,7 +235,10 @@ async function main(): Promise<void> {
   const source = cache ?? temp.path;
   let db = cache === undefined ? temp.path : `${temp.path}.work`;
   let dropPostgres: (() => Promise<void>) | undefined;
-  console.log(`sweep benchmark (${dbEngine}): ${fmtInt(customers)} customers (${profile} histories), 10 rules, time zone ${tz}; ${machineLine()}`);
+  const health = args.health === true;
+  console.log(
+    `sweep benchmark (${dbEngine}): ${fmtInt(customers)} customers (${profile} histories), ${health ? "11 rules and a health block" : "10 rules"}, time zone ${tz}; ${machineLine()}`,
+  );
   try {
     if (!existsSync(source)) {
       const g = await generate(source, customers, profile);
@@ -157,6 +253,10 @@ async function main(): Promise<void> {
       db = copy.url;
       console.log(`copied the data into ${maskLocation(copy.url)} in ${fmtS(copy.ms)}`);
     } else if (db !== source) copyFileSync(source, db);
+    // The rules of this run, whatever the cached data was generated with.
+    const rulesStore = await openStore(db);
+    await applyRuleSet(rulesStore, benchRulesText({ health }), { author: "bench", source: "bench/sweep.ts", now: BENCH_NOW });
+    await rulesStore.close();
     const pass = ["--db", db, "--tz", tz, ...(args.sample === undefined ? [] : ["--sample", String(args.sample)])];
     const best = new Map<string, PhaseResult>();
     const keep = (r: PhaseResult) => {
@@ -167,6 +267,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < repeat; i++) {
       keep(runPhase(script, "scan", pass));
       keep(runPhase(script, "sweep-dry", pass));
+      keep(runPhase(script, "sweep-dry-unused", pass));
     }
     const rates = runPhase(script, "rates", pass);
     // The scan as first written is SQLite's history; on PostgreSQL the set-based scan replaced it from the start.
@@ -198,12 +299,22 @@ async function main(): Promise<void> {
     if (before !== undefined) line("reference: fact scan as first written", before);
     line(`baseline: json-rules-engine loop (${fmtInt(Number(engine.evaluated))} sampled, extrapolated)`, engine, engineFull, engineCpu);
     line("runSweep dry run", best.get("sweep-dry") as PhaseResult);
+    line(`runSweep dry run, ${UNUSED_FACTS.length} more facts defined, none used`, best.get("sweep-dry-unused") as PhaseResult);
     line("runSweep real, first run (creates nudges)", best.get("sweep") as PhaseResult);
     line("runSweep real, steady state (second run)", best.get("sweep-again") as PhaseResult);
     console.log(`evaluated ${fmtInt(evaluated)} customers at ${new Date(BENCH_NOW).toISOString()}; best of ${repeat} for the scan and the dry run`);
     console.log(table(rows));
     console.log(
       `match rate: ${fmtInt(Number(rates.customersMatched))} customers matched by some rule (${((100 * Number(rates.customersMatched)) / evaluated).toFixed(1)} %), ${fmtInt(Number(rates.matched))} matches; per rule ${JSON.stringify(rates.perRule)}`,
+    );
+    const unused = best.get("sweep-dry-unused") as PhaseResult;
+    const usedColumns = scan.columns as string[];
+    console.log(
+      `facts the rules use (with what they derive from and their phrases read): ${(scan.facts as string[]).length} of ${FACTS.names.length}: ${(scan.facts as string[]).join(", ")}`,
+    );
+    console.log(`scan columns: ${usedColumns.length} of the catalog's ${String(scan.catalog)} aggregates: ${usedColumns.join(", ")}`);
+    console.log(
+      `with ${UNUSED_FACTS.length} more facts defined (${String(unused.catalog)} aggregates in the catalog): the sweep scans ${(unused.columns as string[]).length} columns, ${JSON.stringify(unused.columns) === JSON.stringify(usedColumns) ? "the same ones" : "DIFFERENT ones"}; dry run ${fmtS(unused.wallMs)} vs ${fmtS((best.get("sweep-dry") as PhaseResult).wallMs)}`,
     );
     console.log("customers/s and × scan are from wall time; CPU is user + system time of the phase's process.");
   } finally {

@@ -54,6 +54,11 @@ describe("/keepwarm", () => {
     expect(text).toContain("*Acme Corp* (C-1)");
     expect(text).toContain("Owner: <@U0REP>");
     expect(text).toContain("NPS: 5 (2026-11-21) ← 9");
+    // The default rules' health block: the score, its breakdown, and why it moved (NPS 9 → 5 in the last 30 days).
+    expect(text).toMatch(
+      /\nHealth \d+\/100 \([A-F]\): touch recency \d+ × 44 %, NPS 10 × 31 %, buying trend left out \(no value\), met in person \d+ × 25 %\n/,
+    );
+    expect(text).toMatch(/\n30 days ago \d+ \(−\d+\): NPS promoter → detractor \(−28\.1 points\)/);
     expect(text).toMatch(/Open nudges:\n• .*Never touched/);
     expect(await keepwarm("customer globex")).toContain("call today by <@U0REP>: kickoff");
     expect(await keepwarm("customer nosuchthing")).toContain('No customer matches "nosuchthing"');

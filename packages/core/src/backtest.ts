@@ -1,18 +1,9 @@
-import {
-  attributeNamesUsed,
-  type Calendar,
-  type CustomerFactRow,
-  compileRules,
-  computeFacts,
-  explain,
-  type Facts,
-  type FactValue,
-  parseAttributes,
-  type Rule,
-  type RuleFile,
-} from "@keepwarm/rules";
+import { type Calendar, explain, type FactInput, type Facts, type Rule, type RuleFile } from "@keepwarm/rules";
 import { countCustomers, customersAfter, DAY_MS, historiesInRange, type Store } from "@keepwarm/store";
 import { UserError } from "./errors";
+import { scanColumns } from "./facts/columns";
+import { prepareEvaluation } from "./facts/evaluation";
+import { type CustomerHistory, emptyHistory, firstAbove, HistoryReplay } from "./facts/replay";
 import { isHeldOut } from "./holdout";
 
 export const BACKTEST_MAX_DAYS = 365;
@@ -88,29 +79,6 @@ export function assertBacktestDays(days: number): void {
 /** Customers whose histories are loaded at once: bounds memory, whatever the number of customers. */
 const BACKTEST_CHUNK = 2_000;
 
-/** One customer's history up to `now`, each list in time order (as the fact scan orders it). */
-interface History {
-  touchAt: number[];
-  touchKind: string[];
-  npsAt: number[];
-  npsScore: number[];
-  purchaseAt: number[];
-  /** spendPrefix[i] = cents of purchases 0…i-1. */
-  spendPrefix: number[];
-}
-
-/** First index in the ascending list with a value above `value` (upper bound). */
-function firstAbove(list: readonly number[], value: number, from = 0): number {
-  let lo = from;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid] as number) <= value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 interface SampleEntry {
   day: number;
   nudge: BacktestNudge;
@@ -138,10 +106,11 @@ interface RuleTally {
  * dismissals are not in the history, so none are simulated. Writes nothing.
  *
  * One pass: customers are independent under that policy, so each customer's history
- * is read once (a chunk of customers at a time, in id order) and walked day by day
- * with sliding windows — the same fact rows a fact scan at each day's end returns,
- * fed to the same computeFacts and compiled rules. backtest-reference.ts keeps the
- * day-by-day replay (a fact scan per day) this is tested against.
+ * is read once (a chunk of customers at a time, in id order, only the tables the
+ * rules' facts read) and walked day by day: each fact's aggregates are replayed at
+ * each day's end (facts/replay.ts) — the same values the fact scan at that instant
+ * returns — and fed to the same fact program and compiled rules. backtest-reference.ts
+ * keeps the day-by-day replay (a fact scan per day) this is tested against.
  */
 export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options: BacktestOptions): Promise<BacktestReport> {
   assertBacktestDays(options.days);
@@ -153,9 +122,12 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
   const dayEnds = Array.from({ length: days }, (_, d) => calendar.startOfDay(firstDay + d + 1) - 1);
   const weekOf = Array.from({ length: days }, (_, d) => isoWeek(firstDay + d));
 
-  const rules = ruleFile.rules.filter((rule) => rule.enabled);
-  const compiled = compileRules(rules);
-  const attributeNames = attributeNamesUsed(rules);
+  const evaluation = prepareEvaluation(ruleFile);
+  const { rules, compiled, program } = evaluation;
+  // Each day's columns, resolved to instants once for every customer.
+  const dayColumns = dayEnds.map((dayEnd) => scanColumns(program, dayEnd, calendar));
+  // Touches always: they resolve nudges and are the outcome; the other tables only when a fact reads them.
+  const tables = new Set(["touches" as const, ...program.columns.map((column) => column.aggregate.of)]);
   const tallies: RuleTally[] = rules.map((rule) => ({
     rule,
     fired: 0,
@@ -186,16 +158,16 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
     const customers = await customersAfter(store.db, after, BACKTEST_CHUNK);
     if (customers.length === 0) break;
     const last = (customers[customers.length - 1] as (typeof customers)[number]).id;
-    const histories = new Map<number, History>();
-    const historyOf = (id: number): History => {
+    const histories = new Map<number, CustomerHistory>();
+    const historyOf = (id: number): CustomerHistory => {
       let history = histories.get(id);
       if (history === undefined) {
-        history = { touchAt: [], touchKind: [], npsAt: [], npsScore: [], purchaseAt: [], spendPrefix: [0] };
+        history = emptyHistory();
         histories.set(id, history);
       }
       return history;
     };
-    const { touches, nps, purchases } = await historiesInRange(store.db, after, last, now);
+    const { touches, nps, purchases } = await historiesInRange(store.db, after, last, now, tables);
     for (const { customerId, at, kind } of touches) {
       const history = historyOf(customerId);
       history.touchAt.push(at);
@@ -209,32 +181,22 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
     for (const { customerId, at, cents } of purchases) {
       const history = historyOf(customerId);
       history.purchaseAt.push(at);
-      history.spendPrefix.push((history.spendPrefix[history.spendPrefix.length - 1] as number) + cents);
+      history.purchaseCents.push(cents);
     }
-    const empty: History = { touchAt: [], touchKind: [], npsAt: [], npsScore: [], purchaseAt: [], spendPrefix: [0] };
 
     for (const customer of customers) {
-      const { id, externalId, name, segment, lifecycleStage, tier, ownerSlackId, loyaltyMember, sinceAt, renewalAt, churnedAt, createdAt } = customer;
-      const attributesJson = customer.attributes;
-      const history = histories.get(id) ?? empty;
-      const { touchAt, touchKind, npsAt, npsScore, purchaseAt, spendPrefix } = history;
-      // Attribute facts, as computeFacts derives them, parsed once per customer instead of once per day.
-      const attributeFacts: Array<[string, FactValue]> = [];
-      if (attributeNames.length > 0) {
-        const attributes = parseAttributes(attributesJson);
-        for (const attribute of attributeNames) {
-          attributeFacts.push([`attributes.${attribute}`, Object.hasOwn(attributes, attribute) ? (attributes[attribute] ?? null) : null]);
-        }
-      }
+      const { id, externalId, name, sinceAt, churnedAt, createdAt } = customer;
+      const history = histories.get(id) ?? emptyHistory();
+      const { touchAt } = history;
+      const replay = new HistoryReplay(history);
+      // One input per customer; its values are refilled for each replayed day.
+      const input: FactInput = { ...customer, values: new Array(program.columns.length).fill(null) };
+      const values = input.values as Array<FactInput["values"][number]>;
       const existsFrom = Math.min(createdAt, sinceAt ?? createdAt);
       live.fill(0);
       coolingUntil.fill(-Infinity);
       firedHere.fill(0);
       let touchEnd = 0;
-      let touch30 = 0;
-      let npsEnd = 0;
-      let purchaseEnd = 0;
-      let purchase90 = 0;
       for (let d = 0; d < days; d++) {
         const dayEnd = dayEnds[d] as number;
         // Touches logged during the day resolve live nudges before the day's sweep.
@@ -250,46 +212,20 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
         if ((churnedAt === null || churnedAt > dayEnd) && existsFrom <= dayEnd) {
           evaluations++;
           while (touchEnd < touchAt.length && (touchAt[touchEnd] as number) <= dayEnd) touchEnd++;
-          while (touch30 < touchEnd && (touchAt[touch30] as number) <= dayEnd - 30 * DAY_MS) touch30++;
-          while (npsEnd < npsAt.length && (npsAt[npsEnd] as number) <= dayEnd) npsEnd++;
-          while (purchaseEnd < purchaseAt.length && (purchaseAt[purchaseEnd] as number) <= dayEnd) purchaseEnd++;
-          while (purchase90 < purchaseEnd && (purchaseAt[purchase90] as number) <= dayEnd - 90 * DAY_MS) purchase90++;
-          const row: CustomerFactRow = {
-            id,
-            externalId,
-            name,
-            segment,
-            lifecycleStage,
-            tier,
-            ownerSlackId,
-            loyaltyMember,
-            sinceAt,
-            renewalAt,
-            churnedAt,
-            createdAt,
-            attributes: attributesJson,
-            lastTouchAt: touchEnd > 0 ? (touchAt[touchEnd - 1] as number) : null,
-            lastTouchKind: touchEnd > 0 ? (touchKind[touchEnd - 1] as string) : null,
-            touchesLast30: touchEnd - touch30,
-            npsLatest: npsEnd > 0 ? (npsScore[npsEnd - 1] as number) : null,
-            npsLatestAt: npsEnd > 0 ? (npsAt[npsEnd - 1] as number) : null,
-            npsPrevious: npsEnd > 1 ? (npsScore[npsEnd - 2] as number) : null,
-            purchasesLast90: purchaseEnd - purchase90,
-            spendLast90Cents: (spendPrefix[purchaseEnd] as number) - (spendPrefix[purchase90] as number),
-            lastPurchaseAt: purchaseEnd > 0 ? (purchaseAt[purchaseEnd - 1] as number) : null,
-          };
+          const lastTouchAt = touchEnd > 0 ? (touchAt[touchEnd - 1] as number) : null;
           let facts: Facts | undefined;
           for (let r = 0; r < ruleCount; r++) {
             if (facts === undefined) {
-              facts = computeFacts(row, dayEnd, calendar);
-              for (const [key, value] of attributeFacts) facts[key] = value;
+              const columns = dayColumns[d] as (typeof dayColumns)[number];
+              for (let c = 0; c < columns.length; c++) values[c] = replay.value(columns[c] as (typeof columns)[number]);
+              facts = program.evaluate(input, dayEnd, calendar);
             }
             if (!(compiled[r] as { matches: (facts: Facts) => boolean }).matches(facts)) continue;
             seen[r] = 1;
             if (live[r] === 1 || (coolingUntil[r] as number) > dayEnd) continue;
             live[r] = 1;
             // Never touched: the quiet period counts from `since` (or the import), as the sweep plans it.
-            liveBasis[r] = row.lastTouchAt ?? sinceAt ?? createdAt;
+            liveBasis[r] = lastTouchAt ?? sinceAt ?? createdAt;
             liveAt[r] = dayEnd;
             const tally = tallies[r] as RuleTally;
             const horizon = Math.min(dayEnd + OUTCOME_WINDOW_DAYS * DAY_MS, now);
@@ -316,7 +252,11 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
               date: calendar.isoDate(dayEnd),
               customerId: externalId,
               name,
-              explanation: explain(tally.rule, facts as Facts),
+              explanation: explain(tally.rule, facts as Facts, {
+                health: program.health,
+                past: program.past(),
+                segment: customer.segment,
+              }),
               heldOut,
               touchedWithin7Days: touched,
               churned,

@@ -1,9 +1,20 @@
-import { type CustomerFactRow, explain, FACT_NAMES, type Facts, factsUsed, parseAttributes, type Rule, renderTemplate } from "@keepwarm/rules";
+import {
+  type CustomerRecord,
+  explain,
+  type HealthModel,
+  type PastFacts,
+  type Facts,
+  factsUsed,
+  parseAttributes,
+  type Rule,
+  renderTemplate,
+  templateFacts,
+} from "@keepwarm/rules";
 import { isHeldOut } from "./holdout";
 import type { Match } from "./match";
 
-/** Facts every nudge message shows (the Slack context line, the console, the explanation of a quiet customer). */
-const SHOWN_FACTS = ["daysSinceLastTouch", "neverTouched", "lastTouchKind", "npsLatest", "npsPrevious"];
+/** Facts every nudge message shows when the sweep computed them (the Slack context line, the console). */
+const SHOWN_FACTS = ["daysSinceLastTouch", "neverTouched", "lastTouchKind", "npsLatest", "npsPrevious", "healthScore", "healthGrade"];
 const storedKeys = new WeakMap<Rule, string[]>();
 
 /**
@@ -13,9 +24,7 @@ const storedKeys = new WeakMap<Rule, string[]>();
 export function storedFactNames(rule: Rule): string[] {
   let keys = storedKeys.get(rule);
   if (keys === undefined) {
-    const names = new Set([...SHOWN_FACTS, ...factsUsed(rule.conditions)]);
-    for (const fact of FACT_NAMES) if (rule.nudge.message.includes(fact)) names.add(fact);
-    keys = [...names];
+    keys = [...new Set([...SHOWN_FACTS, ...factsUsed(rule.conditions), ...templateFacts(rule.nudge.message)])];
     storedKeys.set(rule, keys);
   }
   return keys;
@@ -38,15 +47,18 @@ export class LazyMatch implements Match {
 
   constructor(
     readonly rule: Rule,
-    private readonly row: CustomerFactRow,
+    private readonly row: CustomerRecord,
     readonly facts: Facts,
+    /** The health model and the facts of the instants before, for the health score's phrase. */
+    private readonly context: { health: HealthModel | undefined; past: PastFacts },
+    lastTouchAt: number | null,
   ) {
     this.customerId = row.id;
     this.customerExternalId = row.externalId;
     this.customerName = row.name;
     this.ownerSlackId = row.ownerSlackId;
     // Never touched: the quiet period counts from `since` (or the import), so only a touch after that answers the nudge.
-    this.lastTouchAt = row.lastTouchAt ?? row.sinceAt ?? row.createdAt;
+    this.lastTouchAt = lastTouchAt ?? row.sinceAt ?? row.createdAt;
   }
 
   get heldOut(): boolean {
@@ -54,7 +66,8 @@ export class LazyMatch implements Match {
   }
 
   get explanation(): string {
-    this.#explanation ??= explain(this.rule, this.facts);
+    const { context, facts, row } = this;
+    this.#explanation ??= explain(this.rule, facts, { health: context.health, past: context.past, segment: row.segment });
     return this.#explanation;
   }
 
@@ -71,10 +84,10 @@ export class LazyMatch implements Match {
     return this.#message;
   }
 
-  /** JSON of the facts the nudge keeps (storedFactNames). */
+  /** JSON of the facts the nudge keeps (storedFactNames), those the sweep computed. */
   get factsJson(): string {
     const kept: Facts = {};
-    for (const name of storedFactNames(this.rule)) kept[name] = this.facts[name] ?? null;
+    for (const name of storedFactNames(this.rule)) if (Object.hasOwn(this.facts, name)) kept[name] = this.facts[name] ?? null;
     return JSON.stringify(kept);
   }
 

@@ -1,14 +1,4 @@
-import {
-  attributeNamesUsed,
-  type Calendar,
-  type CustomerFactRow,
-  compileRules,
-  computeFacts,
-  createReferenceEvaluator,
-  type Facts,
-  PRIORITIES,
-  type Rule,
-} from "@keepwarm/rules";
+import { type Calendar, PRIORITIES } from "@keepwarm/rules";
 import {
   abandonRunningSweeps,
   applyNudgePlan,
@@ -23,13 +13,13 @@ import {
   type PlannedNudgeRow,
   releaseHeldOutbox,
   type Store,
-  scanFactRows,
   startSweepRun,
   writeTransaction,
 } from "@keepwarm/store";
 import { hostname } from "node:os";
 import { escalateOverdueNudges } from "./escalation";
 import { UserError } from "./errors";
+import { matchRows, prepareEvaluation, sweepColumns } from "./facts/evaluation";
 import { LazyMatch } from "./lazy-match";
 import type { Match } from "./match";
 
@@ -111,29 +101,20 @@ export async function findMatches(
   ruleSet: ActiveRuleSet,
   options: Pick<SweepOptions, "calendar" | "engine" | "onProgress"> & { now: number },
 ): Promise<{ evaluated: number; matches: Match[] }> {
-  const rules = ruleSet.ruleFile.rules.filter((rule) => rule.enabled);
-  const compiled = compileRules(rules);
-  const attributeNames = attributeNamesUsed(rules);
-  const reference = options.engine === "reference" ? createReferenceEvaluator(rules) : undefined;
-  const byId = new Map(rules.map((rule) => [rule.id, rule]));
+  const evaluation = prepareEvaluation(ruleSet.ruleFile, options.engine);
+  const { columns, lastTouch } = sweepColumns(evaluation, options.now, options.calendar);
   const matches: Match[] = [];
   let evaluated = 0;
-  for await (const rows of scanFactRows(store, options.now)) {
-    for (const row of rows) {
-      evaluated++;
-      if (options.onProgress !== undefined && evaluated % 10_000 === 0) options.onProgress(evaluated);
-      const facts = computeFacts(row, options.now, options.calendar, attributeNames);
-      if (reference !== undefined) {
-        for (const id of await reference(facts)) {
-          const rule = byId.get(id);
-          if (rule !== undefined) matches.push(new LazyMatch(rule, row, facts));
-        }
-        continue;
-      }
-      for (const { rule, matches: predicate } of compiled) {
-        if (predicate(facts)) matches.push(new LazyMatch(rule, row, facts));
-      }
-    }
+  const counted = () => {
+    evaluated++;
+    if (options.onProgress !== undefined && evaluated % 10_000 === 0) options.onProgress(evaluated);
+  };
+  const next = factRowChunks(store, options.now, columns);
+  for (let after = 0; ; ) {
+    const rows = await next(after, SWEEP_CHUNK);
+    for (const match of await matchRows(evaluation, rows, { now: options.now, calendar: options.calendar, lastTouch }, counted)) matches.push(match);
+    if (rows.length < SWEEP_CHUNK) break;
+    after = (rows[rows.length - 1] as (typeof rows)[number]).id;
   }
   return { evaluated, matches };
 }
@@ -235,38 +216,25 @@ async function sweepChunks(
   },
 ): Promise<SweepTotals> {
   const { now, calendar } = options;
-  const rules = ruleSet.ruleFile.rules.filter((rule) => rule.enabled);
-  const ruleIds = new Set(rules.map((rule) => rule.id));
-  const compiled = compileRules(rules);
-  const attributeNames = attributeNamesUsed(rules);
-  const reference = options.engine === "reference" ? createReferenceEvaluator(rules) : undefined;
-  const byId = new Map(rules.map((rule) => [rule.id, rule]));
-  const scan = factRowChunks(store, now);
+  const evaluation = prepareEvaluation(ruleSet.ruleFile, options.engine);
+  const { columns, lastTouch } = sweepColumns(evaluation, now, calendar);
+  const scan = factRowChunks(store, now, columns);
   const totals: SweepTotals = { evaluated: 0, matched: 0, created: [], reopened: 0, expired: 0 };
   const chunkSize = options.chunkSize ?? SWEEP_CHUNK;
+  const counted = () => {
+    totals.evaluated++;
+    if (options.onProgress !== undefined && totals.evaluated % 10_000 === 0) options.onProgress(totals.evaluated);
+  };
   let after = 0;
   for (;;) {
     const rows = await scan(after, chunkSize);
-    const last = rows.length < chunkSize ? Number.MAX_SAFE_INTEGER : (rows[rows.length - 1] as CustomerFactRow).id;
-    const matches: Match[] = [];
-    for (const row of rows) {
-      totals.evaluated++;
-      if (options.onProgress !== undefined && totals.evaluated % 10_000 === 0) options.onProgress(totals.evaluated);
-      const facts = computeFacts(row, now, calendar, attributeNames);
-      if (reference !== undefined) {
-        for (const id of await reference(facts)) {
-          const rule = byId.get(id);
-          if (rule !== undefined) matches.push(new LazyMatch(rule, row, facts));
-        }
-        continue;
-      }
-      for (const { rule, matches: predicate } of compiled) if (predicate(facts)) matches.push(new LazyMatch(rule, row, facts));
-    }
+    const last = rows.length < chunkSize ? Number.MAX_SAFE_INTEGER : (rows[rows.length - 1] as (typeof rows)[number]).id;
+    const matches = await matchRows(evaluation, rows, { now, calendar, lastTouch }, counted);
     totals.matched += matches.length;
     const planChunk = async (db: Db) => {
       const live = await liveNudgesInRange(db, after, last);
       const cooling = new Set((await coolingPairsInRange(db, after, last, now)).map((pair) => pairKey(pair.ruleId, pair.customerId)));
-      return planNudges(matches, live, cooling, ruleIds, now);
+      return planNudges(matches, live, cooling, evaluation.ruleIds, now);
     };
     if (options.dryRun) {
       const plan = await planChunk(store.db);

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { FACT_CATALOG, formatError, nudgeSchema, OPERATOR_NAMES, TEMPLATE_VARIABLES, validateRuleFileText } from "@keepwarm/rules";
+import { CONTEXT_VARIABLES, FACTS, formatError, nudgeSchema, OPERATOR_NAMES, validateRuleFileText } from "@keepwarm/rules";
 import { REPO_ROOT } from "@keepwarm/testkit";
 import { describe, expect, it } from "vitest";
 
@@ -14,9 +14,9 @@ describe("docs/rules.md", () => {
   });
 
   it("documents every fact, operator, nudge option and template variable", () => {
-    for (const fact of FACT_CATALOG) expect(doc).toContain(`| \`${fact.name}\` |`);
+    for (const fact of FACTS.definitions) expect(doc).toContain(`| \`${fact.name}\` |`);
     for (const operator of OPERATOR_NAMES) expect(doc).toContain(`| \`${operator}\` |`);
     for (const option of Object.keys(nudgeSchema.shape)) expect(doc).toContain(`| \`${option}\` |`);
-    for (const variable of TEMPLATE_VARIABLES.filter((v) => !FACT_CATALOG.some((f) => f.name === v))) expect(doc).toContain(`{{${variable}}}`);
+    for (const variable of CONTEXT_VARIABLES) expect(doc).toContain(`{{${variable}}}`);
   });
 });

@@ -1,4 +1,4 @@
-import { Calendar, computeFacts, type CustomerFactRow } from "@keepwarm/rules";
+import { buildFactProgram, Calendar, type FactInput } from "@keepwarm/rules";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { logTouch } from "../src/index";
 import { addCustomer, daysBefore, freshIngestStore, type IngestFixture, NOW } from "./ingest-fixtures";
@@ -42,17 +42,9 @@ describe("attribute facts", () => {
       churnedAt: null,
       createdAt: NOW,
       attributes: "{}",
-      lastTouchAt: null,
-      lastTouchKind: null,
-      touchesLast30: 0,
-      npsLatest: null,
-      npsLatestAt: null,
-      npsPrevious: null,
-      purchasesLast90: 0,
-      spendLast90Cents: 0,
-      lastPurchaseAt: null,
-    } satisfies CustomerFactRow;
-    const facts = computeFacts(row, NOW, new Calendar("UTC"), ["constructor", "toString"]);
+      values: [],
+    } satisfies FactInput;
+    const facts = buildFactProgram(["attributes.constructor", "attributes.toString"]).evaluate(row, NOW, new Calendar("UTC"));
     expect(facts["attributes.constructor"]).toBeNull();
     expect(facts["attributes.toString"]).toBeNull();
   });

@@ -1,4 +1,4 @@
-import type { Facts } from "./facts";
+import type { Facts } from "./facts/definition";
 import { OPERATORS } from "./operators";
 import type { Condition, LeafCondition, Rule } from "./rule-file";
 
@@ -136,13 +136,4 @@ export interface CompiledRule {
 
 export function compileRules(rules: readonly Rule[]): CompiledRule[] {
   return rules.filter((rule) => rule.enabled).map((rule) => ({ rule, matches: compileCondition(rule.conditions) }));
-}
-
-/** attributes.<name> facts the rules read, so the scan parses attributes only when needed. */
-export function attributeNamesUsed(rules: readonly Rule[]): string[] {
-  const names = new Set<string>();
-  for (const rule of rules) {
-    for (const fact of factsUsed(rule.conditions)) if (fact.startsWith("attributes.")) names.add(fact.slice("attributes.".length));
-  }
-  return [...names];
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type HealthConfig, healthSchema } from "./health";
 import type { OperatorName } from "./operators";
 
 export const PRIORITIES = { low: 1, normal: 2, high: 3, urgent: 4 } as const;
@@ -66,9 +67,11 @@ export const ruleFileSchema = z
     $schema: z.string().optional(),
     description: z.string().max(2000).optional(),
     rules: z.array(ruleSchema).max(LIMITS.rules, `at most ${LIMITS.rules} rules`),
+    /** The health score's definition (see health.ts): what `healthScore` and its kin compute. */
+    health: healthSchema.optional(),
   })
   .strict();
 
 export type RuleInput = z.input<typeof ruleSchema>;
 export type Rule = Omit<z.output<typeof ruleSchema>, "conditions"> & { conditions: TopCondition };
-export type RuleFile = Omit<z.output<typeof ruleFileSchema>, "rules"> & { rules: Rule[] };
+export type RuleFile = Omit<z.output<typeof ruleFileSchema>, "rules" | "health"> & { rules: Rule[]; health?: HealthConfig | undefined };

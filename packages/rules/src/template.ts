@@ -1,7 +1,8 @@
-import { FACT_NAMES, type Facts } from "./facts";
+import { FACTS } from "./facts/catalog";
+import type { Facts } from "./facts/definition";
 
-/** Variables a nudge template may use: {{customer.name}}, {{explanation}}, {{daysSinceLastTouch}}, … */
-export const TEMPLATE_VARIABLES = [
+/** Variables a nudge template may use besides the facts ({{daysSinceLastTouch}}, …) and {{attributes.<name>}}. */
+export const CONTEXT_VARIABLES = [
   "customer.name",
   "customer.id",
   "customer.segment",
@@ -10,15 +11,17 @@ export const TEMPLATE_VARIABLES = [
   "owner",
   "explanation",
   "rule.name",
-  ...FACT_NAMES,
 ] as const;
+
+/** Every variable a template may use: the context's and every fact of the catalog. */
+export const templateVariables = (): string[] => [...CONTEXT_VARIABLES, ...FACTS.names];
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
 export function templateErrors(template: string): string[] {
   const errors: string[] = [];
   const stripped = template.replace(PLACEHOLDER, (_, name: string) => {
-    if (!(TEMPLATE_VARIABLES as readonly string[]).includes(name) && !/^attributes\.[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) {
+    if (!(CONTEXT_VARIABLES as readonly string[]).includes(name) && FACTS.get(name) === undefined && !/^attributes\.[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) {
       errors.push(`unknown template variable "{{${name}}}"; use one of {{customer.name}}, {{explanation}}, {{owner}}, a fact name or attributes.<name>`);
     }
     return "";

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { FACT_NAMES, factType } from "./facts";
+import { FACTS, factType } from "./facts/catalog";
 import { isOperatorName, OPERATOR_NAMES, OPERATORS } from "./operators";
 import { LIMITS, type Rule, type RuleFile, ruleFileSchema } from "./rule-file";
 import { didYouMean } from "./suggest";
@@ -37,13 +37,25 @@ export function validateRuleFileText(text: string): ValidationResult {
 }
 
 const KEYS_BY_LEVEL: Record<string, readonly string[]> = {
-  file: ["$schema", "description", "rules"],
+  file: ["$schema", "description", "rules", "health"],
   rule: ["id", "name", "description", "enabled", "conditions", "nudge"],
   nudge: ["message", "action", "destination", "priority", "cooldownDays", "holdoutPercent", "resolveOnTouch", "escalateAfterDays", "escalateTo"],
+  health: ["description", "grades", "default", "segments"],
+  grades: ["A", "B", "C", "D"],
+  profile: ["components"],
+  component: ["name", "fact", "weight", "bands", "ifNull"],
+  band: ["min", "max", "is", "score"],
 };
 
 function levelOf(path: ReadonlyArray<PropertyKey>): string {
   if (path.length === 0) return "file";
+  if (path[0] === "health") {
+    const last = path[path.length - 1];
+    if (path.length === 1) return "health";
+    if (last === "grades") return "grades";
+    if (typeof last === "number") return path[path.length - 2] === "bands" ? "band" : "component";
+    return "profile";
+  }
   if (path.length === 2) return "rule";
   return "nudge";
 }
@@ -70,6 +82,9 @@ function zodErrors(error: z.ZodError, input: unknown): ValidationError[] {
           message: `unknown key "${key}"${didYouMean(key, KEYS_BY_LEVEL[levelOf(issue.path)] ?? [])}`,
         });
       }
+    } else if (issue.code === "invalid_key") {
+      // A record key (a health segment name) that failed its own check: that check's words.
+      errors.push({ path: formatPath(issue.path), message: issue.issues[0]?.message ?? issue.message });
     } else if (issue.code === "invalid_type" && valueAt(input, issue.path) === undefined) {
       errors.push({ path: formatPath(issue.path), message: "is required" });
     } else if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input: expected ")) {
@@ -87,6 +102,8 @@ export function validateRuleFile(value: unknown): ValidationResult {
   const errors: ValidationError[] = parsed.success ? [] : zodErrors(parsed.error, value);
   const rawRules = isRecord(value) && Array.isArray(value.rules) ? value.rules : [];
   const seen = new Map<string, number>();
+  const hasHealth = isRecord(value) && value.health !== undefined;
+  if (isRecord(value) && isRecord(value.health)) checkHealth(value.health, errors);
   rawRules.forEach((rule: unknown, index) => {
     if (!isRecord(rule)) return;
     if (typeof rule.id === "string") {
@@ -97,7 +114,7 @@ export function validateRuleFile(value: unknown): ValidationResult {
     if (!("conditions" in rule)) {
       errors.push({ path: `rules[${index}].conditions`, message: "is required" });
     } else {
-      const counter = { leaves: 0 };
+      const counter = { leaves: 0, hasHealth };
       checkCondition(rule.conditions, `rules[${index}].conditions`, 1, true, errors, counter);
     }
     if (isRecord(rule.nudge) && typeof rule.nudge.message === "string") {
@@ -114,7 +131,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> => value !==
 
 const GROUP_HINT = 'must be a group: {"all": [...]}, {"any": [...]} or {"not": {...}}';
 
-function checkCondition(node: unknown, path: string, depth: number, top: boolean, errors: ValidationError[], counter: { leaves: number }): void {
+function checkCondition(node: unknown, path: string, depth: number, top: boolean, errors: ValidationError[], counter: Counter): void {
   if (depth > LIMITS.depth) {
     errors.push({ path, message: `conditions nest deeper than ${LIMITS.depth} levels` });
     return;
@@ -163,10 +180,16 @@ function checkCondition(node: unknown, path: string, depth: number, top: boolean
   if (counter.leaves === LIMITS.conditionsPerRule + 1) {
     errors.push({ path, message: `more than ${LIMITS.conditionsPerRule} conditions in one rule` });
   }
-  checkLeaf(node, path, errors);
+  checkLeaf(node, path, errors, counter.hasHealth);
 }
 
-function checkLeaf(node: Record<string, unknown>, path: string, errors: ValidationError[]): void {
+interface Counter {
+  leaves: number;
+  /** The file has a health block: the health facts exist. */
+  hasHealth: boolean;
+}
+
+function checkLeaf(node: Record<string, unknown>, path: string, errors: ValidationError[], hasHealth: boolean): void {
   for (const key of Object.keys(node)) {
     if (key === "path") {
       errors.push({ path: `${path}.path`, message: 'JSONPath "path" is not allowed: a rule file cannot run expressions' });
@@ -182,8 +205,11 @@ function checkLeaf(node: Record<string, unknown>, path: string, errors: Validati
     errors.push({ path: `${path}.fact`, message: fact === undefined ? "is required" : "must be a fact name (a string)" });
   } else {
     type = factType(fact);
+    if (type !== undefined && !hasHealth && FACTS.get(fact)?.requires === "health") {
+      errors.push({ path: `${path}.fact`, message: `fact "${fact}" needs a "health" block in the rule file (see docs/rules.md, "Health score")` });
+    }
     if (type === undefined) {
-      const hint = fact.startsWith("attributes.") ? " (attribute names are letters, digits, '_' or '-')" : didYouMean(fact, FACT_NAMES);
+      const hint = fact.startsWith("attributes.") ? " (attribute names are letters, digits, '_' or '-')" : didYouMean(fact, FACTS.names);
       errors.push({ path: `${path}.fact`, message: `unknown fact "${fact}"${hint}` });
     }
   }
@@ -226,7 +252,7 @@ function checkValue(
       return;
     }
     const refType = factType(value.fact);
-    if (refType === undefined) errors.push({ path: `${path}.fact`, message: `unknown fact "${value.fact}"${didYouMean(value.fact, FACT_NAMES)}` });
+    if (refType === undefined) errors.push({ path: `${path}.fact`, message: `unknown fact "${value.fact}"${didYouMean(value.fact, FACTS.names)}` });
     else if (kind === "array") errors.push({ path, message: "a list operator needs a list value, not a fact reference" });
     return;
   }
@@ -269,4 +295,74 @@ function describeValue(value: unknown): string {
   if (typeof value === "string") return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === "object") return "an object";
   return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * What zod cannot see in a health block: components read known facts (not the health
+ * score itself), bands fit their fact's type and can all be reached, names are unique
+ * within a profile, grade floors descend.
+ */
+function checkHealth(health: Record<string, unknown>, errors: ValidationError[]): void {
+  const profiles: Array<[string, unknown]> = [["health.default", health.default]];
+  if (isRecord(health.segments)) for (const [segment, profile] of Object.entries(health.segments)) profiles.push([`health.segments.${segment}`, profile]);
+  for (const [path, profile] of profiles) {
+    if (!isRecord(profile) || !Array.isArray(profile.components)) continue;
+    const names = new Map<string, number>();
+    profile.components.forEach((component: unknown, index) => {
+      if (!isRecord(component)) return;
+      const at = `${path}.components[${index}]`;
+      const name = typeof component.name === "string" ? component.name : typeof component.fact === "string" ? component.fact : undefined;
+      if (name !== undefined) {
+        const first = names.get(name);
+        if (first !== undefined)
+          errors.push({ path: `${at}.name`, message: `two components are called "${name}" (also components[${first}]); give them different "name"s` });
+        else names.set(name, index);
+      }
+      if (typeof component.fact !== "string") return;
+      const type = factType(component.fact);
+      if (type === undefined) {
+        errors.push({ path: `${at}.fact`, message: `unknown fact "${component.fact}"${didYouMean(component.fact, FACTS.names)}` });
+        return;
+      }
+      if (FACTS.get(component.fact)?.requires === "health") {
+        errors.push({ path: `${at}.fact`, message: `a component cannot read "${component.fact}": the score would be computed from itself` });
+        return;
+      }
+      if (Array.isArray(component.bands)) checkBands(component.bands, `${at}.bands`, component.fact, type, errors);
+    });
+  }
+  if (isRecord(health.grades)) {
+    const floors = ["A", "B", "C", "D"].map((grade) => (health.grades as Record<string, unknown>)[grade]);
+    if (floors.every((f) => typeof f === "number") && !(floors as number[]).every((f, i, all) => i === 0 || (all[i - 1] as number) > f)) {
+      errors.push({ path: "health.grades", message: "grade floors must descend: A > B > C > D" });
+    }
+  }
+}
+
+function checkBands(bands: unknown[], path: string, fact: string, type: string, errors: ValidationError[]): void {
+  const numeric = type === "number";
+  bands.forEach((band: unknown, index) => {
+    if (!isRecord(band)) return;
+    const at = `${path}[${index}]`;
+    if (numeric && "is" in band) errors.push({ path: `${at}.is`, message: `fact "${fact}" is a number: bands use "min" and "max"` });
+    if (!numeric && type !== "any" && ("min" in band || "max" in band)) {
+      errors.push({ path: `${at}.${"min" in band ? "min" : "max"}`, message: `fact "${fact}" is ${describeType(type)}: bands use "is"` });
+    }
+    if (typeof band.min === "number" && typeof band.max === "number" && band.min > band.max)
+      errors.push({ path: `${at}.max`, message: `must be ≥ min (${band.min})` });
+    if ("is" in band && !numeric && type !== "any") {
+      const values = Array.isArray(band.is) ? band.is : [band.is];
+      values.forEach((v, i) => {
+        if (typeof v !== type)
+          errors.push({
+            path: Array.isArray(band.is) ? `${at}.is[${i}]` : `${at}.is`,
+            message: `fact "${fact}" is ${describeType(type)}; got ${describeValue(v)}`,
+          });
+      });
+    }
+    const catchAll = !("min" in band) && !("max" in band) && !("is" in band);
+    if (catchAll && index < bands.length - 1) {
+      errors.push({ path: `${path}[${index + 1}]`, message: `never used: band ${index} has no "min", "max" or "is", so it holds for every value` });
+    }
+  });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileCondition, compileRules } from "../src/compile";
-import type { Facts, FactValue } from "../src/facts";
+import { FACTS, type Facts, type FactValue } from "../src/facts/index";
 import { OPERATOR_NAMES, type OperatorName } from "../src/operators";
 import { matchingRuleIds } from "../src/reference-engine";
 import type { Condition, ConditionValue, Rule, TopCondition } from "../src/rule-file";
@@ -46,18 +46,11 @@ class Gen {
   }
 }
 
-const NUMBER_FACTS = [
-  "daysSinceLastTouch",
-  "touchesLast30Days",
-  "npsLatest",
-  "npsPrevious",
-  "npsChange",
-  "daysSinceNps",
-  "spendLast90Days",
-  "daysUntilRenewal",
-];
-const STRING_FACTS = ["segment", "tier", "lifecycleStage", "lastTouchKind", "npsCategory"];
-const BOOLEAN_FACTS = ["loyaltyMember", "neverTouched"];
+// The fact space is the catalog's: a new fact is in these tests the moment it is defined.
+const factsOfType = (type: string) => FACTS.definitions.filter((f) => f.type === type).map((f) => f.name);
+const NUMBER_FACTS = factsOfType("number");
+const STRING_FACTS = factsOfType("string");
+const BOOLEAN_FACTS = factsOfType("boolean");
 const ATTRIBUTE_FACTS = ["attributes.plan", "attributes.seats", "attributes.beta", "attributes.region"];
 const ALL_FACTS = [...NUMBER_FACTS, ...STRING_FACTS, ...BOOLEAN_FACTS, ...ATTRIBUTE_FACTS];
 
@@ -174,6 +167,8 @@ describe("compiled predicates agree with json-rules-engine 7.3.1", () => {
           conditions: randomCondition(g, 0),
           nudge: { message: "m" },
         })),
+        // So the health facts validate too.
+        health: { default: { components: [{ fact: "daysSinceLastTouch", weight: 1, bands: [{ max: 14, score: 100 }, { score: 0 }] }] } },
       };
       const result = validateRuleFile(raw);
       if (!result.valid) continue;

@@ -29,6 +29,10 @@ export const COMMANDS: Record<string, Command> = {
     summary: "KPIs, nudge funnel and holdout comparison [--since DATE] [--segment S] [--json]",
     run: lazy(async () => (await import("./stats")).statsCommand),
   },
+  health: {
+    summary: "calibrate [--days 365] [--json]: how well the health score predicted churn in the following 90 days",
+    run: lazy(async () => (await import("./health")).healthCommand),
+  },
   report: {
     summary: "write a self-contained HTML report with charts: --out FILE.html [--since DATE]",
     run: lazy(async () => (await import("./report")).reportCommand),

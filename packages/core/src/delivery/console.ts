@@ -33,7 +33,8 @@ function nudgeText(item: PendingDelivery): string {
   const lines = [
     `● [${PRIORITY_LABEL[item.priority] ?? item.priority}] ${item.customerName}${context ? ` (${context})` : ""} — ${item.ruleId}`,
     `  Why:   ${item.explanation}`,
-    `  Owner: ${item.ownerSlackId === null ? "none" : `<@${item.ownerSlackId}>`}  ·  last touch ${facts.neverTouched ? "never" : `${String(facts.daysSinceLastTouch)} ${facts.daysSinceLastTouch === 1 ? "day" : "days"} ago`}${facts.npsLatest === null || facts.npsLatest === undefined ? "" : `  ·  NPS ${String(facts.npsLatest)}`}`,
+    // A nudge keeps the facts its sweep computed: the last touch and NPS when some rule read them.
+    `  Owner: ${item.ownerSlackId === null ? "none" : `<@${item.ownerSlackId}>`}${facts.neverTouched === true ? "  ·  last touch never" : facts.daysSinceLastTouch === undefined ? "" : `  ·  last touch ${String(facts.daysSinceLastTouch)} ${facts.daysSinceLastTouch === 1 ? "day" : "days"} ago`}${facts.npsLatest === null || facts.npsLatest === undefined ? "" : `  ·  NPS ${String(facts.npsLatest)}`}`,
   ];
   if (item.action) lines.push(`  Do:    ${item.action}`);
   lines.push(`  Log:   pnpm keepwarm touch ${JSON.stringify(item.customerExternalId)} call today "what you talked about"`);

@@ -1,5 +1,7 @@
 import type { Store } from "@keepwarm/store";
 import { DAY_MS } from "@keepwarm/store";
+import { customerHealth, summariseHealth } from "../health";
+import { getActiveRuleSet } from "../rule-sets";
 import { computeStats } from "../stats/index";
 import type { StatsPeriod } from "../stats/period";
 import { quietSeries } from "../stats/touch-cadence";
@@ -19,7 +21,12 @@ export async function buildReportData(store: Store, period: StatsPeriod, generat
     quiet: q.quiet,
     customers: q.customers,
   }));
-  return { stats, quietWeekly, generatedAt, timeZone: period.calendar.timeZone };
+  // The active rules' health score at the end of the period, when they define one.
+  const active = await getActiveRuleSet(store);
+  const scores = active === undefined ? undefined : await customerHealth(store, active.ruleFile, { now: period.until, calendar: period.calendar });
+  const inSegment = scores?.filter((h) => period.segment === undefined || h.segment === period.segment);
+  const health = inSegment === undefined ? undefined : summariseHealth(inSegment);
+  return { stats, quietWeekly, generatedAt, timeZone: period.calendar.timeZone, ...(health === undefined ? {} : { health }) };
 }
 
 export async function buildReportHtml(store: Store, period: StatsPeriod, generatedAt = Date.now()): Promise<string> {

@@ -1,3 +1,4 @@
+import { DECLINE_POINTS, type HealthSummary, healthLines } from "../health";
 import type { HoldoutComparison, RuleFunnel, Stats } from "../stats/index";
 import { barChart, COLORS, escapeXml as esc, lineChart, pairedShareChart } from "./svg";
 
@@ -7,6 +8,8 @@ export interface ReportData {
   quietWeekly: Array<{ label: string; quiet: number; customers: number }>;
   generatedAt: number;
   timeZone: string;
+  /** The active rules' health score at the end of the period, when they define one. */
+  health?: HealthSummary;
 }
 
 export const percent = (x: number | null): string => (x === null ? "—" : `${(x * 100).toFixed(1)}%`);
@@ -82,6 +85,22 @@ function holdoutSection(holdouts: readonly HoldoutComparison[]): string {
     .join("");
 }
 
+const GRADE_COLORS: Record<string, string> = { A: COLORS.good, B: COLORS.good, C: COLORS.warn, D: COLORS.bad, F: COLORS.bad };
+
+function healthSection(health: HealthSummary | undefined): string {
+  if (health === undefined) {
+    return `<p class="muted">The active rules have no <code>health</code> block: see docs/rules.md, "Health score".</p>`;
+  }
+  const bars = Object.entries(health.grades).map(([grade, count]) => ({ label: `grade ${grade}`, value: count, color: GRADE_COLORS[grade] ?? COLORS.primary }));
+  const declined = health.declined.map((h) => {
+    const [now, moved] = healthLines(h);
+    return `<p class="verdict"><b>${esc(h.name)}</b> (${esc(h.externalId)}): ${esc(now ?? "")}<br><span class="muted">${esc(moved ?? "")}</span></p>`;
+  });
+  return `<div class="card">${barChart(bars, { label: "customers per health grade" })}
+<p class="muted">${health.scored} of ${health.customers} active customers have a score; average ${health.average ?? "—"}.</p></div>
+<div class="card"><h3>Fell ${DECLINE_POINTS}+ points in 30 days (${health.declinedCount})</h3>${declined.join("") || `<p class="muted">nobody</p>`}</div>`;
+}
+
 /** The whole report as one self-contained HTML page: inline CSS and SVG, no network requests. */
 export function renderReportHtml(data: ReportData): string {
   const s = data.stats;
@@ -106,6 +125,9 @@ ${tile(s.nps.now.nps === null ? "—" : signed(s.nps.now.nps), `NPS now (${s.nps
 ${tile(String(s.touchCadence.quiet), `quiet customers (no touch ≥ ${s.touchCadence.quietDays} days) of ${s.touchCadence.customers}`)}
 ${tile(percent(s.loyalty.enrollmentRate), `loyalty enrollment of ${s.loyalty.frequentBuyers} frequent buyers`)}
 </div>
+
+<h2>Customer health</h2>
+${healthSection(data.health)}
 
 <h2>Do the nudges work? Nudged vs held out</h2>
 ${holdoutSection(s.holdouts)}

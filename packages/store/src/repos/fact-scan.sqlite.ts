@@ -1,40 +1,59 @@
-import { type Store, StoreError, driverOf } from "../open-store";
-import { DAY_MS } from "../time";
-import { type FactRowChunks, toFactRow } from "./fact-scan";
+import { driverOf, type Store, StoreError } from "../open-store";
+import { CUSTOMER_SELECT, type FactRowChunks, HISTORY_TABLES, type ScanColumn, toFactScanRow } from "./fact-scan.shared";
 
 /**
- * Every fact input of a chunk of customers in one statement: correlated subqueries
- * walk the (customer_id, time) indexes, so the cost is a handful of index seeks per
- * customer and never one query per customer. A customer exists from `since` (imports
- * are often later than the relationship began). The column order is toFactRow's.
+ * One correlated subquery per requested column: each walks the (customer_id, time)
+ * index of its table, so the cost is a handful of index seeks per customer and never
+ * one query per customer — and a column nobody asked for costs nothing.
  */
-const FACT_SCAN_SQL = `
-SELECT c.id AS id, c.external_id AS externalId, c.name AS name, c.segment AS segment,
-  c.lifecycle_stage AS lifecycleStage, c.tier AS tier, c.owner_slack_id AS ownerSlackId,
-  c.loyalty_member AS loyaltyMember, c.since_at AS sinceAt, c.renewal_at AS renewalAt,
-  c.churned_at AS churnedAt, c.created_at AS createdAt, c.attributes AS attributes,
-  (SELECT max(t.occurred_at) FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at <= @asOf) AS lastTouchAt,
-  (SELECT t.kind FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at <= @asOf
-     ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS lastTouchKind,
-  (SELECT count(*) FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at > @since30 AND t.occurred_at <= @asOf) AS touchesLast30,
-  (SELECT n.score FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= @asOf
-     ORDER BY n.responded_at DESC LIMIT 1) AS npsLatest,
-  (SELECT max(n.responded_at) FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= @asOf) AS npsLatestAt,
-  (SELECT n.score FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= @asOf
-     ORDER BY n.responded_at DESC LIMIT 1 OFFSET 1) AS npsPrevious,
-  (SELECT count(*) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at > @since90 AND p.occurred_at <= @asOf) AS purchasesLast90,
-  (SELECT coalesce(sum(p.amount_cents), 0) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at > @since90 AND p.occurred_at <= @asOf) AS spendLast90Cents,
-  (SELECT max(p.occurred_at) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at <= @asOf) AS lastPurchaseAt
+function columnSql(column: ScanColumn, i: number, params: Record<string, number | string>): string {
+  const { table, time, value } = HISTORY_TABLES[column.of];
+  const where = [`x.customer_id = c.id`, `x.${time} <= @c${i}_to`];
+  params[`c${i}_to`] = column.to;
+  if (column.from !== undefined) {
+    where.push(`x.${time} >= @c${i}_from`);
+    params[`c${i}_from`] = column.from;
+  }
+  if (column.kinds !== undefined) {
+    const names = column.kinds.map((kind, k) => {
+      params[`c${i}_k${k}`] = kind;
+      return `@c${i}_k${k}`;
+    });
+    where.push(names.length === 0 ? "0" : `x.kind IN (${names.join(", ")})`);
+  }
+  const from = `FROM ${table} x WHERE ${where.join(" AND ")}`;
+  switch (column.op) {
+    case "lastAt":
+      return `(SELECT max(x.${time}) ${from})`;
+    case "latest":
+      return `(SELECT x.${value} ${from} ORDER BY x.${time} DESC, x.id DESC LIMIT 1 OFFSET ${(column.nth ?? 1) - 1})`;
+    case "count":
+      return `(SELECT count(*) ${from})`;
+    case "sum":
+      return `(SELECT coalesce(sum(x.${value}), 0) ${from})`;
+  }
+}
+
+/**
+ * A customer exists from `since` (imports are often later than the relationship
+ * began) or from when it was added, until it churns.
+ */
+export function factScanSqlite(columns: readonly ScanColumn[]): { sql: string; params: Record<string, number | string> } {
+  const params: Record<string, number | string> = {};
+  const select = [...CUSTOMER_SELECT.map((name) => `c.${name}`), ...columns.map((column, i) => columnSql(column, i, params))];
+  const sql = `SELECT ${select.join(",\n  ")}
 FROM customers c
 WHERE (c.churned_at IS NULL OR c.churned_at > @asOf) AND min(c.created_at, coalesce(c.since_at, c.created_at)) <= @asOf
   AND c.id > @after
 ORDER BY c.id LIMIT @limit`;
+  return { sql, params };
+}
 
 /** A rowid range per chunk, one prepared statement for the whole scan, rows as arrays (`.raw()`). */
-export function factRowChunksSqlite(store: Store, asOf: number): FactRowChunks {
+export function factRowChunksSqlite(store: Store, asOf: number, columns: readonly ScanColumn[]): FactRowChunks {
   const driver = driverOf(store);
   if (driver.engine !== "sqlite") throw new StoreError("not a SQLite store");
-  const statement = driver.sqlite.prepare(FACT_SCAN_SQL).raw();
-  const window = { asOf, since30: asOf - 30 * DAY_MS, since90: asOf - 90 * DAY_MS };
-  return async (after, limit) => (statement.all({ ...window, after, limit }) as unknown[][]).map(toFactRow);
+  const { sql, params } = factScanSqlite(columns);
+  const statement = driver.sqlite.prepare(sql).raw();
+  return async (after, limit) => (statement.all({ ...params, asOf, after, limit }) as unknown[][]).map(toFactScanRow);
 }

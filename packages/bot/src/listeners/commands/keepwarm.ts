@@ -1,4 +1,4 @@
-import { computeStats, DEFAULT_STATS_DAYS, getActiveRuleSet, getRuleSetVersion, lookupCustomer } from "@keepwarm/core";
+import { computeStats, customerHealth, DEFAULT_STATS_DAYS, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer } from "@keepwarm/core";
 import { type Customer, DAY_MS, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
@@ -11,7 +11,7 @@ import { clip, days, escapeMrkdwn, mention, plainCommandText, slackStateLine } f
 export const KEEPWARM_USAGE = [
   "*keepwarm*",
   "• `/keepwarm quiet`: your customers with no touch in 30+ days",
-  "• `/keepwarm customer &lt;name or id&gt;`: owner, last touches, NPS, open nudges",
+  "• `/keepwarm customer &lt;name or id&gt;`: owner, last touches, NPS, health score, open nudges",
   "• `/keepwarm stats [segment]`: your numbers, NPS, retention, the nudge funnel and whether the nudges work (holdouts)",
   "• `/keepwarm rules`: the active rules; admins: `/keepwarm rules edit`",
   "• `/touch &lt;customer&gt; [kind] [date] [note…]`: log a touch",
@@ -59,10 +59,14 @@ async function customerSummary(deps: BotDeps, viewer: Viewer, query: string): Pr
   const touches = await recentTouches(deps.store.db, c.id, 3);
   const nps = await npsHistory(deps.store.db, c.id, 2);
   const nudges = await liveNudgesOfCustomer(deps.store.db, c.id);
+  // The health score of the active rules' health block, with its breakdown and what moved it.
+  const active = await getActiveRuleSet(deps.store);
+  const health = active === undefined ? undefined : (await customerHealth(deps.store, active.ruleFile, { now, calendar: deps.calendar }, [c.id]))?.[0];
   const lines = [
     `*${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.external_id)})`,
     `Owner: ${c.owner_slack_id ? mention(c.owner_slack_id) : "none"}  ·  Segment: ${escapeMrkdwn(c.segment ?? "—")}  ·  Stage: ${escapeMrkdwn(c.lifecycle_stage ?? "—")}  ·  Tier: ${escapeMrkdwn(c.tier ?? "—")}`,
     `NPS: ${nps.length === 0 ? "no responses" : nps.map((r) => `${r.score} (${deps.calendar.isoDate(r.respondedAt)})`).join(" ← ")}`,
+    ...(health === undefined ? [] : healthLines(health).map(escapeMrkdwn)),
     touches.length === 0
       ? "Touches: none yet"
       : `Last touches:\n${touches.map((t) => `• ${t.kind} ${ago(now, t.occurredAt)}${t.loggedBy ? ` by ${mention(t.loggedBy)}` : ""}${t.note ? `: ${escapeMrkdwn(clip(t.note, 120))}` : ""}`).join("\n")}`,
