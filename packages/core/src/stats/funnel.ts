@@ -1,21 +1,8 @@
-import { funnelCounts, type Store, touchResolvedNudges } from "@keepwarm/store";
+import { funnelCounts, type RuleFunnelCounts, type Store, touchResolvedNudges } from "@keepwarm/store";
 import { byCodePoint, daysOf, median, round1, type StatsPeriod, statsWindow } from "./period";
 
-export interface RuleFunnel {
-  ruleId: string;
-  /** Every nudge the rule created in the period, held out or not. */
-  created: number;
-  heldOut: number;
-  /** The stages below count nudged (not held-out) nudges only. */
-  nudged: number;
-  delivered: number;
-  resolvedByTouch: number;
-  /** Snoozed at least once (whatever happened next). */
-  snoozed: number;
-  dismissed: number;
-  expired: number;
-  stillOpen: number;
-  escalated: number;
+/** The store's counts per rule, and how fast a touch answered the nudges. */
+export interface RuleFunnel extends RuleFunnelCounts {
   /** Median days from the nudge's creation to the touch that resolved it, one decimal. */
   medianDaysToTouch: number | null;
 }

@@ -1,21 +1,8 @@
 import type { Db } from "../engine/transaction";
+import type { ScanCustomer } from "./fact-scan.shared";
 
 /** The customer columns the fact scan reads, as a replay of past days needs them. */
-export interface HistoryCustomer {
-  id: number;
-  externalId: string;
-  name: string;
-  segment: string | null;
-  lifecycleStage: string | null;
-  tier: string | null;
-  ownerSlackId: string | null;
-  loyaltyMember: number;
-  sinceAt: number | null;
-  renewalAt: number | null;
-  churnedAt: number | null;
-  createdAt: number;
-  attributes: string;
-}
+export type HistoryCustomer = ScanCustomer;
 
 /** Up to `limit` customers with ids above `after`, in id order (churned ones included). */
 export async function customersAfter(db: Db, after: number, limit: number): Promise<HistoryCustomer[]> {
