@@ -38,10 +38,10 @@ import {
   type RuleFile,
   sumIn,
 } from "../packages/rules/src/index";
-import { DAY_MS, engineOf, maskLocation, openStore, scanFactRows } from "../packages/store/src/index";
+import { DAY_MS, engineOf, maskLocation, openStore, scanFactRows, serverCpuByPid } from "../packages/store/src/index";
 import { sql } from "../packages/store/node_modules/kysely/dist/esm/index.js";
 import { BENCH_NOW, benchRulesText, generate, PROFILES, type Profile } from "./generate";
-import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportPhase, runPhase, table, tempDb } from "./lib";
+import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportPhase as reportOwnPhase, runPhase, table, tempDb } from "./lib";
 import { DEFAULT_PG_ADMIN_URL, postgresCopyOf } from "./postgres";
 
 const args = benchArgs({
@@ -153,6 +153,9 @@ function columnsOf(ruleFile: RuleFile, calendar: Calendar) {
 
 async function phase(name: string, db: string): Promise<void> {
   const store = await openStore(db);
+  // The server's share of the work, next to the phase's own CPU (PostgreSQL on this machine).
+  const server = store.engine === "postgres" ? { serverCpu: () => serverCpuByPid(db) } : {};
+  const reportPhase = (label: string, work: Parameters<typeof reportOwnPhase>[1]) => reportOwnPhase(label, work, server);
   const calendar = new Calendar(tz);
   const active = await getActiveRuleSet(store);
   if (active === undefined) throw new Error("no active rule set");
@@ -281,12 +284,14 @@ async function main(): Promise<void> {
     const evaluated = Number(best.get("sweep-dry")?.evaluated ?? scan.evaluated);
     const engineFull = (engine.wallMs / Number(engine.evaluated)) * evaluated;
     const engineCpu = (engine.cpuMs / Number(engine.evaluated)) * evaluated;
-    const rows: string[][] = [["phase", "wall", "CPU", "customers/s", "× scan", "peak RSS", "matched", "created"]];
+    const onServer = dbEngine === "postgres";
+    const rows: string[][] = [["phase", "wall", "CPU", ...(onServer ? ["server CPU"] : []), "customers/s", "× scan", "peak RSS", "matched", "created"]];
     const line = (label: string, r: PhaseResult, wallMs = r.wallMs, cpuMs = r.cpuMs) => {
       rows.push([
         label,
         fmtS(wallMs),
         fmtS(cpuMs),
+        ...(onServer ? [r.serverCpuMs === undefined ? "" : fmtS(r.serverCpuMs)] : []),
         fmtInt(evaluated / (wallMs / 1000)),
         (wallMs / scan.wallMs).toFixed(2),
         `${r.peakRssMiB} MiB`,
@@ -316,7 +321,9 @@ async function main(): Promise<void> {
     console.log(
       `with ${UNUSED_FACTS.length} more facts defined (${String(unused.catalog)} aggregates in the catalog): the sweep scans ${(unused.columns as string[]).length} columns, ${JSON.stringify(unused.columns) === JSON.stringify(usedColumns) ? "the same ones" : "DIFFERENT ones"}; dry run ${fmtS(unused.wallMs)} vs ${fmtS((best.get("sweep-dry") as PhaseResult).wallMs)}`,
     );
-    console.log("customers/s and × scan are from wall time; CPU is user + system time of the phase's process.");
+    console.log(
+      `customers/s and × scan are from wall time; CPU is user + system time of the phase's process${onServer ? "; server CPU is that of the PostgreSQL processes that served it" : ""}.`,
+    );
   } finally {
     await dropPostgres?.();
     temp.cleanup();

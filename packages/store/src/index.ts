@@ -4,7 +4,7 @@ export * from "./time";
 export { type Engine, engineOf, maskLocation } from "./engine/location";
 export { isPostgres } from "./engine/dialect";
 export { type Db, writeTransaction } from "./engine/transaction";
-export { createPostgresDatabase, dropPostgresDatabases, postgresAnswers } from "./engine/scratch";
+export { createPostgresDatabase, dropPostgresDatabases, postgresAnswers, serverCpuByPid } from "./engine/scratch";
 export * from "./tables/customers.table";
 export * from "./tables/touchpoints.table";
 export * from "./tables/nps-responses.table";
