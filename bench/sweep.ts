@@ -38,8 +38,7 @@ import {
   type RuleFile,
   sumIn,
 } from "../packages/rules/src/index";
-import { DAY_MS, engineOf, maskLocation, openStore, scanFactRows, serverCpuByPid } from "../packages/store/src/index";
-import { sql } from "../packages/store/node_modules/kysely/dist/esm/index.js";
+import { DAY_MS, engineOf, maskLocation, openStore, scanAsFirstWritten, scanFactRows, serverCpuByPid } from "../packages/store/src/index";
 import { BENCH_NOW, benchRulesText, generate, PROFILES, type Profile } from "./generate";
 import { benchArgs, fmtInt, fmtS, intArg, machineLine, type PhaseResult, reportPhase as reportOwnPhase, runPhase, table, tempDb } from "./lib";
 import { DEFAULT_PG_ADMIN_URL, postgresCopyOf } from "./postgres";
@@ -66,28 +65,6 @@ if (dbEngine !== "sqlite" && dbEngine !== "postgres") {
   console.error(`--engine must be sqlite or postgres, got "${dbEngine}"`);
   process.exit(1);
 }
-
-/** The fact scan as first written on SQLite (ten correlated subqueries per customer), kept to show the change. */
-const scanBefore = (asOf: number, since30: number, since90: number) => sql`
-SELECT c.id AS id, c.external_id AS externalId, c.name AS name, c.segment AS segment,
-  c.lifecycle_stage AS lifecycleStage, c.tier AS tier, c.owner_slack_id AS ownerSlackId,
-  c.loyalty_member AS loyaltyMember, c.since_at AS sinceAt, c.renewal_at AS renewalAt,
-  c.churned_at AS churnedAt, c.created_at AS createdAt, c.attributes AS attributes,
-  (SELECT max(t.occurred_at) FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at <= ${asOf}) AS lastTouchAt,
-  (SELECT t.kind FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at <= ${asOf}
-     ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS lastTouchKind,
-  (SELECT count(*) FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at > ${since30} AND t.occurred_at <= ${asOf}) AS touchesLast30,
-  (SELECT n.score FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= ${asOf}
-     ORDER BY n.responded_at DESC LIMIT 1) AS npsLatest,
-  (SELECT max(n.responded_at) FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= ${asOf}) AS npsLatestAt,
-  (SELECT n.score FROM nps_responses n WHERE n.customer_id = c.id AND n.responded_at <= ${asOf}
-     ORDER BY n.responded_at DESC LIMIT 1 OFFSET 1) AS npsPrevious,
-  (SELECT count(*) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at > ${since90} AND p.occurred_at <= ${asOf}) AS purchasesLast90,
-  (SELECT coalesce(sum(p.amount_cents), 0) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at > ${since90} AND p.occurred_at <= ${asOf}) AS spendLast90Cents,
-  (SELECT max(p.occurred_at) FROM purchases p WHERE p.customer_id = c.id AND p.occurred_at <= ${asOf}) AS lastPurchaseAt
-FROM customers c
-WHERE (c.churned_at IS NULL OR c.churned_at > ${asOf}) AND c.created_at <= ${asOf}
-ORDER BY c.id`;
 
 /** Facts no benchmark rule reads, on every history table: defining them must cost the sweep nothing. */
 const UNUSED_FACTS: FactDefinition[] = [
@@ -177,8 +154,7 @@ async function phase(name: string, db: string): Promise<void> {
     }
     case "scan-before":
       await reportPhase(name, async () => {
-        const { rows } = await scanBefore(BENCH_NOW, BENCH_NOW - 30 * DAY_MS, BENCH_NOW - 90 * DAY_MS).execute(store.db);
-        return { evaluated: rows.length };
+        return { evaluated: await scanAsFirstWritten(store.db, BENCH_NOW, BENCH_NOW - 30 * DAY_MS, BENCH_NOW - 90 * DAY_MS) };
       });
       break;
     case "engine": {

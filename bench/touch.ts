@@ -24,7 +24,7 @@ import { seededRandom } from "../packages/core/src/demo-data";
 import { logTouch } from "../packages/core/src/touches";
 import { parseTouchText } from "../packages/core/src/touch-text";
 import { Calendar } from "../packages/rules/src/index";
-import { DAY_MS, openStore, writeTransaction } from "../packages/store/src/index";
+import { countTouchesBySource, DAY_MS, insertCustomers, openStore, writeTransaction } from "../packages/store/src/index";
 import { FakeSlack } from "../packages/testkit/src/fake-slack";
 import { slackSignature, slashCommandBody } from "../packages/testkit/src/slack-signing";
 import { benchArgs, fmtInt, intArg, machineLine, peakRssMiB, table, tempDb } from "./lib";
@@ -182,13 +182,7 @@ async function seed(path: string, names: string[]): Promise<void> {
     created_at: created,
     updated_at: created,
   }));
-  await writeTransaction(store.db, async (trx) => {
-    for (let i = 0; i < customers.length; i += 1000)
-      await trx
-        .insertInto("customers")
-        .values(customers.slice(i, i + 1000))
-        .execute();
-  });
+  await writeTransaction(store.db, (trx) => insertCustomers(trx, customers));
   await store.close();
 }
 
@@ -462,13 +456,7 @@ async function main(): Promise<void> {
       if (p.expect)
         expected.set(`${p.expect.customer}|${p.expect.kind}|${p.expect.day}`, (expected.get(`${p.expect.customer}|${p.expect.kind}|${p.expect.day}`) ?? 0) + 1);
     const store = await openStore(tmp.path);
-    const stored = await store.db
-      .selectFrom("touchpoints as t")
-      .innerJoin("customers as c", "c.id", "t.customer_id")
-      .select((eb) => ["c.external_id as customer", "t.kind", "t.occurred_at as at", eb.fn.countAll<number>().as("n")])
-      .where("t.source", "=", "slack")
-      .groupBy(["c.external_id", "t.kind", "t.occurred_at"])
-      .execute();
+    const stored = await countTouchesBySource(store.db, "slack");
     await store.close();
     const got = new Map<string, number>();
     let storedTotal = 0;
