@@ -21,9 +21,10 @@ export interface FakeMessage {
 /**
  * How the next call of a method fails: 429 + Retry-After, a 5xx, a Slack error answer,
  * or `lost`: Slack does the work (a post is kept) and the answer is a 503, as when
- * Slack's edge times out after the message was stored.
+ * Slack's edge times out after the message was stored; `hang`: the work is done and
+ * no answer ever comes (until unhang() or stop()).
  */
-type Failure = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 } | { error: string } | { lost: true };
+type Failure = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 } | { error: string } | { lost: true } | { hang: true };
 
 /** Channels the fake Slack knows by name (conversations.list, posts by name): name → id. */
 export const FAKE_CHANNELS: Readonly<Record<string, string>> = {
@@ -112,7 +113,8 @@ export class FakeSlack {
   private lastHistoryAt: number | undefined;
   readonly channels: Map<string, string>;
   private readonly listPageSize: number | undefined;
-  private readonly onCall: FakeSlackOptions["onCall"];
+  /** Settable any time: see FakeSlackOptions.onCall. */
+  onCall: FakeSlackOptions["onCall"];
   url = "";
 
   constructor(options: FakeSlackOptions = {}) {
@@ -247,6 +249,11 @@ export class FakeSlack {
       if ("lost" in failure) {
         this.answer(method, args);
         return { status: 503, body: { ok: false, error: "service_unavailable" } };
+      }
+      if ("hang" in failure) {
+        const body = this.answer(method, args);
+        await new Promise<void>((release) => this.held.push(release));
+        return { status: 200, body };
       }
       if (failure.status === 429) return { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(failure.retryAfter) } };
       return { status: failure.status, body: { ok: false, error: "internal_error" } };

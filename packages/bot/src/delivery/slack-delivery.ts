@@ -180,6 +180,8 @@ export class SlackDelivery {
   private pausedUntil = 0;
   /** Transient failures in a row (an outage): the backoff grows with it, whichever items met it. */
   private outageStreak = 0;
+  /** This pass already counted a step of the outage: lanes failing side by side are one failure. */
+  private outageCounted = false;
   private lookups = 0;
   private dmChannels = new Map<string, string>();
   private readonly directory: ChannelDirectory;
@@ -218,6 +220,7 @@ export class SlackDelivery {
     const { store } = this.options;
     const now = this.clock.now();
     if (now < this.pausedUntil) return pass;
+    this.outageCounted = false;
     const claim = await claimDueDeliveries(store.db, { claimant: this.claimant, now, ttlMs: this.claimTtlMs, limit: this.options.passItems ?? PASS_ITEMS });
     const items = claim.items;
     if (items.length === 0) {
@@ -454,7 +457,6 @@ export class SlackDelivery {
           from: Math.min(...times),
           to: Math.max(...times),
         });
-        this.outageStreak = 0;
       } catch (error) {
         const failure = classifySlackError(error);
         if (failure.kind === "rate_limited") {
@@ -543,7 +545,10 @@ export class SlackDelivery {
       return;
     }
     if (undoAttempt) await clearDeliveryIntent(store.db, ids, { undoAttempt: true });
-    if (failure.kind === "transient") this.outageStreak++;
+    if (failure.kind === "transient" && !this.outageCounted) {
+      this.outageStreak++;
+      this.outageCounted = true;
+    }
     const attempts = await maxDeliveryAttempts(store.db, ids);
     // An outage is Slack's, not an item's: the pause grows with failures in a row, so a
     // pass of fresh items does not start again at 2 s.
