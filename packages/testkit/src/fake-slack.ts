@@ -62,10 +62,10 @@ export interface FakeSlackOptions {
   /** The fake's time (message ts, the history allowance); tests with a fake delivery clock pass theirs. Default Date.now. */
   now?: () => number;
   /**
-   * Slack's 2025 conversations.history limits for apps outside the Marketplace: one call
-   * per minute (sooner: 429, Retry-After) and at most 15 messages per answer. On by default.
+   * Slack's 2025 conversations.history limits for apps outside the Marketplace: this many
+   * calls per minute (default 1; sooner: 429, Retry-After), and at most 15 messages per answer.
    */
-  historyLimits?: boolean;
+  historyPerMinute?: number;
   /** Channels known by name (default FAKE_CHANNELS); a post to an unknown name gets channel_not_found. */
   channels?: Record<string, string>;
   /** Page size of conversations.list answers (default: the caller's limit). */
@@ -109,7 +109,7 @@ export class FakeSlack {
   private readonly hung = new Set<string>();
   private held: Array<() => void> = [];
   private readonly now: () => number;
-  private readonly historyLimits: boolean;
+  private readonly historyIntervalMs: number;
   private lastHistoryAt: number | undefined;
   readonly channels: Map<string, string>;
   private readonly listPageSize: number | undefined;
@@ -125,7 +125,7 @@ export class FakeSlack {
     this.socketUrl = options.socketUrl;
     this.refusedTokens = new Set(options.refusedTokens ?? []);
     this.now = options.now ?? Date.now;
-    this.historyLimits = options.historyLimits ?? true;
+    this.historyIntervalMs = 60_000 / (options.historyPerMinute ?? 1);
     this.channels = new Map(Object.entries(options.channels ?? FAKE_CHANNELS));
     this.listPageSize = options.listPageSize;
     this.onCall = options.onCall;
@@ -263,10 +263,10 @@ export class FakeSlack {
       if (limited !== undefined) return limited;
     }
     if (method === "apps.connections.open") return { status: 200, body: this.connectionsOpen(token) };
-    if (method === "conversations.history" && this.historyLimits) {
+    if (method === "conversations.history") {
       const now = this.now();
-      if (this.lastHistoryAt !== undefined && now - this.lastHistoryAt < 60_000) {
-        const retryAfter = Math.max(1, Math.ceil((this.lastHistoryAt + 60_000 - now) / 1000));
+      if (this.lastHistoryAt !== undefined && now - this.lastHistoryAt < this.historyIntervalMs) {
+        const retryAfter = Math.max(1, Math.ceil((this.lastHistoryAt + this.historyIntervalMs - now) / 1000));
         return { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(retryAfter) } };
       }
       this.lastHistoryAt = now;
@@ -345,7 +345,7 @@ export class FakeSlack {
         const latest = args.latest === undefined ? Number.POSITIVE_INFINITY : Number(args.latest);
         const inRange = [...(this.messages.get(channel) ?? [])].filter((m) => Number(m.ts) >= oldest && Number(m.ts) <= latest).reverse();
         const asked = args.limit === undefined ? 100 : Number(args.limit);
-        const limit = this.historyLimits ? Math.min(15, asked) : asked;
+        const limit = Math.min(15, asked);
         const withMetadata = args.include_all_metadata === true || args.include_all_metadata === "true";
         return {
           ok: true,

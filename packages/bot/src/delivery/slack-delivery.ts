@@ -72,6 +72,8 @@ export interface SlackDeliveryOptions {
   claimTtlMs?: number;
   /** Due items claimed per pass (default PASS_ITEMS); a recipient's other due items come along. */
   passItems?: number;
+  /** conversations.history calls Slack allows per minute (KEEPWARM_SLACK_HISTORY_PER_MINUTE; default 1, the 2025 limit). */
+  historyPerMinute?: number;
 }
 
 /** The gaps of a Slack write: claimed, not yet intended; intent recorded, call not sent; answer received, not yet recorded. */
@@ -439,7 +441,7 @@ export class SlackDelivery {
       const slot = await claimLease(
         store.db,
         { name: "slack.history", holder: `${this.claimant}:${++this.lookups}`, host: hostname(), pid: process.pid },
-        HISTORY_INTERVAL_MS,
+        Math.ceil(HISTORY_INTERVAL_MS / (this.options.historyPerMinute ?? 1)),
         now,
       );
       if (!slot.won) {
