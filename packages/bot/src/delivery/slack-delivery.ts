@@ -185,6 +185,7 @@ export class SlackDelivery {
   /** This pass already counted a step of the outage: lanes failing side by side are one failure. */
   private outageCounted = false;
   private lookups = 0;
+  private wakeAt = Number.POSITIVE_INFINITY;
   private dmChannels = new Map<string, string>();
   private readonly directory: ChannelDirectory;
   /** This pass's claim: until when it holds, the items it holds, a renewal under way. */
@@ -199,6 +200,11 @@ export class SlackDelivery {
     this.log = options.logger ?? { info: () => {}, warn: () => {}, error: () => {} };
     this.claimTtlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
     this.directory = new ChannelDirectory(options.store, options.client, () => this.clock.now());
+  }
+
+  /** When the soonest item the last pass rescheduled alone (waiting for a look-up) is due; Infinity if none. */
+  get nextWakeAt(): number {
+    return this.wakeAt;
   }
 
   /** When the next pass may talk to Slack again (after a 429 or an outage). */
@@ -223,6 +229,7 @@ export class SlackDelivery {
     const now = this.clock.now();
     if (now < this.pausedUntil) return pass;
     this.outageCounted = false;
+    this.wakeAt = Number.POSITIVE_INFINITY;
     const claim = await claimDueDeliveries(store.db, { claimant: this.claimant, now, ttlMs: this.claimTtlMs, limit: this.options.passItems ?? PASS_ITEMS });
     const items = claim.items;
     if (items.length === 0) {
@@ -516,6 +523,7 @@ export class SlackDelivery {
       note,
     );
     pass.waiting = (pass.waiting ?? 0) + items.length;
+    this.wakeAt = Math.min(this.wakeAt, until);
   }
 
   private async channelFor(route: Route): Promise<string> {
