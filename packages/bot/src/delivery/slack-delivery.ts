@@ -24,6 +24,7 @@ import { escalationMessage } from "../blocks/escalation-message";
 import { MAX_DIGEST, type RenderedMessage, renderMessage } from "../blocks/nudge-message";
 import type { BotLogger } from "../deps";
 import { ChannelDirectory } from "./channel-directory";
+import { yieldToHandlers } from "./yield";
 import { type Clock, systemClock } from "./clock";
 import { deliveryMetadata, HISTORY_INTERVAL_MS, lookUpPosted } from "./message-lookup";
 import { ChannelRateLimiter } from "./rate-limiter";
@@ -32,8 +33,12 @@ import { classifySlackError, type SlackFailure } from "./slack-errors";
 export const NUDGE_EVENT_TYPE = "keepwarm_nudge";
 export const ESCALATION_EVENT_TYPE = "keepwarm_escalation";
 const MAX_BACKOFF_MS = 10 * 60_000;
-/** Outbox items claimed per pass: enough to give every busy channel a full lane. */
-export const PASS_ITEMS = 5000;
+/**
+ * Outbox items claimed per pass: a slice small enough that claiming and preparing it
+ * (synchronous on SQLite) never holds handlers for long; the loop starts the next pass
+ * at once while a backlog lasts.
+ */
+export const PASS_ITEMS = 1000;
 /**
  * How long a pass's claim on its items holds: renewed while the pass runs (before
  * every Slack write once half of it is gone), so it only runs out when the process
@@ -147,6 +152,8 @@ async function runLanes(lanes: Array<Array<() => Promise<void>>>, probe = false)
       for (const step of lane) {
         if (stopped) return;
         try {
+          // Handlers first: each step starts in its own turn of the event loop.
+          await yieldToHandlers();
           await step();
         } catch (error) {
           stopped = true;
@@ -293,7 +300,9 @@ export class SlackDelivery {
     const groups = new Map<string, { route: Route; items: PendingDelivery[] }>();
     const routed: Array<PendingDelivery & { route: Route; recipient: string | null }> = [];
     const closedInFlight: PendingDelivery[] = [];
+    let seen = 0;
     for (const item of items) {
+      if (++seen % 100 === 0) await yieldToHandlers();
       // Sent once with an unknown outcome, then closed: its message may be in Slack with
       // its buttons. Find it, so it is recorded and brought up to date.
       if (item.status !== "open" && item.intentAt !== null) {

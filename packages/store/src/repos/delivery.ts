@@ -51,6 +51,8 @@ const unclaimedAt = (now: number) => (eb: OutboxScope) => eb.or([eb("o.claimed_u
 
 /** Rows per IN list: far under both engines' bound-parameter limits. */
 const BATCH = 1000;
+/** Claimed items read per query: each read is synchronous on SQLite. */
+const READ_BATCH = 200;
 
 function batches<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -124,9 +126,12 @@ export async function claimDueDeliveries(db: Db, request: ClaimRequest): Promise
     }
     return { ids, heldElsewhere: held.due, more: candidates.length === limit || taken.length < seenFree.length };
   });
-  // The rows are ours now: read what to post outside the write transaction.
+  // The rows are ours now: read what to post outside the write transaction, in small
+  // reads with a turn of the event loop between them (requests waiting are served first).
   const items: PendingDelivery[] = [];
-  for (const part of batches(claimed.ids)) {
+  for (let start = 0; start < claimed.ids.length; start += READ_BATCH) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    const part = claimed.ids.slice(start, start + READ_BATCH);
     const rows = await selectNudgeViews(db)
       .innerJoin("outbox as o", "o.nudge_id", "n.id")
       .select(["o.id as outboxId", "o.kind as kind", "o.attempts as attempts", "o.intent_channel as intentChannel", "o.intent_at as intentAt"])
