@@ -139,6 +139,32 @@ class LanePace {
  * `probe`: Slack just failed; one call goes alone first, so an outage that goes on costs
  * one call per backoff step instead of one per channel.
  */
+/**
+ * Lane steps (a Slack write and its bookkeeping) in flight at once per delivery process.
+ * A thousand lanes started together would answer a burst of a thousand Slack calls at
+ * once, each continuation running synchronous SQLite work, and starve the handlers;
+ * eight keep a backlog moving well past Slack's workspace pace (several messages a
+ * second) while requests get their turn.
+ */
+export const STEPS_AT_ONCE = 8;
+
+class Slots {
+  private waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+  async take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
 async function runLanes(lanes: Array<Array<() => Promise<void>>>, probe = false): Promise<void> {
   const first = lanes.find((lane) => lane.length > 0);
   if (probe && first !== undefined) {
@@ -147,11 +173,14 @@ async function runLanes(lanes: Array<Array<() => Promise<void>>>, probe = false)
   }
   let stopped = false;
   let failure: unknown;
+  const slots = new Slots(STEPS_AT_ONCE);
   await Promise.all(
     lanes.map(async (lane) => {
       for (const step of lane) {
         if (stopped) return;
+        await slots.take();
         try {
+          if (stopped) return;
           // Handlers first: each step starts in its own turn of the event loop.
           await yieldToHandlers();
           await step();
@@ -159,6 +188,8 @@ async function runLanes(lanes: Array<Array<() => Promise<void>>>, probe = false)
           stopped = true;
           if (!(error instanceof PassStopped) && failure === undefined) failure = error;
           return;
+        } finally {
+          slots.give();
         }
       }
     }),
