@@ -140,13 +140,13 @@ class LanePace {
  * one call per backoff step instead of one per channel.
  */
 /**
- * Lane steps (a Slack write and its bookkeeping) in flight at once per delivery process.
- * A thousand lanes started together would answer a burst of a thousand Slack calls at
- * once, each continuation running synchronous SQLite work, and starve the handlers;
- * eight keep a backlog moving well past Slack's workspace pace (several messages a
- * second) while requests get their turn.
+ * Slack calls (each with its bookkeeping) in flight at once per delivery process. A
+ * thousand lanes started together would get a burst of a thousand answers at once, each
+ * continuation running synchronous SQLite work, and starve the handlers; eight keep a
+ * backlog moving faster than Slack's workspace pace while requests get their turn. A
+ * lane waiting for its channel's next slot holds none.
  */
-export const STEPS_AT_ONCE = 8;
+export const CALLS_AT_ONCE = 8;
 
 class Slots {
   private waiting: Array<() => void> = [];
@@ -173,14 +173,11 @@ async function runLanes(lanes: Array<Array<() => Promise<void>>>, probe = false)
   }
   let stopped = false;
   let failure: unknown;
-  const slots = new Slots(STEPS_AT_ONCE);
   await Promise.all(
     lanes.map(async (lane) => {
       for (const step of lane) {
         if (stopped) return;
-        await slots.take();
         try {
-          if (stopped) return;
           // Handlers first: each step starts in its own turn of the event loop.
           await yieldToHandlers();
           await step();
@@ -188,8 +185,6 @@ async function runLanes(lanes: Array<Array<() => Promise<void>>>, probe = false)
           stopped = true;
           if (!(error instanceof PassStopped) && failure === undefined) failure = error;
           return;
-        } finally {
-          slots.give();
         }
       }
     }),
@@ -226,6 +221,7 @@ export class SlackDelivery {
   private wakeAt = Number.POSITIVE_INFINITY;
   private dmChannels = new Map<string, string>();
   private readonly directory: ChannelDirectory;
+  private readonly calls = new Slots(CALLS_AT_ONCE);
   /** This pass's claim: until when it holds, the items it holds, a renewal under way. */
   private claimedUntil = 0;
   private claimed = new Set<number>();
@@ -440,13 +436,15 @@ export class SlackDelivery {
     let ts: string;
     const postTo = channel;
     try {
-      const result = await this.options.client.chat.postMessage({
-        channel,
-        text: message.text,
-        blocks: message.blocks,
-        unfurl_links: false,
-        metadata: deliveryMetadata(NUDGE_EVENT_TYPE, remaining),
-      });
+      const result = await this.inSlot(() =>
+        this.options.client.chat.postMessage({
+          channel,
+          text: message.text,
+          blocks: message.blocks,
+          unfurl_links: false,
+          metadata: deliveryMetadata(NUDGE_EVENT_TYPE, remaining),
+        }),
+      );
       ts = String(result.ts);
       channel = String(result.channel ?? channel);
     } catch (error) {
@@ -554,6 +552,16 @@ export class SlackDelivery {
     return absent.sort((a, b) => a.outboxId - b.outboxId).map((i) => ({ ...i, intentAt: null, intentChannel: null }));
   }
 
+  /** One Slack call within the CALLS_AT_ONCE slots. */
+  private async inSlot<T>(call: () => Promise<T>): Promise<T> {
+    await this.calls.take();
+    try {
+      return await call();
+    } finally {
+      this.calls.give();
+    }
+  }
+
   /** Reschedule items alone (no pause of the pass): they wait for a look-up. */
   private async wait(items: PendingDelivery[], until: number, note: string, pass: DeliveryPass): Promise<void> {
     await rescheduleOutboxItems(
@@ -571,7 +579,7 @@ export class SlackDelivery {
     if (route.kind !== "dm") throw new Error("unrouted");
     const cached = this.dmChannels.get(route.user);
     if (cached !== undefined) return cached;
-    const result = await this.options.client.conversations.open({ users: route.user });
+    const result = await this.inSlot(() => this.options.client.conversations.open({ users: route.user }));
     const id = result.channel?.id;
     if (id === undefined) throw new Error("conversations.open returned no channel");
     this.dmChannels.set(route.user, id);
@@ -639,7 +647,7 @@ export class SlackDelivery {
         const message: RenderedMessage = renderMessage(await nudgesOfMessage(store.db, channel, ts));
         await lane.pace.before(channel);
         try {
-          await this.options.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
+          await this.inSlot(() => this.options.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }));
           this.outageStreak = 0;
         } catch (error) {
           // A refusal (message_not_found…) fails these items; a 429 or outage stops the pass.
