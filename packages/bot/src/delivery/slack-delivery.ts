@@ -430,21 +430,22 @@ export class SlackDelivery {
     const views = (await Promise.all(remaining.map((i) => nudgeView(store.db, i.nudgeId)))).filter((v): v is NudgeView => v !== undefined);
     const message = renderMessage(views);
     await pace.before(channel);
-    // The intent before the call: if we die or never hear back, the next attempt settles it.
-    await recordDeliveryIntent(store.db, ids, channel, this.clock.now());
-    await this.options.gap?.("intent", nudgeIds);
     let ts: string;
     const postTo = channel;
     try {
-      const result = await this.inSlot(() =>
-        this.options.client.chat.postMessage({
+      // The slot first, then the intent, then the call: the recorded time is when the call left.
+      const result = await this.inSlot(async () => {
+        // The intent before the call: if we die or never hear back, the next attempt settles it.
+        await recordDeliveryIntent(store.db, ids, channel, this.clock.now());
+        await this.options.gap?.("intent", nudgeIds);
+        return this.options.client.chat.postMessage({
           channel,
           text: message.text,
           blocks: message.blocks,
           unfurl_links: false,
           metadata: deliveryMetadata(NUDGE_EVENT_TYPE, remaining),
-        }),
-      );
+        });
+      });
       ts = String(result.ts);
       channel = String(result.channel ?? channel);
     } catch (error) {
