@@ -33,6 +33,8 @@ export * from "./repos/history";
 export * from "./repos/fact-scan";
 export * from "./repos/nudge-views";
 export * from "./repos/delivery";
+export * from "./repos/outbox-review";
+export * from "./tables/slack-channels.table";
 export * from "./repos/health";
 export * from "./repos/customer-card";
 export * from "./repos/customers";

@@ -5,6 +5,7 @@ import * as customerIdNocaseIndex from "./2026-11-26T00-00_customer-id-nocase-in
 import * as customerNamePrefixIndex from "./2026-11-27T00-00_customer-name-prefix-index";
 import * as outboxClaims from "./2026-12-01T00-00_outbox-claims";
 import * as coveringHistoryIndexes from "./2026-12-01T12-00_covering-history-indexes";
+import * as deliveryIntent from "./2026-12-02T00-00_delivery-intent";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -16,6 +17,7 @@ export const migrationProvider: MigrationProvider = {
       "2026-11-27T00-00_customer-name-prefix-index": customerNamePrefixIndex,
       "2026-12-01T00-00_outbox-claims": outboxClaims,
       "2026-12-01T12-00_covering-history-indexes": coveringHistoryIndexes,
+      "2026-12-02T00-00_delivery-intent": deliveryIntent,
     };
   },
 };

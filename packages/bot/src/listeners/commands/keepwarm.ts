@@ -4,6 +4,7 @@ import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
 import { statsMessage } from "../../blocks/stats-view";
 import type { BotDeps } from "../../deps";
+import { openModalOrTell } from "../open-modal";
 import { basicStats, QUIET_DAYS, quietCustomers } from "../../queries";
 import { isStranger, STRANGER_TEXT, type Viewer, viewerOf, visibleLookup } from "../../security/access";
 import { clip, days, escapeMrkdwn, mention, plainCommandText, slackStateLine } from "../../slack-text";
@@ -142,7 +143,9 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
               answer = "The rule file is too large to edit in Slack; use `keepwarm rules apply FILE`.";
               break;
             }
-            await client.views.open({ trigger_id: command.trigger_id, view: rulesEditModal({ version: active.version, parts }) });
+            await openModalOrTell(client, deps, command.trigger_id, rulesEditModal({ version: active.version, parts }), (text) =>
+              respond({ response_type: "ephemeral", text }),
+            );
             return;
           }
           answer = await rulesSummary(deps);
