@@ -29,7 +29,7 @@ describe("keepwarm stats", () => {
     expect(stats.touchCadence).toMatchObject({ customers: 4, quiet: 2 });
     expect(stats.loyalty).toEqual({ frequentBuyers: 2, enrolled: 1, enrollmentRate: 0.5 });
     expect(stats.funnel[0]).toMatchObject({ ruleId: "r1", nudged: 3, resolvedByTouch: 2, medianDaysToTouch: 4 });
-    expect(stats.holdouts[0].touched7.verdict).toMatch(/^not enough data yet/);
+    expect(stats.holdouts[0].touched7.verdict).toMatch(/^touched within 7 days: not enough data yet/);
   });
 
   it("--segment narrows every KPI to one segment", async () => {

@@ -149,7 +149,7 @@ describe("/keepwarm stats", () => {
     expect(text).toContain(`\`no-contact\` (${nudged} nudged, ${heldOut} held out)`);
     // Nudges 3 days old cannot be scored on "touched within 7 days" yet.
     expect(text).toContain("not enough data yet: needs 30 in each group, has 0 nudged and 0 held out");
-    expect(text).toContain(`churned after the nudge: 0% of nudged vs ${churnedPct}% of held out (−${churnedPct} points, 95% CI −`);
+    expect(text).toContain(`churned after the nudge: lower when nudged: 0% of nudged vs ${churnedPct}% of held out (−${churnedPct} points, 95% CI −`);
     expect(text).toMatch(/held out \(−\d+ points, 95% CI −\d+ to −\d+; p &lt; 0\.001\)/);
     expect(text).toContain("not enough data yet: needs 30 customers with an NPS answer before and after the nudge in each group, has 0 nudged and 0 held out");
   });

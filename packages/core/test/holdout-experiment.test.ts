@@ -1,6 +1,6 @@
 import type { Store } from "@keepwarm/store";
 import { afterEach, describe, expect, it } from "vitest";
-import { applyRuleSet, deliverToConsole, holdoutComparison, isHeldOut, runSweep, twoProportionTest, wilsonInterval } from "../src/index";
+import { applyRuleSet, deliverToConsole, holdoutComparison, isHeldOut, newcombeInterval, runSweep, twoProportionTest, wilsonInterval } from "../src/index";
 import { ago, customer, freshStatsStore, NOW, nudge, PERIOD, touch, UTC } from "./stats-fixture";
 
 let close: (() => Promise<void>) | undefined;
@@ -111,12 +111,24 @@ describe("holdout comparison statistics", () => {
     expect(h?.touched14.heldOut).toMatchObject({ n: 40, yes: 15 });
     expect(h?.touched14.test?.z).toBeCloseTo(3.3806, 3);
     expect(h?.touched14.test?.p).toBeCloseTo(0.000723, 5);
-    expect(h?.touched14.verdict).toBe("touched within 14 days: 75% of nudged vs 38% of held out (+38 points, 95% CI +17 to +58; p < 0.001)");
-    // Nobody churned: no difference, and the verdict says so.
+    // Newcombe's hybrid score interval of the difference 0.375, from the Wilson intervals
+    // 30/40 → [0.59806, 0.85813] and 15/40 → [0.24223, 0.52968]:
+    // lower = 0.375 − √((0.75 − 0.59806)² + (0.52968 − 0.375)²) = 0.375 − 0.21682 = 0.15818,
+    // upper = 0.375 + √((0.85813 − 0.75)² + (0.375 − 0.24223)²) = 0.375 + 0.17123 = 0.54623
+    // (the Wald interval, 0.375 ± 1.96·√(0.75·0.25/40 + 0.375·0.625/40), was 0.17 to 0.58).
+    expect(h?.touched14.test?.interval[0]).toBeCloseTo(0.15818, 4);
+    expect(h?.touched14.test?.interval[1]).toBeCloseTo(0.54623, 4);
+    expect(h?.touched14.verdict).toBe(
+      "touched within 14 days: higher when nudged: 75% of nudged vs 38% of held out (+38 points, 95% CI +16 to +55; p < 0.001)",
+    );
+    // Nobody churned: no difference, and the verdict says so; the interval is still not a point (Wilson 0/40 → [0, 0.08762]).
     expect(h?.churned.test?.p).toBe(1);
-    expect(h?.churned.verdict).toMatch(/^no clear difference yet in churned after the nudge: 0% of nudged vs 0% of held out/);
-    // NPS: nobody answered → not enough data.
-    expect(h?.npsChange.verdict).toMatch(/^not enough data yet/);
+    expect(h?.churned.test?.interval[0]).toBeCloseTo(-0.08762, 4);
+    expect(h?.churned.test?.interval[1]).toBeCloseTo(0.08762, 4);
+    expect(h?.churned.verdict).toMatch(/^churned after the nudge: no clear difference yet: 0% of nudged vs 0% of held out/);
+    // NPS: nobody answered → not enough data; every verdict names its metric first.
+    expect(h?.npsChange.verdict).toMatch(/^NPS change: not enough data yet/);
+    expect(h?.touched7.verdict).toMatch(/^touched within 7 days: higher when nudged: /);
   });
 
   it("Wilson interval and z-test agree with textbook values", () => {
@@ -129,5 +141,26 @@ describe("holdout comparison statistics", () => {
     const t = twoProportionTest(45, 100, 30, 100);
     expect(t?.z).toBeCloseTo(2.1909, 3);
     expect(t?.p).toBeCloseTo(0.0285, 3);
+  });
+
+  it("the difference's interval is Newcombe's method 10: his published examples, to four decimals", () => {
+    // Newcombe, "Interval estimation for the difference between independent proportions",
+    // Statistics in Medicine 17 (1998) 873–890, Table II, method 10.
+    const examples: Array<[number, number, number, number, number, number]> = [
+      [56, 70, 48, 80, 0.0524, 0.3339],
+      [9, 10, 3, 10, 0.1705, 0.809],
+      [5, 56, 0, 29, -0.0381, 0.1926],
+      [0, 10, 0, 20, -0.1611, 0.2775],
+      [0, 10, 0, 10, -0.2775, 0.2775],
+      [10, 10, 0, 20, 0.6791, 1],
+      [10, 10, 0, 10, 0.6075, 1],
+    ];
+    for (const [a, n, b, m, lower, upper] of examples) {
+      const interval = newcombeInterval(a, n, b, m);
+      expect(interval?.[0], `${a}/${n} − ${b}/${m}`).toBeCloseTo(lower, 4);
+      expect(interval?.[1], `${a}/${n} − ${b}/${m}`).toBeCloseTo(upper, 4);
+      expect(twoProportionTest(a, n, b, m)?.interval).toEqual(interval);
+    }
+    expect(newcombeInterval(1, 0, 1, 2)).toBeNull();
   });
 });

@@ -136,7 +136,7 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     expect(r1?.touched7.heldOut).toMatchObject({ n: 0, yes: 0 });
     expect(r1?.touched7.enoughData).toBe(false);
     expect(r1?.touched7.test).toBeNull();
-    expect(r1?.touched7.verdict).toBe("not enough data yet: needs 30 in each group, has 3 nudged and 0 held out");
+    expect(r1?.touched7.verdict).toBe("touched within 7 days: not enough data yet: needs 30 in each group, has 3 nudged and 0 held out");
   });
 });
 

@@ -4,7 +4,6 @@ import { type MeanTest, meanDifferenceTest, type ProportionTest, twoProportionTe
 
 /** Below this many nudges (or NPS pairs) in either group, we say "not enough data yet" instead of guessing. */
 export const MIN_GROUP_SIZE = 30;
-export const SIGNIFICANCE = 0.05;
 
 export interface GroupShare {
   n: number;
@@ -50,6 +49,9 @@ const points = (x: number) => {
   const rounded = Math.round(x * 100);
   return `${rounded >= 0 ? "+" : "−"}${Math.abs(rounded)}`;
 };
+/** A difference is "clear" when its 95% interval leaves out 0: the verdict follows the interval it prints. */
+const excludesZero = (interval: readonly [number, number]) => interval[0] > 0 || interval[1] < 0;
+
 export const formatP = (p: number) => (p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`);
 
 function share(rows: readonly Outcome[], pick: (r: Outcome) => number): GroupShare {
@@ -64,10 +66,10 @@ function compareProportion(what: string, nudgedRows: readonly Outcome[], heldRow
   const test = enoughData ? twoProportionTest(nudged.yes, nudged.n, heldOut.yes, heldOut.n) : null;
   let verdict: string;
   if (!enoughData || test === null || nudged.share === null || heldOut.share === null) {
-    verdict = `not enough data yet: needs ${MIN_GROUP_SIZE} in each group, has ${nudged.n} nudged and ${heldOut.n} held out`;
+    verdict = `${what}: not enough data yet: needs ${MIN_GROUP_SIZE} in each group, has ${nudged.n} nudged and ${heldOut.n} held out`;
   } else {
     const figures = `${pct(nudged.share)} of nudged vs ${pct(heldOut.share)} of held out (${points(test.difference)} points, 95% CI ${points(test.interval[0])} to ${points(test.interval[1])}; ${formatP(test.p)})`;
-    verdict = test.p < SIGNIFICANCE ? `${what}: ${figures}` : `no clear difference yet in ${what}: ${figures}`;
+    verdict = `${what}: ${excludesZero(test.interval) ? (test.difference > 0 ? "higher when nudged" : "lower when nudged") : "no clear difference yet"}: ${figures}`;
   }
   return { nudged, heldOut, enoughData, test, verdict };
 }
@@ -82,11 +84,11 @@ function compareNps(nudgedRows: readonly Outcome[], heldRows: readonly Outcome[]
   const test = enoughData ? meanDifferenceTest(a, b) : null;
   let verdict: string;
   if (test === null) {
-    verdict = `not enough data yet: needs ${MIN_GROUP_SIZE} customers with an NPS answer before and after the nudge in each group, has ${a.length} nudged and ${b.length} held out`;
+    verdict = `NPS change: not enough data yet: needs ${MIN_GROUP_SIZE} customers with an NPS answer before and after the nudge in each group, has ${a.length} nudged and ${b.length} held out`;
   } else {
     const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(round1(x))}`;
     const figures = `mean change ${sign(test.meanA)} nudged vs ${sign(test.meanB)} held out (difference ${sign(test.difference)}, 95% CI ${sign(test.interval[0])} to ${sign(test.interval[1])}; ${formatP(test.p)})`;
-    verdict = test.p < SIGNIFICANCE ? `NPS change: ${figures}` : `no clear difference yet in NPS change: ${figures}`;
+    verdict = `NPS change: ${excludesZero(test.interval) ? (test.difference > 0 ? "higher when nudged" : "lower when nudged") : "no clear difference yet"}: ${figures}`;
   }
   return { nudged: { n: a.length, meanChange: mean(a) }, heldOut: { n: b.length, meanChange: mean(b) }, enoughData, test, verdict };
 }
