@@ -6,7 +6,6 @@ import type { Context } from "../context";
 import { resolvePeriod } from "./stats-period";
 
 const USAGE = "keepwarm report --out FILE.html [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--segment S]";
-const DEFAULT_REPORT_DAYS = 182;
 
 export async function reportCommand(args: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(
@@ -17,7 +16,7 @@ export async function reportCommand(args: string[], ctx: Context): Promise<numbe
   if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
   if (values.out === undefined || values.out.trim() === "") throw new UserError(`missing --out FILE.html\nusage: ${USAGE}`);
   const store = await ctx.store();
-  const html = await buildReportHtml(store, await resolvePeriod(store, ctx, values, DEFAULT_REPORT_DAYS));
+  const html = await buildReportHtml(store, await resolvePeriod(store, ctx, values));
   const path = resolve(values.out);
   try {
     writeFileSync(path, html);

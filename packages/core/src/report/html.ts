@@ -13,7 +13,6 @@ export interface ReportData {
 }
 
 export const percent = (x: number | null): string => (x === null ? "—" : `${(x * 100).toFixed(1)}%`);
-const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const signed = (x: number | null) => (x === null ? "—" : `${x > 0 ? "+" : ""}${x}`);
 
 const CSS = `
@@ -117,9 +116,9 @@ export function renderReportHtml(data: ReportData): string {
 <title>${esc(title)}</title><style>${CSS}</style></head>
 <body><main>
 <h1>${esc(title)}</h1>
-<p class="sub">${date(s.since)} → ${date(s.until)} · generated ${esc(new Date(data.generatedAt).toISOString().slice(0, 16).replace("T", " "))} UTC · days counted in ${esc(data.timeZone)}</p>
+<p class="sub">${esc(s.from)} → ${esc(s.to)} (${s.days} days) · generated ${esc(new Date(data.generatedAt).toISOString().slice(0, 16).replace("T", " "))} UTC · days counted in ${esc(data.timeZone)}</p>
 <div class="tiles">
-${tile(percent(s.retention.total.retentionRate), `retention (${s.retention.total.atStart - s.retention.total.churned} of ${s.retention.total.atStart} kept)`)}
+${tile(percent(s.retention.total.retentionRate), `retention ((${s.retention.total.atEnd} at end − ${s.retention.total.new} new) ÷ ${s.retention.total.atStart} at start)`)}
 ${tile(String(s.retention.total.churned), `churned in the period (${percent(s.retention.total.churnRate)})`)}
 ${tile(s.nps.now.nps === null ? "—" : signed(s.nps.now.nps), `NPS now (${s.nps.now.responses} answers, last ${s.nps.windowDays} days)`)}
 ${tile(String(s.touchCadence.quiet), `quiet customers (no touch ≥ ${s.touchCadence.quietDays} days) of ${s.touchCadence.customers}`)}
@@ -150,8 +149,8 @@ ${funnelSection(s.funnel)}
 
 <h2>Retention by segment</h2>
 <div class="card">${table(
-    ["segment", "customers at start", "churned", "retention", "new in period"],
-    [...s.retention.bySegment, s.retention.total].map((r) => [r.segment, r.atStart, r.churned, percent(r.retentionRate), r.new]),
+    ["segment", "at start (S)", "new (N)", "at end (E)", "churned", "retention (E − N) ÷ S"],
+    [...s.retention.bySegment, s.retention.total].map((r) => [r.segment, r.atStart, r.new, r.atEnd, r.churned, percent(r.retentionRate)]),
   )}</div>
 
 <h2>Touches per rep</h2>
