@@ -40,6 +40,9 @@ describe("keepwarm report", () => {
     const { from, to, days } = JSON.parse(stats.stdout) as { from: string; to: string; days: number };
     expect(days).toBe(90);
     expect(readFileSync(out, "utf8")).toContain(`${from} → ${to} (90 days)`);
+    // --calibrate is accepted with the same period (the chart itself: packages/core/test/health-calibration.test.ts).
+    const calibrated = await runCli(["report", "--out", tmp.file("calibrated.html"), "--calibrate"], env);
+    expect([calibrated.code, calibrated.stderr]).toEqual([0, ""]);
   });
 
   it("needs --out, and says so in one line without writing anything", async () => {

@@ -1,6 +1,8 @@
 import { DECLINE_POINTS, type HealthSummary, healthLines } from "../health";
+import type { CalibrationReport } from "../health-calibration";
+import { aucText, aucVerdict } from "../stats/auc";
 import type { HoldoutComparison, RuleFunnel, Stats } from "../stats/index";
-import { barChart, COLORS, escapeXml as esc, lineChart, pairedShareChart } from "./svg";
+import { barChart, COLORS, escapeXml as esc, lineChart, pairedShareChart, shareChart } from "./svg";
 
 export interface ReportData {
   stats: Stats;
@@ -10,6 +12,8 @@ export interface ReportData {
   timeZone: string;
   /** The active rules' health score at the end of the period, when they define one. */
   health?: HealthSummary;
+  /** `keepwarm report --calibrate`: the score checked against churn over the year before the period's end. */
+  calibration?: CalibrationReport;
 }
 
 export const percent = (x: number | null): string => (x === null ? "—" : `${(x * 100).toFixed(1)}%`);
@@ -100,6 +104,33 @@ function healthSection(health: HealthSummary | undefined): string {
 <div class="card"><h3>Fell ${DECLINE_POINTS}+ points in 30 days (${health.declinedCount})</h3>${declined.join("") || `<p class="muted">nobody</p>`}</div>`;
 }
 
+const pct1 = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** Churn within the horizon per grade, as bars with Wilson whiskers: does a worse grade churn more? */
+function calibrationSection(calibration: CalibrationReport | undefined, health: HealthSummary | undefined): string {
+  if (health === undefined) return "";
+  if (calibration === undefined) {
+    return `<p class="muted">Does the score predict churn? <code>keepwarm report --calibrate</code> adds the check (it replays a year of history, so it is not run by default); <code>keepwarm health calibrate</code> prints it.</p>`;
+  }
+  const c = calibration;
+  const chart = shareChart(
+    c.grades.map((g) => ({
+      label: `grade ${g.grade}`,
+      color: GRADE_COLORS[g.grade] ?? COLORS.primary,
+      bars: [{ share: g.churnRate, interval: g.interval, n: g.observations }],
+    })),
+    { label: `churn within ${c.horizonDays} days per health grade` },
+  );
+  const components = table(
+    ["component", "fact", "AUC alone", "snapshots"],
+    c.components.map((x) => [x.name, x.fact, aucText(x), x.observations]),
+  );
+  return `<div class="card"><h3>Calibration: churn within ${c.horizonDays} days, per grade</h3>${chart}
+<p class="verdict">ROC AUC of the score ${esc(aucText(c.score))}: ${esc(aucVerdict(c.score))}.</p>
+<p class="muted">${c.observations} scored customer-snapshots of ${c.customers} customers, every ${c.everyDays} days from ${esc(c.from)} to ${esc(c.to)}; ${c.churned} churned within ${c.horizonDays} days (${c.observations === 0 ? "—" : pct1(c.churned / c.observations)}). Whiskers: Wilson 95% intervals. AUC interval: bootstrap over customers (${c.resamples} resamples). A good score has churn falling from F to A.</p>
+<h3>Which components carry the signal</h3>${components}</div>`;
+}
+
 /** The whole report as one self-contained HTML page: inline CSS and SVG, no network requests. */
 export function renderReportHtml(data: ReportData): string {
   const s = data.stats;
@@ -127,6 +158,7 @@ ${tile(percent(s.loyalty.enrollmentRate), `loyalty enrollment of ${s.loyalty.fre
 
 <h2>Customer health</h2>
 ${healthSection(data.health)}
+${calibrationSection(data.calibration, data.health)}
 
 <h2>Do the nudges work? Nudged vs held out</h2>
 ${holdoutSection(s.holdouts)}
