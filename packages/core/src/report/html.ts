@@ -191,7 +191,7 @@ ${funnelSection(s.funnel)}
     s.repActivity.reps.map((r) => [r.rep, r.touches, r.perWeek]),
   )}<p class="muted">Over ${s.repActivity.weeksInPeriod} weeks.</p></div>
 
-<p class="muted">Definitions: docs/kpis.md. Held-out customers match the rule but get no nudge, so the difference between the groups is what the nudges changed; intervals are 95% (Wilson for shares), p-values from two-sided z-tests.</p>
+<p class="muted">Definitions: docs/kpis.md. Held-out customers match the rule but get no nudge, so the difference between the groups is what the nudges changed; intervals are 95% (Wilson for shares, Newcombe's hybrid score interval for differences), p-values from two-sided pooled z-tests.</p>
 </main></body></html>
 `;
 }
