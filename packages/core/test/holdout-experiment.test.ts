@@ -1,3 +1,4 @@
+import { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { applyRuleSet, deliverToConsole, holdoutComparison, isHeldOut, newcombeInterval, runSweep, twoProportionTest, wilsonInterval } from "../src/index";
@@ -129,6 +130,33 @@ describe("holdout comparison statistics", () => {
     // NPS: nobody answered → not enough data; every verdict names its metric first.
     expect(h?.npsChange.verdict).toMatch(/^NPS change: not enough data yet/);
     expect(h?.touched7.verdict).toMatch(/^touched within 7 days: higher when nudged: /);
+  });
+
+  it("'touched within 7 days' is 7 calendar days in KEEPWARM_TZ after the nudge's day, across a DST change", async () => {
+    const fixture = await freshStatsStore();
+    close = fixture.close;
+    const { store } = fixture;
+    const LA = new Calendar("America/Los_Angeles");
+    // Nudged at 10:00 PST on 2026-03-05; the 7th day after is 2026-03-12, after the change to PDT on 03-08.
+    const created = Date.parse("2026-03-05T10:00:00-08:00");
+    const endOfSeventh = LA.startOfDay(LA.dayNumber(created) + 8) - 1; // 23:59:59.999 PDT on 03-12
+    const inTime = await customer(store, { id: "IN", since: ago(400) });
+    const late = await customer(store, { id: "LATE", since: ago(400) });
+    for (const [id, at] of [
+      [inTime, endOfSeventh],
+      [late, endOfSeventh + 1],
+    ] as const) {
+      await nudge(store, { ruleId: "dst", customerId: id, createdAt: created, heldOut: false, deliveredAt: created });
+      await touch(store, id, at);
+    }
+    await nudge(store, { ruleId: "dst", customerId: await customer(store, { id: "HELD", since: ago(400) }), createdAt: created, heldOut: true });
+    const period = { since: Date.parse("2026-03-01T00:00:00-08:00") - 1, until: Date.parse("2026-03-31T12:00:00-07:00"), calendar: LA };
+    const [h] = await holdoutComparison(store, period);
+    expect(h?.touched7.nudged).toMatchObject({ n: 2, yes: 1 });
+    expect(h?.touched14.nudged).toMatchObject({ n: 2, yes: 2 });
+    // Not yet 7 days after the nudge's day: the nudge is left out, not counted as untouched.
+    const early = await holdoutComparison(store, { ...period, until: endOfSeventh - 1 });
+    expect(early[0]?.touched7.nudged.n).toBe(0);
   });
 
   it("Wilson interval and z-test agree with textbook values", () => {

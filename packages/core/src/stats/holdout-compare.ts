@@ -1,4 +1,5 @@
-import { DAY_MS, holdoutNudgeOutcomes, type NudgeOutcome, type Store } from "@keepwarm/store";
+import { holdoutNudgeOutcomes, type NudgeOutcome, type Store } from "@keepwarm/store";
+import { periodEndOf } from "./period";
 import { byCodePoint, round1, type StatsPeriod, statsWindow } from "./period";
 import { type MeanTest, meanDifferenceTest, type ProportionTest, twoProportionTest, wilsonInterval } from "./significance";
 
@@ -32,7 +33,7 @@ export interface NpsChangeComparison {
 export interface HoldoutComparison {
   ruleId: string;
   nudges: { nudged: number; heldOut: number };
-  /** Touched within 7 days after the nudge; only nudges at least 7 days old count. */
+  /** Touched by the end of the 7th calendar day after the nudge's day; only nudges whose 7 days have passed count. */
   touched7: ProportionComparison;
   touched14: ProportionComparison;
   /** Churned after the nudge, up to the end of the period. */
@@ -41,7 +42,7 @@ export interface HoldoutComparison {
   npsChange: NpsChangeComparison;
 }
 
-/** One nudge and what happened after it; the short touch window is 7 days, the long one 14. */
+/** One nudge and what happened after it. */
 type Outcome = NudgeOutcome;
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -99,7 +100,10 @@ function compareNps(nudgedRows: readonly Outcome[], heldRows: readonly Outcome[]
  * (always in the same group, since assignment is by customer).
  */
 export async function holdoutComparison(store: Store, period: StatsPeriod): Promise<HoldoutComparison[]> {
-  const rows = await holdoutNudgeOutcomes(store.db, { ...statsWindow(period), shortWindowMs: 7 * DAY_MS, longWindowMs: 14 * DAY_MS });
+  const rows = await holdoutNudgeOutcomes(store.db, statsWindow(period));
+  // "Within N days" of a nudge: up to the end of the Nth calendar day after the nudge's day (KEEPWARM_TZ), as the backtest counts it.
+  const windowEnd = (o: Outcome, days: number) => periodEndOf(period.calendar, period.calendar.dayNumber(o.createdAt) + days);
+  const touchedWithin = (days: number) => (o: Outcome) => (o.firstTouchAfter !== null && o.firstTouchAfter <= windowEnd(o, days) ? 1 : 0);
   const byRule = new Map<string, Outcome[]>();
   for (const row of rows) {
     const list = byRule.get(row.ruleId) ?? [];
@@ -112,12 +116,12 @@ export async function holdoutComparison(store: Store, period: StatsPeriod): Prom
       const nudged = outcomes.filter((o) => o.heldOut === 0);
       const held = outcomes.filter((o) => o.heldOut === 1);
       // A nudge younger than the window cannot have its outcome yet: leave it out rather than count it as "not touched".
-      const matured = (rows: Outcome[], days: number) => rows.filter((o) => o.createdAt + days * DAY_MS <= period.until);
+      const matured = (rows: Outcome[], days: number) => rows.filter((o) => windowEnd(o, days) <= period.until);
       return {
         ruleId,
         nudges: { nudged: nudged.length, heldOut: held.length },
-        touched7: compareProportion("touched within 7 days", matured(nudged, 7), matured(held, 7), (o) => o.touchedShort),
-        touched14: compareProportion("touched within 14 days", matured(nudged, 14), matured(held, 14), (o) => o.touchedLong),
+        touched7: compareProportion("touched within 7 days", matured(nudged, 7), matured(held, 7), touchedWithin(7)),
+        touched14: compareProportion("touched within 14 days", matured(nudged, 14), matured(held, 14), touchedWithin(14)),
         churned: compareProportion("churned after the nudge", nudged, held, (o) => o.churned),
         npsChange: compareNps(nudged, held),
       };
