@@ -297,9 +297,12 @@ async function main(): Promise<void> {
     console.log(
       `with ${UNUSED_FACTS.length} more facts defined (${String(unused.catalog)} aggregates in the catalog): the sweep scans ${(unused.columns as string[]).length} columns, ${JSON.stringify(unused.columns) === JSON.stringify(usedColumns) ? "the same ones" : "DIFFERENT ones"}; dry run ${fmtS(unused.wallMs)} vs ${fmtS((best.get("sweep-dry") as PhaseResult).wallMs)}`,
     );
-    const ratio = (best.get("sweep-dry") as PhaseResult).wallMs / scan.wallMs;
+    const dry = best.get("sweep-dry") as PhaseResult;
+    const ratio = dry.wallMs / scan.wallMs;
+    // CPU too: on a shared machine the wall clock measures the neighbours as much as the sweep.
+    const cpuRatio = dry.cpuMs / scan.cpuMs;
     console.log(
-      `target (issue 12): the sweep ≤ ${SWEEP_TARGET}× the bare scan of the facts the rules use: dry run ${fmtS((best.get("sweep-dry") as PhaseResult).wallMs)} vs scan ${fmtS(scan.wallMs)} = ${ratio.toFixed(2)}× — ${ratio <= SWEEP_TARGET ? "met" : "NOT met"}`,
+      `target (issue 12): the sweep ≤ ${SWEEP_TARGET}× the bare scan of the facts the rules use: dry run ${fmtS(dry.wallMs)} vs scan ${fmtS(scan.wallMs)} wall = ${ratio.toFixed(2)}× — ${ratio <= SWEEP_TARGET ? "met" : "NOT met"}; CPU ${fmtS(dry.cpuMs)} vs ${fmtS(scan.cpuMs)} = ${cpuRatio.toFixed(2)}×`,
     );
     console.log("customers/s and × scan are from wall time; CPU is user + system time of the phase's process.");
   } finally {
