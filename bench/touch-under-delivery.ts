@@ -20,7 +20,7 @@ import { runSweep } from "../packages/core/src/sweep";
 import { logTouch } from "../packages/core/src/touches";
 import { parseTouchText } from "../packages/core/src/touch-text";
 import { Calendar } from "../packages/rules/src/index";
-import { DAY_MS, openStore, outboxStatusCounts, type Store, writeTransaction } from "../packages/store/src/index";
+import { DAY_MS, insertCustomers, insertTouches, openStore, outboxStatusCounts, type Store, writeTransaction } from "../packages/store/src/index";
 import { FakeSlack } from "../packages/testkit/src/fake-slack";
 import { slashCommandBody } from "../packages/testkit/src/slack-signing";
 import { benchArgs, fmtInt, intArg, machineLine, table, tempDb } from "./lib";
@@ -58,7 +58,7 @@ async function seedCustomers(store: Store, count: number): Promise<void> {
         created_at: since,
         updated_at: since,
       }));
-      await trx.insertInto("customers").values(rows).execute();
+      await insertCustomers(trx, rows);
     }
   });
 }
@@ -181,7 +181,7 @@ async function addTouches(store: Store, upTo: number, have: number, customers: n
           note: null,
           source: "import",
         }));
-        await trx.insertInto("touchpoints").values(rows).execute();
+        await insertTouches(trx, rows);
       }
     });
   }

@@ -48,4 +48,3 @@ export * from "./repos/bulk-import";
 export * from "./repos/customer-lookups";
 export * from "./repos/bulk-import-writer";
 export * from "./repos/seed-loader";
-export * from "./repos/fact-scan.reference";

@@ -13,6 +13,7 @@ export async function importCommand(args: string[], ctx: Context): Promise<numbe
   const store = await ctx.store();
   const report = await importCsv(store, kind as ImportKind, file, {
     skipInvalid: values["skip-invalid"] ?? false,
+    calendar: ctx.calendar,
     onProgress: (rows, stage) => ctx.progress(`${stage} ${kind}: ${rows.toLocaleString("en-US")} rows`),
   });
   ctx.progress("");

@@ -1,5 +1,5 @@
-import { computeStats, customerHealth, DEFAULT_STATS_DAYS, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer } from "@keepwarm/core";
-import { type Customer, DAY_MS, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
+import { computeStats, customerHealth, defaultStatsPeriod, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer } from "@keepwarm/core";
+import { type Customer, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
 import { statsMessage } from "../../blocks/stats-view";
@@ -89,7 +89,7 @@ async function stats(deps: BotDeps, viewer: Viewer, segmentArg: string): Promise
   const now = deps.now();
   const mine = await ownsCustomers(deps.store.db, user);
   const basic = await basicStats(deps.store, now, deps.calendar, mine ? user : null);
-  const kpis = await computeStats(deps.store, { since: now - DEFAULT_STATS_DAYS * DAY_MS, until: now, calendar: deps.calendar, segment });
+  const kpis = await computeStats(deps.store, defaultStatsPeriod(now, deps.calendar, segment));
   return statsMessage(kpis, { stats: basic, mine }, (ms) => deps.calendar.isoDate(ms));
 }
 
