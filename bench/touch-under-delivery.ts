@@ -20,7 +20,7 @@ import { runSweep } from "../packages/core/src/sweep";
 import { logTouch } from "../packages/core/src/touches";
 import { parseTouchText } from "../packages/core/src/touch-text";
 import { Calendar } from "../packages/rules/src/index";
-import { DAY_MS, insertCustomers, insertTouches, openStore, outboxStatusCounts, type Store, writeTransaction } from "../packages/store/src/index";
+import { DAY_MS, insertCustomers, openSeedLoader, openStore, outboxStatusCounts, type Store, writeTransaction } from "../packages/store/src/index";
 import { FakeSlack } from "../packages/testkit/src/fake-slack";
 import { slashCommandBody } from "../packages/testkit/src/slack-signing";
 import { benchArgs, fmtInt, intArg, machineLine, table, tempDb } from "./lib";
@@ -45,22 +45,18 @@ const owner = (i: number) => `U${String(i).padStart(9, "0")}`;
 /** `count` customers quiet for 60 days (each matches "no-contact"), each owned by its own rep. */
 async function seedCustomers(store: Store, count: number): Promise<void> {
   const since = Date.now() - 60 * DAY_MS;
-  await writeTransaction(store.db, async (trx) => {
-    for (let start = 0; start < count; start += 1000) {
-      const rows = Array.from({ length: Math.min(1000, count - start) }, (_, n) => ({
-        external_id: externalId(start + n),
-        name: `Customer ${start + n}`,
-        segment: "smb",
-        owner_slack_id: owner(start + n),
-        since_at: since,
-        loyalty_member: 0,
-        attributes: "{}",
-        created_at: since,
-        updated_at: since,
-      }));
-      await insertCustomers(trx, rows);
-    }
-  });
+  const rows = Array.from({ length: count }, (_, i) => ({
+    external_id: externalId(i),
+    name: `Customer ${i}`,
+    segment: "smb",
+    owner_slack_id: owner(i),
+    since_at: since,
+    loyalty_member: 0,
+    attributes: "{}",
+    created_at: since,
+    updated_at: since,
+  }));
+  await writeTransaction(store.db, (trx) => insertCustomers(trx, rows));
 }
 
 // ---------------------------------------------------------------- the bot, in its own process
@@ -167,22 +163,13 @@ async function touchCost(store: Store, samples: number, customers: number): Prom
   return { p50: percentile(sorted, 50), mean: each.reduce((s, x) => s + x, 0) / each.length };
 }
 
-async function addTouches(store: Store, upTo: number, have: number, customers: number): Promise<void> {
+/** History up to `upTo` touches (through the store's seed loader), spread over every customer. */
+function addTouches(store: Store, upTo: number, have: number, customers: number): void {
+  const loader = openSeedLoader(store);
   const base = Date.now() - 300 * DAY_MS;
-  for (let start = have; start < upTo; start += 20_000) {
-    await writeTransaction(store.db, async (trx) => {
-      for (let i = start; i < Math.min(upTo, start + 20_000); i += 500) {
-        const rows = Array.from({ length: Math.min(500, upTo - i) }, (_, n) => ({
-          customer_id: ((i + n) % customers) + 1,
-          kind: "call",
-          occurred_at: base + (i + n) * 1000,
-          logged_at: base,
-          logged_by: null,
-          note: null,
-          source: "import",
-        }));
-        await insertTouches(trx, rows);
-      }
+  for (let start = have; start < upTo; start += 50_000) {
+    loader.batch((write) => {
+      for (let i = start; i < Math.min(upTo, start + 50_000); i++) write.touch((i % customers) + 1, "call", base + i * 1000, "U000000000");
     });
   }
 }
@@ -249,9 +236,9 @@ async function main(): Promise<void> {
     console.log(`target p99 ≤ 500 ms and zero failures during delivery: ${p99 <= 500 && busy.errors + busy.timeouts === 0 ? "met" : "NOT met"}`);
 
     // The cost of one /touch does not grow with the touches stored (an index probe per customer).
-    await addTouches(store, 10_000, 0, nudges);
+    addTouches(store, 10_000, 0, nudges);
     const at10k = await touchCost(store, 300, nudges);
-    await addTouches(store, touches, 10_000 + 300, nudges);
+    addTouches(store, touches, 10_000 + 300, nudges);
     const atMany = await touchCost(store, 300, nudges);
     console.log("");
     console.log(
