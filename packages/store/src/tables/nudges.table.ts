@@ -32,6 +32,8 @@ export interface NudgesTable {
   updated_at: number;
   snoozed_until: number | null;
   snoozed_by: string | null;
+  /** Times the nudge was snoozed (the noise report counts nudges snoozed more than once). */
+  snooze_count: Generated<number>;
   closed_at: number | null;
   closed_by: string | null;
   /** touch | dismissed | expired | rule-removed | churned */

@@ -1,8 +1,8 @@
-import { computeStats, customerHealth, DEFAULT_STATS_DAYS, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer } from "@keepwarm/core";
+import { computeStats, customerHealth, DEFAULT_STATS_DAYS, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer, noiseStats } from "@keepwarm/core";
 import { type Customer, DAY_MS, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
-import { statsMessage } from "../../blocks/stats-view";
+import { noiseFlagLines, statsMessage } from "../../blocks/stats-view";
 import type { BotDeps } from "../../deps";
 import { basicStats, QUIET_DAYS, quietCustomers } from "../../queries";
 import { isStranger, STRANGER_TEXT, type Viewer, viewerOf, visibleLookup } from "../../security/access";
@@ -100,7 +100,9 @@ async function rulesSummary(deps: BotDeps): Promise<string> {
   const rules = active.ruleFile.rules.map(
     (r) => `• ${r.enabled ? ":large_green_circle:" : ":white_circle:"} \`${escapeMrkdwn(r.id)}\` ${escapeMrkdwn(r.name)}`,
   );
-  return `*Rules v${active.version}* by ${mention(row.author)} on ${deps.calendar.isoDate(row.createdAt)}: ${active.ruleFile.rules.filter((r) => r.enabled).length} of ${active.ruleFile.rules.length} enabled\n${rules.join("\n")}`;
+  const now = deps.now();
+  const noise = await noiseStats(deps.store, { since: now - DEFAULT_STATS_DAYS * DAY_MS, until: now, calendar: deps.calendar });
+  return `*Rules v${active.version}* by ${mention(row.author)} on ${deps.calendar.isoDate(row.createdAt)}: ${active.ruleFile.rules.filter((r) => r.enabled).length} of ${active.ruleFile.rules.length} enabled\n${rules.join("\n")}\n*Noise, last ${DEFAULT_STATS_DAYS} days*\n${noiseFlagLines(noise).join("\n")}`;
 }
 
 export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
