@@ -1,4 +1,4 @@
-import { computeStats, DEFAULT_STATS_DAYS, percent, type Stats, UserError } from "@keepwarm/core";
+import { computeStats, DEFAULT_STATS_DAYS, noiseLines, percent, type Stats, UserError } from "@keepwarm/core";
 import { parse } from "../args";
 import type { Context } from "../context";
 import { resolvePeriod } from "./stats-period";
@@ -43,6 +43,9 @@ function textReport(s: Stats): string[] {
     for (const v of [h.touched7.verdict, h.touched14.verdict, h.churned.verdict, h.npsChange.verdict]) lines.push(`    ${v}`);
   }
   if (s.holdouts.length === 0) lines.push('  no rule has a holdout group yet (set "holdoutPercent" in a rule\'s nudge)');
+  lines.push("Noise per rule (⚠ = mostly noise; keepwarm rules suggest RULE proposes a stricter threshold):");
+  lines.push(...noiseLines(s.noise));
+  if (s.noise.rules.length === 0) lines.push("  no nudges in this period");
   return lines;
 }
 
