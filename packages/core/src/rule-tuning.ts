@@ -1,8 +1,9 @@
 import { type Calendar, type Condition, didYouMean, type LeafCondition, type Rule, validateRuleFileText } from "@keepwarm/rules";
-import type { Store } from "@keepwarm/store";
+import { DAY_MS, type Store } from "@keepwarm/store";
 import { assertBacktestDays, type BacktestRuleReport, backtestRuleSet } from "./backtest";
 import { UserError } from "./errors";
 import { getActiveRuleSet } from "./rule-sets";
+import { type RuleNoise, noiseStats } from "./stats/noise";
 
 /**
  * Tuning a noisy rule: make one numeric threshold of it stricter (fewer customers
@@ -114,9 +115,10 @@ function summarise(report: BacktestRuleReport, value: number, days: number, curr
 }
 
 /**
- * Among the steps that cut the rule's nudges by at least MIN_NUDGE_CUT, the one whose
- * nudges were most often followed by a touch within 7 days (on a tie, the smallest
- * change); when no step cuts that much, the one cutting most.
+ * Among the steps that cut the rule's nudges by at least MIN_NUDGE_CUT: the one missing
+ * the fewest customers who later churned (a quieter rule must not lose the ones that
+ * mattered), then the one whose nudges were most often followed by a touch within 7
+ * days, then the smallest change. When no step cuts that much, the one cutting most.
  */
 function choose(current: TuningBacktest, candidates: TuningBacktest[]): { proposed: TuningBacktest | null; reason: string } {
   const changed = candidates.filter((c) => c.nudges < current.nudges);
@@ -126,10 +128,12 @@ function choose(current: TuningBacktest, candidates: TuningBacktest[]): { propos
     const most = changed.reduce((best, c) => (c.nudges < best.nudges ? c : best));
     return { proposed: most, reason: `no step cuts the nudges by ${MIN_NUDGE_CUT * 100}%; this one cuts most` };
   }
-  const best = cutting.reduce((b, c) => ((c.touchedShare ?? 0) > (b.touchedShare ?? 0) ? c : b));
+  const better = (a: TuningBacktest, b: TuningBacktest) =>
+    a.missedChurned.length !== b.missedChurned.length ? a.missedChurned.length < b.missedChurned.length : (a.touchedShare ?? 0) > (b.touchedShare ?? 0);
+  const best = cutting.reduce((b, c) => (better(c, b) ? c : b));
   return {
     proposed: best,
-    reason: `of the steps cutting the nudges by at least ${MIN_NUDGE_CUT * 100}%, the one whose nudges were most often followed by a touch within 7 days`,
+    reason: `of the steps cutting the nudges by at least ${MIN_NUDGE_CUT * 100}%, the one missing the fewest later-churned customers, then the one most often followed by a touch within 7 days`,
   };
 }
 
@@ -205,4 +209,23 @@ function proposalText(json: string, index: number, steps: ReadonlyArray<string |
   const check = validateRuleFileText(text);
   if (!check.valid) throw new Error(`the proposed rule file is invalid: ${check.errors.map((e) => e.message).join("; ")}`);
   return text;
+}
+
+/** The rules flagged as mostly noise over the `days` before `now`, each with its suggestion (null when it has no threshold to tune). */
+export async function noisyRulesWithSuggestions(
+  store: Store,
+  options: { calendar: Calendar; now: number; days: number },
+): Promise<Array<{ noise: RuleNoise; suggestion: RuleSuggestion | null }>> {
+  const report = await noiseStats(store, { since: options.now - options.days * DAY_MS, until: options.now, calendar: options.calendar });
+  const out: Array<{ noise: RuleNoise; suggestion: RuleSuggestion | null }> = [];
+  for (const noise of report.rules.filter((r) => r.flagged)) {
+    try {
+      out.push({ noise, suggestion: await suggestRuleThreshold(store, noise.ruleId, options) });
+    } catch (error) {
+      // A rule flagged from its history may since have been removed, or have no numeric threshold.
+      if (!(error instanceof UserError) || !["unknown_rule", "nothing_to_tune"].includes(error.code)) throw error;
+      out.push({ noise, suggestion: null });
+    }
+  }
+  return out;
 }
