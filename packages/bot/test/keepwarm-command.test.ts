@@ -139,6 +139,8 @@ describe("/keepwarm", () => {
           explanation: "why",
           message: "message",
           facts: "{}",
+          held_out: 0,
+          resolve_on_touch: 1,
           cooldown_days: 14,
           destination: "owner",
           created_at: NOW - (30 + i) * day,

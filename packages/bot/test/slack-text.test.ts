@@ -44,6 +44,7 @@ const nudge = (over: Partial<NudgeView> = {}): NudgeView => ({
   tier: H,
   ownerSlackId: OWNER,
   touchKind: null,
+  claimedBy: null,
   ...over,
 });
 

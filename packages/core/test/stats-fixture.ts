@@ -80,6 +80,7 @@ export interface NudgeSpec {
   closedAt?: number;
   /** The dismissal reason. */
   closeNote?: string | null;
+  variant?: "a" | "b" | null;
 }
 
 export async function nudge(store: Store, spec: NudgeSpec): Promise<number> {
@@ -105,6 +106,7 @@ export async function nudge(store: Store, spec: NudgeSpec): Promise<number> {
       snooze_count: spec.snoozeCount ?? (spec.snoozedBy ? 1 : 0),
       closed_at: status === "open" || status === "snoozed" ? null : (spec.closedAt ?? spec.createdAt),
       close_note: spec.closeNote ?? null,
+      variant: spec.variant ?? null,
       close_reason: status === "resolved" ? "touch" : status === "dismissed" ? "dismissed" : status === "expired" ? "conditions-cleared" : null,
       resolved_touch_id: spec.touchId ?? null,
       delivered_at: spec.deliveredAt ?? null,

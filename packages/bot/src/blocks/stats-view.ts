@@ -88,6 +88,17 @@ export function statsMessage(
             ...[h.touched7, h.touched14, h.churned, h.npsChange].map((c) => `    ◦ ${escapeMrkdwn(c.verdict)}`),
           ])),
     ],
+    ...(stats.variants.length === 0
+      ? []
+      : [
+          [
+            "*Which message works better?* (A/B versions)",
+            ...stats.variants.flatMap((v) => [
+              `• \`${escapeMrkdwn(v.ruleId)}\` (${v.nudges.a} version a, ${v.nudges.b} version b)`,
+              `    ◦ ${escapeMrkdwn(v.touched7.verdict)}`,
+            ]),
+          ],
+        ]),
     ["*Noise* (rules whose nudges are mostly dismissed, put off or ignored)", ...noiseFlagLines(stats.noise)],
   ];
   const blocks: KnownBlock[] = [];

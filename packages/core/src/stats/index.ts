@@ -1,6 +1,6 @@
 import type { Store } from "@keepwarm/store";
 import { type RuleFunnel, funnelStats } from "./funnel";
-import { type HoldoutComparison, holdoutComparison } from "./holdout-compare";
+import { type HoldoutComparison, holdoutComparison, type VariantComparison, variantComparison } from "./holdout-compare";
 import { type LoyaltyStats, loyaltyStats } from "./loyalty";
 import { type NoiseReport, noiseStats } from "./noise";
 import { type NpsStats, npsStats } from "./nps";
@@ -31,6 +31,8 @@ export interface Stats {
   loyalty: LoyaltyStats;
   funnel: RuleFunnel[];
   holdouts: HoldoutComparison[];
+  /** Per rule with an A/B test of its message: version a vs b, touched within 7 days. */
+  variants: VariantComparison[];
   /** Per rule: how much of what it sends is noise, and whether it is flagged. */
   noise: NoiseReport;
 }
@@ -50,6 +52,7 @@ export async function computeStats(store: Store, period: StatsPeriod): Promise<S
     loyalty: await loyaltyStats(store, period),
     funnel,
     holdouts,
+    variants: await variantComparison(store, period),
     noise: await noiseStats(store, period, { funnel, holdouts }),
   };
 }

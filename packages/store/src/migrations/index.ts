@@ -5,6 +5,8 @@ import * as customerIdNocaseIndex from "./2026-11-26T00-00_customer-id-nocase-in
 import * as customerNamePrefixIndex from "./2026-11-27T00-00_customer-name-prefix-index";
 import * as outboxClaims from "./2026-12-01T00-00_outbox-claims";
 import * as nudgeSnoozeCount from "./2026-12-02T00-00_nudge-snooze-count";
+import * as nudgeVariant from "./2026-12-02T01-00_nudge-variant";
+import * as nudgeClaims from "./2026-12-02T02-00_nudge-claims";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -16,6 +18,8 @@ export const migrationProvider: MigrationProvider = {
       "2026-11-27T00-00_customer-name-prefix-index": customerNamePrefixIndex,
       "2026-12-01T00-00_outbox-claims": outboxClaims,
       "2026-12-02T00-00_nudge-snooze-count": nudgeSnoozeCount,
+      "2026-12-02T01-00_nudge-variant": nudgeVariant,
+      "2026-12-02T02-00_nudge-claims": nudgeClaims,
     };
   },
 };

@@ -156,6 +156,8 @@ export interface NudgeOutcome {
   ruleId: string;
   /** 1 when the nudge was held out (recorded, never delivered). */
   heldOut: number;
+  /** The message version of a rule's A/B test, else null. */
+  variant: "a" | "b" | null;
   createdAt: number;
   /** 1 when the customer was touched within `shortWindowMs` after the nudge, else 0. */
   touchedShort: number;
@@ -170,11 +172,15 @@ export interface NudgeOutcome {
 }
 
 /**
- * What happened after each nudge created in (since, until] by a rule that has held-out
- * nudges, for the nudged-vs-held-out comparison. Ordered by rule, then nudge.
+ * What happened after each nudge created in (since, until], for one experiment: every
+ * nudge of the rules that have held-out nudges (nudged vs held out), or the nudged
+ * nudges that carried an A/B version (version a vs b). Ordered by rule, then nudge.
  */
-export async function holdoutNudgeOutcomes(db: Db, query: StatsWindow & { shortWindowMs: number; longWindowMs: number }): Promise<NudgeOutcome[]> {
-  return db
+export async function nudgeOutcomes(
+  db: Db,
+  query: StatsWindow & { shortWindowMs: number; longWindowMs: number; experiment: "holdout" | "variant" },
+): Promise<NudgeOutcome[]> {
+  let select = db
     .selectFrom("nudges as n")
     .innerJoin("customers as c", "c.id", "n.customer_id")
     .select((eb) => {
@@ -199,6 +205,7 @@ export async function holdoutNudgeOutcomes(db: Db, query: StatsWindow & { shortW
       return [
         "n.rule_id as ruleId",
         "n.held_out as heldOut",
+        "n.variant as variant",
         "n.created_at as createdAt",
         touchedWithin(query.shortWindowMs).as("touchedShort"),
         touchedWithin(query.longWindowMs).as("touchedLong"),
@@ -215,9 +222,10 @@ export async function holdoutNudgeOutcomes(db: Db, query: StatsWindow & { shortW
     })
     .where("n.created_at", ">", query.since)
     .where("n.created_at", "<=", query.until)
-    .where((eb) => inSegment(eb, query.segment))
-    .where("n.rule_id", "in", (eb) => eb.selectFrom("nudges").select("rule_id").distinct().where("held_out", "=", 1))
-    .orderBy("n.rule_id")
-    .orderBy("n.id")
-    .execute() as Promise<NudgeOutcome[]>;
+    .where((eb) => inSegment(eb, query.segment));
+  select =
+    query.experiment === "holdout"
+      ? select.where("n.rule_id", "in", (eb) => eb.selectFrom("nudges").select("rule_id").distinct().where("held_out", "=", 1))
+      : select.where("n.variant", "is not", null).where("n.held_out", "=", 0);
+  return select.orderBy("n.rule_id").orderBy("n.id").execute() as Promise<NudgeOutcome[]>;
 }
