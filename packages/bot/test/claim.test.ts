@@ -1,5 +1,5 @@
 import { claimNudge } from "@keepwarm/core";
-import { openStore } from "@keepwarm/store";
+import { DAY_MS, openStore } from "@keepwarm/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { blockAction, type Harness, NOW, startHarness, sweep } from "./harness";
 
@@ -77,5 +77,30 @@ describe("I'll take it: the claimable queue of unowned customers", () => {
     expect(await owner()).toBe(before);
     await h.interact(blockAction({ type: "button", action_id: "nudge_claim", value: "garbage" }, { responseUrl: h.fake.responseUrl("g") }));
     expect(String((await h.response("g")).text)).toContain("no longer exists");
+  });
+
+  it("an unclaimed nudge is escalated once after the rule's escalateAfterDays; a claim restarts the clock for the one who took it", async () => {
+    const env = { ...FALLBACK, KEEPWARM_ESCALATION_CHANNEL: "#cs-leads" };
+    // The default rule no-contact-enterprise escalates after 5 days.
+    h = await startHarness({ customers: [{ id: "C-1", name: "Orphan Inc", segment: "enterprise", owner: null }], env });
+    await sweep(h.store);
+    await h.bot.delivery.runOnce();
+    for (const day of [5, 6]) {
+      h.clock.advance((day === 5 ? 5 : 1) * DAY_MS);
+      await sweep(h.store, NOW + day * DAY_MS);
+      await h.bot.delivery.runOnce();
+    }
+    expect(h.fake.messages.get("cs-leads")).toHaveLength(1);
+    await h.close();
+
+    h = await startHarness({ customers: [{ id: "C-1", name: "Orphan Inc", segment: "enterprise", owner: null }], env });
+    await sweep(h.store);
+    await h.bot.delivery.runOnce();
+    // Taken on day 3: not escalated on day 5, but on day 8, five days after the claim.
+    await claimNudge(h.store, 1, "U0ANA", NOW + 3 * DAY_MS);
+    await sweep(h.store, NOW + 5 * DAY_MS);
+    expect(await h.store.db.selectFrom("nudges").select("escalated_at as at").where("id", "=", 1).executeTakeFirstOrThrow()).toEqual({ at: null });
+    await sweep(h.store, NOW + 8 * DAY_MS);
+    expect(await h.store.db.selectFrom("nudges").select("escalated_at as at").where("id", "=", 1).executeTakeFirstOrThrow()).toEqual({ at: NOW + 8 * DAY_MS });
   });
 });
