@@ -12,5 +12,11 @@ describe("keepwarm demo", () => {
     expect(result.code).toBe(0);
     for (const rule of ["no-contact-enterprise", "no-contact", "nps-drop", "frequent-buyer-no-loyalty"]) expect(result.stdout).toContain(`— ${rule}`);
     expect(result.stdout).toMatch(/Why: +Last touch (\(\w+\) )?\d+ days ago \(rule: ≥ \d+ days\); Segment /);
+    // One noisy rule, flagged with its evidence, and its tuning suggestion; the enterprise rule is acted on and not flagged.
+    expect(result.stdout).toMatch(/\nnoisy rule no-contact: \d+% of \d+ settled nudges were noise: \d+% dismissed \("already in touch by email" \d+/);
+    expect(result.stdout).toMatch(
+      /\n {2}suggestion: daysSinceLastTouch greaterThanInclusive \d+ instead of 30; backtest over 90 days: [\d.]+ → [\d.]+ nudges\/week/,
+    );
+    expect(result.stdout).not.toContain("noisy rule no-contact-enterprise");
   });
 });

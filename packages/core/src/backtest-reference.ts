@@ -139,6 +139,7 @@ async function summarise(
       churned: 0,
       customers: new Set(mine.map((nudge) => nudge.customerId)).size,
       heldOut: mine.filter((nudge) => nudge.heldOut).length,
+      churnedCustomers: [...new Set(mine.filter((nudge) => outcome(nudge).churned).map((nudge) => nudge.externalId))].sort(),
       weeks: [],
       sample: [],
     };

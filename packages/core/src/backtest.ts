@@ -54,6 +54,8 @@ export interface BacktestRuleReport extends BacktestCounts {
   /** Distinct customers nudged. */
   customers: number;
   heldOut: number;
+  /** External ids of the customers nudged who churned after a nudge, by the end of the window (code-point order). */
+  churnedCustomers: string[];
   weeks: Array<BacktestCounts & { week: string }>;
   sample: BacktestNudge[];
 }
@@ -100,6 +102,7 @@ interface RuleTally {
   churned: number;
   heldOut: number;
   customers: number;
+  churnedCustomers: Set<string>;
   /** Per replayed day: fired, touched, churned. */
   byDay: Int32Array;
   /** The first nudges in (day, customer) order, as the day-by-day replay lists them. */
@@ -144,6 +147,7 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
     churned: 0,
     heldOut: 0,
     customers: 0,
+    churnedCustomers: new Set(),
     byDay: new Int32Array(days * 3),
     sample: [],
   }));
@@ -251,6 +255,7 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
             if (churned) {
               tally.churned++;
               tally.byDay[d * 3 + 2] = (tally.byDay[d * 3 + 2] as number) + 1;
+              tally.churnedCustomers.add(externalId);
             }
             if (heldOut) tally.heldOut++;
             if (firedHere[r] === 0) {
@@ -304,6 +309,7 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
       churned: tally.churned,
       customers: tally.customers,
       heldOut: tally.heldOut,
+      churnedCustomers: [...tally.churnedCustomers].sort(),
       weeks: [...weeks].map(([week, counts]) => ({ week, ...counts })),
       sample: tally.sample.map((entry) => entry.nudge),
     };

@@ -31,3 +31,4 @@ export * from "./facts/customer-facts";
 export * from "./health";
 export * from "./health-calibration";
 export * from "./stats/auc";
+export * from "./rule-tuning";

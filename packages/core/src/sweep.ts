@@ -173,7 +173,8 @@ function plannedRows(plan: Plan, ruleSetVersion: number, runId: number): Planned
       priority: PRIORITIES[nudge.priority],
       explanation: match.explanation,
       message: match.message,
-      action: nudge.action ?? null,
+      // Version "b" brings its own action; without one it keeps the rule's.
+      action: (match.variant === "b" ? nudge.variantB?.action : undefined) ?? nudge.action ?? null,
       facts: match instanceof LazyMatch ? match.factsJson : JSON.stringify(match.facts),
       heldOut: match.heldOut,
       resolveOnTouch: nudge.resolveOnTouch,
@@ -181,6 +182,7 @@ function plannedRows(plan: Plan, ruleSetVersion: number, runId: number): Planned
       destination: nudge.destination,
       sweepRunId: runId,
       lastTouchAt: match.lastTouchAt,
+      variant: match.variant,
     };
   });
 }

@@ -30,6 +30,9 @@ describe("the HTML report", () => {
     expect(html).toContain("median time from nudge to touch: 4 days · 1 held out (not delivered)");
     expect(html).toContain("r1 — 3 nudged, 1 held out");
     expect(html).toContain("not enough data yet: needs 30 in each group, has 3 nudged and 0 held out");
+    // Noise: r1 has 3 settled nudges, F's dismissal the one noisy (33%); r2's one settled nudge expired untouched.
+    expect(html).toContain("<tr><td>r1</td><td>3</td><td>33%</td><td>33%</td><td>0%</td><td>0%</td><td>0%</td><td>0%</td><td>—</td></tr>");
+    expect(html).toContain("<tr><td>r2</td><td>1</td><td>100%</td>");
     // Six inline SVG charts: NPS by month, quiet over time, days since touch, a funnel per rule (2), the holdout.
     expect(html.match(/<svg /g)?.length).toBe(6);
   });

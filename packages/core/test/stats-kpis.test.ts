@@ -95,6 +95,8 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     // r1 in the period: A resolved (created −30, touch −27: 3 days), E resolved after a snooze (−50 → −45: 5 days),
     //   F dismissed, D held out; A's nudge from 200 days ago is outside. Median of 3 and 5 = 4.
     // r2: D open, delivered and escalated; E expired, never delivered.
+    // Noise, of settled nudges: r1 has 3 (A, E, F), F's dismissal the one noisy; nobody was touched in the 7 days before.
+    //   r2 has 1 (E), expired with no touch after it (closed at creation), and E was touched 5 days before it (−45).
     expect(await funnelStats(store, PERIOD)).toEqual([
       {
         ruleId: "r1",
@@ -108,6 +110,12 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
         expired: 0,
         stillOpen: 0,
         escalated: 0,
+        settled: 3,
+        snoozedRepeatedly: 0,
+        expiredUntouched: 0,
+        resolvedByRoutineTouch: 0,
+        alreadyTouched: 0,
+        noisy: 1,
         medianDaysToTouch: 4,
       },
       {
@@ -122,6 +130,12 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
         expired: 1,
         stillOpen: 1,
         escalated: 1,
+        settled: 1,
+        snoozedRepeatedly: 0,
+        expiredUntouched: 1,
+        resolvedByRoutineTouch: 0,
+        alreadyTouched: 1,
+        noisy: 1,
         medianDaysToTouch: null,
       },
     ]);

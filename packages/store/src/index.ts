@@ -42,6 +42,7 @@ export * from "./repos/touches";
 export * from "./repos/nps";
 export * from "./repos/purchases";
 export * from "./repos/nudge-actions";
+export * from "./repos/claims";
 export * from "./repos/pending-deliveries";
 export * from "./repos/demo";
 export * from "./repos/bulk-import";

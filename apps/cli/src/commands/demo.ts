@@ -1,4 +1,4 @@
-import { ensureActiveRuleSet, generateDemoData, runSweep, UserError } from "@keepwarm/core";
+import { DEFAULT_STATS_DAYS, ensureActiveRuleSet, generateDemoData, noisyRulesWithSuggestions, runSweep, UserError } from "@keepwarm/core";
 import { clearDemoInstall, demoInstallState, liveNudgesByRule } from "@keepwarm/store";
 import { parse } from "../args";
 import type { Context } from "../context";
@@ -34,6 +34,18 @@ export async function demoCommand(args: string[], ctx: Context): Promise<number>
   ctx.out("");
   ctx.out(`open nudges by rule: ${byRule.map((r) => `${r.ruleId} ${r.n}`).join(", ")}`);
   if (delivery.delivered === 0) ctx.out("(no new nudges this time: the open ones were delivered by an earlier run)");
+  for (const { noise, suggestion } of await noisyRulesWithSuggestions(store, { calendar: ctx.calendar, now, days: DEFAULT_STATS_DAYS })) {
+    ctx.out(`noisy rule ${noise.ruleId}: ${noise.evidence.join("; ")}`);
+    const p = suggestion?.proposed;
+    if (suggestion === null || p === null || p === undefined) continue;
+    const share = (x: number | null) => (x === null ? "—" : `${Math.round(x * 100)}%`);
+    const c = suggestion.current;
+    const t = suggestion.threshold;
+    ctx.out(
+      `  suggestion: ${t.fact} ${t.operator} ${p.value} instead of ${t.value}; backtest over ${suggestion.days} days: ${c.nudgesPerWeek.toFixed(1)} → ${p.nudgesPerWeek.toFixed(1)} nudges/week, touched within 7 days ${share(c.touchedShare)} → ${share(p.touchedShare)}, ${p.missedChurned.length} later-churned customers missed`,
+    );
+    ctx.out(`  review it: pnpm keepwarm rules suggest ${noise.ruleId} --out proposal.json, then rules diff / preview / apply proposal.json`);
+  }
   ctx.out('next: log a touch and watch its nudge resolve, e.g.  pnpm keepwarm touch C-0001 call today "checked in"');
   return 0;
 }

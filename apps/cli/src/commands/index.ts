@@ -20,7 +20,7 @@ export const COMMANDS: Record<string, Command> = {
   touch: { summary: "log a touch: <customer> [kind] [date] [note…]", run: lazy(async () => (await import("./touch")).touchCommand) },
   sweep: { summary: "evaluate the rules now and deliver nudges [--dry-run] [--json]", run: lazy(async () => (await import("./sweep")).sweepCommand) },
   rules: {
-    summary: "validate|diff|preview|backtest|apply FILE, history, rollback VERSION, export, schema",
+    summary: "validate|diff|preview|backtest|apply FILE, history, rollback VERSION, export, schema, noise, suggest RULE",
     run: lazy(async () => (await import("./rules")).rulesCommand),
   },
   worker: { summary: "run sweeps on KEEPWARM_SCHEDULE until stopped", run: lazy(async () => (await import("./worker")).workerCommand) },

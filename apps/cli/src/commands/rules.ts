@@ -3,14 +3,17 @@ import { formatError, validateRuleFileText } from "@keepwarm/rules";
 import { parse, requirePositional } from "../args";
 import type { Context } from "../context";
 import { readRuleFile } from "./rule-file-input";
+import { noiseSubcommands } from "./rules-noise";
 import { reviewSubcommands } from "./rules-review";
 import { trySubcommands } from "./rules-try";
 
-const USAGE = "keepwarm rules validate|diff|apply|preview|backtest FILE | history | rollback VERSION | export [--version N] [--out FILE] | schema";
+const USAGE =
+  "keepwarm rules validate|diff|apply|preview|backtest FILE | history | rollback VERSION | export [--version N] [--out FILE] | schema | noise | suggest RULE [--out FILE]";
 
 const subcommands: Record<string, (args: string[], ctx: Context) => Promise<number>> = {
   ...reviewSubcommands,
   ...trySubcommands,
+  ...noiseSubcommands,
   async validate(args, ctx) {
     const { values, positionals } = parse(args, { json: { type: "boolean" } }, "keepwarm rules validate FILE [--json]");
     const file = requirePositional(positionals, 0, "the rule file", "keepwarm rules validate FILE [--json]");

@@ -1,4 +1,4 @@
-import { computeStats, percent, type Stats, UserError } from "@keepwarm/core";
+import { computeStats, noiseLines, percent, type Stats, UserError } from "@keepwarm/core";
 import { parse } from "../args";
 import type { Context } from "../context";
 import { resolvePeriod } from "./stats-period";
@@ -42,6 +42,12 @@ function textReport(s: Stats): string[] {
     for (const v of [h.touched7.verdict, h.touched14.verdict, h.churned.verdict, h.npsChange.verdict]) lines.push(`    ${v}`);
   }
   if (s.holdouts.length === 0) lines.push('  no rule has a holdout group yet (set "holdoutPercent" in a rule\'s nudge)');
+  lines.push("A/B message versions (version a = the rule's message, b = its variantB):");
+  for (const v of s.variants) lines.push(`  ${v.ruleId} (${v.nudges.a} version a, ${v.nudges.b} version b)`, `    ${v.touched7.verdict}`);
+  if (s.variants.length === 0) lines.push('  no rule tests two versions of its message (add "variantB" to a rule\'s nudge)');
+  lines.push("Noise per rule (⚠ = mostly noise; keepwarm rules suggest RULE proposes a stricter threshold):");
+  lines.push(...noiseLines(s.noise));
+  if (s.noise.rules.length === 0) lines.push("  no nudges in this period");
   return lines;
 }
 

@@ -1,4 +1,4 @@
-import { type NpsScore, percent, type RetentionRow, type Stats } from "@keepwarm/core";
+import { type NoiseReport, type NpsScore, percent, type RetentionRow, type Stats } from "@keepwarm/core";
 import type { types } from "@slack/bolt";
 import type { BasicStats } from "../queries";
 import { QUIET_DAYS } from "../queries";
@@ -45,6 +45,16 @@ function sections(lines: string[]): KnownBlock[] {
   return blocks;
 }
 
+/** Rules flagged as mostly noise, with their evidence; `keepwarm rules suggest RULE` proposes a stricter threshold. */
+export function noiseFlagLines(noise: NoiseReport): string[] {
+  const flagged = noise.rules.filter((r) => r.flagged);
+  if (flagged.length === 0) return ["• no rule is flagged as mostly noise"];
+  return flagged.flatMap((r) => [
+    `• :warning: \`${escapeMrkdwn(r.ruleId)}\` looks like noise (a tuning proposal: \`keepwarm rules suggest ${escapeMrkdwn(r.ruleId)}\`)`,
+    ...r.evidence.map((e) => `    ◦ ${escapeMrkdwn(e)}`),
+  ]);
+}
+
 /** `/keepwarm stats`: today's numbers, then the period's KPIs, the nudge funnel and the holdout comparison per rule. */
 export function statsMessage(
   stats: Stats,
@@ -77,6 +87,18 @@ export function statsMessage(
             ...[h.touched7, h.touched14, h.churned, h.npsChange].map((c) => `    ◦ ${escapeMrkdwn(c.verdict)}`),
           ])),
     ],
+    ...(stats.variants.length === 0
+      ? []
+      : [
+          [
+            "*Which message works better?* (A/B versions)",
+            ...stats.variants.flatMap((v) => [
+              `• \`${escapeMrkdwn(v.ruleId)}\` (${v.nudges.a} version a, ${v.nudges.b} version b)`,
+              `    ◦ ${escapeMrkdwn(v.touched7.verdict)}`,
+            ]),
+          ],
+        ]),
+    ["*Noise* (rules whose nudges are mostly dismissed, put off or ignored)", ...noiseFlagLines(stats.noise)],
   ];
   const blocks: KnownBlock[] = [];
   for (const [i, group] of groups.entries()) {

@@ -1,7 +1,7 @@
 import { DECLINE_POINTS, type HealthSummary, healthLines } from "../health";
 import type { CalibrationReport } from "../health-calibration";
 import { aucText, aucVerdict } from "../stats/auc";
-import type { HoldoutComparison, RuleFunnel, Stats } from "../stats/index";
+import type { HoldoutComparison, NoiseReport, RuleFunnel, Stats } from "../stats/index";
 import { barChart, COLORS, escapeXml as esc, lineChart, pairedShareChart, shareChart } from "./svg";
 
 export interface ReportData {
@@ -64,6 +64,45 @@ function funnelSection(funnel: readonly RuleFunnel[]): string {
     }${f.heldOut > 0 ? ` · ${f.heldOut} held out (not delivered)` : ""}</p></div>`;
   });
   return charts.join("");
+}
+
+function noiseSection(noise: NoiseReport): string {
+  if (noise.rules.length === 0) return `<p class="muted">No nudges were created in this period.</p>`;
+  const share = (x: number | null) => (x === null ? "—" : `${Math.round(x * 100)}%`);
+  const uplift = (r: NoiseReport["rules"][number]) =>
+    r.holdout?.uplift === null || r.holdout?.uplift === undefined
+      ? "—"
+      : `${r.holdout.uplift >= 0 ? "+" : "−"}${Math.abs(Math.round(r.holdout.uplift * 100))} points`;
+  const rows = noise.rules.map((r) => [
+    `${r.flagged ? "⚠ " : ""}${r.ruleId}`,
+    r.settled,
+    share(r.shares.noisy),
+    share(r.shares.dismissed),
+    share(r.shares.snoozedRepeatedly),
+    share(r.shares.expiredUntouched),
+    share(r.shares.resolvedByRoutineTouch),
+    share(r.shares.alreadyTouched),
+    uplift(r),
+  ]);
+  const evidence = noise.rules
+    .filter((r) => r.flagged)
+    .flatMap((r) => r.evidence.map((e) => `<p class="verdict">⚠ <b>${esc(r.ruleId)}</b>: ${esc(e)}</p>`))
+    .join("");
+  const t = noise.thresholds;
+  return `<div class="card">${table(
+    [
+      "rule",
+      "settled",
+      "noise",
+      "dismissed",
+      "snoozed 2+",
+      "expired untouched",
+      `touch after ${t.routineAfterDays}+ days`,
+      "already touched",
+      "holdout uplift",
+    ],
+    rows,
+  )}${evidence}<p class="muted">Shares of settled nudges. ⚠ = mostly noise: at least ${t.minSettled} settled and ${t.noiseShare * 100}% noise or ${t.alreadyTouchedShare * 100}% about customers touched in the ${t.alreadyTouchedDays} days before, or a holdout showing no uplift. <code>keepwarm rules suggest RULE</code> proposes a stricter threshold.</p></div>`;
 }
 
 function holdoutSection(holdouts: readonly HoldoutComparison[]): string {
@@ -178,6 +217,9 @@ ${table(
 
 <h2>Nudge funnel</h2>
 ${funnelSection(s.funnel)}
+
+<h2>Noise: nudges nobody needed</h2>
+${noiseSection(s.noise)}
 
 <h2>Retention by segment</h2>
 <div class="card">${table(

@@ -1,7 +1,8 @@
 import type { Store } from "@keepwarm/store";
 import { type RuleFunnel, funnelStats } from "./funnel";
-import { type HoldoutComparison, holdoutComparison } from "./holdout-compare";
+import { type HoldoutComparison, holdoutComparison, type VariantComparison, variantComparison } from "./holdout-compare";
 import { type LoyaltyStats, loyaltyStats } from "./loyalty";
+import { type NoiseReport, noiseStats } from "./noise";
 import { type NpsStats, npsStats } from "./nps";
 import { periodDays, type StatsPeriod } from "./period";
 import { type RepActivityStats, repActivityStats } from "./rep-activity";
@@ -11,6 +12,7 @@ import { type TouchCadenceStats, touchCadenceStats } from "./touch-cadence";
 export * from "./funnel";
 export * from "./holdout-compare";
 export * from "./loyalty";
+export * from "./noise";
 export * from "./nps";
 export * from "./period";
 export * from "./rep-activity";
@@ -33,10 +35,16 @@ export interface Stats {
   loyalty: LoyaltyStats;
   funnel: RuleFunnel[];
   holdouts: HoldoutComparison[];
+  /** Per rule with an A/B test of its message: version a vs b, touched within 7 days. */
+  variants: VariantComparison[];
+  /** Per rule: how much of what it sends is noise, and whether it is flagged. */
+  noise: NoiseReport;
 }
 
 /** Every KPI for one period: a handful of bulk statements, never one query per customer. */
 export async function computeStats(store: Store, period: StatsPeriod): Promise<Stats> {
+  const funnel = await funnelStats(store, period);
+  const holdouts = await holdoutComparison(store, period);
   return {
     since: period.since,
     until: period.until,
@@ -49,7 +57,9 @@ export async function computeStats(store: Store, period: StatsPeriod): Promise<S
     touchCadence: await touchCadenceStats(store, period),
     repActivity: await repActivityStats(store, period),
     loyalty: await loyaltyStats(store, period),
-    funnel: await funnelStats(store, period),
-    holdouts: await holdoutComparison(store, period),
+    funnel,
+    holdouts,
+    variants: await variantComparison(store, period),
+    noise: await noiseStats(store, period, { funnel, holdouts }),
   };
 }

@@ -6,6 +6,9 @@ import * as customerNamePrefixIndex from "./2026-11-27T00-00_customer-name-prefi
 import * as outboxClaims from "./2026-12-01T00-00_outbox-claims";
 import * as coveringHistoryIndexes from "./2026-12-01T12-00_covering-history-indexes";
 import * as deliveryIntent from "./2026-12-02T00-00_delivery-intent";
+import * as nudgeSnoozeCount from "./2026-12-02T00-00_nudge-snooze-count";
+import * as nudgeVariant from "./2026-12-02T01-00_nudge-variant";
+import * as nudgeClaims from "./2026-12-02T02-00_nudge-claims";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -18,6 +21,9 @@ export const migrationProvider: MigrationProvider = {
       "2026-12-01T00-00_outbox-claims": outboxClaims,
       "2026-12-01T12-00_covering-history-indexes": coveringHistoryIndexes,
       "2026-12-02T00-00_delivery-intent": deliveryIntent,
+      "2026-12-02T00-00_nudge-snooze-count": nudgeSnoozeCount,
+      "2026-12-02T01-00_nudge-variant": nudgeVariant,
+      "2026-12-02T02-00_nudge-claims": nudgeClaims,
     };
   },
 };

@@ -1,8 +1,8 @@
-import { computeStats, customerHealth, defaultStatsPeriod, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer } from "@keepwarm/core";
+import { computeStats, customerHealth, defaultStatsPeriod, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer, noiseStats } from "@keepwarm/core";
 import { type Customer, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
-import { statsMessage } from "../../blocks/stats-view";
+import { noiseFlagLines, statsMessage } from "../../blocks/stats-view";
 import type { BotDeps } from "../../deps";
 import { openModalOrTell } from "../open-modal";
 import { basicStats, QUIET_DAYS, quietCustomers } from "../../queries";
@@ -101,7 +101,10 @@ async function rulesSummary(deps: BotDeps): Promise<string> {
   const rules = active.ruleFile.rules.map(
     (r) => `• ${r.enabled ? ":large_green_circle:" : ":white_circle:"} \`${escapeMrkdwn(r.id)}\` ${escapeMrkdwn(r.name)}`,
   );
-  return `*Rules v${active.version}* by ${mention(row.author)} on ${deps.calendar.isoDate(row.createdAt)}: ${active.ruleFile.rules.filter((r) => r.enabled).length} of ${active.ruleFile.rules.length} enabled\n${rules.join("\n")}`;
+  const now = deps.now();
+  const period = defaultStatsPeriod(now, deps.calendar);
+  const noise = await noiseStats(deps.store, period);
+  return `*Rules v${active.version}* by ${mention(row.author)} on ${deps.calendar.isoDate(row.createdAt)}: ${active.ruleFile.rules.filter((r) => r.enabled).length} of ${active.ruleFile.rules.length} enabled\n${rules.join("\n")}\n*Noise, ${deps.calendar.isoDate(period.since)} to ${deps.calendar.isoDate(period.until)}*\n${noiseFlagLines(noise).join("\n")}`;
 }
 
 export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
