@@ -57,3 +57,16 @@ export async function ownerNames(db: Db, slackIds: readonly string[]): Promise<M
   }
   return names;
 }
+
+/** Slack members customers are owned by that the directory has no entry for (their names are unknown). */
+export async function ownersMissingFromDirectory(db: Db): Promise<string[]> {
+  const rows = await db
+    .selectFrom("customers")
+    .select("owner_slack_id")
+    .distinct()
+    .where("owner_slack_id", "is not", null)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom("owners").select("slack_id").whereRef("owners.slack_id", "=", "customers.owner_slack_id"))))
+    .orderBy("owner_slack_id")
+    .execute();
+  return rows.map((row) => row.owner_slack_id as string);
+}
