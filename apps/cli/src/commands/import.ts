@@ -29,7 +29,7 @@ export async function importCommand(args: string[], ctx: Context): Promise<numbe
     skipInvalid: values["skip-invalid"] ?? false,
     dryRun: values["dry-run"] ?? false,
     dateFormat,
-    ...(mapping === undefined ? {} : { mapping }),
+    mapping,
     onProgress: (rows, stage) => ctx.progress(`${stage} ${kind}: ${rows.toLocaleString("en-US")} rows`),
   });
   ctx.progress("");

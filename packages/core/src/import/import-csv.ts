@@ -73,7 +73,7 @@ export interface ImportOptions {
   now?: number;
   onProgress?: (rows: number, stage: ImportStage) => void;
   /** Which file column is which keepwarm column (--map, --mapping). */
-  mapping?: ColumnMapping;
+  mapping?: ColumnMapping | undefined;
   /** How numeric day/month dates are read (default iso: refused, with the option to pass). */
   dateFormat?: DateFormat;
   /** Check everything and count what would be written, in transactions that are rolled back. */
