@@ -7,7 +7,7 @@ import {
   type BacktestReport,
   type BacktestRuleReport,
   isoWeek,
-  OUTCOME_WINDOW_DAYS,
+  outcomeHorizon,
 } from "./backtest";
 import { findMatches } from "./sweep";
 
@@ -120,7 +120,7 @@ async function summarise(
     context.now,
   );
   const outcome = (nudge: Fired) => {
-    const horizon = Math.min(nudge.at + OUTCOME_WINDOW_DAYS * DAY_MS, context.now);
+    const horizon = outcomeHorizon(context.calendar, nudge.at, context.now);
     const churned = churnedAt.get(nudge.customerId);
     return {
       touched: touches.get(nudge.customerId)?.some((at) => at > nudge.at && at <= horizon) ?? false,

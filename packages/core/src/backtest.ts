@@ -10,6 +10,15 @@ export const BACKTEST_MAX_DAYS = 365;
 /** "Was the customer in fact touched soon after the nudge?" looks this far ahead. */
 export const OUTCOME_WINDOW_DAYS = 7;
 
+/**
+ * The last instant a touch counts as "within 7 days" of a nudge at `at`: the end of the
+ * 7th calendar day after the nudge's day in KEEPWARM_TZ (not 168 hours, which a DST
+ * change makes 167 or 169), and never later than `now`.
+ */
+export function outcomeHorizon(calendar: Calendar, at: number, now: number): number {
+  return Math.min(calendar.startOfDay(calendar.dayNumber(at) + OUTCOME_WINDOW_DAYS + 1) - 1, now);
+}
+
 export interface BacktestOptions {
   calendar: Calendar;
   /** How many complete past days to replay: the `days` days before today. */
@@ -228,7 +237,7 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
             liveBasis[r] = lastTouchAt ?? sinceAt ?? createdAt;
             liveAt[r] = dayEnd;
             const tally = tallies[r] as RuleTally;
-            const horizon = Math.min(dayEnd + OUTCOME_WINDOW_DAYS * DAY_MS, now);
+            const horizon = outcomeHorizon(calendar, dayEnd, now);
             const next = touchAt[firstAbove(touchAt, dayEnd, touchEnd)];
             const touched = next !== undefined && next <= horizon;
             const churned = churnedAt !== null && churnedAt > dayEnd && churnedAt <= now;

@@ -4,6 +4,7 @@ export * from "./dates";
 export * from "./delivery/console";
 export * from "./delivery/pending";
 export * from "./delivery/route";
+export * from "./delivery/outbox-review";
 export * from "./demo-data";
 export * from "./env";
 export * from "./errors";

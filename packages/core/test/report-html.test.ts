@@ -20,8 +20,8 @@ describe("the HTML report", () => {
     await seedBook(fixture.store);
     const html = await buildReportHtml(fixture.store, PERIOD, NOW);
     // Figures from stats-kpis.test.ts's hand computation.
-    expect(html).toContain("75.0%"); // retention, 3 of 4 kept
-    expect(html).toContain("retention (3 of 4 kept)");
+    expect(html).toContain("75.0%"); // retention, (4 at the end − 1 new) ÷ 4
+    expect(html).toContain("retention ((4 at end − 1 new) ÷ 4 at start)");
     expect(html).toContain(">+33.3<"); // NPS now
     expect(html).toContain("<td>2026-06</td><td>-33.3</td><td>3</td>"); // NPS by month table
     expect(html).toContain("<td>2026-05</td><td>0</td><td>2</td>");
@@ -58,7 +58,7 @@ describe("the HTML report", () => {
     await seedBook(fixture.store);
     const data = await buildReportData(fixture.store, PERIOD, NOW);
     // 90 days → 13 week ends, the last one NOW.
-    expect(weekEnds(PERIOD.since, PERIOD.until)).toHaveLength(13);
+    expect(weekEnds(PERIOD)).toHaveLength(13);
     const last = data.quietWeekly.at(-1);
     expect(last).toEqual({ label: "2026-06-30", quiet: 2, customers: 4 });
     // Four weeks earlier (06-02), only touches up to then count. Active then:

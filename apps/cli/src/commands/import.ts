@@ -30,6 +30,7 @@ export async function importCommand(args: string[], ctx: Context): Promise<numbe
     dryRun: values["dry-run"] ?? false,
     dateFormat,
     mapping,
+    calendar: ctx.calendar,
     onProgress: (rows, stage) => ctx.progress(`${stage} ${kind}: ${rows.toLocaleString("en-US")} rows`),
   });
   ctx.progress("");

@@ -48,6 +48,10 @@ export const COMMANDS: Record<string, Command> = {
     summary: "copy --to postgres://…: move this SQLite install into an empty PostgreSQL database",
     run: lazy(async () => (await import("./db")).dbCommand),
   },
+  outbox: {
+    summary: "list [--status failed] [--json] | retry <id…|--all-failed>: see and re-queue Slack deliveries",
+    run: lazy(async () => (await import("./outbox")).outboxCommand),
+  },
   doctor: { summary: "check configuration, database, rules, last sweep and delivery", run: lazy(async () => (await import("./doctor")).doctorCommand) },
   bot: { summary: "run the Slack bot (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN)", run: lazy(async () => (await import("./bot")).botCommand) },
   start: { summary: "run the Slack bot and the worker in one process [--run-now]", run: lazy(async () => (await import("./start")).startCommand) },

@@ -5,19 +5,25 @@ import { parse } from "../args";
 import type { Context } from "../context";
 import { resolvePeriod } from "./stats-period";
 
-const USAGE = "keepwarm report --out FILE.html [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--segment S]";
-const DEFAULT_REPORT_DAYS = 182;
+const USAGE = "keepwarm report --out FILE.html [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--segment S] [--calibrate]";
+/** --calibrate replays as much history as `keepwarm health calibrate` does by default. */
+const CALIBRATE_DAYS = 365;
 
 export async function reportCommand(args: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { out: { type: "string" }, since: { type: "string" }, until: { type: "string" }, segment: { type: "string" } },
+    { out: { type: "string" }, since: { type: "string" }, until: { type: "string" }, segment: { type: "string" }, calibrate: { type: "boolean" } },
     USAGE,
   );
   if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
   if (values.out === undefined || values.out.trim() === "") throw new UserError(`missing --out FILE.html\nusage: ${USAGE}`);
   const store = await ctx.store();
-  const html = await buildReportHtml(store, await resolvePeriod(store, ctx, values, DEFAULT_REPORT_DAYS));
+  const html = await buildReportHtml(store, await resolvePeriod(store, ctx, values), Date.now(), {
+    ...(values.calibrate
+      ? { calibrateDays: CALIBRATE_DAYS, onProgress: (done: number, total: number) => ctx.progress(`calibrate: ${done}/${total} customers`) }
+      : {}),
+  });
+  ctx.progress("");
   const path = resolve(values.out);
   try {
     writeFileSync(path, html);

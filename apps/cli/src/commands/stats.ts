@@ -1,22 +1,21 @@
-import { computeStats, DEFAULT_STATS_DAYS, percent, type Stats, UserError } from "@keepwarm/core";
+import { computeStats, percent, type Stats, UserError } from "@keepwarm/core";
 import { parse } from "../args";
 import type { Context } from "../context";
 import { resolvePeriod } from "./stats-period";
 
 const USAGE = "keepwarm stats [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--segment S] [--json]";
 
-const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const signed = (x: number | null) => (x === null ? "—" : `${x > 0 ? "+" : ""}${x}`);
 
 function textReport(s: Stats): string[] {
   const r = s.retention.total;
   const lines = [
-    `KPIs ${date(s.since)} → ${date(s.until)}${s.segment === null ? "" : ` (segment ${s.segment})`}`,
+    `KPIs ${s.from} → ${s.to} (${s.days} days)${s.segment === null ? "" : ` (segment ${s.segment})`}`,
     "",
-    `Retention   ${percent(r.retentionRate)} (${r.atStart - r.churned} of ${r.atStart} customers at the start kept; ${r.churned} churned = ${percent(r.churnRate)}; ${r.new} new)`,
+    `Retention   ${percent(r.retentionRate)} ((${r.atEnd} at the end − ${r.new} new) ÷ ${r.atStart} at the start; ${r.churned} churned = ${percent(r.churnRate)})`,
   ];
   for (const seg of s.retention.bySegment)
-    lines.push(`  ${seg.segment.padEnd(14)} ${percent(seg.retentionRate).padStart(6)}  (${seg.churned} of ${seg.atStart} churned)`);
+    lines.push(`  ${seg.segment.padEnd(14)} ${percent(seg.retentionRate).padStart(6)}  ((${seg.atEnd} − ${seg.new}) ÷ ${seg.atStart}; ${seg.churned} churned)`);
   lines.push(
     `NPS now     ${signed(s.nps.now.nps)} (${s.nps.now.responses} answers in the last ${s.nps.windowDays} days: ${s.nps.now.promoters} promoters, ${s.nps.now.passives} passives, ${s.nps.now.detractors} detractors)`,
   );
@@ -54,7 +53,7 @@ export async function statsCommand(args: string[], ctx: Context): Promise<number
   );
   if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
   const store = await ctx.store();
-  const stats = await computeStats(store, await resolvePeriod(store, ctx, values, DEFAULT_STATS_DAYS));
+  const stats = await computeStats(store, await resolvePeriod(store, ctx, values));
   if (values.json) ctx.out(JSON.stringify(stats));
   else for (const line of textReport(stats)) ctx.out(line);
   return 0;

@@ -18,7 +18,7 @@ export const npsLine = (nps: NpsScore, windowDays: number): string =>
 export const retentionLine = (r: RetentionRow): string =>
   r.atStart === 0
     ? `Retention: *—* (no customers at the start of the period; ${r.new} new)`
-    : `Retention: *${percent(r.retentionRate)}* (${r.atStart - r.churned} of ${r.atStart} customers at the start kept; ${r.churned} churned; ${r.new} new)`;
+    : `Retention: *${percent(r.retentionRate)}* ((${r.atEnd} at the end − ${r.new} new) ÷ ${r.atStart} at the start; ${r.churned} churned)`;
 
 /** The personal (or, for someone who owns no customers, the team's) numbers of today. */
 export function basicLines(basic: BasicStats, mine: boolean, isoDate: (ms: number) => string): string[] {
@@ -51,11 +51,10 @@ export function statsMessage(
   basic: { stats: BasicStats; mine: boolean },
   isoDate: (ms: number) => string,
 ): { text: string; blocks: KnownBlock[] } {
-  const periodDays = Math.round((stats.until - stats.since) / 86_400_000);
   const groups: string[][] = [
     basicLines(basic.stats, basic.mine, isoDate),
     [
-      `*Team, last ${periodDays} days* (${isoDate(stats.since)} → ${isoDate(stats.until)}${stats.segment === null ? "" : `, segment ${escapeMrkdwn(stats.segment)}`})`,
+      `*Team, last ${stats.days} days* (${stats.from} → ${stats.to}${stats.segment === null ? "" : `, segment ${escapeMrkdwn(stats.segment)}`})`,
       `• ${npsLine(stats.nps.now, stats.nps.windowDays)}`,
       `• ${retentionLine(stats.retention.total)}`,
       `• Quiet customers (${stats.touchCadence.quietDays}+ days): *${stats.touchCadence.quiet}* of ${stats.touchCadence.customers}`,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import { Calendar } from "@keepwarm/rules";
 import {
   type BulkTouchWriter,
   type CustomerUpsert,
@@ -80,6 +81,8 @@ export interface ImportOptions {
   dryRun?: boolean;
   /** Rows per write transaction (default 10,000; customers at most 1,000). */
   batchRows?: number;
+  /** KEEPWARM_TZ: a bare date (2026-03-01) is that calendar day there; default UTC. */
+  calendar?: Calendar;
   /** Test hook: runs after each committed batch; a throw fails the import, which then takes back what it wrote. */
   afterBatch?: (batch: number) => void | Promise<void>;
 }
@@ -96,6 +99,7 @@ const SAMPLES = 3;
 /** Thrown to roll a dry run's transaction back. */
 const ROLLBACK = Symbol("dry run");
 const FUTURE_SLACK_MS = 5 * 60_000;
+const UTC = new Calendar("UTC");
 
 const dedupeKey = (parts: Array<string | number | null | undefined>): string =>
   createHash("sha1")
@@ -222,7 +226,7 @@ async function checkFile(
           header = fields.map(detach);
           const plan = planColumns(kind, file, header, options.mapping);
           report.notes.push(...plan.notes);
-          rows = rowKind(kind, plan, now, owners);
+          rows = rowKind(kind, plan, now, options.calendar ?? UTC, owners);
           dates = dateReader(kind, plan, options.dateFormat ?? "iso");
           checked = new CheckedRows(rows.codec, order);
           continue;
@@ -446,16 +450,16 @@ function cellsOf(plan: ColumnPlan): (fields: string[]) => { cells: Record<string
   };
 }
 
-function rowKind(kind: ImportKind, plan: ColumnPlan, now: number, owners: OwnerResolver | undefined): RowKind<object, unknown> {
+function rowKind(kind: ImportKind, plan: ColumnPlan, now: number, calendar: Calendar, owners: OwnerResolver | undefined): RowKind<object, unknown> {
   switch (kind) {
     case "touches":
-      return touchRows(plan, now) as RowKind<object, unknown>;
+      return touchRows(plan, now, calendar) as RowKind<object, unknown>;
     case "nps":
-      return npsRows(plan) as RowKind<object, unknown>;
+      return npsRows(plan, calendar) as RowKind<object, unknown>;
     case "purchases":
-      return purchaseRows(plan) as RowKind<object, unknown>;
+      return purchaseRows(plan, calendar) as RowKind<object, unknown>;
     case "customers":
-      return customerRows(plan, owners as OwnerResolver) as RowKind<object, unknown>;
+      return customerRows(plan, calendar, owners as OwnerResolver) as RowKind<object, unknown>;
   }
 }
 
@@ -481,7 +485,7 @@ const touchCodec: RowCodec<ImportedTouch> = {
   }),
 };
 
-function touchRows(plan: ColumnPlan, now: number): RowKind<TouchValues, ImportedTouch> {
+function touchRows(plan: ColumnPlan, now: number, calendar: Calendar): RowKind<TouchValues, ImportedTouch> {
   const columns = {
     customerId: plan.names.indexOf("customer_id"),
     occurredAt: plan.names.indexOf("occurred_at"),
@@ -491,12 +495,13 @@ function touchRows(plan: ColumnPlan, now: number): RowKind<TouchValues, Imported
     externalId: plan.names.indexOf("external_id"),
   };
   const cells = cellsOf(plan);
+  const schema = touchRow(calendar);
   return {
     parse(fields) {
-      const fast = fastTouch(fields, columns);
+      const fast = fastTouch(fields, columns, calendar);
       if (fast !== undefined) return fast;
       // zod decides (and words the reason) whenever the fast checks do not pass.
-      const parsed = touchRow.safeParse(cells(fields).cells);
+      const parsed = schema.safeParse(cells(fields).cells);
       if (!parsed.success) return issueText(parsed.error);
       const data = parsed.data;
       return {
@@ -536,11 +541,12 @@ const npsCodec: RowCodec<NewNpsResponse> = {
   }),
 };
 
-function npsRows(plan: ColumnPlan): RowKind<z.infer<typeof npsRow>, NewNpsResponse> {
+function npsRows(plan: ColumnPlan, calendar: Calendar): RowKind<z.infer<ReturnType<typeof npsRow>>, NewNpsResponse> {
   const cells = cellsOf(plan);
+  const schema = npsRow(calendar);
   return {
     parse(fields) {
-      const parsed = npsRow.safeParse(cells(fields).cells);
+      const parsed = schema.safeParse(cells(fields).cells);
       return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
@@ -572,13 +578,14 @@ const purchaseCodec: RowCodec<NewPurchase> = {
  * The count of identical rows is kept per file in memory (purchase files are small;
  * the touches import is the one with a flat-memory target).
  */
-function purchaseRows(plan: ColumnPlan): RowKind<z.infer<typeof purchaseRow>, NewPurchase> {
+function purchaseRows(plan: ColumnPlan, calendar: Calendar): RowKind<z.infer<ReturnType<typeof purchaseRow>>, NewPurchase> {
   const cells = cellsOf(plan);
+  const schema = purchaseRow(calendar);
   const repeats = new Map<string, number>();
   const orders = new Map<string, { line: number; content: string }>();
   return {
     parse(fields) {
-      const parsed = purchaseRow.safeParse(cells(fields).cells);
+      const parsed = schema.safeParse(cells(fields).cells);
       return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
@@ -622,15 +629,16 @@ const customerCodec: RowCodec<CustomerUpsert> = {
   read: (reader) => JSON.parse(reader.text() as string) as CustomerUpsert,
 };
 
-function customerRows(plan: ColumnPlan, owners: OwnerResolver): RowKind<CustomerUpsert, CustomerUpsert> {
+function customerRows(plan: ColumnPlan, calendar: Calendar, owners: OwnerResolver): RowKind<CustomerUpsert, CustomerUpsert> {
   const cells = cellsOf(plan);
+  const schema = customerRow(calendar);
   // Only the columns the file has are set: a file without `tier` leaves every tier as it is.
   const present = CUSTOMER_COLUMNS.filter(([csv]) => plan.names.includes(csv));
   const hasOwner = plan.names.includes("owner");
   return {
     parse(fields) {
       const { cells: known, extra } = cells(fields);
-      const parsed = customerRow.safeParse(known);
+      const parsed = schema.safeParse(known);
       if (!parsed.success) return issueText(parsed.error);
       const row = parsed.data as Record<string, unknown> & { id: string; name: string; owner?: string | null };
       // No prototype: a column named __proto__ is an attribute like any other.

@@ -1,10 +1,10 @@
-import { DAY_MS, holdoutNudgeOutcomes, type NudgeOutcome, type Store } from "@keepwarm/store";
+import { holdoutNudgeOutcomes, type NudgeOutcome, type Store } from "@keepwarm/store";
+import { periodEndOf } from "./period";
 import { byCodePoint, round1, type StatsPeriod, statsWindow } from "./period";
 import { type MeanTest, meanDifferenceTest, type ProportionTest, twoProportionTest, wilsonInterval } from "./significance";
 
 /** Below this many nudges (or NPS pairs) in either group, we say "not enough data yet" instead of guessing. */
 export const MIN_GROUP_SIZE = 30;
-export const SIGNIFICANCE = 0.05;
 
 export interface GroupShare {
   n: number;
@@ -33,7 +33,7 @@ export interface NpsChangeComparison {
 export interface HoldoutComparison {
   ruleId: string;
   nudges: { nudged: number; heldOut: number };
-  /** Touched within 7 days after the nudge; only nudges at least 7 days old count. */
+  /** Touched by the end of the 7th calendar day after the nudge's day; only nudges whose 7 days have passed count. */
   touched7: ProportionComparison;
   touched14: ProportionComparison;
   /** Churned after the nudge, up to the end of the period. */
@@ -42,7 +42,7 @@ export interface HoldoutComparison {
   npsChange: NpsChangeComparison;
 }
 
-/** One nudge and what happened after it; the short touch window is 7 days, the long one 14. */
+/** One nudge and what happened after it. */
 type Outcome = NudgeOutcome;
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -50,6 +50,9 @@ const points = (x: number) => {
   const rounded = Math.round(x * 100);
   return `${rounded >= 0 ? "+" : "−"}${Math.abs(rounded)}`;
 };
+/** A difference is "clear" when its 95% interval leaves out 0: the verdict follows the interval it prints. */
+const excludesZero = (interval: readonly [number, number]) => interval[0] > 0 || interval[1] < 0;
+
 export const formatP = (p: number) => (p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`);
 
 function share(rows: readonly Outcome[], pick: (r: Outcome) => number): GroupShare {
@@ -64,10 +67,10 @@ function compareProportion(what: string, nudgedRows: readonly Outcome[], heldRow
   const test = enoughData ? twoProportionTest(nudged.yes, nudged.n, heldOut.yes, heldOut.n) : null;
   let verdict: string;
   if (!enoughData || test === null || nudged.share === null || heldOut.share === null) {
-    verdict = `not enough data yet: needs ${MIN_GROUP_SIZE} in each group, has ${nudged.n} nudged and ${heldOut.n} held out`;
+    verdict = `${what}: not enough data yet: needs ${MIN_GROUP_SIZE} in each group, has ${nudged.n} nudged and ${heldOut.n} held out`;
   } else {
     const figures = `${pct(nudged.share)} of nudged vs ${pct(heldOut.share)} of held out (${points(test.difference)} points, 95% CI ${points(test.interval[0])} to ${points(test.interval[1])}; ${formatP(test.p)})`;
-    verdict = test.p < SIGNIFICANCE ? `${what}: ${figures}` : `no clear difference yet in ${what}: ${figures}`;
+    verdict = `${what}: ${excludesZero(test.interval) ? (test.difference > 0 ? "higher when nudged" : "lower when nudged") : "no clear difference yet"}: ${figures}`;
   }
   return { nudged, heldOut, enoughData, test, verdict };
 }
@@ -82,11 +85,11 @@ function compareNps(nudgedRows: readonly Outcome[], heldRows: readonly Outcome[]
   const test = enoughData ? meanDifferenceTest(a, b) : null;
   let verdict: string;
   if (test === null) {
-    verdict = `not enough data yet: needs ${MIN_GROUP_SIZE} customers with an NPS answer before and after the nudge in each group, has ${a.length} nudged and ${b.length} held out`;
+    verdict = `NPS change: not enough data yet: needs ${MIN_GROUP_SIZE} customers with an NPS answer before and after the nudge in each group, has ${a.length} nudged and ${b.length} held out`;
   } else {
     const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(round1(x))}`;
     const figures = `mean change ${sign(test.meanA)} nudged vs ${sign(test.meanB)} held out (difference ${sign(test.difference)}, 95% CI ${sign(test.interval[0])} to ${sign(test.interval[1])}; ${formatP(test.p)})`;
-    verdict = test.p < SIGNIFICANCE ? `NPS change: ${figures}` : `no clear difference yet in NPS change: ${figures}`;
+    verdict = `NPS change: ${excludesZero(test.interval) ? (test.difference > 0 ? "higher when nudged" : "lower when nudged") : "no clear difference yet"}: ${figures}`;
   }
   return { nudged: { n: a.length, meanChange: mean(a) }, heldOut: { n: b.length, meanChange: mean(b) }, enoughData, test, verdict };
 }
@@ -97,7 +100,10 @@ function compareNps(nudgedRows: readonly Outcome[], heldRows: readonly Outcome[]
  * (always in the same group, since assignment is by customer).
  */
 export async function holdoutComparison(store: Store, period: StatsPeriod): Promise<HoldoutComparison[]> {
-  const rows = await holdoutNudgeOutcomes(store.db, { ...statsWindow(period), shortWindowMs: 7 * DAY_MS, longWindowMs: 14 * DAY_MS });
+  const rows = await holdoutNudgeOutcomes(store.db, statsWindow(period));
+  // "Within N days" of a nudge: up to the end of the Nth calendar day after the nudge's day (KEEPWARM_TZ), as the backtest counts it.
+  const windowEnd = (o: Outcome, days: number) => periodEndOf(period.calendar, period.calendar.dayNumber(o.createdAt) + days);
+  const touchedWithin = (days: number) => (o: Outcome) => (o.firstTouchAfter !== null && o.firstTouchAfter <= windowEnd(o, days) ? 1 : 0);
   const byRule = new Map<string, Outcome[]>();
   for (const row of rows) {
     const list = byRule.get(row.ruleId) ?? [];
@@ -110,12 +116,12 @@ export async function holdoutComparison(store: Store, period: StatsPeriod): Prom
       const nudged = outcomes.filter((o) => o.heldOut === 0);
       const held = outcomes.filter((o) => o.heldOut === 1);
       // A nudge younger than the window cannot have its outcome yet: leave it out rather than count it as "not touched".
-      const matured = (rows: Outcome[], days: number) => rows.filter((o) => o.createdAt + days * DAY_MS <= period.until);
+      const matured = (rows: Outcome[], days: number) => rows.filter((o) => windowEnd(o, days) <= period.until);
       return {
         ruleId,
         nudges: { nudged: nudged.length, heldOut: held.length },
-        touched7: compareProportion("touched within 7 days", matured(nudged, 7), matured(held, 7), (o) => o.touchedShort),
-        touched14: compareProportion("touched within 14 days", matured(nudged, 14), matured(held, 14), (o) => o.touchedLong),
+        touched7: compareProportion("touched within 7 days", matured(nudged, 7), matured(held, 7), touchedWithin(7)),
+        touched14: compareProportion("touched within 14 days", matured(nudged, 14), matured(held, 14), touchedWithin(14)),
         churned: compareProportion("churned after the nudge", nudged, held, (o) => o.churned),
         npsChange: compareNps(nudged, held),
       };

@@ -3,7 +3,7 @@ import { type RuleFunnel, funnelStats } from "./funnel";
 import { type HoldoutComparison, holdoutComparison } from "./holdout-compare";
 import { type LoyaltyStats, loyaltyStats } from "./loyalty";
 import { type NpsStats, npsStats } from "./nps";
-import type { StatsPeriod } from "./period";
+import { periodDays, type StatsPeriod } from "./period";
 import { type RepActivityStats, repActivityStats } from "./rep-activity";
 import { type RetentionStats, retentionStats } from "./retention";
 import { type TouchCadenceStats, touchCadenceStats } from "./touch-cadence";
@@ -21,6 +21,10 @@ export * from "./touch-cadence";
 export interface Stats {
   since: number;
   until: number;
+  /** The period's first and last calendar day (KEEPWARM_TZ, YYYY-MM-DD), both included, and how many days it covers. */
+  from: string;
+  to: string;
+  days: number;
   segment: string | null;
   retention: RetentionStats;
   nps: NpsStats;
@@ -36,6 +40,9 @@ export async function computeStats(store: Store, period: StatsPeriod): Promise<S
   return {
     since: period.since,
     until: period.until,
+    from: period.calendar.isoDate(period.since + 1),
+    to: period.calendar.isoDate(period.until),
+    days: periodDays(period),
     segment: period.segment ?? null,
     retention: await retentionStats(store, period),
     nps: await npsStats(store, period),

@@ -3,8 +3,10 @@ import * as initial from "./2026-11-23T00-00_initial";
 import * as sweepPlanIndex from "./2026-11-24T00-00_sweep-plan-index";
 import * as customerIdNocaseIndex from "./2026-11-26T00-00_customer-id-nocase-index";
 import * as customerNamePrefixIndex from "./2026-11-27T00-00_customer-name-prefix-index";
-import * as importIdentityAndOwners from "./2026-12-02T00-00_import-identity-and-owners";
 import * as outboxClaims from "./2026-12-01T00-00_outbox-claims";
+import * as coveringHistoryIndexes from "./2026-12-01T12-00_covering-history-indexes";
+import * as deliveryIntent from "./2026-12-02T00-00_delivery-intent";
+import * as importIdentityAndOwners from "./2026-12-02T12-00_import-identity-and-owners";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -15,7 +17,9 @@ export const migrationProvider: MigrationProvider = {
       "2026-11-26T00-00_customer-id-nocase-index": customerIdNocaseIndex,
       "2026-11-27T00-00_customer-name-prefix-index": customerNamePrefixIndex,
       "2026-12-01T00-00_outbox-claims": outboxClaims,
-      "2026-12-02T00-00_import-identity-and-owners": importIdentityAndOwners,
+      "2026-12-01T12-00_covering-history-indexes": coveringHistoryIndexes,
+      "2026-12-02T00-00_delivery-intent": deliveryIntent,
+      "2026-12-02T12-00_import-identity-and-owners": importIdentityAndOwners,
     };
   },
 };

@@ -131,3 +131,9 @@ export async function countWaitingNudges(db: Db, ownerSlackId: string): Promise<
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** Every nudge not held out, oldest first: the ones a delivery must post. */
+export async function nudgeIdsNotHeldOut(db: Db): Promise<number[]> {
+  const rows = await db.selectFrom("nudges").select("id").where("held_out", "=", 0).orderBy("id").execute();
+  return rows.map((row) => row.id);
+}

@@ -82,10 +82,8 @@ export interface NudgeOutcome {
   /** 1 when the nudge was held out (recorded, never delivered). */
   heldOut: number;
   createdAt: number;
-  /** 1 when the customer was touched within `shortWindowMs` after the nudge, else 0. */
-  touchedShort: number;
-  /** 1 when the customer was touched within `longWindowMs` after the nudge, else 0. */
-  touchedLong: number;
+  /** The customer's first touch after the nudge (up to `until`), or null: core decides which calendar window it falls in. */
+  firstTouchAfter: number | null;
   /** The customer's latest NPS score at or before the nudge. */
   npsBefore: number | null;
   /** The customer's latest NPS score after the nudge, up to `until`. */
@@ -98,35 +96,24 @@ export interface NudgeOutcome {
  * What happened after each nudge created in (since, until] by a rule that has held-out
  * nudges, for the nudged-vs-held-out comparison. Ordered by rule, then nudge.
  */
-export async function holdoutNudgeOutcomes(db: Db, query: StatsWindow & { shortWindowMs: number; longWindowMs: number }): Promise<NudgeOutcome[]> {
+export async function holdoutNudgeOutcomes(db: Db, query: StatsWindow): Promise<NudgeOutcome[]> {
   return db
     .selectFrom("nudges as n")
     .innerJoin("customers as c", "c.id", "n.customer_id")
     .select((eb) => {
-      const touchedWithin = (ms: number) =>
-        eb
-          .case()
-          .when(
-            eb.exists(
-              eb
-                .selectFrom("touchpoints as t")
-                .select(eb.lit(1).as("one"))
-                .whereRef("t.customer_id", "=", "n.customer_id")
-                .whereRef("t.occurred_at", ">", "n.created_at")
-                .where("t.occurred_at", "<=", eb("n.created_at", "+", ms)),
-            ),
-          )
-          .then(1)
-          .else(0)
-          .end();
+      const firstTouchAfter = eb
+        .selectFrom("touchpoints as t")
+        .select((inner) => inner.fn.min("t.occurred_at").as("at"))
+        .whereRef("t.customer_id", "=", "n.customer_id")
+        .whereRef("t.occurred_at", ">", "n.created_at")
+        .where("t.occurred_at", "<=", query.until);
       const latestNps = () =>
         eb.selectFrom("nps_responses as r").select("r.score").whereRef("r.customer_id", "=", "n.customer_id").orderBy("r.responded_at", "desc").limit(1);
       return [
         "n.rule_id as ruleId",
         "n.held_out as heldOut",
         "n.created_at as createdAt",
-        touchedWithin(query.shortWindowMs).as("touchedShort"),
-        touchedWithin(query.longWindowMs).as("touchedLong"),
+        firstTouchAfter.as("firstTouchAfter"),
         latestNps().whereRef("r.responded_at", "<=", "n.created_at").as("npsBefore"),
         latestNps().whereRef("r.responded_at", ">", "n.created_at").where("r.responded_at", "<=", query.until).as("npsAfter"),
         eb
