@@ -65,12 +65,16 @@ const subcommands: Record<string, (args: string[], ctx: Context) => Promise<numb
   },
 };
 
-/** Warnings against the customers stored in KEEPWARM_DB; none when there is no database yet (validate never creates one). */
+/**
+ * Warnings against the customers stored in KEEPWARM_DB. None when there is no database
+ * yet or it was never migrated (validate opens it read-only: it never creates or
+ * migrates one), as a file is validated before anything is imported too.
+ */
 async function storedValueWarnings(ctx: Context, ruleFile: RuleFile): Promise<ValueWarning[]> {
   const store = await openStore(ctx.env.KEEPWARM_DB, { readonly: true }).catch(() => undefined);
   if (store === undefined) return [];
   try {
-    return await ruleValueWarnings(store, ruleFile);
+    return await ruleValueWarnings(store, ruleFile).catch(() => []);
   } finally {
     await store.close();
   }
