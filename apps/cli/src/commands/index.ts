@@ -16,7 +16,14 @@ const lazy =
 /** Every CLI command, registered in one place. */
 export const COMMANDS: Record<string, Command> = {
   init: { summary: "create and migrate the database; activate the default rules", run: lazy(async () => (await import("./init")).initCommand) },
-  import: { summary: "import customers|touches|nps|purchases FILE.csv [--skip-invalid]", run: lazy(async () => (await import("./import")).importCommand) },
+  import: {
+    summary: "import customers|touches|nps|purchases FILE.csv [--map …] [--mapping …] [--date-format …] [--dry-run] [--skip-invalid]",
+    run: lazy(async () => (await import("./import")).importCommand),
+  },
+  owners: {
+    summary: "sync: resolve owners imported as emails or names into Slack members (users.lookupByEmail)",
+    run: lazy(async () => (await import("./owners")).ownersCommand),
+  },
   touch: { summary: "log a touch: <customer> [kind] [date] [note…]", run: lazy(async () => (await import("./touch")).touchCommand) },
   sweep: { summary: "evaluate the rules now and deliver nudges [--dry-run] [--json]", run: lazy(async () => (await import("./sweep")).sweepCommand) },
   rules: {

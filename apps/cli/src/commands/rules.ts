@@ -1,5 +1,6 @@
-import { applyRuleSet, diffRuleFiles, diffSummary, getActiveRuleSet, RuleValidationError, UserError } from "@keepwarm/core";
-import { formatError, validateRuleFileText } from "@keepwarm/rules";
+import { applyRuleSet, diffRuleFiles, diffSummary, getActiveRuleSet, RuleValidationError, ruleValueWarnings, UserError } from "@keepwarm/core";
+import { formatError, type RuleFile, type ValueWarning, validateRuleFileText } from "@keepwarm/rules";
+import { openStore } from "@keepwarm/store";
 import { parse, requirePositional } from "../args";
 import type { Context } from "../context";
 import { readRuleFile } from "./rule-file-input";
@@ -18,12 +19,16 @@ const subcommands: Record<string, (args: string[], ctx: Context) => Promise<numb
     const { values, positionals } = parse(args, { json: { type: "boolean" } }, "keepwarm rules validate FILE [--json]");
     const file = requirePositional(positionals, 0, "the rule file", "keepwarm rules validate FILE [--json]");
     const result = validateRuleFileText(await readRuleFile(file));
+    const warnings = result.valid ? await storedValueWarnings(ctx, result.ruleFile) : [];
     if (values.json) {
-      ctx.out(JSON.stringify({ valid: result.valid, errors: result.errors }));
+      ctx.out(JSON.stringify({ valid: result.valid, errors: result.errors, warnings }));
       return result.valid ? 0 : 1;
     }
     if (result.valid) {
-      ctx.out(`${file}: valid (${result.ruleFile.rules.length} rules)`);
+      for (const warning of warnings) ctx.err(`${file}: warning: ${formatError(warning)}`);
+      ctx.out(
+        `${file}: valid (${result.ruleFile.rules.length} rules${warnings.length > 0 ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""})`,
+      );
       return 0;
     }
     for (const error of result.errors) ctx.err(`${file}: ${formatError(error)}`);
@@ -62,6 +67,21 @@ const subcommands: Record<string, (args: string[], ctx: Context) => Promise<numb
     }
   },
 };
+
+/**
+ * Warnings against the customers stored in KEEPWARM_DB. None when there is no database
+ * yet or it was never migrated (validate opens it read-only: it never creates or
+ * migrates one), as a file is validated before anything is imported too.
+ */
+async function storedValueWarnings(ctx: Context, ruleFile: RuleFile): Promise<ValueWarning[]> {
+  const store = await openStore(ctx.env.KEEPWARM_DB, { readonly: true }).catch(() => undefined);
+  if (store === undefined) return [];
+  try {
+    return await ruleValueWarnings(store, ruleFile).catch(() => []);
+  } finally {
+    await store.close();
+  }
+}
 
 export async function rulesCommand(args: string[], ctx: Context): Promise<number> {
   const [sub, ...rest] = args;
