@@ -75,6 +75,8 @@ const envSchema = z.object({
   KEEPWARM_MAX_NUDGES_PER_DAY: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).default(20),
   KEEPWARM_MANAGERS: optional.transform((v, ctx) => parseManagers(v, ctx)),
   KEEPWARM_ESCALATION_CHANNEL: optional.refine((v) => v === undefined || CHANNEL.test(v), CHANNEL_MESSAGE),
+  // Requests per second per API token, and its burst (the HTTP API, docs/api.md).
+  KEEPWARM_API_RATE_LIMIT: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).default(1000),
 });
 
 export type Env = z.output<typeof envSchema>;

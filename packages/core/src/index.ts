@@ -30,3 +30,4 @@ export * from "./facts/customer-facts";
 export * from "./health";
 export * from "./health-calibration";
 export * from "./stats/auc";
+export * from "./import/ingest";

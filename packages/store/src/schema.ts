@@ -1,3 +1,4 @@
+import type { ApiIdempotencyTable, ApiTokensTable } from "./tables/api-tokens.table";
 import type { CustomersTable } from "./tables/customers.table";
 import type { LeasesTable } from "./tables/leases.table";
 import type { MetaTable } from "./tables/meta.table";
@@ -20,4 +21,6 @@ export interface Database {
   sweep_runs: SweepRunsTable;
   leases: LeasesTable;
   meta: MetaTable;
+  api_tokens: ApiTokensTable;
+  api_idempotency: ApiIdempotencyTable;
 }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { closest } from "@keepwarm/rules";
@@ -27,7 +26,8 @@ import type { z } from "zod";
 import { UserError } from "../errors";
 import { MalformedCsvError, readCsv } from "./csv-reader";
 import { COLUMNS, type ImportKind } from "./kinds";
-import { attributeValue, customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
+import { checkNps, checkPurchase, checkTouch, CUSTOMER_COLUMNS, csvAttributes, customerUpsertOf, RowProblem } from "./row-checks";
+import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
 import { CheckedRows, type CheckedRowsOptions, type RowCodec, Spool } from "./spool";
 import { fastTouch, type TouchValues } from "./touch-fast-path";
 
@@ -71,12 +71,9 @@ export interface ImportOptions {
  */
 const BATCH_ROWS = 10_000;
 const CUSTOMER_BATCH_ROWS = 1000;
-const FUTURE_SLACK_MS = 5 * 60_000;
 
-const dedupeKey = (parts: Array<string | number | null | undefined>): string =>
-  createHash("sha1")
-    .update(parts.map((p) => (p === null || p === undefined ? "" : String(p))).join("\u001f"))
-    .digest("base64url");
+/** A checked row, or its problem's message (the CSV names the line, not the field). */
+const orMessage = <Row>(checked: Row | RowProblem): Row | string => (checked instanceof RowProblem ? checked.message : checked);
 
 const issueText = (error: z.ZodError): string =>
   error.issues.map((issue) => (issue.code === "custom" || issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)).join("; ");
@@ -283,9 +280,10 @@ async function writeRows(
     } else {
       const table = kind === "nps" ? "nps_responses" : "purchases";
       await checked.inBatches(batchRows, async (rows) => {
-        const ids = await writeTransaction(store.db, (trx) =>
+        const inserted = await writeTransaction<Array<{ id: number }>>(store.db, (trx) =>
           kind === "nps" ? insertNpsResponses(trx, rows as NewNpsResponse[]) : insertPurchases(trx, rows as NewPurchase[]),
         );
+        const ids = inserted.map((row) => row.id);
         ledger.addIds(table, ids);
         report.inserted += ids.length;
         report.unchanged += rows.length - ids.length;
@@ -359,8 +357,6 @@ function checkHeader(kind: ImportKind, header: string[], report: ImportReport): 
   const missing = required.filter((name) => !seen.has(name));
   if (missing.length > 0) throw new UserError(`line 1: missing required column${missing.length > 1 ? "s" : ""} ${missing.map((m) => `"${m}"`).join(", ")}`);
 }
-
-const unknownCustomer = (externalId: string) => `unknown customer "${externalId}" (import customers first)`;
 
 /** The rows of a kind as {column: cell} for zod (known columns), plus the other columns. */
 function cellsOf(kind: ImportKind, header: string[]): (fields: string[]) => { cells: Record<string, string>; extra: Record<string, string> } {
@@ -436,11 +432,7 @@ function touchRows(header: string[], now: number): RowKind<TouchValues, Imported
       };
     },
     customerOf: (row) => row.customerId,
-    check(row, customerId, fields) {
-      if (customerId === null) return unknownCustomer(row.customerId);
-      if (row.occurredAt > now + FUTURE_SLACK_MS) return `occurred_at ${fields[columns.occurredAt]} is in the future`;
-      return { customerId, occurredAt: row.occurredAt, kind: row.kind, note: row.note, loggedBy: row.loggedBy };
-    },
+    check: (row, customerId, fields) => orMessage(checkTouch(row, customerId, now, fields[columns.occurredAt] ?? "")),
     codec: touchCodec,
   };
 }
@@ -464,10 +456,7 @@ function npsRows(header: string[]): RowKind<z.infer<typeof npsRow>, NewNpsRespon
       return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
-    check(row, customerId) {
-      if (customerId === null) return unknownCustomer(row.customer_id);
-      return { customer_id: customerId, score: row.score, responded_at: row.responded_at, comment: row.comment ?? null };
-    },
+    check: (row, customerId) => orMessage(checkNps(row, customerId)),
     codec: npsCodec,
   };
 }
@@ -491,26 +480,10 @@ function purchaseRows(header: string[]): RowKind<z.infer<typeof purchaseRow>, Ne
       return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
-    check(row, customerId) {
-      if (customerId === null) return unknownCustomer(row.customer_id);
-      const cents = row.amount ?? 0;
-      return { customer_id: customerId, occurred_at: row.occurred_at, amount_cents: cents, dedupe_key: dedupeKey([row.customer_id, row.occurred_at, cents]) };
-    },
+    check: (row, customerId) => orMessage(checkPurchase(row, customerId)),
     codec: purchaseCodec,
   };
 }
-
-/** CSV column → stored column, for the optional customer columns. */
-const CUSTOMER_COLUMNS = [
-  ["segment", "segment"],
-  ["lifecycle_stage", "lifecycle_stage"],
-  ["owner_slack_id", "owner_slack_id"],
-  ["tier", "tier"],
-  ["since", "since_at"],
-  ["renewal_date", "renewal_at"],
-  ["loyalty_member", "loyalty_member"],
-  ["churned_at", "churned_at"],
-] as const;
 
 const customerCodec: RowCodec<CustomerUpsert> = {
   bytes: (row) => Spool.textBytes(JSON.stringify(row)),
@@ -527,13 +500,7 @@ function customerRows(header: string[]): RowKind<CustomerUpsert, CustomerUpsert>
       const { cells: known, extra } = cells(fields);
       const parsed = customerRow.safeParse(known);
       if (!parsed.success) return issueText(parsed.error);
-      const row = parsed.data as Record<string, unknown> & { id: string; name: string };
-      // No prototype: a column named __proto__ is an attribute like any other.
-      const upsert: CustomerUpsert = { externalId: row.id, name: row.name, fields: {}, attributes: Object.create(null) };
-      const stored = upsert.fields as Record<string, unknown>;
-      for (const [csv, column] of present) stored[column] = row[csv] ?? (csv === "loyalty_member" ? 0 : null);
-      for (const [name, raw] of Object.entries(extra)) upsert.attributes[name] = attributeValue(raw);
-      return upsert;
+      return customerUpsertOf(parsed.data, present, csvAttributes(extra));
     },
     check: (row) => row,
     codec: customerCodec,

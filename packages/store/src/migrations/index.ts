@@ -4,6 +4,7 @@ import * as sweepPlanIndex from "./2026-11-24T00-00_sweep-plan-index";
 import * as customerIdNocaseIndex from "./2026-11-26T00-00_customer-id-nocase-index";
 import * as customerNamePrefixIndex from "./2026-11-27T00-00_customer-name-prefix-index";
 import * as outboxClaims from "./2026-12-01T00-00_outbox-claims";
+import * as apiTokens from "./2026-12-02T00-00_api-tokens";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -14,6 +15,7 @@ export const migrationProvider: MigrationProvider = {
       "2026-11-26T00-00_customer-id-nocase-index": customerIdNocaseIndex,
       "2026-11-27T00-00_customer-name-prefix-index": customerNamePrefixIndex,
       "2026-12-01T00-00_outbox-claims": outboxClaims,
+      "2026-12-02T00-00_api-tokens": apiTokens,
     };
   },
 };
