@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { errorBody } from "./schemas";
 import { ROUTES } from "./routes";
@@ -82,3 +83,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
   };
 }
+
+/** The checked-in copy, for readers and tools that do not run keepwarm. */
+export const OPENAPI_PATH = fileURLToPath(new URL("../../../docs/openapi.json", import.meta.url));
+export const openApiText = (): string => `${JSON.stringify(openApiDocument(), null, 2)}\n`;
