@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { computeStats, runSweep } from "@keepwarm/core";
+import { computeStats, runSweep, stateLine } from "@keepwarm/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { OPENAPI_PATH, openApiText } from "../src/index";
 import { type ApiFixture, apiFixture, call, DAY_MS, isoDaysAgo, UTC } from "./api-fixture";
@@ -74,6 +74,20 @@ describe("acting on nudges", () => {
 
     const resolved = await post(`/nudges/${c}/resolve`, { note: "called from the CRM", by: "U0OWNERA1" });
     expect(resolved.body.nudge).toMatchObject({ status: "resolved", close_reason: "manual", closed_by: "U0OWNERA1" });
+    // Its Slack message says who resolved it, not that a touch was logged.
+    const line = stateLine(
+      {
+        status: "resolved",
+        closeReason: "manual",
+        closedBy: "U0OWNERA1",
+        closeNote: "called from the CRM",
+        snoozedUntil: null,
+        snoozedBy: null,
+        touchKind: null,
+      },
+      (u) => `<@${u}>`,
+    );
+    expect(line).toBe("✅ Resolved by <@U0OWNERA1>: called from the CRM");
     expect((await post("/nudges/999999/resolve", {})).status).toBe(404);
     expect((await post("/nudges/abc/resolve", {})).status).toBe(404);
     expect((await get("/nudges?status=snoozed")).body.nudges.map((n: { id: number }) => n.id)).toEqual([a]);
