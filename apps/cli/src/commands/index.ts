@@ -54,5 +54,10 @@ export const COMMANDS: Record<string, Command> = {
   },
   doctor: { summary: "check configuration, database, rules, last sweep and delivery", run: lazy(async () => (await import("./doctor")).doctorCommand) },
   bot: { summary: "run the Slack bot (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN)", run: lazy(async () => (await import("./bot")).botCommand) },
+  api: { summary: "run the HTTP API alone (no Slack): /api/v1 on PORT [--host H]", run: lazy(async () => (await import("./api")).apiCommand) },
+  tokens: {
+    summary: "API tokens: create --name NAME --scopes ingest,read,act | list | revoke NAME|ID",
+    run: lazy(async () => (await import("./tokens")).tokensCommand),
+  },
   start: { summary: "run the Slack bot and the worker in one process [--run-now]", run: lazy(async () => (await import("./start")).startCommand) },
 };
