@@ -15,7 +15,7 @@ async function orphanInChannel() {
   h = await startHarness({ customers: [{ id: "C-1", name: "Orphan Inc", owner: null }], env: FALLBACK });
   await sweep(h.store);
   await h.bot.delivery.runOnce();
-  const [posted] = h.fake.messages.get("cs-team") ?? [];
+  const [posted] = h.fake.messagesIn("cs-team") ?? [];
   expect(JSON.stringify(posted?.blocks)).toContain('"action_id":"nudge_claim"');
 }
 
@@ -29,7 +29,7 @@ describe("I'll take it: the claimable queue of unowned customers", () => {
     expect(String((await h.response("b")).text)).toBe("<@U0ANA> already took it.");
     expect(await owner()).toBe("U0ANA");
     await h.bot.delivery.runOnce();
-    const blocks = JSON.stringify(h.fake.messages.get("cs-team")?.[0]?.blocks);
+    const blocks = JSON.stringify(h.fake.messagesIn("cs-team")?.[0]?.blocks);
     expect(blocks).toContain(":raising_hand: <@U0ANA> took it");
     expect(blocks).toContain("Owner: <@U0ANA>");
     expect(blocks).not.toContain("nudge_claim");
@@ -90,7 +90,7 @@ describe("I'll take it: the claimable queue of unowned customers", () => {
       await sweep(h.store, NOW + day * DAY_MS);
       await h.bot.delivery.runOnce();
     }
-    expect(h.fake.messages.get("cs-leads")).toHaveLength(1);
+    expect(h.fake.messagesIn("cs-leads")).toHaveLength(1);
     await h.close();
 
     h = await startHarness({ customers: [{ id: "C-1", name: "Orphan Inc", segment: "enterprise", owner: null }], env });

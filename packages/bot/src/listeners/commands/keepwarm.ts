@@ -1,4 +1,4 @@
-import { computeStats, customerHealth, defaultStatsPeriod, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer, noiseStats } from "@keepwarm/core";
+import { computeStats, customerHealth, DEFAULT_STATS_DAYS, defaultStatsPeriod, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer, noiseStats } from "@keepwarm/core";
 import { type Customer, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
@@ -104,7 +104,7 @@ async function rulesSummary(deps: BotDeps): Promise<string> {
   const now = deps.now();
   const period = defaultStatsPeriod(now, deps.calendar);
   const noise = await noiseStats(deps.store, period);
-  return `*Rules v${active.version}* by ${mention(row.author)} on ${deps.calendar.isoDate(row.createdAt)}: ${active.ruleFile.rules.filter((r) => r.enabled).length} of ${active.ruleFile.rules.length} enabled\n${rules.join("\n")}\n*Noise, ${deps.calendar.isoDate(period.since)} to ${deps.calendar.isoDate(period.until)}*\n${noiseFlagLines(noise).join("\n")}`;
+  return `*Rules v${active.version}* by ${mention(row.author)} on ${deps.calendar.isoDate(row.createdAt)}: ${active.ruleFile.rules.filter((r) => r.enabled).length} of ${active.ruleFile.rules.length} enabled\n${rules.join("\n")}\n*Noise, last ${DEFAULT_STATS_DAYS} days*\n${noiseFlagLines(noise).join("\n")}`;
 }
 
 export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
