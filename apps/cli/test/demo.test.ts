@@ -1,5 +1,6 @@
 import { freshDatabase } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { afterAll, describe, expect, it } from "vitest";
 
 const tmp = tempDir();

@@ -1,7 +1,8 @@
 import { applyRuleSet } from "@keepwarm/core";
 import { DAY_MS, openStore } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const tmp = tempDir();

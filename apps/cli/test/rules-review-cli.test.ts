@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { ruleFileJsonSchema, SCHEMA_PATH } from "@keepwarm/rules";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTIVE_RULES, CANDIDATE_RULES } from "../../../packages/core/test/rules-history-fixture";
 

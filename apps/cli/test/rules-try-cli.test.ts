@@ -1,7 +1,8 @@
 import { statSync } from "node:fs";
 import { engineOf, openStore } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTIVE_RULES, buildHistory, CANDIDATE_RULES, tableContents, tableCounts } from "../../../packages/core/test/rules-history-fixture";
 

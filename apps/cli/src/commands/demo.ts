@@ -1,39 +1,100 @@
-import { ensureActiveRuleSet, generateDemoData, runSweep, UserError } from "@keepwarm/core";
+import { applyRuleSet, generateDemoData, runSweep, UserError } from "@keepwarm/core";
+import { defaultRulesText } from "@keepwarm/rules";
 import { clearDemoInstall, demoInstallState, liveNudgesByRule } from "@keepwarm/store";
-import { parse } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
 import { printNudges } from "../print-nudges";
+import type { demoArgs } from "./index";
 
-const USAGE = "keepwarm demo [--reset] [--customers N]";
+/** Messages shown without --verbose: enough to see what a rep receives, not a wall of text. */
+const SHOWN_MESSAGES = 3;
 
-export async function demoCommand(args: string[], ctx: Context): Promise<number> {
-  const { values } = parse(args, { reset: { type: "boolean" }, customers: { type: "string" } }, USAGE);
+interface Message {
+  /** "<@U0123>" or "#channel": who the console delivery addressed. */
+  to: string;
+  count: number;
+  lines: string[];
+}
+
+/** Console delivery writes a header per recipient, then its nudges: regroup them as messages. */
+function collect(messages: Message[], other: string[]): (text: string) => void {
+  return (text) => {
+    const header = /^\n── (?:Digest for (.+?): (\d+) customers need attention|Nudge for (.+?)) ─/.exec(text);
+    if (header !== null) messages.push({ to: (header[1] ?? header[3]) as string, count: Number(header[2] ?? 1), lines: [text] });
+    else if (text.startsWith("\n── ") || messages.length === 0) other.push(text);
+    else messages[messages.length - 1]?.lines.push(text);
+  };
+}
+
+const tally = (entries: Array<[string, string]>) => entries.map(([k, v]) => `${k} ${v}`).join(" · ");
+
+/** The demo tells its story in one screen: what it built, what the shipped rules found, a few messages, what to try next. */
+export const demoCommand: Run<typeof demoArgs> = async (values, ctx) => {
   const customers = values.customers === undefined ? 300 : Number(values.customers);
   if (!Number.isInteger(customers) || customers < 10 || customers > 100_000) throw new UserError("--customers must be a whole number from 10 to 100000");
   const store = await ctx.store();
   const { customers: count, demoCreatedAt: demoMark } = await demoInstallState(store.db);
   if (count > 0 && demoMark === undefined) {
-    throw new UserError(`${store.display} already holds real data; run the demo on its own database: KEEPWARM_DB=./data/demo.db pnpm keepwarm demo`);
+    throw new UserError(`${store.display} already holds real data; run the demo on its own database: keepwarm demo --db ./data/demo.db`);
   }
   const now = Date.now();
+  let built: string;
   if (count === 0 || values.reset) {
     await clearDemoInstall(store.db);
     const totals = await generateDemoData(store, { now, customers });
-    ctx.out(
-      `demo data: ${totals.customers} customers, ${totals.touches} touches, ${totals.nps} NPS responses, ${totals.purchases} purchases (in ${store.display})`,
-    );
+    built = `${totals.customers} demo customers with ${totals.touches} touches, ${totals.nps} NPS answers and ${totals.purchases} purchases`;
   } else {
-    ctx.out(`using the demo data created ${demoMark} (pass --reset to start over)`);
+    built = `the ${count} demo customers created ${demoMark} (--reset starts over)`;
   }
-  const ruleSet = await ensureActiveRuleSet(store);
+  // The demo's history ran on rules with a 20 % holdout (so stats can compare); today's sweep uses what ships.
+  const { ruleSet } = await applyRuleSet(store, defaultRulesText(), {
+    author: "keepwarm demo",
+    source: "default rules",
+    note: "the shipped defaults (the version before holds the demo history's rules, with a holdout)",
+  });
   const report = await runSweep(store, { calendar: ctx.calendar, now, waitMs: 30_000 });
-  ctx.out(`sweep #${report.runId}: ${report.evaluated} customers against rules v${ruleSet.version} (${ruleSet.ruleFile.rules.map((r) => r.id).join(", ")})`);
-  ctx.out(`${report.created} new nudges, ${report.expired} expired`);
-  const delivery = await printNudges(store, ctx, now);
-  const byRule = await liveNudgesByRule(store.db);
+  const messages: Message[] = [];
+  const other: string[] = [];
+  const delivery = await printNudges(store, { ...ctx, out: collect(messages, other) }, now);
+
+  ctx.out(`keepwarm demo: ${built}, in ${store.display}`);
+  ctx.out(`rules v${ruleSet.version}: the shipped defaults (${ruleSet.ruleFile.rules.map((r) => r.id).join(", ")})`);
+  if (report.created > 0) {
+    const byRule = new Map<string, { nudged: number; heldOut: number }>();
+    for (const n of report.nudges) {
+      const row = byRule.get(n.ruleId) ?? { nudged: 0, heldOut: 0 };
+      if (n.heldOut) row.heldOut++;
+      else row.nudged++;
+      byRule.set(n.ruleId, row);
+    }
+    ctx.out(
+      `sweep #${report.runId}: ${report.evaluated} customers evaluated, ${report.created} nudges, ${report.heldOut} held out (a control group: not sent)`,
+    );
+    ctx.out(`  per rule:      ${tally([...byRule].map(([rule, r]) => [rule, `${r.nudged}${r.heldOut > 0 ? ` (+${r.heldOut} held out)` : ""}`]))}`);
+  } else {
+    const live = await liveNudgesByRule(store.db);
+    ctx.out(`sweep #${report.runId}: ${report.evaluated} customers evaluated, no new nudges (the open ones came from an earlier run)`);
+    ctx.out(`  open per rule: ${tally(live.map((r) => [r.ruleId, String(r.n)]))}`);
+  }
+  if (messages.length > 0) {
+    ctx.out(`  who gets what: ${tally(messages.map((m) => [m.to, m.count > 1 ? `${m.count} in a digest` : "1"]))}`);
+  }
+  if (delivery.deferred > 0) ctx.out(`  ${delivery.deferred} more wait for tomorrow (KEEPWARM_MAX_NUDGES_PER_DAY per rep and day)`);
+  if (delivery.escalated > 0) ctx.out(`  ${delivery.escalated} escalated to a manager`);
+
+  const shown = values.verbose ? messages : messages.slice(0, SHOWN_MESSAGES);
+  if (shown.length > 0) {
+    ctx.out("");
+    ctx.out(shown.length < messages.length ? `the first ${shown.length} of ${messages.length} messages (--verbose prints all):` : "the messages:");
+    for (const m of shown) for (const line of m.lines) ctx.out(line);
+    if (values.verbose) for (const line of other) ctx.out(line);
+  }
+  const cli = ctx.vars.npm_lifecycle_event === "keepwarm" ? "pnpm keepwarm" : "keepwarm";
+  const db = ctx.vars.KEEPWARM_DB === undefined && values.db === undefined ? "" : ` --db ${store.display}`;
+  const customer = report.nudges.find((n) => !n.heldOut)?.customerId ?? "C-0001";
   ctx.out("");
-  ctx.out(`open nudges by rule: ${byRule.map((r) => `${r.ruleId} ${r.n}`).join(", ")}`);
-  if (delivery.delivered === 0) ctx.out("(no new nudges this time: the open ones were delivered by an earlier run)");
-  ctx.out('next: log a touch and watch its nudge resolve, e.g.  pnpm keepwarm touch C-0001 call today "checked in"');
+  ctx.out("next, try:");
+  ctx.out(`  ${cli} touch ${customer} call today "checked in"${db}   log a touch: its nudge resolves`);
+  ctx.out(`  ${cli} stats${db}   KPIs, the nudge funnel and the holdout comparison`);
+  ctx.out(`  ${cli} report --out report.html${db}   the same as an HTML page with charts`);
   return 0;
-}
+};

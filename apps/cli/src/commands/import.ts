@@ -1,15 +1,10 @@
 import { IMPORT_KINDS, type ImportKind, importCsv, UserError } from "@keepwarm/core";
-import { parse, requirePositional } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
+import type { importArgs } from "./index";
 
-const USAGE = "keepwarm import customers|touches|nps|purchases FILE.csv [--skip-invalid] [--json]";
-
-export async function importCommand(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parse(args, { "skip-invalid": { type: "boolean" }, json: { type: "boolean" } }, USAGE);
-  const kind = requirePositional(positionals, 0, "what to import", USAGE);
+export const importCommand: Run<typeof importArgs> = async (values, ctx) => {
+  const { kind, file } = values;
   if (!(IMPORT_KINDS as readonly string[]).includes(kind)) throw new UserError(`cannot import "${kind}": choose ${IMPORT_KINDS.join(", ")}`);
-  const file = requirePositional(positionals, 1, "the CSV file", USAGE);
-  if (positionals.length > 2) throw new UserError(`unexpected argument "${positionals[2]}"\nusage: ${USAGE}`);
   const store = await ctx.store();
   const report = await importCsv(store, kind as ImportKind, file, {
     skipInvalid: values["skip-invalid"] ?? false,
@@ -36,4 +31,4 @@ export async function importCommand(args: string[], ctx: Context): Promise<numbe
   if (report.resolvedNudges > 0) parts.push(`${report.resolvedNudges} nudges resolved`);
   ctx.out(`imported ${report.rows} ${kind} rows from ${file}: ${parts.join(", ")}`);
   return 0;
-}
+};

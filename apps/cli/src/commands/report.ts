@@ -1,22 +1,15 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildReportHtml, UserError } from "@keepwarm/core";
-import { parse } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
+import type { reportArgs } from "./index";
 import { resolvePeriod } from "./stats-period";
 
-const USAGE = "keepwarm report --out FILE.html [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--segment S]";
 const DEFAULT_REPORT_DAYS = 182;
 
-export async function reportCommand(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parse(
-    args,
-    { out: { type: "string" }, since: { type: "string" }, until: { type: "string" }, segment: { type: "string" } },
-    USAGE,
-  );
-  if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
-  if (values.out === undefined || values.out.trim() === "") throw new UserError(`missing --out FILE.html\nusage: ${USAGE}`);
-  const store = await ctx.store();
+export const reportCommand: Run<typeof reportArgs> = async (values, ctx) => {
+  if (values.out.trim() === "") throw new UserError("--out needs a file name, e.g. --out report.html");
+  const store = await ctx.store({ readonlyFallback: true });
   const html = await buildReportHtml(store, await resolvePeriod(store, ctx, values, DEFAULT_REPORT_DAYS));
   const path = resolve(values.out);
   try {
@@ -26,4 +19,4 @@ export async function reportCommand(args: string[], ctx: Context): Promise<numbe
   }
   ctx.out(`wrote ${path} (${Math.ceil(Buffer.byteLength(html) / 1024)} KB): open it in a browser; it makes no network requests`);
   return 0;
-}
+};

@@ -1,13 +1,12 @@
 import { createApp } from "@keepwarm/bot";
 import { startWorker } from "@keepwarm/worker";
-import { parse } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
 import { printNudges } from "../print-nudges";
 import { exitSoonAfterStop, runUntilStopped, startBot, untilSignal } from "./bot";
+import type { startArgs } from "./index";
 
 /** Bot and worker in one process; without SLACK_BOT_TOKEN, the worker alone with console delivery. */
-export async function startCommand(args: string[], ctx: Context): Promise<number> {
-  const { values } = parse(args, { "run-now": { type: "boolean" } }, "keepwarm start [--run-now]");
+export const startCommand: Run<typeof startArgs> = async (values, ctx) => {
   const store = await ctx.store();
   const log = {
     info: (m: string) => ctx.err(`[bot] ${m}`),
@@ -44,4 +43,4 @@ export async function startCommand(args: string[], ctx: Context): Promise<number
   } finally {
     exitSoonAfterStop();
   }
-}
+};

@@ -1,10 +1,9 @@
 import { startWorker } from "@keepwarm/worker";
-import { parse } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
 import { printNudges } from "../print-nudges";
+import type { workerArgs } from "./index";
 
-export async function workerCommand(args: string[], ctx: Context): Promise<number> {
-  const { values } = parse(args, { "run-now": { type: "boolean" } }, "keepwarm worker [--run-now]");
+export const workerCommand: Run<typeof workerArgs> = async (values, ctx) => {
   const store = await ctx.store();
   const worker = startWorker({
     store,
@@ -33,4 +32,4 @@ export async function workerCommand(args: string[], ctx: Context): Promise<numbe
   await stopped;
   await worker.stop();
   return 0;
-}
+};
