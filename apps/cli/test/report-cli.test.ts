@@ -35,7 +35,7 @@ describe("keepwarm report", () => {
   it("needs --out, and says so in one line without writing anything", async () => {
     const result = await runCli(["report"], { KEEPWARM_DB: db });
     expect(result.code).toBe(1);
-    expect(result.stderr.split("\n")[0]).toBe("keepwarm: error: missing --out FILE.html");
+    expect(result.stderr.split("\n")[0]).toBe("keepwarm: error: keepwarm report: missing --out (see keepwarm report --help)");
   });
 
   it("reports an unwritable path as a user error", async () => {

@@ -75,11 +75,11 @@ describe("history, rollback and export", () => {
   it.each([
     [["rollback", "42"], /^keepwarm: error: unknown rules version 42: versions are 1–\d+$/],
     [["rollback", "latest"], /^keepwarm: error: "latest" is not a rules version/],
-    [["rollback"], /^keepwarm: error: missing the version to roll back to$/],
+    [["rollback"], /^keepwarm: error: keepwarm rules rollback: missing VERSION \(see keepwarm rules rollback --help\)$/],
     [["export", "--version", "42"], /^keepwarm: error: unknown rules version 42/],
     [["diff", tmp.file("missing.json")], /^keepwarm: error: cannot read .*missing\.json: no such file$/],
-    [["history", "extra"], /^keepwarm: error: unexpected argument "extra"$/],
-    [["frobnicate"], /^keepwarm: error: unknown rules subcommand "frobnicate"$/],
+    [["history", "extra"], /^keepwarm: error: keepwarm rules history: unexpected argument "extra"/],
+    [["frobnicate"], /^keepwarm: error: unknown rules subcommand "frobnicate" \(see keepwarm rules --help\)$/],
   ])("refuses %j with exit 1 and one error line", async (args, message) => {
     const result = await runCli(["rules", ...args], env);
     expect(result.code).toBe(1);

@@ -123,7 +123,7 @@ describe("keepwarm rules backtest", () => {
     [["--days", "0"], 'keepwarm: error: --days must be a whole number from 1 to 365; got "0"'],
     [["--days", "10000"], 'keepwarm: error: --days must be a whole number from 1 to 365; got "10000"'],
     [["--days", "two"], 'keepwarm: error: --days must be a whole number from 1 to 365; got "two"'],
-    [[], "keepwarm: error: missing --days N"],
+    [[], "keepwarm: error: keepwarm rules backtest: missing --days (see keepwarm rules backtest --help)"],
   ])("refuses %j with exit 1 and one line", async (extra, message) => {
     const result = await runCli(["rules", "backtest", active, ...extra], env);
     expect(result.code).toBe(1);
