@@ -5,8 +5,9 @@ import type { Run } from "../command";
 import { printNudges } from "../print-nudges";
 import type { demoArgs } from "./index";
 
-/** Messages shown without --verbose: enough to see what a rep receives, not a wall of text. */
-const SHOWN_MESSAGES = 3;
+/** Without --verbose: enough to see what a rep receives, not a wall of text. */
+const SHOWN_MESSAGES = 2;
+const SHOWN_NUDGES = 2;
 
 interface Message {
   /** "<@U0123>" or "#channel": who the console delivery addressed. */
@@ -66,9 +67,11 @@ export const demoCommand: Run<typeof demoArgs> = async (values, ctx) => {
       else row.nudged++;
       byRule.set(n.ruleId, row);
     }
-    ctx.out(
-      `sweep #${report.runId}: ${report.evaluated} customers evaluated, ${report.created} nudges, ${report.heldOut} held out (a control group: not sent)`,
-    );
+    const heldOut =
+      report.heldOut > 0
+        ? `${report.heldOut} held out (a control group: not sent)`
+        : "none held out (the shipped rules have no holdout; stats compares the demo history's 20 % holdout)";
+    ctx.out(`sweep #${report.runId}: ${report.evaluated} customers evaluated, ${report.created} nudges, ${heldOut}`);
     ctx.out(`  per rule:      ${tally([...byRule].map(([rule, r]) => [rule, `${r.nudged}${r.heldOut > 0 ? ` (+${r.heldOut} held out)` : ""}`]))}`);
   } else {
     const live = await liveNudgesByRule(store.db);
@@ -76,7 +79,7 @@ export const demoCommand: Run<typeof demoArgs> = async (values, ctx) => {
     ctx.out(`  open per rule: ${tally(live.map((r) => [r.ruleId, String(r.n)]))}`);
   }
   if (messages.length > 0) {
-    ctx.out(`  who gets what: ${tally(messages.map((m) => [m.to, m.count > 1 ? `${m.count} in a digest` : "1"]))}`);
+    ctx.out(`  who gets what: ${messages.map((m) => `${m.to} ${m.count}`).join(", ")} (${ctx.env.KEEPWARM_DIGEST_THRESHOLD} or more arrive as one digest)`);
   }
   if (delivery.deferred > 0) ctx.out(`  ${delivery.deferred} more wait for tomorrow (KEEPWARM_MAX_NUDGES_PER_DAY per rep and day)`);
   if (delivery.escalated > 0) ctx.out(`  ${delivery.escalated} escalated to a manager`);
@@ -84,13 +87,21 @@ export const demoCommand: Run<typeof demoArgs> = async (values, ctx) => {
   const shown = values.verbose ? messages : messages.slice(0, SHOWN_MESSAGES);
   if (shown.length > 0) {
     ctx.out("");
-    ctx.out(shown.length < messages.length ? `the first ${shown.length} of ${messages.length} messages (--verbose prints all):` : "the messages:");
-    for (const m of shown) for (const line of m.lines) ctx.out(line);
+    ctx.out(
+      values.verbose ? "every message:" : `the first ${shown.length} of ${messages.length} messages, ${SHOWN_NUDGES} nudges each (--verbose prints all):`,
+    );
+    for (const m of shown) {
+      const [header, ...nudges] = m.lines;
+      ctx.out(header as string);
+      for (const nudge of values.verbose ? nudges : nudges.slice(0, SHOWN_NUDGES)) ctx.out(nudge);
+      if (!values.verbose && nudges.length > SHOWN_NUDGES) ctx.out(`  … ${nudges.length - SHOWN_NUDGES} more in this digest`);
+    }
     if (values.verbose) for (const line of other) ctx.out(line);
   }
   const cli = ctx.vars.npm_lifecycle_event === "keepwarm" ? "pnpm keepwarm" : "keepwarm";
   const db = ctx.vars.KEEPWARM_DB === undefined && values.db === undefined ? "" : ` --db ${store.display}`;
-  const customer = report.nudges.find((n) => !n.heldOut)?.customerId ?? "C-0001";
+  // The first customer shown above, so the touch resolves a nudge the reader just saw.
+  const customer = /touch "([^"]+)"/.exec(shown[0]?.lines.join("\n") ?? "")?.[1] ?? "C-0001";
   ctx.out("");
   ctx.out("next, try:");
   ctx.out(`  ${cli} touch ${customer} call today "checked in"${db}   log a touch: its nudge resolves`);
