@@ -10,7 +10,7 @@ export function operatorCondition(error: unknown): string | undefined {
   switch (code) {
     case "ENOSPC":
     case "SQLITE_FULL":
-      return "the disk is full: free some space (or move KEEPWARM_DB to a larger disk), then run the command again";
+      return "the disk is full: free some space, then run the command again";
     case "EROFS":
     case "SQLITE_READONLY":
     case "SQLITE_READONLY_DBMOVED":
@@ -38,14 +38,14 @@ export async function reportError(error: unknown, io: Io): Promise<number> {
     line(error.message);
     return 1;
   }
+  if (await isKnown(error)) {
+    line((error as Error).message);
+    return 1;
+  }
   const condition = operatorCondition(error) ?? operatorCondition((error as { cause?: unknown })?.cause);
   if (condition !== undefined) {
     line(condition);
     if (io.env.KEEPWARM_DEBUG) io.stderr(`${(error as Error)?.stack}\n`);
-    return 1;
-  }
-  if (await isKnown(error)) {
-    line((error as Error).message);
     return 1;
   }
   io.stderr(`keepwarm: internal error: ${(error as Error)?.message ?? String(error)}\n`);

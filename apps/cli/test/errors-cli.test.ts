@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { freshDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -71,6 +71,29 @@ describe("keepwarm: bad configuration", () => {
     const result = await box.cli(["init"], { KEEPWARM_DB: `${file}/keepwarm.db` });
     expectUserError(result, /KEEPWARM_DB/);
     oneLine(result.stderr);
+  });
+
+  it.skipIf(process.env.KEEPWARM_TEST_ENGINE === "postgres")("a damaged database file gets one line saying so and what to do, exit 1", async () => {
+    const damaged = box.file("damaged.db");
+    writeFileSync(damaged, Buffer.alloc(8192, 0x5a));
+    const result = await box.cli(["stats"], { KEEPWARM_DB: damaged });
+    expect(oneLine(result.stderr)).toMatch(
+      /^keepwarm: error: cannot open database "\S+damaged\.db" \(KEEPWARM_DB\): .*damaged or not a keepwarm database; restore the last backup/,
+    );
+    expect(result.code).toBe(1);
+  });
+
+  it("a full disk gets one line saying so, exit 1", async () => {
+    // /dev/full answers every write with ENOSPC, as a full disk does.
+    const result = await box.cli(["report", "--out", "/dev/full"]);
+    expect(oneLine(result.stderr)).toBe("keepwarm: error: cannot write /dev/full: the disk is full: free some space, then run the command again");
+    expect(result.code).toBe(1);
+  });
+
+  it("an empty PORT is an error naming the variable, not a random port", async () => {
+    const result = await box.cli(["doctor"], { PORT: "" });
+    expect(oneLine(result.stderr)).toBe('keepwarm: error: PORT="": is empty: set a port number (e.g. 3000) or remove the variable');
+    expect(result.code).toBe(1);
   });
 
   it("a bad KEEPWARM_TZ gets one line naming the variable", async () => {

@@ -77,7 +77,7 @@ async function openSqlite(path: string, options: OpenStoreOptions): Promise<Stor
     sqlite.pragma("foreign_keys = ON");
     if (!options.readonly) sqlite.pragma("synchronous = NORMAL");
   } catch (error) {
-    throw new StoreError(`cannot open database "${path}" (${labelOf(options)}): ${(error as Error).message}`);
+    throw new StoreError(`cannot open database "${path}" (${labelOf(options)}): ${describeSqliteError(error)}`, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return finishOpen(db, { engine: "sqlite", sqlite }, file, options);
@@ -92,6 +92,16 @@ function canWrite(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The driver's words, plus what an operator does about it where that is clear. */
+function describeSqliteError(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
+    return `${message}: the file is damaged or not a keepwarm database; restore the last backup (see docs/operations.md)`;
+  }
+  if (code === "SQLITE_FULL") return `${message}: the disk is full; free some space`;
+  return message ?? String(error);
 }
 
 // int8 (counts, epoch milliseconds) and numeric (sums) arrive as strings by default;

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildReportHtml, UserError } from "@keepwarm/core";
 import type { Run } from "../command";
+import { operatorCondition } from "../report-error";
 import type { reportArgs } from "./index";
 import { resolvePeriod } from "./stats-period";
 
@@ -15,7 +16,7 @@ export const reportCommand: Run<typeof reportArgs> = async (values, ctx) => {
   try {
     writeFileSync(path, html);
   } catch (error) {
-    throw new UserError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UserError(`cannot write ${path}: ${operatorCondition(error) ?? (error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   ctx.out(`wrote ${path} (${Math.ceil(Buffer.byteLength(html) / 1024)} KB): open it in a browser; it makes no network requests`);
   return 0;
