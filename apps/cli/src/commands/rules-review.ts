@@ -1,15 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { diffRuleFiles, diffSummary, exportRuleSet, getActiveRuleSet, listRuleSetVersions, rollbackRuleSet, UserError } from "@keepwarm/core";
-import type { Calendar } from "@keepwarm/rules";
 import { ruleFileJsonSchema } from "@keepwarm/rules";
 import type { Run } from "../command";
+import { localTime } from "../local-time";
 import type { rulesDiffArgs, rulesExportArgs, rulesHistoryArgs, rulesRollbackArgs } from "./index";
 import { readValidRuleFile } from "./rule-file-input";
-
-/** "2026-06-15 09:30" in KEEPWARM_TZ. */
-export function localTime(ms: number, calendar: Calendar): string {
-  return new Date(ms + calendar.offsetMs(ms)).toISOString().slice(0, 16).replace("T", " ");
-}
 
 /** "v3", "3" → 3; anything else is a one-line error. */
 export function parseVersion(text: string): number {

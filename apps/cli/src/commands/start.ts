@@ -1,6 +1,7 @@
 import { createApp } from "@keepwarm/bot";
 import { startWorker } from "@keepwarm/worker";
 import type { Run } from "../command";
+import { nextSweepText } from "../local-time";
 import { printNudges } from "../print-nudges";
 import { exitSoonAfterStop, runUntilStopped, startBot, untilSignal } from "./bot";
 import type { startArgs } from "./index";
@@ -31,7 +32,7 @@ export const startCommand: Run<typeof startArgs> = async (values, ctx) => {
         else await printNudges(store, ctx);
       },
     });
-    ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); Ctrl-C to stop`);
+    ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); ${nextSweepText(worker.nextRun(), ctx.calendar)}; Ctrl-C to stop`);
     try {
       if (values["run-now"]) await worker.tick();
       if (bot === undefined) await stopped;

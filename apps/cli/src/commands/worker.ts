@@ -1,5 +1,6 @@
 import { startWorker } from "@keepwarm/worker";
 import type { Run } from "../command";
+import { nextSweepText } from "../local-time";
 import { printNudges } from "../print-nudges";
 import type { workerArgs } from "./index";
 
@@ -27,7 +28,7 @@ export const workerCommand: Run<typeof workerArgs> = async (values, ctx) => {
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
-  ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); Ctrl-C to stop`);
+  ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); ${nextSweepText(worker.nextRun(), ctx.calendar)}; Ctrl-C to stop`);
   if (values["run-now"]) await worker.tick();
   await stopped;
   await worker.stop();
