@@ -15,6 +15,7 @@ export function operatorCondition(error: unknown): string | undefined {
     case "SQLITE_READONLY":
     case "SQLITE_READONLY_DBMOVED":
     case "SQLITE_READONLY_DIRECTORY":
+    case "25006": // PostgreSQL: read_only_sql_transaction
       return "the database is read-only here: this command writes, so make KEEPWARM_DB and its directory writable by this user (reading commands such as stats, doctor and rules export still work)";
     case "SQLITE_CORRUPT":
     case "SQLITE_NOTADB":

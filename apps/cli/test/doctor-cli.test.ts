@@ -2,6 +2,7 @@ import { existsSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { openStore } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
+import { makeDatabaseReadOnly } from "@keepwarm/store/testing/faults";
 import { tempDir } from "@keepwarm/testkit";
 import { runInProcess as runCli } from "./in-process";
 import { afterAll, describe, expect, it } from "vitest";
@@ -74,4 +75,29 @@ describe("keepwarm doctor", () => {
       process.env.KEEPWARM_TEST_ENGINE === "postgres" ? /^ok {4}storage {6}writable$/m : /^ok {4}storage {6}writable, \d+ MB free$/m,
     );
   });
+
+  it.skipIf(process.env.KEEPWARM_TEST_ENGINE !== "postgres")(
+    "on a read-only database: doctor says so, stats and export still answer, a touch fails in one line",
+    async () => {
+      const env = { KEEPWARM_DB: await freshDatabase(tmp), KEEPWARM_TZ: "UTC" };
+      await runCli(["init"], env);
+      const csv = tmp.file("ro-customers.csv", "id,name\nC-1,Acme Ltd\n");
+      expect((await runCli(["import", "customers", csv], env)).code).toBe(0);
+      const store = await openStore(env.KEEPWARM_DB);
+      await makeDatabaseReadOnly(store.db);
+      await store.close();
+      const doctor = await runCli(["doctor"], env);
+      expect(doctor.code).toBe(1);
+      expect(doctor.stdout).toMatch(
+        /^FAIL {2}storage {6}read-only: PostgreSQL sessions are read-only \(default_transaction_read_only\); sweeps and touches will fail/m,
+      );
+      const stats = await runCli(["stats", "--json"], env);
+      expect(stats.stderr).toBe("");
+      expect(stats.code).toBe(0);
+      expect((await runCli(["rules", "export"], env)).code).toBe(0);
+      const touch = await runCli(["touch", "C-1", "call"], env);
+      expect(touch.code).toBe(1);
+      expect(touch.stderr).toMatch(/^keepwarm: error: the database is read-only here: this command writes[^\n]*\n$/);
+    },
+  );
 });

@@ -152,9 +152,11 @@ async function finishOpen(db: Kysely<Database>, driver: Driver, location: string
   const label = labelOf(options);
   if (options.migrate !== false && !options.readonly) {
     try {
-      await refuseNewerSchema(db, display, label);
-      const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-      if (error) throw new StoreError(`cannot migrate database ${display} (${label}): ${firstLine(error)}`);
+      // A current schema needs no migrator (whose lock table is a write): a read-only PostgreSQL still opens.
+      if ((await refuseNewerSchema(db, display, label)).pending.length > 0) {
+        const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+        if (error) throw new StoreError(`cannot migrate database ${display} (${label}): ${firstLine(error)}`);
+      }
     } catch (error) {
       await db.destroy();
       if (error instanceof StoreError) throw error;
@@ -199,11 +201,13 @@ export async function schemaStatus(db: Kysely<Database>): Promise<SchemaStatus> 
 }
 
 /** An older keepwarm must not run on a schema a newer one migrated: it would misread it. */
-async function refuseNewerSchema(db: Kysely<Database>, display: string, label: string): Promise<void> {
-  const { unknown } = await schemaStatus(db);
+async function refuseNewerSchema(db: Kysely<Database>, display: string, label: string): Promise<SchemaStatus> {
+  const status = await schemaStatus(db);
+  const { unknown } = status;
   if (unknown.length > 0) {
     throw new StoreError(
       `database ${display} (${label}) has a newer schema than this keepwarm (migration ${unknown[0]} unknown): upgrade keepwarm, or restore a backup`,
     );
   }
+  return status;
 }
