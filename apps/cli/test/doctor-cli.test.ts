@@ -1,4 +1,4 @@
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { openStore } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
