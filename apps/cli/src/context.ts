@@ -1,6 +1,6 @@
-import { type Env, parseEnv } from "@keepwarm/core";
+import { type Env, EnvError, parseEnv, RuleValidationError, UserError } from "@keepwarm/core";
 import { Calendar } from "@keepwarm/rules";
-import { openStore, type OpenStoreOptions, type Store } from "@keepwarm/store";
+import { openStore, type OpenStoreOptions, type Store, StoreError } from "@keepwarm/store";
 import type { Io } from "./io";
 
 export interface Context {
@@ -37,4 +37,9 @@ export function createContext(io: Io): Context {
       if (store !== undefined) await (await store.catch(() => undefined))?.close();
     },
   };
+}
+
+/** The errors whose message is written for the user: shown as they are, exit 1. */
+export function isUserFacing(error: unknown): boolean {
+  return error instanceof UserError || error instanceof EnvError || error instanceof StoreError || error instanceof RuleValidationError;
 }

@@ -54,11 +54,10 @@ export async function reportError(error: unknown, io: Io): Promise<number> {
   return 2;
 }
 
-/** Loaded only when something failed: the classes live in packages --help need not load. */
+/** Loaded only when something failed: the error classes live in packages `--help` need not load. */
 async function isKnown(error: unknown): Promise<boolean> {
   try {
-    const [{ EnvError, RuleValidationError, UserError }, { StoreError }] = await Promise.all([import("@keepwarm/core"), import("@keepwarm/store")]);
-    return error instanceof UserError || error instanceof EnvError || error instanceof StoreError || error instanceof RuleValidationError;
+    return (await import("./context")).isUserFacing(error);
   } catch {
     return false;
   }

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { type Engine, engineOf, maskLocation } from "./engine/location";
 import { withStatementCache } from "./engine/statement-cache";
 import { migrationProvider } from "./migrations/index";
@@ -107,14 +107,19 @@ function describeSqliteError(error: unknown): string {
 // int8 (counts, epoch milliseconds) and numeric (sums) arrive as strings by default;
 // every such value keepwarm stores fits a double exactly (ms until the year 287,396).
 const NUMBER_OIDS = new Set([20, 1700]);
-const pgTypes = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    NUMBER_OIDS.has(oid) ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
+/** pg's type parsers, numbers as numbers. */
+function pgTypes(types: typeof pg.types) {
+  return {
+    getTypeParser: ((oid: number, format?: "text" | "binary") =>
+      NUMBER_OIDS.has(oid) ? (value: string) => Number(value) : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
+  };
+}
 
 async function openPostgres(url: string, options: OpenStoreOptions): Promise<Store> {
   const shown = maskLocation(url);
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, types: pgTypes });
+  // Loaded here: a SQLite install never pays for the PostgreSQL driver at start-up.
+  const { default: pgModule } = await import("pg");
+  const pool = new pgModule.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, types: pgTypes(pgModule.types) });
   // An idle client's socket error (a PostgreSQL restart) must not end the process:
   // the pool drops that client and the next query opens a new connection.
   pool.on("error", () => {});
