@@ -5,7 +5,8 @@
 import { pathToFileURL } from "node:url";
 import { builtCliIsFresh, CLI_DIST, CLI_SOURCE } from "./cli-entry.mjs";
 
-if (builtCliIsFresh()) {
+// KEEPWARM_FROM_SOURCE=1 runs the sources even when the build is fresh (debugging the CLI itself).
+if (process.env.KEEPWARM_FROM_SOURCE !== "1" && builtCliIsFresh()) {
   await import(pathToFileURL(CLI_DIST).href);
 } else {
   if (process.stderr.isTTY) process.stderr.write("keepwarm: running from the sources (no fresh build; `pnpm build` makes start-up faster)\n");
