@@ -42,7 +42,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
   }
   let cmd = ROOT;
   const path = ["keepwarm"];
-  let rest = argv;
+  // `keepwarm help rules apply` is `keepwarm rules apply --help`.
+  let rest = argv[0] === "help" ? [...argv.slice(1), "--help"] : argv;
   while (cmd.subCommands !== undefined) {
     const at = rest.findIndex((w) => !isOption(w));
     const before = at === -1 ? rest : rest.slice(0, at);

@@ -50,6 +50,10 @@ describe("keepwarm --help", () => {
     }
   });
 
+  it("keepwarm help CMD is keepwarm CMD --help", async () => {
+    expect(await runInProcess(["help", "rules", "apply"])).toEqual(await runInProcess(["rules", "apply", "--help"]));
+  });
+
   it("--version prints the package version", async () => {
     const result = await runInProcess(["--version"]);
     expect(result.code).toBe(0);
