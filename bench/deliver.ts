@@ -20,7 +20,7 @@ import { parseEnv } from "../packages/core/src/env";
 import { applyRuleSet } from "../packages/core/src/rule-sets";
 import { runSweep } from "../packages/core/src/sweep";
 import { Calendar } from "../packages/rules/src/index";
-import { DAY_MS, openStore, outboxStatusCounts, writeTransaction } from "../packages/store/src/index";
+import { DAY_MS, insertCustomers, nudgeIdsNotHeldOut, openStore, outboxStatusCounts, writeTransaction } from "../packages/store/src/index";
 import { FakeSlack } from "../packages/testkit/src/fake-slack";
 import { benchArgs, fmtInt, intArg, machineLine, peakRssMiB, table, tempDb } from "./lib";
 
@@ -62,13 +62,7 @@ async function seed(path: string, channels: number, perChannel: number): Promise
     created_at: since,
     updated_at: since,
   }));
-  await writeTransaction(store.db, async (trx) => {
-    for (let i = 0; i < customers.length; i += 1000)
-      await trx
-        .insertInto("customers")
-        .values(customers.slice(i, i + 1000))
-        .execute();
-  });
+  await writeTransaction(store.db, (trx) => insertCustomers(trx, customers));
   await applyRuleSet(store, rulesText(channels), { author: "bench", source: "cli" });
   await runSweep(store, { calendar: new Calendar("UTC") });
   await store.close();
@@ -240,7 +234,7 @@ async function measure(label: string, channels: number, perChannel: number, limi
 
 async function nudgeIds(path: string): Promise<number[]> {
   const store = await openStore(path);
-  const ids = (await store.db.selectFrom("nudges").select("id").where("held_out", "=", 0).orderBy("id").execute()).map((r) => r.id);
+  const ids = await nudgeIdsNotHeldOut(store.db);
   await store.close();
   return ids;
 }

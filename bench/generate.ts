@@ -2,7 +2,7 @@
 import { seededRandom } from "../packages/core/src/demo-data";
 import { applyRuleSet } from "../packages/core/src/rule-sets";
 import { defaultRulesText } from "../packages/rules/src/index";
-import { DAY_MS, openStore, TOUCH_KINDS } from "../packages/store/src/index";
+import { DAY_MS, openSeedLoader, openStore, TOUCH_KINDS } from "../packages/store/src/index";
 
 /** The instant every benchmark evaluates at: fixed, so runs are comparable. */
 export const BENCH_NOW = Date.UTC(2026, 10, 23, 9, 0, 0);
@@ -107,9 +107,7 @@ export const PROFILES: readonly Profile[] = ["realistic", "stress"];
 export async function generate(path: string, customers: number, profile: Profile = "realistic", seed = 42): Promise<Generated> {
   const started = performance.now();
   const store = await openStore(path);
-  const { sqlite } = store;
-  sqlite.pragma("synchronous = OFF");
-  sqlite.pragma("cache_size = -262144");
+  const loader = openSeedLoader(store);
   const random = seededRandom(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
@@ -121,18 +119,14 @@ export async function generate(path: string, customers: number, profile: Profile
   const npsDays: number[][] = Array.from({ length: 366 }, () => []);
   const purchaseDays: number[][] = Array.from({ length: 366 }, () => []);
   const pack = (customer: number, msOfDay: number, payload: number) => customer * 2 ** 31 + msOfDay * 16 + payload;
-  const insertCustomer = sqlite.prepare(
-    `INSERT INTO customers (id, external_id, name, segment, lifecycle_stage, owner_slack_id, tier, since_at, renewal_at, loyalty_member, churned_at, attributes, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
   const touchAt = (id: number, daysAgo: number) => touchDays[daysAgo]?.push(pack(id, int(0, DAY_MS - 1), int(0, TOUCH_KINDS.length - 1)));
-  sqlite.transaction(() => {
+  loader.batch((write) => {
     for (let id = 1; id <= customers; id++) {
       const sinceDays = int(30, 1500);
       const since = now - sinceDays * DAY_MS - int(0, DAY_MS - 1);
       const stage = profile === "stress" ? pick(STAGES) : sinceDays < 120 ? "onboarding" : pick(STAGES.slice(1));
       const seats = profile === "stress" || random() < 0.06 ? int(1, 200) : int(1, 60);
-      insertCustomer.run(
+      write.customer([
         id,
         `C${String(id).padStart(7, "0")}`,
         `Customer ${id}`,
@@ -147,7 +141,7 @@ export async function generate(path: string, customers: number, profile: Profile
         JSON.stringify({ plan: pick(PLANS), seats, region: pick(REGIONS) }),
         since,
         since,
-      );
+      ]);
       if (profile === "stress") {
         for (let n = int(0, 20); n > 0; n--) touchAt(id, int(0, 180));
         for (let n = int(0, 4); n > 0; n--) npsDays[int(0, 365)]?.push(pack(id, int(0, DAY_MS - 1), int(0, 10)));
@@ -173,45 +167,42 @@ export async function generate(path: string, customers: number, profile: Profile
       const lastPurchase = random() < 0.03 ? int(100, 300) : int(0, 60);
       for (let n = int(0, 10); n > 0; n--) purchaseDays[n === 1 ? lastPurchase : int(lastPurchase, 365)]?.push(pack(id, int(0, DAY_MS - 1), 0));
     }
-  })();
+  });
 
   const unpack = (packed: number): [number, number, number] => {
     const customer = Math.floor(packed / 2 ** 31);
     const rest = packed - customer * 2 ** 31;
     return [customer, Math.floor(rest / 16), rest % 16];
   };
-  const insertTouch = sqlite.prepare("INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, source) VALUES (?, ?, ?, ?, ?, 'import')");
-  const insertNps = sqlite.prepare("INSERT INTO nps_responses (customer_id, score, responded_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
-  const insertPurchase = sqlite.prepare("INSERT INTO purchases (customer_id, occurred_at, amount_cents, dedupe_key) VALUES (?, ?, ?, ?)");
   let touches = 0;
   let nps = 0;
   let purchases = 0;
   // Oldest day first: rowids grow with time, as in production.
   for (let ago = 365; ago >= 0; ago--) {
     const dayStart = (today - ago) * DAY_MS;
-    sqlite.transaction(() => {
+    loader.batch((write) => {
       for (const packed of touchDays[ago] ?? []) {
         const [customer, ms, kind] = unpack(packed);
         const at = Math.min(dayStart + ms, now);
-        insertTouch.run(customer, TOUCH_KINDS[kind] ?? "other", at, at, `U${String(customer % 50).padStart(8, "0")}`);
+        write.touch(customer, TOUCH_KINDS[kind] ?? "other", at, `U${String(customer % 50).padStart(8, "0")}`);
         touches++;
       }
       for (const packed of npsDays[ago] ?? []) {
         const [customer, ms, score] = unpack(packed);
-        nps += insertNps.run(customer, score, Math.min(dayStart + ms, now)).changes;
+        if (write.nps(customer, score, Math.min(dayStart + ms, now))) nps++;
       }
       for (const packed of purchaseDays[ago] ?? []) {
         const [customer, ms] = unpack(packed);
         purchases++;
-        insertPurchase.run(customer, Math.min(dayStart + ms, now), profile === "stress" ? int(500, 60_000) : int(500, 30_000), `bench-${purchases}`);
+        write.purchase(customer, Math.min(dayStart + ms, now), profile === "stress" ? int(500, 60_000) : int(500, 30_000), `bench-${purchases}`);
       }
-    })();
+    });
     touchDays[ago] = [];
     npsDays[ago] = [];
     purchaseDays[ago] = [];
   }
   await applyRuleSet(store, benchRulesText(), { author: "bench", source: "bench/generate.ts", now });
-  sqlite.pragma("wal_checkpoint(TRUNCATE)");
+  loader.finish();
   await store.close();
   return { customers, touches, nps, purchases, ms: performance.now() - started };
 }

@@ -15,6 +15,8 @@ export interface PhaseResult {
   wallMs: number;
   /** user + system CPU time of the phase: less sensitive than wall time to a busy machine. */
   cpuMs: number;
+  /** PostgreSQL only: CPU time of the server processes that served the phase (a local server). */
+  serverCpuMs?: number | undefined;
   /** process.resourceUsage().maxRSS of the phase's process, in MiB. */
   peakRssMiB: number;
   [key: string]: unknown;
@@ -38,13 +40,24 @@ export function intArg(value: string | boolean | undefined, fallback: number, na
 export const peakRssMiB = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
 
 /** Time one phase inside the child process and print its result as the last stdout line. */
-export async function reportPhase(phase: string, work: () => Promise<Record<string, unknown>> | Record<string, unknown>): Promise<void> {
+export async function reportPhase(
+  phase: string,
+  work: () => Promise<Record<string, unknown>> | Record<string, unknown>,
+  options: { serverCpu?: () => Promise<Map<number, number>> } = {},
+): Promise<void> {
+  const serverBefore = await options.serverCpu?.();
   const started = performance.now();
   const cpu = process.cpuUsage();
   const extra = await work();
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
-  const result: PhaseResult = { phase, wallMs, cpuMs: (used.user + used.system) / 1000, peakRssMiB: peakRssMiB(), ...extra };
+  const serverAfter = await options.serverCpu?.();
+  let serverCpuMs: number | undefined;
+  if (serverAfter !== undefined) {
+    serverCpuMs = 0;
+    for (const [pid, ms] of serverAfter) serverCpuMs += ms - (serverBefore?.get(pid) ?? 0);
+  }
+  const result: PhaseResult = { phase, wallMs, cpuMs: (used.user + used.system) / 1000, serverCpuMs, peakRssMiB: peakRssMiB(), ...extra };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -15,7 +15,6 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { copyFileSync } from "node:fs";
-import { Agent, request } from "node:http";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../packages/bot/src/index";
@@ -24,10 +23,11 @@ import { seededRandom } from "../packages/core/src/demo-data";
 import { logTouch } from "../packages/core/src/touches";
 import { parseTouchText } from "../packages/core/src/touch-text";
 import { Calendar } from "../packages/rules/src/index";
-import { DAY_MS, openStore, writeTransaction } from "../packages/store/src/index";
+import { countTouchesBySource, DAY_MS, insertCustomers, openStore, writeTransaction } from "../packages/store/src/index";
 import { FakeSlack } from "../packages/testkit/src/fake-slack";
-import { slackSignature, slashCommandBody } from "../packages/testkit/src/slack-signing";
+import { slashCommandBody } from "../packages/testkit/src/slack-signing";
 import { benchArgs, fmtInt, intArg, machineLine, peakRssMiB, table, tempDb } from "./lib";
+import { type LoadResult, openLoad, percentile } from "./open-loop";
 
 const args = benchArgs({
   rate: { type: "string" },
@@ -182,13 +182,7 @@ async function seed(path: string, names: string[]): Promise<void> {
     created_at: created,
     updated_at: created,
   }));
-  await writeTransaction(store.db, async (trx) => {
-    for (let i = 0; i < customers.length; i += 1000)
-      await trx
-        .insertInto("customers")
-        .values(customers.slice(i, i + 1000))
-        .execute();
-  });
+  await writeTransaction(store.db, (trx) => insertCustomers(trx, customers));
   await store.close();
 }
 
@@ -220,25 +214,8 @@ async function botPhase(): Promise<void> {
 
 // ---------------------------------------------------------------- the load generator, in its own process
 
-interface LoadResult {
-  requests: number;
-  ok: number;
-  errors: number;
-  timeouts: number;
-  statuses: Record<string, number>;
-  /** From the scheduled send time to the end of the response, ms. */
-  latencies: number[];
-  /** Scheduled → actually sent: the generator's own lag. */
-  maxSendLagMs: number;
-  wallMs: number;
-  cpuMs: number;
-}
-
 async function loadPhase(): Promise<void> {
-  const url = new URL(String(args.url));
-  const rate = intArg(args.rate, 500, "rate");
   const path = String(args.path);
-  const count = intArg(args.requests, 10_000, "requests");
   const bodies: string[] = [];
   if (path === "/slack/events") {
     const texts = JSON.parse(await readStdin()) as string[];
@@ -254,80 +231,15 @@ async function loadPhase(): Promise<void> {
       );
     });
   }
-  // One connection per in-flight request at most; kept alive as Slack's edge would.
-  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
-  const timestamp = Math.floor(Date.now() / 1000);
-  const prepared = bodies.map((body) => ({ body, signature: slackSignature(SECRET, timestamp, body) }));
-  const result: LoadResult = { requests: count, ok: 0, errors: 0, timeouts: 0, statuses: {}, latencies: [], maxSendLagMs: 0, wallMs: 0, cpuMs: 0 };
-  const cpu = process.cpuUsage();
-  const start = performance.now() + 50;
-  let sent = 0;
-  let done = 0;
-  await new Promise<void>((resolveAll) => {
-    const finish = (scheduled: number, status: number | "timeout" | "error") => {
-      const latency = performance.now() - scheduled;
-      result.latencies.push(latency);
-      const key = String(status);
-      result.statuses[key] = (result.statuses[key] ?? 0) + 1;
-      if (status === 200) result.ok++;
-      else if (status === "timeout") result.timeouts++;
-      else result.errors++;
-      if (++done === count) resolveAll();
-    };
-    const send = (i: number, scheduled: number) => {
-      result.maxSendLagMs = Math.max(result.maxSendLagMs, performance.now() - scheduled);
-      const item = prepared[i];
-      let settled = false;
-      const settle = (status: number | "timeout" | "error") => {
-        if (settled) return;
-        settled = true;
-        finish(scheduled, status);
-      };
-      const req = request(
-        {
-          agent,
-          host: url.hostname,
-          port: url.port,
-          path,
-          method: item ? "POST" : "GET",
-          headers: item
-            ? {
-                "content-type": "application/x-www-form-urlencoded",
-                "content-length": Buffer.byteLength(item.body),
-                "x-slack-request-timestamp": String(timestamp),
-                "x-slack-signature": item.signature,
-              }
-            : {},
-          timeout: TIMEOUT_MS,
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => settle(res.statusCode ?? 0));
-          res.on("error", () => settle("error"));
-        },
-      );
-      req.on("timeout", () => {
-        settle("timeout");
-        req.destroy();
-      });
-      req.on("error", () => settle("error"));
-      req.end(item?.body);
-    };
-    // Open loop: every tick sends whatever is due by now, answered or not.
-    const tick = () => {
-      const due = Math.min(count, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
-      while (sent < due) {
-        const i = sent++;
-        send(i, start + (i * 1000) / rate);
-      }
-      if (sent < count) setTimeout(tick, 1);
-    };
-    setTimeout(tick, 50);
+  const result = await openLoad({
+    url: String(args.url),
+    path,
+    rate: intArg(args.rate, 500, "rate"),
+    count: intArg(args.requests, 10_000, "requests"),
+    bodies,
+    secret: SECRET,
+    timeoutMs: TIMEOUT_MS,
   });
-  result.wallMs = performance.now() - start;
-  const used = process.cpuUsage(cpu);
-  result.cpuMs = (used.user + used.system) / 1000;
-  agent.destroy();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
@@ -404,11 +316,6 @@ function runDirect(db: string, texts: string[]): Promise<{ wallMs: number; cpuMs
 
 // ---------------------------------------------------------------- orchestration
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
 function ask<T>(child: ChildProcess, cmd: string): Promise<T> {
   return new Promise((resolve) => {
     child.once("message", (m) => resolve(m as T));
@@ -462,13 +369,7 @@ async function main(): Promise<void> {
       if (p.expect)
         expected.set(`${p.expect.customer}|${p.expect.kind}|${p.expect.day}`, (expected.get(`${p.expect.customer}|${p.expect.kind}|${p.expect.day}`) ?? 0) + 1);
     const store = await openStore(tmp.path);
-    const stored = await store.db
-      .selectFrom("touchpoints as t")
-      .innerJoin("customers as c", "c.id", "t.customer_id")
-      .select((eb) => ["c.external_id as customer", "t.kind", "t.occurred_at as at", eb.fn.countAll<number>().as("n")])
-      .where("t.source", "=", "slack")
-      .groupBy(["c.external_id", "t.kind", "t.occurred_at"])
-      .execute();
+    const stored = await countTouchesBySource(store.db, "slack");
     await store.close();
     const got = new Map<string, number>();
     let storedTotal = 0;

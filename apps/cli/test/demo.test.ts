@@ -30,6 +30,12 @@ describe("keepwarm demo", () => {
       expect.stringMatching(/^ {2}keepwarm stats --db /),
       expect.stringMatching(/^ {2}keepwarm report --out report.html --db /),
     ]);
+    // One noisy rule, flagged with its evidence, and its tuning suggestion; the enterprise rule is acted on and not flagged.
+    expect(result.stdout).toMatch(/\nnoisy rule no-contact: \d+% of \d+ settled nudges were noise: \d+% dismissed \("already in touch by email" \d+/);
+    expect(result.stdout).toMatch(
+      /\n {2}suggestion: daysSinceLastTouch greaterThanInclusive \d+ instead of 30; backtest over 90 days: [\d.]+ → [\d.]+ nudges\/week/,
+    );
+    expect(result.stdout).not.toContain("noisy rule no-contact-enterprise");
     // The sweep ran on the shipped rules.
     expect(JSON.parse((await runCli(["rules", "export"], env)).stdout)).toEqual(JSON.parse(defaultRulesText()));
   });

@@ -25,6 +25,10 @@ describe("keepwarm --help", () => {
 
   it("walks every command and subcommand: --help exits 0 and lists its real options and arguments", async () => {
     expect(all.length).toBeGreaterThan(20);
+    // Commands that began in the old style are declared like the rest (a port that dropped one would fail here).
+    const names = all.map(({ path }) => path.join(" "));
+    for (const name of ["outbox list", "outbox retry", "rules noise", "rules suggest", "health calibrate"]) expect(names).toContain(name);
+    expect(Object.keys(COMMANDS.report?.args ?? {})).toContain("calibrate");
     for (const { path, cmd } of all) {
       const result = await runInProcess([...path, "--help"]);
       expect(result.code, path.join(" ")).toBe(0);

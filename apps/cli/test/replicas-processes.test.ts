@@ -153,7 +153,10 @@ describe.skipIf(!PG)("replicas as real processes (needs PostgreSQL: run with KEE
   }, async () => {
     tmp = tempDir("keepwarm-replicas-proc-");
     const db = await freshDatabase(tmp);
-    fake = await new FakeSlack({ postDelayMs: 250 }).start();
+    // A Marketplace app's history allowance: the killed bot leaves an unknown outcome in
+    // each of its lanes, and at the 2025 default (one look-up a minute) settling them
+    // takes minutes; the delivery-faults suite covers that default.
+    fake = await new FakeSlack({ postDelayMs: 250, historyPerMinute: 100 }).start();
     const now = Date.now();
     const base = {
       KEEPWARM_DB: db,
@@ -162,6 +165,7 @@ describe.skipIf(!PG)("replicas as real processes (needs PostgreSQL: run with KEE
       KEEPWARM_DIGEST_THRESHOLD: "1000",
       KEEPWARM_MAX_NUDGES_PER_DAY: "1000",
       SLACK_API_URL: fake.apiUrl,
+      KEEPWARM_SLACK_HISTORY_PER_MINUTE: "100",
     };
 
     const imported = await runCli(["import", "customers", tmp.file("customers.csv", customersCsv(now))], base, { timeoutMs: SETUP_MS });

@@ -32,6 +32,20 @@ describe("keepwarm report", () => {
     expect((html.match(/https?:\/\/[^"'\s)]*/g) ?? []).filter((u) => u !== "http://www.w3.org/2000/svg")).toEqual([]);
   });
 
+  it("covers the same default period as keepwarm stats: the last 90 calendar days in KEEPWARM_TZ, today included", async () => {
+    const env = { KEEPWARM_DB: db, KEEPWARM_TZ: "Pacific/Kiritimati" };
+    const out = tmp.file("default.html");
+    expect((await runCli(["report", "--out", out], env)).code).toBe(0);
+    const stats = await runCli(["stats", "--json"], env);
+    expect(stats.code).toBe(0);
+    const { from, to, days } = JSON.parse(stats.stdout) as { from: string; to: string; days: number };
+    expect(days).toBe(90);
+    expect(readFileSync(out, "utf8")).toContain(`${from} → ${to} (90 days)`);
+    // --calibrate is accepted with the same period (the chart itself: packages/core/test/health-calibration.test.ts).
+    const calibrated = await runCli(["report", "--out", tmp.file("calibrated.html"), "--calibrate"], env);
+    expect([calibrated.code, calibrated.stderr]).toEqual([0, ""]);
+  });
+
   it("needs --out, and says so in one line without writing anything", async () => {
     const result = await runCli(["report"], { KEEPWARM_DB: db });
     expect(result.code).toBe(1);

@@ -30,7 +30,7 @@ describe("keepwarm stats", () => {
     expect(stats.touchCadence).toMatchObject({ customers: 4, quiet: 2 });
     expect(stats.loyalty).toEqual({ frequentBuyers: 2, enrolled: 1, enrollmentRate: 0.5 });
     expect(stats.funnel[0]).toMatchObject({ ruleId: "r1", nudged: 3, resolvedByTouch: 2, medianDaysToTouch: 4 });
-    expect(stats.holdouts[0].touched7.verdict).toMatch(/^not enough data yet/);
+    expect(stats.holdouts[0].touched7.verdict).toMatch(/^touched within 7 days: not enough data yet/);
   });
 
   it("--segment narrows every KPI to one segment", async () => {
@@ -45,7 +45,7 @@ describe("keepwarm stats", () => {
   it("prints a readable summary without --json", async () => {
     const result = await runCli(["stats", ...PERIOD_ARGS], { KEEPWARM_DB: db });
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("Retention   75.0% (3 of 4 customers at the start kept; 1 churned = 25.0%; 1 new)");
+    expect(result.stdout).toContain("Retention   75.0% ((4 at the end − 1 new) ÷ 4 at the start; 1 churned = 25.0%)");
     expect(result.stdout).toContain("NPS now     +33.3 (3 answers in the last 90 days");
     expect(result.stdout).toContain("Quiet       2 of 4 customers with no touch for 30+ days (1 never touched)");
     expect(result.stdout).toContain("r1: 3 nudged + 1 held out → 3 delivered → 2 resolved by a touch");

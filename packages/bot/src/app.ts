@@ -157,6 +157,7 @@ export function createApp(options: CreateAppOptions): BotApp {
     digestThreshold: env.KEEPWARM_DIGEST_THRESHOLD,
     escalation: { managers: env.KEEPWARM_MANAGERS, escalationChannel: env.KEEPWARM_ESCALATION_CHANNEL },
     maxNudgesPerDay: env.KEEPWARM_MAX_NUDGES_PER_DAY,
+    historyPerMinute: env.KEEPWARM_SLACK_HISTORY_PER_MINUTE,
     calendar,
     clock: options.deliveryClock ?? systemClock,
     logger: log,

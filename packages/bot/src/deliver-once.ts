@@ -19,6 +19,7 @@ export async function deliverOnceToSlack(store: Store, env: Env, warn?: (line: s
     digestThreshold: env.KEEPWARM_DIGEST_THRESHOLD,
     escalation: { managers: env.KEEPWARM_MANAGERS, escalationChannel: env.KEEPWARM_ESCALATION_CHANNEL },
     maxNudgesPerDay: env.KEEPWARM_MAX_NUDGES_PER_DAY,
+    historyPerMinute: env.KEEPWARM_SLACK_HISTORY_PER_MINUTE,
     calendar: new Calendar(env.KEEPWARM_TZ),
     ...(logger ? { logger } : {}),
   });

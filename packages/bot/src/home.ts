@@ -1,5 +1,5 @@
-import { DEFAULT_STATS_DAYS, npsStats, retentionStats } from "@keepwarm/core";
-import { countWaitingNudges, DAY_MS, openNudgesOf } from "@keepwarm/store";
+import { DEFAULT_STATS_DAYS, defaultStatsPeriod, npsStats, retentionStats } from "@keepwarm/core";
+import { countWaitingNudges, openNudgesOf } from "@keepwarm/store";
 import type { webApi } from "@slack/bolt";
 import { homeView } from "./blocks/home-view";
 import type { BotDeps } from "./deps";
@@ -11,7 +11,7 @@ export async function publishHome(client: webApi.WebClient, deps: BotDeps, userI
   const now = deps.now();
   const nudges = await openNudgesOf(deps.store.db, userId, 1000);
   // The team's NPS and retention: two bulk statements, cheap enough for every Home open.
-  const period = { since: now - DEFAULT_STATS_DAYS * DAY_MS, until: now, calendar: deps.calendar };
+  const period = defaultStatsPeriod(now, deps.calendar);
   const view = homeView(nudges.slice(0, HOME_NUDGES), await quietCustomers(deps.store, userId, now, deps.calendar, 10), nudges.length, {
     waiting: await countWaitingNudges(deps.store.db, userId),
     maxPerDay: deps.env.KEEPWARM_MAX_NUDGES_PER_DAY,

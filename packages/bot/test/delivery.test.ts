@@ -59,7 +59,7 @@ describe("Slack delivery from the outbox", () => {
     h = await startHarness({ customers: [{ id: "C-1", name: "Orphan Inc", owner: null }], env: { KEEPWARM_FALLBACK_CHANNEL: "#cs-team" } });
     await sweep(h.store);
     await h.bot.delivery.runOnce();
-    expect(h.fake.messages.get("cs-team")).toHaveLength(1);
+    expect(h.fake.messagesIn("cs-team")).toHaveLength(1);
     await h.close();
 
     h = await startHarness({ customers: [{ id: "C-1", name: "Orphan Inc", owner: null }] });
@@ -147,23 +147,31 @@ describe("Slack delivery from the outbox", () => {
     expect(h.fake.callsOf("conversations.history")).toHaveLength(0);
   });
 
-  it("survives a 5xx outage with exponential backoff and no duplicate", async () => {
+  it("survives a 5xx outage with exponential backoff, one bounded look-up per unknown outcome, and no duplicate", async () => {
     h = await startHarness({ customers: [{ id: "C-1", name: "Acme Corp" }] });
     await sweep(h.store);
     h.fake.failNext("chat.postMessage", 4, { status: 503 });
-    const waits: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      const pass = await h.bot.delivery.runOnce();
-      expect(pass.delivered).toBe(0);
-      waits.push(h.bot.delivery.resumeAt - h.clock.now());
-      expect((await outbox(h))[0]).toMatchObject({ status: "pending", attempts: i + 1, lastError: "HTTP 503 from Slack" });
-      h.clock.advance(waits[i] ?? 0);
+    const pauses: number[] = [];
+    for (let i = 0; i < 30 && (await pendingCount(h)) > 0; i++) {
+      const posts = h.fake.callsOf("chat.postMessage").length;
+      await h.bot.delivery.runOnce();
+      if (h.fake.callsOf("chat.postMessage").length > posts && (await pendingCount(h)) > 0) {
+        pauses.push(h.bot.delivery.resumeAt - h.clock.now());
+        expect((await outbox(h))[0]).toMatchObject({ status: "pending", lastError: "HTTP 503 from Slack" });
+      }
+      const next = Number((await outboxRows(h.store))[0]?.nextAttemptAt);
+      h.clock.t = Math.max(h.clock.now(), next, h.bot.delivery.resumeAt);
     }
-    expect(waits).toEqual([2000, 4000, 8000, 16000]);
-    const pass = await h.bot.delivery.runOnce();
-    expect(pass.delivered).toBe(1);
+    expect(pauses).toEqual([2000, 4000, 8000, 16000]);
     expect(h.fake.allMessages()).toHaveLength(1);
-    expect((await outbox(h))[0]?.status).toBe("done");
+    expect((await outbox(h))[0]).toMatchObject({ status: "done", attempts: 5 });
+    // Each 503 left an unknown outcome, settled by one narrow look-up, a minute apart at least.
+    const lookups = h.fake.callsOf("conversations.history");
+    expect(lookups).toHaveLength(4);
+    for (const call of lookups) {
+      expect(Number(call.args.limit)).toBeLessThanOrEqual(15);
+      expect(Number(call.args.latest) - Number(call.args.oldest)).toBeLessThanOrEqual(30);
+    }
   });
 
   it("keeps about one message per second per channel without really sleeping", async () => {
@@ -175,7 +183,7 @@ describe("Slack delivery from the outbox", () => {
     const started = Date.now();
     await h.bot.delivery.runOnce();
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(h.fake.messages.get("cs")).toHaveLength(3);
+    expect(h.fake.messagesIn("cs")).toHaveLength(3);
     expect(h.clock.sleeps).toEqual([1100, 1100]);
   });
 
@@ -200,12 +208,36 @@ describe("Slack delivery from the outbox", () => {
   });
 
   it("marks a refusal from Slack (channel_not_found) failed instead of retrying forever", async () => {
-    h = await startHarness({ customers: [{ id: "C-1", name: "Orphan", owner: null }], env: { KEEPWARM_FALLBACK_CHANNEL: "#gone" } });
+    h = await startHarness({ customers: [{ id: "C-1", name: "Orphan", owner: null }], env: { KEEPWARM_FALLBACK_CHANNEL: "C0GONE" } });
     await sweep(h.store);
     h.fake.failNext("chat.postMessage", 1, { error: "channel_not_found" });
     const pass = await h.bot.delivery.runOnce();
     expect(pass.failed).toBe(1);
     expect((await outbox(h))[0]).toMatchObject({ status: "failed", lastError: "slack error channel_not_found" });
+  });
+
+  it("resolves a channel name to its id once (conversations.list) and fails a name Slack does not know, saying so", async () => {
+    h = await startHarness({
+      customers: [1, 2].map((i) => ({ id: `C-${i}`, name: `Orphan ${i}`, owner: null })),
+      env: { KEEPWARM_FALLBACK_CHANNEL: "#cs-team", KEEPWARM_DIGEST_THRESHOLD: "10" },
+    });
+    await sweep(h.store);
+    await h.bot.delivery.runOnce();
+    expect(h.fake.callsOf("chat.postMessage").map((c) => c.args.channel)).toEqual(["C0CSTEAM", "C0CSTEAM"]);
+    expect(h.fake.callsOf("conversations.list")).toHaveLength(1);
+    expect(await h.store.db.selectFrom("slack_channels").select(["name", "channel_id"]).where("name", "=", "cs-team").execute()).toEqual([
+      { name: "cs-team", channel_id: "C0CSTEAM" },
+    ]);
+    await h.close();
+
+    h = await startHarness({ customers: [{ id: "C-1", name: "Orphan", owner: null }], env: { KEEPWARM_FALLBACK_CHANNEL: "#gone" } });
+    await sweep(h.store);
+    expect((await h.bot.delivery.runOnce()).failed).toBe(1);
+    expect(h.fake.callsOf("chat.postMessage")).toHaveLength(0);
+    expect((await outbox(h))[0]).toMatchObject({
+      status: "failed",
+      lastError: "channel #gone not found (conversations.list): archived, renamed, or private without the bot",
+    });
   });
 
   it("updates the message in place, buttons removed, when the nudge is resolved", async () => {

@@ -37,14 +37,15 @@ describe("escalations in Slack", () => {
 
     const posted = h.fake.messages.get("D0BOSS") ?? [];
     expect(posted).toHaveLength(1);
-    expect(h.fake.messages.get("cs-leads")).toBeUndefined();
+    expect(h.fake.messagesIn("cs-leads")).toBeUndefined();
     const text = posted[0]?.text ?? "";
     expect(text).toContain("*Acme Corp* (C-1): nudge #1 is still open");
     expect(text).toContain('by rule "Enterprise customer quiet for 14+ days" (no-contact-enterprise, rules v1)');
     expect(text).toContain("delivered to <@U0REP> 2026-11-23 10:00 UTC");
     expect(text).toContain("still open when escalated 2026-11-28");
     expect(JSON.stringify(posted[0]?.blocks)).toContain("Escalated to you as: manager of <@U0REP> (KEEPWARM_MANAGERS)");
-    expect(posted[0]?.metadata).toEqual({ event_type: "keepwarm_escalation", event_payload: { nudge_id: 1 } });
+    const escalation = await h.store.db.selectFrom("outbox").select("id").where("kind", "=", "escalate").executeTakeFirstOrThrow();
+    expect(posted[0]?.metadata).toEqual({ event_type: "keepwarm_escalation", event_payload: { nudge_id: 1, outbox_id: escalation.id } });
 
     // Later sweeps and passes never escalate it again.
     h.clock.advance(DAY_MS);
@@ -58,7 +59,7 @@ describe("escalations in Slack", () => {
     h = await startHarness({ customers: [ACME], env: { KEEPWARM_MANAGERS: "U0SOMEONE:U0BOSS", KEEPWARM_ESCALATION_CHANNEL: "#cs-leads" } });
     await deliverThenWait(h);
     expect((await h.bot.delivery.runOnce()).escalated).toBe(1);
-    const posted = h.fake.messages.get("cs-leads") ?? [];
+    const posted = h.fake.messagesIn("cs-leads") ?? [];
     expect(posted).toHaveLength(1);
     expect(posted[0]?.text).toContain("*Acme Corp* (C-1): nudge #1 is still open");
     expect(JSON.stringify(posted[0]?.blocks)).toContain("Escalated to you as: KEEPWARM_ESCALATION_CHANNEL");
@@ -72,7 +73,7 @@ describe("escalations in Slack", () => {
     await applyRuleSet(h.store, JSON.stringify(rules), { author: "U0ADMIN", source: "test" });
     await deliverThenWait(h);
     expect((await h.bot.delivery.runOnce()).escalated).toBe(1);
-    expect(h.fake.messages.get("vip-desk")).toHaveLength(1);
+    expect(h.fake.messagesIn("vip-desk")).toHaveLength(1);
     expect(escalationPosts(h)).toHaveLength(1);
   });
 

@@ -102,7 +102,9 @@ export async function startHarness(
   options: { env?: Record<string, string>; customers?: CustomerSeed[]; teamId?: string; clockNow?: () => number } = {},
 ): Promise<Harness> {
   const tmp = tempDir("keepwarm-bot-");
-  const fake = await new FakeSlack({ teamId: options.teamId ?? TEAM }).start();
+  const clock = new FakeClock();
+  // Slack's message timestamps follow delivery's clock, so look-ups by time window line up.
+  const fake = await new FakeSlack({ teamId: options.teamId ?? TEAM, now: () => clock.now() }).start();
   const location = await freshDatabase(tmp, "bot.db");
   const store = await openStore(location);
   // A running bot's connection pool is warm. A cold one (PostgreSQL) makes the first
@@ -117,7 +119,6 @@ export async function startHarness(
     KEEPWARM_ADMINS: "U0ADMIN",
     ...options.env,
   });
-  const clock = new FakeClock();
   const silent = { info: () => {}, warn: () => {}, error: () => {} };
   const bot = createApp({ store, env, clock: options.clockNow ?? (() => NOW), deliveryClock: clock, logger: silent, deliveryLoop: false, host: "127.0.0.1" });
   const port = await bot.start(0);

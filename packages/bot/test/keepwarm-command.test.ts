@@ -124,4 +124,39 @@ describe("/keepwarm", () => {
     expect(announce.args.channel).toBe("U0ADMIN");
     expect(String(announce.args.text)).toContain("from Slack: no rule changes.");
   });
+
+  it("rules and stats flag a rule whose nudges are mostly dismissed, with the evidence, escaped", async () => {
+    const day = 86_400_000;
+    await h.store.db
+      .insertInto("nudges")
+      .values(
+        Array.from({ length: 20 }, (_, i) => ({
+          rule_id: "no-contact",
+          rule_set_version: 1,
+          customer_id: 3,
+          status: "dismissed" as const,
+          priority: 2,
+          explanation: "why",
+          message: "message",
+          facts: "{}",
+          held_out: 0,
+          resolve_on_touch: 1,
+          cooldown_days: 14,
+          destination: "owner",
+          created_at: NOW - (30 + i) * day,
+          updated_at: NOW - (30 + i) * day,
+          delivered_at: NOW - (30 + i) * day,
+          closed_at: NOW - (29 + i) * day,
+          close_reason: "dismissed",
+          close_note: i < 12 ? "<!channel> seasonal" : null,
+        })),
+      )
+      .execute();
+    const text = await keepwarm("rules");
+    expect(text).toContain("*Noise, last 90 days*");
+    expect(text).toContain(":warning: `no-contact` looks like noise (a tuning proposal: `keepwarm rules suggest no-contact`)");
+    expect(text).toContain('100% of 20 settled nudges were noise: 100% dismissed ("&lt;!channel&gt; seasonal" 12, "no reason" 8)');
+    expect(text).not.toContain("<!channel>");
+    expect(await keepwarm("stats")).toContain(":warning: `no-contact` looks like noise");
+  });
 });

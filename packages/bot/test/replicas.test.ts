@@ -155,8 +155,8 @@ describe("two bots delivering from one database", () => {
     }
     // Channels are not budgeted: all ten in one digest each.
     const sorted = (ids: number[]) => [...ids].sort((x, y) => x - y);
-    expect(posted.get("vip")?.map(sorted)).toEqual([sorted(expected.channel)]);
-    expect(posted.get("cs")?.map(sorted)).toEqual([sorted(expected.fallback)]);
+    expect(posted.get(fake.channelId("vip"))?.map(sorted)).toEqual([sorted(expected.channel)]);
+    expect(posted.get(fake.channelId("cs"))?.map(sorted)).toEqual([sorted(expected.fallback)]);
     expect(all).toHaveLength(REPS.length * MAX_PER_DAY + 20);
 
     const outbox = await outboxRows(a);

@@ -44,6 +44,7 @@ const nudge = (over: Partial<NudgeView> = {}): NudgeView => ({
   tier: H,
   ownerSlackId: OWNER,
   touchKind: null,
+  claimedBy: null,
   ...over,
 });
 
@@ -260,10 +261,17 @@ describe("every message, view and answer builder, with hostile strings in every 
             expired: 0,
             stillOpen: 0,
             escalated: 0,
+            settled: 1,
+            snoozedRepeatedly: 0,
+            expiredUntouched: 0,
+            resolvedByRoutineTouch: 0,
+            alreadyTouched: 0,
+            noisy: 0,
             medianDaysToTouch: 1,
           },
         ],
         holdouts: [{ ruleId: H, nudges: { nudged: 1, heldOut: 1 }, touched7: comparison, touched14: comparison, churned: comparison, npsChange: comparison }],
+        noise: { ...stats.noise, rules: [{ ruleId: H, flagged: true, evidence: [H] } as never] },
       };
       const message = statsMessage(hostile, { stats: { quiet: 1, touchesThisWeek: 1, openNudges: 1, weekStart: NOW }, mine: true }, (ms) =>
         new Date(ms).toISOString(),

@@ -79,9 +79,9 @@ describe("/keepwarm stats", () => {
       "Quiet customers (30+ days): *2*",
       "Touches this week (since 2026-11-23): *1*",
       "Open nudges: *2*",
-      "*Team, last 90 days* (2026-08-25 → 2026-11-23)",
+      "*Team, last 90 days* (2026-08-26 → 2026-11-23)",
       "NPS now: *+25* (4 answers in the last 90 days: 2 promoters, 1 passives, 1 detractors)",
-      "Retention: *80.0%* (4 of 5 customers at the start kept; 1 churned; 1 new)",
+      "Retention: *80.0%* ((5 at the end − 1 new) ÷ 5 at the start; 1 churned)",
       "Quiet customers (30+ days): *2* of 5",
       "`no-contact`: 3 nudged → 3 delivered → 2 resolved by a touch · 0 snoozed · 0 dismissed · 0 expired · 1 open · 0 escalated · median 2.5 days to a touch",
       "`no-contact-enterprise`: 1 nudged → 1 delivered → 0 resolved by a touch · 0 snoozed · 0 dismissed · 0 expired · 1 open · 0 escalated · median — to a touch",
@@ -101,7 +101,7 @@ describe("/keepwarm stats", () => {
     const enterprise = await statsAnswer(h, "stats enterprise");
     expect(enterprise.text).toContain("segment enterprise");
     expect(enterprise.text).toContain("NPS now: *0* (1 answers in the last 90 days: 0 promoters, 1 passives, 0 detractors)");
-    expect(enterprise.text).toContain("Retention: *100.0%* (1 of 1 customers at the start kept; 0 churned; 0 new)");
+    expect(enterprise.text).toContain("Retention: *100.0%* ((1 at the end − 0 new) ÷ 1 at the start; 0 churned)");
     expect(enterprise.text).not.toContain("`no-contact`:");
     const unknown = await statsAnswer(h, "stats <script>");
     expect(unknown.text).toBe('Unknown segment "&lt;script&gt;"; segments: enterprise, smb.');
@@ -149,7 +149,7 @@ describe("/keepwarm stats", () => {
     expect(text).toContain(`\`no-contact\` (${nudged} nudged, ${heldOut} held out)`);
     // Nudges 3 days old cannot be scored on "touched within 7 days" yet.
     expect(text).toContain("not enough data yet: needs 30 in each group, has 0 nudged and 0 held out");
-    expect(text).toContain(`churned after the nudge: 0% of nudged vs ${churnedPct}% of held out (−${churnedPct} points, 95% CI −`);
+    expect(text).toContain(`churned after the nudge: lower when nudged: 0% of nudged vs ${churnedPct}% of held out (−${churnedPct} points, 95% CI −`);
     expect(text).toMatch(/held out \(−\d+ points, 95% CI −\d+ to −\d+; p &lt; 0\.001\)/);
     expect(text).toContain("not enough data yet: needs 30 customers with an NPS answer before and after the nudge in each group, has 0 nudged and 0 held out");
   });
@@ -171,7 +171,7 @@ describe("App Home numbers", () => {
     const view = JSON.stringify((await h.fake.waitFor(() => h.fake.callsOf("views.publish")[0])).args.view);
     expect(view).toContain("Your touches this week: *1*  ·  your open nudges: *2*");
     expect(view).toContain("Team NPS now: *+25*");
-    expect(view).toContain("Team retention, last 90 days: *80.0%* (4 of 5 customers at the start kept; 1 churned; 1 new)");
+    expect(view).toContain("Team retention, last 90 days: *80.0%* ((5 at the end − 1 new) ÷ 5 at the start; 1 churned)");
     expect(view).not.toContain("waiting:");
   });
 });

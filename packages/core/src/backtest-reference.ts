@@ -7,7 +7,7 @@ import {
   type BacktestReport,
   type BacktestRuleReport,
   isoWeek,
-  OUTCOME_WINDOW_DAYS,
+  outcomeHorizon,
 } from "./backtest";
 import { findMatches } from "./sweep";
 
@@ -120,7 +120,7 @@ async function summarise(
     context.now,
   );
   const outcome = (nudge: Fired) => {
-    const horizon = Math.min(nudge.at + OUTCOME_WINDOW_DAYS * DAY_MS, context.now);
+    const horizon = outcomeHorizon(context.calendar, nudge.at, context.now);
     const churned = churnedAt.get(nudge.customerId);
     return {
       touched: touches.get(nudge.customerId)?.some((at) => at > nudge.at && at <= horizon) ?? false,
@@ -139,6 +139,7 @@ async function summarise(
       churned: 0,
       customers: new Set(mine.map((nudge) => nudge.customerId)).size,
       heldOut: mine.filter((nudge) => nudge.heldOut).length,
+      churnedCustomers: [...new Set(mine.filter((nudge) => outcome(nudge).churned).map((nudge) => nudge.externalId))].sort(),
       weeks: [],
       sample: [],
     };

@@ -10,6 +10,15 @@ export const BACKTEST_MAX_DAYS = 365;
 /** "Was the customer in fact touched soon after the nudge?" looks this far ahead. */
 export const OUTCOME_WINDOW_DAYS = 7;
 
+/**
+ * The last instant a touch counts as "within 7 days" of a nudge at `at`: the end of the
+ * 7th calendar day after the nudge's day in KEEPWARM_TZ (not 168 hours, which a DST
+ * change makes 167 or 169), and never later than `now`.
+ */
+export function outcomeHorizon(calendar: Calendar, at: number, now: number): number {
+  return Math.min(calendar.startOfDay(calendar.dayNumber(at) + OUTCOME_WINDOW_DAYS + 1) - 1, now);
+}
+
 export interface BacktestOptions {
   calendar: Calendar;
   /** How many complete past days to replay: the `days` days before today. */
@@ -45,6 +54,8 @@ export interface BacktestRuleReport extends BacktestCounts {
   /** Distinct customers nudged. */
   customers: number;
   heldOut: number;
+  /** External ids of the customers nudged who churned after a nudge, by the end of the window (code-point order). */
+  churnedCustomers: string[];
   weeks: Array<BacktestCounts & { week: string }>;
   sample: BacktestNudge[];
 }
@@ -91,6 +102,7 @@ interface RuleTally {
   churned: number;
   heldOut: number;
   customers: number;
+  churnedCustomers: Set<string>;
   /** Per replayed day: fired, touched, churned. */
   byDay: Int32Array;
   /** The first nudges in (day, customer) order, as the day-by-day replay lists them. */
@@ -135,6 +147,7 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
     churned: 0,
     heldOut: 0,
     customers: 0,
+    churnedCustomers: new Set(),
     byDay: new Int32Array(days * 3),
     sample: [],
   }));
@@ -228,7 +241,7 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
             liveBasis[r] = lastTouchAt ?? sinceAt ?? createdAt;
             liveAt[r] = dayEnd;
             const tally = tallies[r] as RuleTally;
-            const horizon = Math.min(dayEnd + OUTCOME_WINDOW_DAYS * DAY_MS, now);
+            const horizon = outcomeHorizon(calendar, dayEnd, now);
             const next = touchAt[firstAbove(touchAt, dayEnd, touchEnd)];
             const touched = next !== undefined && next <= horizon;
             const churned = churnedAt !== null && churnedAt > dayEnd && churnedAt <= now;
@@ -242,6 +255,7 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
             if (churned) {
               tally.churned++;
               tally.byDay[d * 3 + 2] = (tally.byDay[d * 3 + 2] as number) + 1;
+              tally.churnedCustomers.add(externalId);
             }
             if (heldOut) tally.heldOut++;
             if (firedHere[r] === 0) {
@@ -295,6 +309,7 @@ export async function backtestRuleSet(store: Store, ruleFile: RuleFile, options:
       churned: tally.churned,
       customers: tally.customers,
       heldOut: tally.heldOut,
+      churnedCustomers: [...tally.churnedCustomers].sort(),
       weeks: [...weeks].map(([week, counts]) => ({ week, ...counts })),
       sample: tally.sample.map((entry) => entry.nudge),
     };

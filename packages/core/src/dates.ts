@@ -1,7 +1,8 @@
 import type { Calendar } from "@keepwarm/rules";
 import { DAY_MS } from "@keepwarm/store";
 
-const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** A bare date: a calendar day, read in KEEPWARM_TZ. */
+export const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
 function validDate(y: number, m: number, d: number): boolean {

@@ -211,16 +211,24 @@ export function demoRulesText(): string {
 }
 
 const HISTORY_WEEKS = 26;
+/**
+ * no-contact is the demo's noisy rule: at 30 days most of its nudges come too early,
+ * so reps dismiss them ("already in touch by email"), snooze them again and again, or
+ * let the next routine touch close them; `keepwarm rules noise` flags it and `keepwarm
+ * rules suggest no-contact` proposes a later threshold. The enterprise rule is acted on.
+ */
 const HISTORY_RULES = [
-  { id: "no-contact", enterprise: false, perWeek: 9, cooldownDays: 14, priority: PRIORITIES.normal },
-  { id: "no-contact-enterprise", enterprise: true, perWeek: 4, cooldownDays: 7, priority: PRIORITIES.high, escalateAfterDays: 5 },
+  { id: "no-contact", enterprise: false, perWeek: 9, cooldownDays: 14, priority: PRIORITIES.normal, noisy: true },
+  { id: "no-contact-enterprise", enterprise: true, perWeek: 4, cooldownDays: 7, priority: PRIORITIES.high, escalateAfterDays: 5, noisy: false },
 ] as const;
+const DEMO_DISMISS_REASONS = ["already in touch by email", "seasonal: quiet on purpose", "Already in touch by email", null] as const;
 
 /**
  * Six months of history so the KPIs have something to say: past no-contact nudges
- * (20% held out, as the demo rules say) with outcomes — nudged customers get a touch
- * sooner and more often than held-out ones — and monthly NPS answers that improve
- * slowly. Installs the demo rules unless an admin already applied their own.
+ * (20% held out, as the demo rules say) with outcomes — customers nudged by the
+ * enterprise rule get a touch sooner and more often than held-out ones, while the
+ * noisy no-contact rule's nudges are mostly dismissed, snoozed or answered late — and
+ * monthly NPS answers that improve slowly. Installs the demo rules unless an admin already applied their own.
  */
 async function generateDemoHistory(trx: Db, now: number, random: () => number): Promise<{ touches: number; nps: number }> {
   const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
@@ -241,9 +249,22 @@ async function generateDemoHistory(trx: Db, now: number, random: () => number): 
         const customer = pool.splice(Math.floor(random() * pool.length), 1)[0];
         if (customer === undefined) break;
         const heldOut = isHeldOut(rule.id, customer.externalId, 20);
-        // The effect the holdout measures: a nudge makes a touch within two weeks much likelier.
+        // The effect the holdout measures: a nudge of the enterprise rule makes a touch within a week much likelier;
+        // one of the noisy rule is mostly answered late (the next routine touch, 8–13 days on) or not at all.
         const roll = random();
-        const touchedAfter = heldOut ? (roll < 0.3 ? between(2, 13) : null) : roll < 0.72 ? between(0, 12) : null;
+        const touchedAfter = heldOut
+          ? roll < 0.3
+            ? between(2, 13)
+            : null
+          : rule.noisy
+            ? roll < 0.22
+              ? between(0, 6)
+              : roll < 0.42
+                ? between(8, 13)
+                : null
+            : roll < 0.72
+              ? between(0, 6)
+              : null;
         const rep = customer.owner ?? DEMO_REPS[0]?.id ?? "U0DEMOANA";
         let touchId: number | null = null;
         let closedAt = createdAt + 14 * DAY_MS;
@@ -260,8 +281,9 @@ async function generateDemoHistory(trx: Db, now: number, random: () => number): 
           });
           totals.touches++;
         }
-        const dismissed = touchId === null && !heldOut && random() < 0.15;
-        const snoozed = !heldOut && random() < 0.2;
+        const dismissed = touchId === null && !heldOut && random() < (rule.noisy ? 0.6 : 0.15);
+        const reason = dismissed && rule.noisy ? DEMO_DISMISS_REASONS[Math.floor(random() * DEMO_DISMISS_REASONS.length)] : null;
+        const snoozes = heldOut ? 0 : rule.noisy ? (random() < 0.35 ? between(1, 3) : 0) : random() < 0.2 ? 1 : 0;
         const overdue = touchedAfter === null || touchedAfter >= ("escalateAfterDays" in rule ? rule.escalateAfterDays : 99);
         await insertDemoNudge(trx, {
           rule_id: rule.id,
@@ -280,10 +302,12 @@ async function generateDemoHistory(trx: Db, now: number, random: () => number): 
           created_at: createdAt,
           updated_at: closedAt,
           snoozed_until: null,
-          snoozed_by: snoozed ? rep : null,
+          snoozed_by: snoozes > 0 ? rep : null,
+          snooze_count: snoozes,
           closed_at: closedAt,
           closed_by: touchId !== null || dismissed ? rep : null,
           close_reason: touchId !== null ? "touch" : dismissed ? "dismissed" : "conditions-cleared",
+          close_note: reason ?? null,
           resolved_touch_id: touchId,
           cooldown_until: closedAt + rule.cooldownDays * DAY_MS,
           delivered_at: heldOut ? null : createdAt + 60_000,

@@ -90,6 +90,8 @@ const envSchema = z.object({
   KEEPWARM_DIGEST_THRESHOLD: z.coerce.number().int().min(2, "must be at least 2").default(3),
   // Per rep and calendar day; the rest stay queued for the next day (highest priority first).
   KEEPWARM_MAX_NUDGES_PER_DAY: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).default(20),
+  // conversations.history calls Slack allows the app per minute: 1 for apps outside the Marketplace since 2025 (docs/slack.md).
+  KEEPWARM_SLACK_HISTORY_PER_MINUTE: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).max(100, "must be at most 100").default(1),
   KEEPWARM_MANAGERS: optional.transform((v, ctx) => parseManagers(v, ctx)),
   KEEPWARM_ESCALATION_CHANNEL: optional.refine((v) => v === undefined || CHANNEL.test(v), CHANNEL_MESSAGE),
 });

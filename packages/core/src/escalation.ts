@@ -26,7 +26,8 @@ export async function escalateOverdueNudges(store: Store, ruleSet: ActiveRuleSet
   if (days.size === 0) return [];
   const due = (await escalationCandidates(store.db, options.now)).filter((c) => {
     const after = days.get(c.ruleId);
-    return after !== undefined && options.calendar.daysBetween(c.deliveredAt, options.now) >= after;
+    // A claimed nudge's clock restarts at the claim: whoever took the customer gets the rule's full time.
+    return after !== undefined && options.calendar.daysBetween(c.claimedAt ?? c.deliveredAt, options.now) >= after;
   });
   const escalated = new Set(
     await markEscalated(

@@ -13,3 +13,15 @@ export function isHeldOut(ruleId: string, customerExternalId: string, holdoutPer
   if (holdoutPercent <= 0) return false;
   return fnv1a(`${ruleId}\u0000${customerExternalId}`) % 10_000 < Math.round(holdoutPercent * 100);
 }
+
+export type Variant = "a" | "b";
+
+/**
+ * The message version a customer gets from a rule with an A/B test: half "a", half "b",
+ * stable for the (rule, customer), and drawn apart from the holdout group (another
+ * hash input), so being held out says nothing about the version.
+ */
+export function variantOf(ruleId: string, customerExternalId: string): Variant {
+  // Not `% 2`: FNV-1a's lowest bit is only the parity of the input's low bits, the same for many rule ids.
+  return fnv1a(`${ruleId}\u0000${customerExternalId}\u0000variant`) % 10_000 < 5_000 ? "a" : "b";
+}

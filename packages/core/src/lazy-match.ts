@@ -10,7 +10,7 @@ import {
   renderTemplate,
   templateFacts,
 } from "@keepwarm/rules";
-import { isHeldOut } from "./holdout";
+import { isHeldOut, type Variant, variantOf } from "./holdout";
 import type { Match } from "./match";
 
 /** Facts every nudge message shows when the sweep computed them (the Slack context line, the console). */
@@ -24,7 +24,14 @@ const storedKeys = new WeakMap<Rule, string[]>();
 export function storedFactNames(rule: Rule): string[] {
   let keys = storedKeys.get(rule);
   if (keys === undefined) {
-    keys = [...new Set([...SHOWN_FACTS, ...factsUsed(rule.conditions), ...templateFacts(rule.nudge.message)])];
+    keys = [
+      ...new Set([
+        ...SHOWN_FACTS,
+        ...factsUsed(rule.conditions),
+        ...templateFacts(rule.nudge.message),
+        ...(rule.nudge.variantB === undefined ? [] : templateFacts(rule.nudge.variantB.message)),
+      ]),
+    ];
     storedKeys.set(rule, keys);
   }
   return keys;
@@ -65,6 +72,10 @@ export class LazyMatch implements Match {
     return isHeldOut(this.rule.id, this.row.externalId, this.rule.nudge.holdoutPercent);
   }
 
+  get variant(): Variant | null {
+    return this.rule.nudge.variantB === undefined ? null : variantOf(this.rule.id, this.row.externalId);
+  }
+
   get explanation(): string {
     const { context, facts, row } = this;
     this.#explanation ??= explain(this.rule, facts, { health: context.health, past: context.past, segment: row.segment });
@@ -73,7 +84,8 @@ export class LazyMatch implements Match {
 
   get message(): string {
     const row = this.row;
-    this.#message ??= renderTemplate(this.rule.nudge.message, {
+    const template = this.variant === "b" ? (this.rule.nudge.variantB?.message ?? this.rule.nudge.message) : this.rule.nudge.message;
+    this.#message ??= renderTemplate(template, {
       customer: { name: row.name, id: row.externalId, segment: row.segment, tier: row.tier, lifecycleStage: row.lifecycleStage },
       owner: row.ownerSlackId,
       explanation: this.explanation,
@@ -103,6 +115,7 @@ export class LazyMatch implements Match {
       explanation: this.explanation,
       message: this.message,
       heldOut: this.heldOut,
+      variant: this.variant,
       lastTouchAt: this.lastTouchAt,
     };
   }

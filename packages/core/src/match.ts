@@ -11,6 +11,8 @@ export interface Match {
   explanation: string;
   message: string;
   heldOut: boolean;
+  /** The message version ("a" or "b") when the rule runs an A/B test; null otherwise. */
+  variant: "a" | "b" | null;
   /** The customer's last touch when planned: only a newer touch resolves the nudge. */
   lastTouchAt: number | null;
 }

@@ -1,8 +1,8 @@
-import type { Nudge, NudgeActionResult, Store } from "@keepwarm/store";
-import { DAY_MS, dismissLiveNudge, findNudge, snoozeLiveNudge } from "@keepwarm/store";
+import type { ClaimResult, Nudge, NudgeActionResult, Store } from "@keepwarm/store";
+import { claimUnownedCustomer, DAY_MS, dismissLiveNudge, findNudge, snoozeLiveNudge } from "@keepwarm/store";
 import { UserError } from "./errors";
 
-export type { NudgeActionResult } from "@keepwarm/store";
+export type { ClaimResult, NudgeActionResult } from "@keepwarm/store";
 
 export const SNOOZE_DAYS = [3, 7, 14, 30] as const;
 
@@ -20,4 +20,9 @@ export async function snoozeNudge(store: Store, nudgeId: number, days: number, b
 export async function dismissNudge(store: Store, nudgeId: number, by: string, reason: string | null, now = Date.now()): Promise<NudgeActionResult> {
   const note = reason === null || reason.trim() === "" ? null : reason.trim().slice(0, 500);
   return dismissLiveNudge(store.db, { nudgeId, by, note, now });
+}
+
+/** "I'll take it": the clicker becomes the owner of the nudge's unowned customer, unless someone was faster. */
+export async function claimNudge(store: Store, nudgeId: number, by: string, now = Date.now()): Promise<ClaimResult> {
+  return claimUnownedCustomer(store.db, { nudgeId, by, now });
 }

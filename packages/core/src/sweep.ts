@@ -110,11 +110,10 @@ export async function findMatches(
     if (options.onProgress !== undefined && evaluated % 10_000 === 0) options.onProgress(evaluated);
   };
   const next = factRowChunks(store, options.now, columns);
-  for (let after = 0; ; ) {
-    const rows = await next(after, SWEEP_CHUNK);
-    for (const match of await matchRows(evaluation, rows, { now: options.now, calendar: options.calendar, lastTouch }, counted)) matches.push(match);
-    if (rows.length < SWEEP_CHUNK) break;
-    after = (rows[rows.length - 1] as (typeof rows)[number]).id;
+  for (let after: number | undefined = 0; after !== undefined; ) {
+    const chunk = await next(after, SWEEP_CHUNK);
+    for (const match of await matchRows(evaluation, chunk.rows, { now: options.now, calendar: options.calendar, lastTouch }, counted)) matches.push(match);
+    after = chunk.next;
   }
   return { evaluated, matches };
 }
@@ -174,7 +173,8 @@ function plannedRows(plan: Plan, ruleSetVersion: number, runId: number): Planned
       priority: PRIORITIES[nudge.priority],
       explanation: match.explanation,
       message: match.message,
-      action: nudge.action ?? null,
+      // Version "b" brings its own action; without one it keeps the rule's.
+      action: (match.variant === "b" ? nudge.variantB?.action : undefined) ?? nudge.action ?? null,
       facts: match instanceof LazyMatch ? match.factsJson : JSON.stringify(match.facts),
       heldOut: match.heldOut,
       resolveOnTouch: nudge.resolveOnTouch,
@@ -182,6 +182,7 @@ function plannedRows(plan: Plan, ruleSetVersion: number, runId: number): Planned
       destination: nudge.destination,
       sweepRunId: runId,
       lastTouchAt: match.lastTouchAt,
+      variant: match.variant,
     };
   });
 }
@@ -227,8 +228,9 @@ async function sweepChunks(
   };
   let after = 0;
   for (;;) {
-    const rows = await scan(after, chunkSize);
-    const last = rows.length < chunkSize ? Number.MAX_SAFE_INTEGER : (rows[rows.length - 1] as (typeof rows)[number]).id;
+    const { rows, next } = await scan(after, chunkSize);
+    // The chunk covers the ids (after, last]: its live nudges are planned with it.
+    const last = next ?? Number.MAX_SAFE_INTEGER;
     const matches = await matchRows(evaluation, rows, { now, calendar, lastTouch }, counted);
     totals.matched += matches.length;
     const planChunk = async (db: Db) => {

@@ -1,6 +1,18 @@
-import { countIn, defineFact, FACTS, factTableMarkdown, lastAt, ruleFileJsonSchema, ruleFileProgram, type RuleFile, validateRuleFile } from "@keepwarm/rules";
+import { readFileSync } from "node:fs";
+import {
+  countIn,
+  defineFact,
+  FACTS,
+  factTableMarkdown,
+  lastAt,
+  type RuleFile,
+  ruleFileJsonSchema,
+  ruleFileProgram,
+  validateRuleFile,
+  withFactTable,
+} from "@keepwarm/rules";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { backtestRuleSet } from "../src/index";
+import { backtestRuleSet, prepareEvaluation, sweepColumns } from "../src/index";
 import { addCustomer, addNps, addTouch, daysBefore, type Fixture, freshStore, NOW, sweepAt, UTC } from "./sweep-fixtures";
 
 /*
@@ -41,6 +53,9 @@ describe("a fact defined in one place", () => {
       const schema = ruleFileJsonSchema() as { $defs: { fact: { anyOf: Array<{ const?: string }> } } };
       expect(schema.$defs.fact.anyOf.map((entry) => entry.const)).toContain("otherTouchesLast60Days");
       expect(factTableMarkdown()).toContain("| `otherTouchesLast60Days` | number | touches | Touches of kind other on the last 60 calendar days. |");
+      // What the docs generator (scripts/generate-facts.ts) writes into docs/rules.md.
+      const docs = withFactTable(readFileSync(new URL("../../../docs/rules.md", import.meta.url), "utf8"));
+      expect(docs).toContain("| `otherTouchesLast60Days` | number | touches |");
 
       const ruleFile = ruleFileOf({ all: [{ fact: "otherTouchesLast60Days", operator: "greaterThanInclusive", value: 2 }] });
       const { store } = fixture;
@@ -49,6 +64,10 @@ describe("a fact defined in one place", () => {
       await addTouch(store, busy, daysBefore(50), "call");
       await addCustomer(store, { id: "C-QUIET" });
 
+      // The sweep's SQL scan reads its aggregates as calendar-day windows, and nothing else.
+      const { columns } = sweepColumns(prepareEvaluation(ruleFile), NOW, UTC);
+      expect(columns.map((c) => c.name)).toEqual(["touches.count(0..59)@0", "touches.lastAt[other]@0", "touches.lastAt@0"]);
+      expect(columns[0]).toMatchObject({ of: "touches", op: "count", from: UTC.startOfDay(UTC.dayNumber(NOW) - 59), to: NOW });
       const report = await sweepAt(store, NOW, { dryRun: true, ruleSet: { version: 0, ruleFile, json: "" } });
       expect(report.nudges.map((n) => [n.customerId, n.explanation])).toEqual([["C-BUSY", "2 touches of the new kind in 60 days (rule: ≥ 2)"]]);
 

@@ -1,7 +1,9 @@
 import { type RuleFile, validateRuleFile } from "@keepwarm/rules";
+import type { Store } from "@keepwarm/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { seededRandom } from "../src/demo-data";
 import { calibrateHealth } from "../src/health-calibration";
+import { applyRuleSet, buildReportData, buildReportHtml, renderReportHtml } from "../src/index";
 import { aucOf, ClusteredScores } from "../src/stats/auc";
 import { addCustomer, addTouch, daysBefore, type Fixture, freshStore, NOW, UTC } from "./sweep-fixtures";
 
@@ -64,28 +66,62 @@ function ruleFile(): RuleFile {
   return result.ruleFile;
 }
 
+/** Ten customers nobody touches, who churn 60 days ago; ten touched every 3 days who stay. */
+async function perfectBook(store: Store): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    const id = await addCustomer(store, { id: `LEFT-${i}`, since: daysBefore(400) });
+    await store.db
+      .updateTable("customers")
+      .set({ churned_at: daysBefore(60) })
+      .where("id", "=", id)
+      .execute();
+  }
+  for (let i = 0; i < 10; i++) {
+    const id = await addCustomer(store, { id: `STAYED-${i}`, since: daysBefore(400) });
+    for (let d = 200; d >= 0; d -= 3) await addTouch(store, id, daysBefore(d));
+  }
+}
+
 let fixture: Fixture;
 beforeEach(async () => {
   fixture = await freshStore();
 });
 afterEach(() => fixture.close());
 
+describe("the report's calibration chart", () => {
+  it("keepwarm report --calibrate draws churn per grade with its intervals, the AUC and the components; without it, says how to get it", async () => {
+    const { store } = fixture;
+    await perfectBook(store);
+    await applyRuleSet(store, JSON.stringify({ health: HEALTH, rules: [] }), { author: "test", source: "test", now: daysBefore(500) });
+    const period = { since: daysBefore(90), until: NOW, calendar: UTC };
+    const data = await buildReportData(store, period, NOW, { calibrateDays: 120 });
+    // The same figures as keepwarm health calibrate on this book (above): 50 snapshots in A, none churned; 50 in F, all churned.
+    expect(data.calibration?.grades.map((g) => [g.grade, g.observations, g.churned])).toEqual([
+      ["A", 50, 0],
+      ["B", 0, 0],
+      ["C", 0, 0],
+      ["D", 0, 0],
+      ["F", 50, 50],
+    ]);
+    const html = renderReportHtml(data);
+    const chart = html.match(/<svg [^>]*aria-label="churn within 90 days per health grade"[\s\S]*?<\/svg>/)?.[0] ?? "";
+    // One bar per grade with a score: A at 0 % and F at 100 %, each with its n; grades without snapshots say n=0.
+    expect(chart.match(/>grade [ABCDF]</g)).toEqual([">grade A<", ">grade B<", ">grade C<", ">grade D<", ">grade F<"]);
+    expect(chart.match(/font-weight="600">\d+%</g)).toEqual(['font-weight="600">0%<', 'font-weight="600">100%<']);
+    expect(chart.match(/n=\d+/g)).toEqual(["n=50", "n=0", "n=0", "n=0", "n=50"]);
+    expect(html).toContain("ROC AUC of the score 1.00 (95 % CI 1.00–1.00): low scores do go with churn");
+    expect(html).toContain("<td>touch</td><td>daysSinceLastTouch</td><td>1.00 (95 % CI 1.00–1.00)</td>");
+
+    const plain = await buildReportHtml(store, period, NOW);
+    expect(plain).not.toContain("per health grade</");
+    expect(plain).toContain("<code>keepwarm report --calibrate</code> adds the check");
+  });
+});
+
 describe("keepwarm health calibrate", () => {
   it("on a book where the score separates churners perfectly: AUC 1, churn 100 % in F and 0 % in A", async () => {
     const { store } = fixture;
-    // Ten customers nobody touches, who churn 60 days ago; ten touched every 3 days who stay.
-    for (let i = 0; i < 10; i++) {
-      const id = await addCustomer(store, { id: `LEFT-${i}`, since: daysBefore(400) });
-      await store.db
-        .updateTable("customers")
-        .set({ churned_at: daysBefore(60) })
-        .where("id", "=", id)
-        .execute();
-    }
-    for (let i = 0; i < 10; i++) {
-      const id = await addCustomer(store, { id: `STAYED-${i}`, since: daysBefore(400) });
-      for (let d = 200; d >= 0; d -= 3) await addTouch(store, id, daysBefore(d));
-    }
+    await perfectBook(store);
     // 120 days: the scored days are 91 … 120 days ago, weekly: 91, 98, 105, 112, 119.
     const report = await calibrateHealth(store, ruleFile(), { calendar: UTC, now: NOW, days: 120, resamples: 50 });
     expect(report).toMatchObject({ snapshots: 5, from: "2026-02-16", to: "2026-03-16", observations: 100, customers: 20, churned: 50, horizonDays: 90 });

@@ -1,6 +1,7 @@
+import { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
 import { afterEach, describe, expect, it } from "vitest";
-import { applyRuleSet, deliverToConsole, holdoutComparison, isHeldOut, runSweep, twoProportionTest, wilsonInterval } from "../src/index";
+import { applyRuleSet, deliverToConsole, holdoutComparison, isHeldOut, newcombeInterval, runSweep, twoProportionTest, wilsonInterval } from "../src/index";
 import { ago, customer, freshStatsStore, NOW, nudge, PERIOD, touch, UTC } from "./stats-fixture";
 
 let close: (() => Promise<void>) | undefined;
@@ -111,12 +112,51 @@ describe("holdout comparison statistics", () => {
     expect(h?.touched14.heldOut).toMatchObject({ n: 40, yes: 15 });
     expect(h?.touched14.test?.z).toBeCloseTo(3.3806, 3);
     expect(h?.touched14.test?.p).toBeCloseTo(0.000723, 5);
-    expect(h?.touched14.verdict).toBe("touched within 14 days: 75% of nudged vs 38% of held out (+38 points, 95% CI +17 to +58; p < 0.001)");
-    // Nobody churned: no difference, and the verdict says so.
+    // Newcombe's hybrid score interval of the difference 0.375, from the Wilson intervals
+    // 30/40 → [0.59806, 0.85813] and 15/40 → [0.24223, 0.52968]:
+    // lower = 0.375 − √((0.75 − 0.59806)² + (0.52968 − 0.375)²) = 0.375 − 0.21682 = 0.15818,
+    // upper = 0.375 + √((0.85813 − 0.75)² + (0.375 − 0.24223)²) = 0.375 + 0.17123 = 0.54623
+    // (the Wald interval, 0.375 ± 1.96·√(0.75·0.25/40 + 0.375·0.625/40), was 0.17 to 0.58).
+    expect(h?.touched14.test?.interval[0]).toBeCloseTo(0.15818, 4);
+    expect(h?.touched14.test?.interval[1]).toBeCloseTo(0.54623, 4);
+    expect(h?.touched14.verdict).toBe(
+      "touched within 14 days: higher when nudged: 75% of nudged vs 38% of held out (+38 points, 95% CI +16 to +55; p < 0.001)",
+    );
+    // Nobody churned: no difference, and the verdict says so; the interval is still not a point (Wilson 0/40 → [0, 0.08762]).
     expect(h?.churned.test?.p).toBe(1);
-    expect(h?.churned.verdict).toMatch(/^no clear difference yet in churned after the nudge: 0% of nudged vs 0% of held out/);
-    // NPS: nobody answered → not enough data.
-    expect(h?.npsChange.verdict).toMatch(/^not enough data yet/);
+    expect(h?.churned.test?.interval[0]).toBeCloseTo(-0.08762, 4);
+    expect(h?.churned.test?.interval[1]).toBeCloseTo(0.08762, 4);
+    expect(h?.churned.verdict).toMatch(/^churned after the nudge: no clear difference yet: 0% of nudged vs 0% of held out/);
+    // NPS: nobody answered → not enough data; every verdict names its metric first.
+    expect(h?.npsChange.verdict).toMatch(/^NPS change: not enough data yet/);
+    expect(h?.touched7.verdict).toMatch(/^touched within 7 days: higher when nudged: /);
+  });
+
+  it("'touched within 7 days' is 7 calendar days in KEEPWARM_TZ after the nudge's day, across a DST change", async () => {
+    const fixture = await freshStatsStore();
+    close = fixture.close;
+    const { store } = fixture;
+    const LA = new Calendar("America/Los_Angeles");
+    // Nudged at 10:00 PST on 2026-03-05; the 7th day after is 2026-03-12, after the change to PDT on 03-08.
+    const created = Date.parse("2026-03-05T10:00:00-08:00");
+    const endOfSeventh = LA.startOfDay(LA.dayNumber(created) + 8) - 1; // 23:59:59.999 PDT on 03-12
+    const inTime = await customer(store, { id: "IN", since: ago(400) });
+    const late = await customer(store, { id: "LATE", since: ago(400) });
+    for (const [id, at] of [
+      [inTime, endOfSeventh],
+      [late, endOfSeventh + 1],
+    ] as const) {
+      await nudge(store, { ruleId: "dst", customerId: id, createdAt: created, heldOut: false, deliveredAt: created });
+      await touch(store, id, at);
+    }
+    await nudge(store, { ruleId: "dst", customerId: await customer(store, { id: "HELD", since: ago(400) }), createdAt: created, heldOut: true });
+    const period = { since: Date.parse("2026-03-01T00:00:00-08:00") - 1, until: Date.parse("2026-03-31T12:00:00-07:00"), calendar: LA };
+    const [h] = await holdoutComparison(store, period);
+    expect(h?.touched7.nudged).toMatchObject({ n: 2, yes: 1 });
+    expect(h?.touched14.nudged).toMatchObject({ n: 2, yes: 2 });
+    // Not yet 7 days after the nudge's day: the nudge is left out, not counted as untouched.
+    const early = await holdoutComparison(store, { ...period, until: endOfSeventh - 1 });
+    expect(early[0]?.touched7.nudged.n).toBe(0);
   });
 
   it("Wilson interval and z-test agree with textbook values", () => {
@@ -129,5 +169,26 @@ describe("holdout comparison statistics", () => {
     const t = twoProportionTest(45, 100, 30, 100);
     expect(t?.z).toBeCloseTo(2.1909, 3);
     expect(t?.p).toBeCloseTo(0.0285, 3);
+  });
+
+  it("the difference's interval is Newcombe's method 10: his published examples, to four decimals", () => {
+    // Newcombe, "Interval estimation for the difference between independent proportions",
+    // Statistics in Medicine 17 (1998) 873–890, Table II, method 10.
+    const examples: Array<[number, number, number, number, number, number]> = [
+      [56, 70, 48, 80, 0.0524, 0.3339],
+      [9, 10, 3, 10, 0.1705, 0.809],
+      [5, 56, 0, 29, -0.0381, 0.1926],
+      [0, 10, 0, 20, -0.1611, 0.2775],
+      [0, 10, 0, 10, -0.2775, 0.2775],
+      [10, 10, 0, 20, 0.6791, 1],
+      [10, 10, 0, 10, 0.6075, 1],
+    ];
+    for (const [a, n, b, m, lower, upper] of examples) {
+      const interval = newcombeInterval(a, n, b, m);
+      expect(interval?.[0], `${a}/${n} − ${b}/${m}`).toBeCloseTo(lower, 4);
+      expect(interval?.[1], `${a}/${n} − ${b}/${m}`).toBeCloseTo(upper, 4);
+      expect(twoProportionTest(a, n, b, m)?.interval).toEqual(interval);
+    }
+    expect(newcombeInterval(1, 0, 1, 2)).toBeNull();
   });
 });

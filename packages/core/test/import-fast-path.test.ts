@@ -1,3 +1,4 @@
+import { Calendar } from "@keepwarm/rules";
 import { describe, expect, it } from "vitest";
 import { parseIsoInstant } from "../src/dates";
 import { seededRandom } from "../src/demo-data";
@@ -6,6 +7,8 @@ import { fastInstant, fastTouch, type TouchColumns } from "../src/import/touch-f
 
 /** Deterministic PRNG so a failure reproduces. */
 const prng = seededRandom;
+/** A zone far from UTC, so a bare date read as UTC midnight would differ. */
+const LA = new Calendar("America/Los_Angeles");
 
 const INSTANTS = [
   "2026-11-20T09:30:00Z",
@@ -51,6 +54,7 @@ describe("the touches fast path agrees with the zod schema", () => {
       ["logged_by", "note", "occurred_at", "customer_id"],
       ["customer_id", "kind", "occurred_at"],
     ];
+    const schema = touchRow(LA);
     let fast = 0;
     let valid = 0;
     for (let n = 0; n < 20_000; n++) {
@@ -65,8 +69,8 @@ describe("the touches fast path agrees with the zod schema", () => {
       const pools: Record<string, readonly string[]> = { customer_id: CUSTOMERS, occurred_at: INSTANTS, kind: KINDS, note: TEXTS, logged_by: LOGGERS };
       const fields = header.map((name) => pick(random, pools[name] as string[]));
       const cells = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
-      const zod = touchRow.safeParse(cells);
-      const mine = fastTouch(fields, columns);
+      const zod = schema.safeParse(cells);
+      const mine = fastTouch(fields, columns, LA);
       if (zod.success) valid++;
       if (mine === undefined) continue;
       fast++;
@@ -86,7 +90,7 @@ describe("the touches fast path agrees with the zod schema", () => {
   });
 
   it("fastInstant equals parseIsoInstant on the listed shapes and on 50,000 mutated timestamps", () => {
-    for (const text of INSTANTS) expect(fastInstant(text), text).toBe(parseIsoInstant(text));
+    for (const text of INSTANTS) expect(fastInstant(text, LA), text).toBe(parseIsoInstant(text, LA));
     const random = prng(7);
     const alphabet = "0123456789-:TZz. +x";
     for (let n = 0; n < 50_000; n++) {
@@ -95,7 +99,7 @@ describe("the touches fast path agrees with the zod schema", () => {
       const edits = 1 + Math.floor(random() * 2);
       for (let e = 0; e < edits; e++) chars[Math.floor(random() * chars.length)] = pick(random, [...alphabet]);
       const text = chars.join("");
-      expect(fastInstant(text), text).toBe(parseIsoInstant(text));
+      expect(fastInstant(text, LA), text).toBe(parseIsoInstant(text, LA));
     }
   });
 });

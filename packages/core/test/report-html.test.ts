@@ -20,8 +20,8 @@ describe("the HTML report", () => {
     await seedBook(fixture.store);
     const html = await buildReportHtml(fixture.store, PERIOD, NOW);
     // Figures from stats-kpis.test.ts's hand computation.
-    expect(html).toContain("75.0%"); // retention, 3 of 4 kept
-    expect(html).toContain("retention (3 of 4 kept)");
+    expect(html).toContain("75.0%"); // retention, (4 at the end − 1 new) ÷ 4
+    expect(html).toContain("retention ((4 at end − 1 new) ÷ 4 at start)");
     expect(html).toContain(">+33.3<"); // NPS now
     expect(html).toContain("<td>2026-06</td><td>-33.3</td><td>3</td>"); // NPS by month table
     expect(html).toContain("<td>2026-05</td><td>0</td><td>2</td>");
@@ -30,6 +30,9 @@ describe("the HTML report", () => {
     expect(html).toContain("median time from nudge to touch: 4 days · 1 held out (not delivered)");
     expect(html).toContain("r1 — 3 nudged, 1 held out");
     expect(html).toContain("not enough data yet: needs 30 in each group, has 3 nudged and 0 held out");
+    // Noise: r1 has 3 settled nudges, F's dismissal the one noisy (33%); r2's one settled nudge expired untouched.
+    expect(html).toContain("<tr><td>r1</td><td>3</td><td>33%</td><td>33%</td><td>0%</td><td>0%</td><td>0%</td><td>0%</td><td>—</td></tr>");
+    expect(html).toContain("<tr><td>r2</td><td>1</td><td>100%</td>");
     // Six inline SVG charts: NPS by month, quiet over time, days since touch, a funnel per rule (2), the holdout.
     expect(html.match(/<svg /g)?.length).toBe(6);
   });
@@ -58,7 +61,7 @@ describe("the HTML report", () => {
     await seedBook(fixture.store);
     const data = await buildReportData(fixture.store, PERIOD, NOW);
     // 90 days → 13 week ends, the last one NOW.
-    expect(weekEnds(PERIOD.since, PERIOD.until)).toHaveLength(13);
+    expect(weekEnds(PERIOD)).toHaveLength(13);
     const last = data.quietWeekly.at(-1);
     expect(last).toEqual({ label: "2026-06-30", quiet: 2, customers: 4 });
     // Four weeks earlier (06-02), only touches up to then count. Active then:

@@ -75,6 +75,12 @@ export interface NudgeSpec {
   snoozedBy?: string | null;
   touchId?: number | null;
   escalatedAt?: number | null;
+  snoozeCount?: number;
+  /** When it closed; the creation instant by default. */
+  closedAt?: number;
+  /** The dismissal reason. */
+  closeNote?: string | null;
+  variant?: "a" | "b" | null;
 }
 
 export async function nudge(store: Store, spec: NudgeSpec): Promise<number> {
@@ -97,7 +103,10 @@ export async function nudge(store: Store, spec: NudgeSpec): Promise<number> {
       created_at: spec.createdAt,
       updated_at: spec.createdAt,
       snoozed_by: spec.snoozedBy ?? null,
-      closed_at: status === "open" || status === "snoozed" ? null : spec.createdAt,
+      snooze_count: spec.snoozeCount ?? (spec.snoozedBy ? 1 : 0),
+      closed_at: status === "open" || status === "snoozed" ? null : (spec.closedAt ?? spec.createdAt),
+      close_note: spec.closeNote ?? null,
+      variant: spec.variant ?? null,
       close_reason: status === "resolved" ? "touch" : status === "dismissed" ? "dismissed" : status === "expired" ? "conditions-cleared" : null,
       resolved_touch_id: spec.touchId ?? null,
       delivered_at: spec.deliveredAt ?? null,

@@ -24,14 +24,14 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     // smb: C churned 200 days ago (before the start: not counted); D started 30 days ago (new);
     //      E was there and stayed → 0 of 1 churned, 100%, 1 new.
     // (none): F started 100 days ago, before the start → 1 customer, 0 churned.
-    // total: 4 at start, 1 churned → 75% retention, 25% churn, 1 new.
+    // total: S = 4 at start, E = 4 at the end (A, D, E, F), N = 1 new → (4 − 1) ÷ 4 = 75% retention; 1 churned = 25%.
     const r = await retentionStats(store, PERIOD);
     expect(r.bySegment).toEqual([
-      { segment: "(none)", atStart: 1, churned: 0, new: 0, retentionRate: 1, churnRate: 0 },
-      { segment: "enterprise", atStart: 2, churned: 1, new: 0, retentionRate: 0.5, churnRate: 0.5 },
-      { segment: "smb", atStart: 1, churned: 0, new: 1, retentionRate: 1, churnRate: 0 },
+      { segment: "(none)", atStart: 1, atEnd: 1, churned: 0, new: 0, retentionRate: 1, churnRate: 0 },
+      { segment: "enterprise", atStart: 2, atEnd: 1, churned: 1, new: 0, retentionRate: 0.5, churnRate: 0.5 },
+      { segment: "smb", atStart: 1, atEnd: 2, churned: 0, new: 1, retentionRate: 1, churnRate: 0 },
     ]);
-    expect(r.total).toEqual({ segment: "all", atStart: 4, churned: 1, new: 1, retentionRate: 0.75, churnRate: 0.25 });
+    expect(r.total).toEqual({ segment: "all", atStart: 4, atEnd: 4, churned: 1, new: 1, retentionRate: 0.75, churnRate: 0.25 });
     // --segment enterprise: only A and B.
     expect((await retentionStats(store, { ...PERIOD, segment: "enterprise" })).total).toMatchObject({ atStart: 2, churned: 1, retentionRate: 0.5 });
   });
@@ -68,13 +68,14 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     expect(c.quiet).toBe(2);
   });
 
-  it("touches per rep per week divide each rep's touches by the period's 90/7 weeks", async () => {
+  it("touches per rep per week divide each rep's touches by the period's calendar days ÷ 7", async () => {
     const { store } = await book();
     // In the period: U0REPA 2 (A at −3 = Sat 06-27 → week of Mon 06-22; A at −27 = Wed 06-03 → week of 06-01),
     // U0REPB 2 (B −50 = 05-11, a Monday; E −45 = 05-16 → week of 05-11), unrecorded 1 (F −10 = 06-20 → week of 06-15).
-    // E's touch at −100 is before the period. 2 / 12.857 = 0.16 → 0.2; 1 / 12.857 = 0.08 → 0.1.
+    // E's touch at −100 is before the period. The period, noon 2026-04-01 to noon 2026-06-30 (UTC), touches
+    // 91 calendar days: 13 weeks. 2 / 13 = 0.15 → 0.2; 1 / 13 = 0.08 → 0.1.
     const a = await repActivityStats(store, PERIOD);
-    expect(a.weeksInPeriod).toBe(12.9);
+    expect(a.weeksInPeriod).toBe(13);
     expect(a.reps).toEqual([
       { rep: "U0REPA", touches: 2, perWeek: 0.2, weeks: { "2026-06-01": 1, "2026-06-22": 1 } },
       { rep: "U0REPB", touches: 2, perWeek: 0.2, weeks: { "2026-05-11": 2 } },
@@ -94,6 +95,8 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     // r1 in the period: A resolved (created −30, touch −27: 3 days), E resolved after a snooze (−50 → −45: 5 days),
     //   F dismissed, D held out; A's nudge from 200 days ago is outside. Median of 3 and 5 = 4.
     // r2: D open, delivered and escalated; E expired, never delivered.
+    // Noise, of settled nudges: r1 has 3 (A, E, F), F's dismissal the one noisy; nobody was touched in the 7 days before.
+    //   r2 has 1 (E), expired with no touch after it (closed at creation), and E was touched 5 days before it (−45).
     expect(await funnelStats(store, PERIOD)).toEqual([
       {
         ruleId: "r1",
@@ -107,6 +110,12 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
         expired: 0,
         stillOpen: 0,
         escalated: 0,
+        settled: 3,
+        snoozedRepeatedly: 0,
+        expiredUntouched: 0,
+        resolvedByRoutineTouch: 0,
+        alreadyTouched: 0,
+        noisy: 1,
         medianDaysToTouch: 4,
       },
       {
@@ -121,6 +130,12 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
         expired: 1,
         stillOpen: 1,
         escalated: 1,
+        settled: 1,
+        snoozedRepeatedly: 0,
+        expiredUntouched: 1,
+        resolvedByRoutineTouch: 0,
+        alreadyTouched: 1,
+        noisy: 1,
         medianDaysToTouch: null,
       },
     ]);
@@ -136,7 +151,7 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     expect(r1?.touched7.heldOut).toMatchObject({ n: 0, yes: 0 });
     expect(r1?.touched7.enoughData).toBe(false);
     expect(r1?.touched7.test).toBeNull();
-    expect(r1?.touched7.verdict).toBe("not enough data yet: needs 30 in each group, has 3 nudged and 0 held out");
+    expect(r1?.touched7.verdict).toBe("touched within 7 days: not enough data yet: needs 30 in each group, has 3 nudged and 0 held out");
   });
 });
 
@@ -145,7 +160,7 @@ describe("KPIs on edge cases", () => {
     const fixture = await freshStatsStore();
     close = fixture.close;
     const s = await computeStats(fixture.store, PERIOD);
-    expect(s.retention.total).toEqual({ segment: "all", atStart: 0, churned: 0, new: 0, retentionRate: null, churnRate: null });
+    expect(s.retention.total).toEqual({ segment: "all", atStart: 0, atEnd: 0, churned: 0, new: 0, retentionRate: null, churnRate: null });
     expect(s.retention.bySegment).toEqual([]);
     expect(s.nps.now).toEqual({ nps: null, responses: 0, promoters: 0, passives: 0, detractors: 0 });
     expect(s.nps.byMonth.map((m) => m.nps)).toEqual([null, null, null]);

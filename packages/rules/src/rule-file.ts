@@ -30,10 +30,18 @@ export const DESTINATION = /^(owner|#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{6,20
 
 export const ESCALATE_TO = /^(#[a-z0-9][a-z0-9._-]{0,79}|[CGUW][A-Z0-9]{6,20})$/;
 
+const messageSchema = z.string().min(1, "must not be empty").max(1000, "at most 1000 characters");
+const actionSchema = z.string().max(200, "at most 200 characters");
+
+/** A second version of a rule's message: half the customers (stably) get it, and `stats` compares the two. */
+export const variantSchema = z.object({ message: messageSchema, action: actionSchema.optional() }).strict();
+
 export const nudgeSchema = z
   .object({
-    message: z.string().min(1, "must not be empty").max(1000, "at most 1000 characters"),
-    action: z.string().max(200, "at most 200 characters").optional(),
+    message: messageSchema,
+    action: actionSchema.optional(),
+    // Version "b" of the message for an A/B test; the rule's own message and action are version "a".
+    variantB: variantSchema.optional(),
     destination: z.string().regex(DESTINATION, 'must be "owner", a channel name like "#cs-alerts", or a channel id like "C0123ABCD"').default("owner"),
     priority: z.enum(Object.keys(PRIORITIES) as [Priority, ...Priority[]]).default("normal"),
     cooldownDays: z.number().int("must be a whole number of days").min(0, "must be ≥ 0").max(365, "must be ≤ 365").default(14),

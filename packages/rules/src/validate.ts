@@ -39,7 +39,8 @@ export function validateRuleFileText(text: string): ValidationResult {
 const KEYS_BY_LEVEL: Record<string, readonly string[]> = {
   file: ["$schema", "description", "rules", "health"],
   rule: ["id", "name", "description", "enabled", "conditions", "nudge"],
-  nudge: ["message", "action", "destination", "priority", "cooldownDays", "holdoutPercent", "resolveOnTouch", "escalateAfterDays", "escalateTo"],
+  nudge: ["message", "action", "variantB", "destination", "priority", "cooldownDays", "holdoutPercent", "resolveOnTouch", "escalateAfterDays", "escalateTo"],
+  variant: ["message", "action"],
   health: ["description", "grades", "default", "segments"],
   grades: ["A", "B", "C", "D"],
   profile: ["components"],
@@ -57,7 +58,7 @@ function levelOf(path: ReadonlyArray<PropertyKey>): string {
     return "profile";
   }
   if (path.length === 2) return "rule";
-  return "nudge";
+  return path[3] === "variantB" ? "variant" : "nudge";
 }
 
 function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
@@ -119,6 +120,10 @@ export function validateRuleFile(value: unknown): ValidationResult {
     }
     if (isRecord(rule.nudge) && typeof rule.nudge.message === "string") {
       for (const message of templateErrors(rule.nudge.message)) errors.push({ path: `rules[${index}].nudge.message`, message });
+    }
+    const variantB = isRecord(rule.nudge) ? rule.nudge.variantB : undefined;
+    if (isRecord(variantB) && typeof variantB.message === "string") {
+      for (const message of templateErrors(variantB.message)) errors.push({ path: `rules[${index}].nudge.variantB.message`, message });
     }
   });
   if (errors.length > 0 || !parsed.success) return { valid: false, errors };

@@ -21,7 +21,7 @@ export interface CopiedCount {
 }
 
 /** Rows read from the source per query (keyset pages by id). */
-const READ_BATCH = 1000;
+const READ_BATCH = 5000;
 /** Bound parameters per INSERT: under SQLite's 32,766 and PostgreSQL's 65,535. */
 const MAX_PARAMS = 30_000;
 
@@ -37,7 +37,7 @@ const firstLine = (error: unknown) => ((error as Error).message ?? String(error)
  * keepwarm table): ids are kept, so every reference stays valid. The source is read
  * in one snapshot and the target written in one transaction, in batches and in
  * foreign-key order: a failure leaves the target empty. On PostgreSQL the identity
- * sequences then continue after the copied ids. Finally each table's row count in
+ * sequences then continue after the copied ids (and the tables are vacuumed and analyzed). Finally each table's row count in
  * the target is checked against the source; a difference is an error.
  */
 export async function copyStore(from: Store, to: Store, onProgress?: (progress: CopyProgress) => void): Promise<CopiedCount[]> {
@@ -69,6 +69,9 @@ export async function copyStore(from: Store, to: Store, onProgress?: (progress: 
     const copied = await countRows(target, table);
     if (copied !== rows) throw new StoreError(`copy into ${to.display} is incomplete: ${table} has ${copied} rows, the source ${rows}`);
   }
+  // Statistics and the visibility map now, not when autovacuum gets round to it: the
+  // first sweep on the copy plans with them and scans the history indexes only.
+  if (to.engine === "postgres") await sql`VACUUM (ANALYZE)`.execute(to.db);
   return expected;
 }
 

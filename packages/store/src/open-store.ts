@@ -23,11 +23,6 @@ export interface Store {
   /** The location fit for messages: a URL's password masked. */
   display: string;
   close(): Promise<void>;
-  /**
-   * @deprecated The raw SQLite connection, only while code moves into the store's
-   * repositories; throws on PostgreSQL.
-   */
-  readonly sqlite: BetterSqlite3.Database;
 }
 
 export interface OpenStoreOptions {
@@ -176,10 +171,6 @@ async function finishOpen(db: Kysely<Database>, driver: Driver, location: string
     close: async () => {
       drivers.delete(store);
       await db.destroy();
-    },
-    get sqlite(): BetterSqlite3.Database {
-      if (driver.engine !== "sqlite") throw new StoreError("this code path has no PostgreSQL implementation yet");
-      return driver.sqlite;
     },
   };
   drivers.set(store, driver);

@@ -6,6 +6,7 @@ import type { NudgesTable } from "./tables/nudges.table";
 import type { OutboxTable } from "./tables/outbox.table";
 import type { PurchasesTable } from "./tables/purchases.table";
 import type { RuleSetsTable } from "./tables/rule-sets.table";
+import type { SlackChannelsTable } from "./tables/slack-channels.table";
 import type { SweepRunsTable } from "./tables/sweep-runs.table";
 import type { TouchpointsTable } from "./tables/touchpoints.table";
 
@@ -20,4 +21,5 @@ export interface Database {
   sweep_runs: SweepRunsTable;
   leases: LeasesTable;
   meta: MetaTable;
+  slack_channels: SlackChannelsTable;
 }

@@ -18,7 +18,24 @@ export interface FakeMessage {
   metadata?: { event_type: string; event_payload: Record<string, unknown> } | undefined;
 }
 
-type Failure = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 } | { error: string };
+/**
+ * How the next call of a method fails: 429 + Retry-After, a 5xx, a Slack error answer,
+ * or `lost`: Slack does the work (a post is kept) and the answer is a 503, as when
+ * Slack's edge times out after the message was stored; `hang`: the work is done and
+ * no answer ever comes (until unhang() or stop()).
+ */
+type Failure = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 } | { error: string } | { lost: true } | { hang: true };
+
+/** Channels the fake Slack knows by name (conversations.list, posts by name): name → id. */
+export const FAKE_CHANNELS: Readonly<Record<string, string>> = {
+  general: "C0GENERAL",
+  cs: "C0CS",
+  "cs-team": "C0CSTEAM",
+  "cs-fallback": "C0CSFALLBACK",
+  "cs-leads": "C0CSLEADS",
+  "vip-desk": "C0VIPDESK",
+  vip: "C0VIP",
+};
 
 export interface FakeSlackOptions {
   teamId?: string;
@@ -42,6 +59,19 @@ export interface FakeSlackOptions {
   postDelayMs?: number;
   /** Tokens Slack refuses: auth.test and apps.connections.open answer `invalid_auth` (as does any other method). */
   refusedTokens?: string[];
+  /** The fake's time (message ts, the history allowance); tests with a fake delivery clock pass theirs. Default Date.now. */
+  now?: () => number;
+  /**
+   * Slack's 2025 conversations.history limits for apps outside the Marketplace: this many
+   * calls per minute (default 1; sooner: 429, Retry-After), and at most 15 messages per answer.
+   */
+  historyPerMinute?: number;
+  /** Channels known by name (default FAKE_CHANNELS); a post to an unknown name gets channel_not_found. */
+  channels?: Record<string, string>;
+  /** Page size of conversations.list answers (default: the caller's limit). */
+  listPageSize?: number;
+  /** Awaited when a call arrives, before it is answered (tests move their clock: a slow Slack). */
+  onCall?: (call: RecordedCall) => Promise<void> | void;
 }
 
 /** A chat.postMessage the channel rate limit accepted or refused (with channelIntervalMs). */
@@ -78,6 +108,13 @@ export class FakeSlack {
   /** Methods ("*": all) whose calls are never answered, as a hung Slack: held until unhang() or stop(). */
   private readonly hung = new Set<string>();
   private held: Array<() => void> = [];
+  private readonly now: () => number;
+  private readonly historyIntervalMs: number;
+  private lastHistoryAt: number | undefined;
+  readonly channels: Map<string, string>;
+  private readonly listPageSize: number | undefined;
+  /** Settable any time: see FakeSlackOptions.onCall. */
+  onCall: FakeSlackOptions["onCall"];
   url = "";
 
   constructor(options: FakeSlackOptions = {}) {
@@ -87,6 +124,21 @@ export class FakeSlack {
     this.postDelayMs = options.postDelayMs ?? 0;
     this.socketUrl = options.socketUrl;
     this.refusedTokens = new Set(options.refusedTokens ?? []);
+    this.now = options.now ?? Date.now;
+    this.historyIntervalMs = 60_000 / (options.historyPerMinute ?? 1);
+    this.channels = new Map(Object.entries(options.channels ?? FAKE_CHANNELS));
+    this.listPageSize = options.listPageSize;
+    this.onCall = options.onCall;
+  }
+
+  /** The id of a channel known by name (or the argument itself, an id already). */
+  channelId(nameOrId: string): string {
+    return this.channels.get(nameOrId.replace(/^#/, "")) ?? nameOrId;
+  }
+
+  /** Messages of a channel, by name or id. */
+  messagesIn(nameOrId: string): FakeMessage[] | undefined {
+    return this.messages.get(this.channelId(nameOrId));
   }
 
   /** From now on, calls of `method` (default: every method) get no answer until unhang() or stop(). */
@@ -171,7 +223,8 @@ export class FakeSlack {
 
   private nextTs(): string {
     this.tsCounter++;
-    return `${Math.floor(Date.now() / 1000)}.${String(this.tsCounter).padStart(6, "0")}`;
+    // Unique and increasing: whole seconds of the fake's clock, the counter as microseconds.
+    return `${Math.floor(this.now() / 1000)}.${String(this.tsCounter % 1_000_000).padStart(6, "0")}`;
   }
 
   private async handle(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
@@ -185,12 +238,23 @@ export class FakeSlack {
     const method = path.slice("/api/".length);
     const args = parseArgs(raw, req.headers["content-type"] ?? "");
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    this.calls.push({ method, args, at: Date.now(), token });
+    const call: RecordedCall = { method, args, at: Date.now(), token };
+    this.calls.push(call);
     if (this.hung.has("*") || this.hung.has(method)) await new Promise<void>((release) => this.held.push(release));
+    await this.onCall?.(call);
     if (token !== undefined && this.refusedTokens.has(token)) return { status: 200, body: { ok: false, error: "invalid_auth" } };
     const failure = this.failures.get(method)?.shift();
     if (failure !== undefined) {
       if ("error" in failure) return { status: 200, body: { ok: false, error: failure.error } };
+      if ("lost" in failure) {
+        this.answer(method, args);
+        return { status: 503, body: { ok: false, error: "service_unavailable" } };
+      }
+      if ("hang" in failure) {
+        const body = this.answer(method, args);
+        await new Promise<void>((release) => this.held.push(release));
+        return { status: 200, body };
+      }
       if (failure.status === 429) return { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(failure.retryAfter) } };
       return { status: failure.status, body: { ok: false, error: "internal_error" } };
     }
@@ -199,6 +263,14 @@ export class FakeSlack {
       if (limited !== undefined) return limited;
     }
     if (method === "apps.connections.open") return { status: 200, body: this.connectionsOpen(token) };
+    if (method === "conversations.history") {
+      const now = this.now();
+      if (this.lastHistoryAt !== undefined && now - this.lastHistoryAt < this.historyIntervalMs) {
+        const retryAfter = Math.max(1, Math.ceil((this.lastHistoryAt + this.historyIntervalMs - now) / 1000));
+        return { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(retryAfter) } };
+      }
+      this.lastHistoryAt = now;
+    }
     const body = this.answer(method, args);
     if (method === "chat.postMessage" && this.postDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.postDelayMs));
     return { status: 200, body };
@@ -236,9 +308,14 @@ export class FakeSlack {
         return { ok: true, channel: { id: `D${users.slice(1)}` } };
       }
       case "chat.postMessage": {
-        let channel = String(args.channel ?? "");
+        let channel = String(args.channel ?? "").replace(/^#/, "");
         if (channel === "") return { ok: false, error: "channel_not_found" };
         if (/^[UW]/.test(channel)) channel = `D${channel.slice(1)}`;
+        else if (!/^[CGD][A-Z0-9]+$/.test(channel)) {
+          const id = this.channels.get(channel);
+          if (id === undefined) return { ok: false, error: "channel_not_found" };
+          channel = id;
+        }
         const message: FakeMessage = {
           channel,
           ts: this.nextTs(),
@@ -261,13 +338,29 @@ export class FakeSlack {
       case "chat.postEphemeral":
         return { ok: true, message_ts: this.nextTs() };
       case "conversations.history": {
-        const list = [...(this.messages.get(String(args.channel)) ?? [])].reverse();
+        const channel = String(args.channel ?? "");
+        // Slack wants an id here: a name is channel_not_found.
+        if (!/^[CGD][A-Z0-9]+$/.test(channel)) return { ok: false, error: "channel_not_found" };
+        const oldest = args.oldest === undefined ? Number.NEGATIVE_INFINITY : Number(args.oldest);
+        const latest = args.latest === undefined ? Number.POSITIVE_INFINITY : Number(args.latest);
+        const inRange = [...(this.messages.get(channel) ?? [])].filter((m) => Number(m.ts) >= oldest && Number(m.ts) <= latest).reverse();
+        const asked = args.limit === undefined ? 100 : Number(args.limit);
+        const limit = Math.min(15, asked);
         const withMetadata = args.include_all_metadata === true || args.include_all_metadata === "true";
         return {
           ok: true,
-          messages: list.map((m) => ({ type: "message", ts: m.ts, text: m.text, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) })),
-          has_more: false,
+          messages: inRange
+            .slice(0, limit)
+            .map((m) => ({ type: "message", ts: m.ts, text: m.text, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) })),
+          has_more: inRange.length > limit,
         };
+      }
+      case "conversations.list": {
+        const all = [...this.channels].map(([name, id]) => ({ id, name, is_channel: true }));
+        const start = Number(args.cursor ?? 0) || 0;
+        const size = this.listPageSize ?? (Number(args.limit ?? 100) || 100);
+        const next = start + size < all.length ? String(start + size) : "";
+        return { ok: true, channels: all.slice(start, start + size), response_metadata: { next_cursor: next } };
       }
       case "views.open":
       case "views.push":

@@ -1,4 +1,4 @@
-import { applyRuleSet, generateDemoData, runSweep, UserError } from "@keepwarm/core";
+import { applyRuleSet, DEFAULT_STATS_DAYS, generateDemoData, noisyRulesWithSuggestions, runSweep, UserError } from "@keepwarm/core";
 import { defaultRulesText } from "@keepwarm/rules";
 import { clearDemoInstall, demoInstallState, liveNudgesByRule } from "@keepwarm/store";
 import type { Run } from "../command";
@@ -83,6 +83,21 @@ export const demoCommand: Run<typeof demoArgs> = async (values, ctx) => {
   }
   if (delivery.deferred > 0) ctx.out(`  ${delivery.deferred} more wait for tomorrow (KEEPWARM_MAX_NUDGES_PER_DAY per rep and day)`);
   if (delivery.escalated > 0) ctx.out(`  ${delivery.escalated} escalated to a manager`);
+  const cli = ctx.vars.npm_lifecycle_event === "keepwarm" ? "pnpm keepwarm" : "keepwarm";
+  const db = ctx.vars.KEEPWARM_DB === undefined && values.db === undefined ? "" : ` --db ${store.display}`;
+  // The demo's history makes a rule noisy on purpose: show the flag and the stricter threshold its backtest proposes.
+  for (const { noise, suggestion } of await noisyRulesWithSuggestions(store, { calendar: ctx.calendar, now, days: DEFAULT_STATS_DAYS })) {
+    ctx.out(`noisy rule ${noise.ruleId}: ${noise.evidence.join("; ")}`);
+    const p = suggestion?.proposed;
+    if (suggestion === null || p === null || p === undefined) continue;
+    const share = (x: number | null) => (x === null ? "—" : `${Math.round(x * 100)}%`);
+    const c = suggestion.current;
+    const t = suggestion.threshold;
+    ctx.out(
+      `  suggestion: ${t.fact} ${t.operator} ${p.value} instead of ${t.value}; backtest over ${suggestion.days} days: ${c.nudgesPerWeek.toFixed(1)} → ${p.nudgesPerWeek.toFixed(1)} nudges/week, touched within 7 days ${share(c.touchedShare)} → ${share(p.touchedShare)}, ${p.missedChurned.length} later-churned customers missed`,
+    );
+    ctx.out(`  review it: ${cli} rules suggest ${noise.ruleId} --out proposal.json${db}, then rules diff / preview / apply proposal.json`);
+  }
 
   const shown = values.verbose ? messages : messages.slice(0, SHOWN_MESSAGES);
   if (shown.length > 0) {
@@ -98,8 +113,6 @@ export const demoCommand: Run<typeof demoArgs> = async (values, ctx) => {
     }
     if (values.verbose) for (const line of other) ctx.out(line);
   }
-  const cli = ctx.vars.npm_lifecycle_event === "keepwarm" ? "pnpm keepwarm" : "keepwarm";
-  const db = ctx.vars.KEEPWARM_DB === undefined && values.db === undefined ? "" : ` --db ${store.display}`;
   // The first customer shown above, so the touch resolves a nudge the reader just saw.
   const customer = /touch "([^"]+)"/.exec(shown[0]?.lines.join("\n") ?? "")?.[1] ?? "C-0001";
   ctx.out("");

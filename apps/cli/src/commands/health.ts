@@ -2,7 +2,8 @@ import {
   CALIBRATION_HORIZON_DAYS,
   CALIBRATION_MAX_DAYS,
   type CalibrationReport,
-  type AucSummary,
+  aucText,
+  aucVerdict,
   calibrateHealth,
   getActiveRuleSet,
   parseIsoInstant,
@@ -13,21 +14,6 @@ import type { healthCalibrateArgs } from "./index";
 import { parseWholeNumber, readValidRuleFile } from "./rule-file-input";
 
 const pct = (x: number | null) => (x === null ? "—" : `${(100 * x).toFixed(1)} %`);
-const two = (x: number) => x.toFixed(2);
-
-function aucText(a: AucSummary): string {
-  if (a.auc === null) return "— (needs snapshots that churned and snapshots that did not)";
-  return `${two(a.auc)}${a.interval === null ? "" : ` (95 % CI ${two(a.interval[0])}–${two(a.interval[1])})`}`;
-}
-
-/** What the AUC says, in words: decided by the interval, not the point. */
-export function aucVerdict(a: AucSummary): string {
-  if (a.auc === null || a.interval === null) return "not enough data to tell";
-  if (a.interval[0] > 0.5) return "low scores do go with churn: the score predicts it better than chance";
-  if (a.interval[1] < 0.5) return "backwards: low scores go with staying; review the bands";
-  return "no better than chance yet (the interval holds 0.5)";
-}
-
 function textReport(r: CalibrationReport): string[] {
   const lines = [
     `health calibration: ${r.snapshots} snapshots every ${r.everyDays} days, ${r.from} → ${r.to}; churn counted within ${r.horizonDays} days of each`,

@@ -8,6 +8,7 @@ export const importCommand: Run<typeof importArgs> = async (values, ctx) => {
   const store = await ctx.store();
   const report = await importCsv(store, kind as ImportKind, file, {
     skipInvalid: values["skip-invalid"] ?? false,
+    calendar: ctx.calendar,
     onProgress: (rows, stage) => ctx.progress(`${stage} ${kind}: ${rows.toLocaleString("en-US")} rows`),
   });
   ctx.progress("");

@@ -79,6 +79,17 @@ export const rulesExportArgs = {
   out: { type: "string", valueHint: "FILE", description: "write to this file instead of stdout" },
   ...dbArg,
 } as const satisfies ArgsDef;
+export const rulesNoiseArgs = { ...periodArgs, ...jsonArg, ...dbArg } as const satisfies ArgsDef;
+export const rulesSuggestArgs = {
+  rule: { type: "positional", required: true, description: "the id of the active rule to make stricter" },
+  out: { type: "string", valueHint: "FILE", description: "write the proposal as a rule file (for rules diff, preview, apply)" },
+  days: { type: "string", valueHint: "N", description: "how many past days to backtest (1–365, default 90)" },
+  value: { type: "string", valueHint: "N", description: "backtest this threshold value instead of the generated steps" },
+  condition: { type: "string", valueHint: "PATH", description: "which threshold, by its path in the rule, e.g. conditions.all[1] (default: the rule's first)" },
+  ...asOfArg,
+  ...jsonArg,
+  ...dbArg,
+} as const satisfies ArgsDef;
 export const workerArgs = { "run-now": { type: "boolean", description: "sweep once at start, then on the schedule" }, ...dbArg } as const satisfies ArgsDef;
 export const demoArgs = {
   reset: { type: "boolean", description: "throw the demo data away and generate it again" },
@@ -100,6 +111,7 @@ export const healthCalibrateArgs = {
 export const reportArgs = {
   out: { type: "string", required: true, valueHint: "FILE.html", description: "where to write the report" },
   ...periodArgs,
+  calibrate: { type: "boolean", description: "add the health score's calibration chart (churn per grade over the last 365 days)" },
   ...dbArg,
 } as const satisfies ArgsDef;
 export const dbCopyArgs = {
@@ -107,13 +119,24 @@ export const dbCopyArgs = {
   ...dbArg,
 } as const satisfies ArgsDef;
 export const dbBackupArgs = { ...fileArg("where to write the copy (must not exist)"), ...dbArg } as const satisfies ArgsDef;
+export const outboxListArgs = {
+  status: { type: "string", valueHint: "pending|held|done|failed|skipped", description: "only items with this status" },
+  limit: { type: "string", valueHint: "N", description: "at most this many items, newest first (1–100000, default 50)" },
+  ...jsonArg,
+  ...dbArg,
+} as const satisfies ArgsDef;
+export const outboxRetryArgs = {
+  ids: { type: "positional", required: false, valueHint: "ID…", description: "the failed outbox items to re-queue (#12 or 12)" },
+  "all-failed": { type: "boolean", description: "re-queue every failed item" },
+  ...dbArg,
+} as const satisfies ArgsDef;
 export const doctorArgs = { ...dbArg } as const satisfies ArgsDef;
 export const botArgs = { ...dbArg } as const satisfies ArgsDef;
 export const startArgs = { "run-now": { type: "boolean", description: "sweep once at start, then on the schedule" }, ...dbArg } as const satisfies ArgsDef;
 
 const rules = group({
   name: "rules",
-  description: "check, try, apply and roll back rule files",
+  description: "check, try, apply, roll back and tune rule files",
   subCommands: {
     validate: command({
       name: "validate",
@@ -167,6 +190,18 @@ const rules = group({
       name: "schema",
       description: "print the rule file's JSON Schema",
       load: async () => (await import("./rules-review")).rulesSchemaCommand,
+    }),
+    noise: command({
+      name: "noise",
+      description: "per rule: how many nudges were noise (dismissed, snoozed again, expired, touched anyway); mostly-noise rules flagged",
+      args: rulesNoiseArgs,
+      load: async () => (await import("./rules-noise")).rulesNoiseCommand,
+    }),
+    suggest: command({
+      name: "suggest",
+      description: "stricter thresholds for a noisy rule, backtested against the rule as it is; writes nothing but --out",
+      args: rulesSuggestArgs,
+      load: async () => (await import("./rules-noise")).rulesSuggestCommand,
     }),
   },
 });
@@ -251,6 +286,25 @@ export const COMMANDS: Record<string, KeepwarmCommand> = {
         description: "copy the SQLite database to FILE while keepwarm runs (on PostgreSQL use pg_dump)",
         args: dbBackupArgs,
         load: async () => (await import("./db")).dbBackupCommand,
+      }),
+    },
+  }),
+  outbox: group({
+    name: "outbox",
+    description: "see Slack deliveries and re-queue failed ones",
+    subCommands: {
+      list: command({
+        name: "list",
+        description: "the outbox: each delivery's status, attempts and Slack's answer when it failed",
+        args: outboxListArgs,
+        load: async () => (await import("./outbox")).outboxListCommand,
+      }),
+      retry: command({
+        name: "retry",
+        description: "re-queue failed deliveries once the cause is fixed (give ids or --all-failed)",
+        args: outboxRetryArgs,
+        variadic: true,
+        load: async () => (await import("./outbox")).outboxRetryCommand,
       }),
     },
   }),

@@ -6,12 +6,18 @@ import { operatorCondition } from "../report-error";
 import type { reportArgs } from "./index";
 import { resolvePeriod } from "./stats-period";
 
-const DEFAULT_REPORT_DAYS = 182;
+/** --calibrate replays as much history as `keepwarm health calibrate` does by default. */
+const CALIBRATE_DAYS = 365;
 
 export const reportCommand: Run<typeof reportArgs> = async (values, ctx) => {
   if (values.out.trim() === "") throw new UserError("--out needs a file name, e.g. --out report.html");
   const store = await ctx.store({ readonlyFallback: true });
-  const html = await buildReportHtml(store, await resolvePeriod(store, ctx, values, DEFAULT_REPORT_DAYS));
+  const html = await buildReportHtml(store, await resolvePeriod(store, ctx, values), Date.now(), {
+    ...(values.calibrate
+      ? { calibrateDays: CALIBRATE_DAYS, onProgress: (done: number, total: number) => ctx.progress(`calibrate: ${done}/${total} customers`) }
+      : {}),
+  });
+  ctx.progress("");
   const path = resolve(values.out);
   try {
     writeFileSync(path, html);

@@ -1,22 +1,14 @@
-import { parseIsoInstant, type StatsPeriod, UserError } from "@keepwarm/core";
-import { DAY_MS, knownSegments, type Store } from "@keepwarm/store";
+import { periodFromDates, type StatsPeriod, UserError } from "@keepwarm/core";
+import { knownSegments, type Store } from "@keepwarm/store";
 import type { Context } from "../context";
 
-/** --since / --until / --segment → a validated period; bad input is one line, nothing else happens. */
+/** --since / --until / --segment → a validated period (stats and report alike); bad input is one line, nothing else happens. */
 export async function resolvePeriod(
   store: Store,
   ctx: Context,
   values: { since?: string | undefined; until?: string | undefined; segment?: string | undefined },
-  defaultDays: number,
 ): Promise<StatsPeriod> {
-  const instant = (flag: string, text: string) => {
-    const at = parseIsoInstant(text, ctx.calendar);
-    if (at === undefined) throw new UserError(`--${flag} "${text}" is not a date (YYYY-MM-DD)`);
-    return at;
-  };
-  const until = values.until === undefined ? Date.now() : instant("until", values.until);
-  const since = values.since === undefined ? until - defaultDays * DAY_MS : instant("since", values.since);
-  if (since >= until) throw new UserError(`--since must be before ${values.until === undefined ? "now" : "--until"}`);
+  const { since, until } = periodFromDates(values, Date.now(), ctx.calendar);
   const segment = values.segment?.trim();
   if (segment !== undefined) {
     const known = await knownSegments(store.db);

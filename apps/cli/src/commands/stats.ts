@@ -1,20 +1,19 @@
-import { computeStats, DEFAULT_STATS_DAYS, percent, type Stats } from "@keepwarm/core";
+import { computeStats, noiseLines, percent, type Stats } from "@keepwarm/core";
 import type { Run } from "../command";
 import type { statsArgs } from "./index";
 import { resolvePeriod } from "./stats-period";
 
-const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const signed = (x: number | null) => (x === null ? "—" : `${x > 0 ? "+" : ""}${x}`);
 
 function textReport(s: Stats): string[] {
   const r = s.retention.total;
   const lines = [
-    `KPIs ${date(s.since)} → ${date(s.until)}${s.segment === null ? "" : ` (segment ${s.segment})`}`,
+    `KPIs ${s.from} → ${s.to} (${s.days} days)${s.segment === null ? "" : ` (segment ${s.segment})`}`,
     "",
-    `Retention   ${percent(r.retentionRate)} (${r.atStart - r.churned} of ${r.atStart} customers at the start kept; ${r.churned} churned = ${percent(r.churnRate)}; ${r.new} new)`,
+    `Retention   ${percent(r.retentionRate)} ((${r.atEnd} at the end − ${r.new} new) ÷ ${r.atStart} at the start; ${r.churned} churned = ${percent(r.churnRate)})`,
   ];
   for (const seg of s.retention.bySegment)
-    lines.push(`  ${seg.segment.padEnd(14)} ${percent(seg.retentionRate).padStart(6)}  (${seg.churned} of ${seg.atStart} churned)`);
+    lines.push(`  ${seg.segment.padEnd(14)} ${percent(seg.retentionRate).padStart(6)}  ((${seg.atEnd} − ${seg.new}) ÷ ${seg.atStart}; ${seg.churned} churned)`);
   lines.push(
     `NPS now     ${signed(s.nps.now.nps)} (${s.nps.now.responses} answers in the last ${s.nps.windowDays} days: ${s.nps.now.promoters} promoters, ${s.nps.now.passives} passives, ${s.nps.now.detractors} detractors)`,
   );
@@ -41,12 +40,18 @@ function textReport(s: Stats): string[] {
     for (const v of [h.touched7.verdict, h.touched14.verdict, h.churned.verdict, h.npsChange.verdict]) lines.push(`    ${v}`);
   }
   if (s.holdouts.length === 0) lines.push('  no rule has a holdout group yet (set "holdoutPercent" in a rule\'s nudge)');
+  lines.push("A/B message versions (version a = the rule's message, b = its variantB):");
+  for (const v of s.variants) lines.push(`  ${v.ruleId} (${v.nudges.a} version a, ${v.nudges.b} version b)`, `    ${v.touched7.verdict}`);
+  if (s.variants.length === 0) lines.push('  no rule tests two versions of its message (add "variantB" to a rule\'s nudge)');
+  lines.push("Noise per rule (⚠ = mostly noise; keepwarm rules suggest RULE proposes a stricter threshold):");
+  lines.push(...noiseLines(s.noise));
+  if (s.noise.rules.length === 0) lines.push("  no nudges in this period");
   return lines;
 }
 
 export const statsCommand: Run<typeof statsArgs> = async (values, ctx) => {
   const store = await ctx.store({ readonlyFallback: true });
-  const stats = await computeStats(store, await resolvePeriod(store, ctx, values, DEFAULT_STATS_DAYS));
+  const stats = await computeStats(store, await resolvePeriod(store, ctx, values));
   if (values.json) ctx.out(JSON.stringify(stats));
   else for (const line of textReport(stats)) ctx.out(line);
   return 0;

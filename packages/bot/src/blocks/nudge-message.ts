@@ -11,6 +11,7 @@ export const ACTION = {
   logTouch: "nudge_log_touch",
   snooze: "nudge_snooze",
   dismiss: "nudge_dismiss",
+  claim: "nudge_claim",
 } as const;
 
 /** The facts line: owner, segment, last touch, NPS, from the facts the rule read. */
@@ -44,6 +45,10 @@ export function nudgeButtons(view: NudgeView): KnownBlock {
         options: SNOOZE_DAYS.map((d) => ({ text: { type: "plain_text", text: `${d} days` }, value: `${view.nudgeId}:${d}` })),
       },
       { type: "button", action_id: ACTION.dismiss, text: { type: "plain_text", text: "Dismiss" }, value },
+      // A customer nobody owns (its nudge is in the fallback channel): the first click makes the clicker the owner.
+      ...(view.ownerSlackId === null
+        ? [{ type: "button" as const, action_id: ACTION.claim, text: { type: "plain_text" as const, text: "I'll take it" }, value }]
+        : []),
     ],
   };
 }
@@ -73,6 +78,7 @@ export function nudgeBlocks(view: NudgeView): KnownBlock[] {
     },
     { type: "context", elements: [{ type: "mrkdwn", text: clip(contextLine(view), 2900) }] },
   ];
+  if (view.claimedBy !== null) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `:raising_hand: ${mention(view.claimedBy)} took it` }] });
   blocks.push(isLive(view) ? nudgeButtons(view) : stateBlock(view));
   return blocks;
 }

@@ -1,4 +1,4 @@
-import { type NpsScore, percent, type RetentionRow, type Stats } from "@keepwarm/core";
+import { type NoiseReport, type NpsScore, percent, type RetentionRow, type Stats } from "@keepwarm/core";
 import type { types } from "@slack/bolt";
 import type { BasicStats } from "../queries";
 import { QUIET_DAYS } from "../queries";
@@ -18,7 +18,7 @@ export const npsLine = (nps: NpsScore, windowDays: number): string =>
 export const retentionLine = (r: RetentionRow): string =>
   r.atStart === 0
     ? `Retention: *—* (no customers at the start of the period; ${r.new} new)`
-    : `Retention: *${percent(r.retentionRate)}* (${r.atStart - r.churned} of ${r.atStart} customers at the start kept; ${r.churned} churned; ${r.new} new)`;
+    : `Retention: *${percent(r.retentionRate)}* ((${r.atEnd} at the end − ${r.new} new) ÷ ${r.atStart} at the start; ${r.churned} churned)`;
 
 /** The personal (or, for someone who owns no customers, the team's) numbers of today. */
 export function basicLines(basic: BasicStats, mine: boolean, isoDate: (ms: number) => string): string[] {
@@ -45,17 +45,26 @@ function sections(lines: string[]): KnownBlock[] {
   return blocks;
 }
 
+/** Rules flagged as mostly noise, with their evidence; `keepwarm rules suggest RULE` proposes a stricter threshold. */
+export function noiseFlagLines(noise: NoiseReport): string[] {
+  const flagged = noise.rules.filter((r) => r.flagged);
+  if (flagged.length === 0) return ["• no rule is flagged as mostly noise"];
+  return flagged.flatMap((r) => [
+    `• :warning: \`${escapeMrkdwn(r.ruleId)}\` looks like noise (a tuning proposal: \`keepwarm rules suggest ${escapeMrkdwn(r.ruleId)}\`)`,
+    ...r.evidence.map((e) => `    ◦ ${escapeMrkdwn(e)}`),
+  ]);
+}
+
 /** `/keepwarm stats`: today's numbers, then the period's KPIs, the nudge funnel and the holdout comparison per rule. */
 export function statsMessage(
   stats: Stats,
   basic: { stats: BasicStats; mine: boolean },
   isoDate: (ms: number) => string,
 ): { text: string; blocks: KnownBlock[] } {
-  const periodDays = Math.round((stats.until - stats.since) / 86_400_000);
   const groups: string[][] = [
     basicLines(basic.stats, basic.mine, isoDate),
     [
-      `*Team, last ${periodDays} days* (${isoDate(stats.since)} → ${isoDate(stats.until)}${stats.segment === null ? "" : `, segment ${escapeMrkdwn(stats.segment)}`})`,
+      `*Team, last ${stats.days} days* (${stats.from} → ${stats.to}${stats.segment === null ? "" : `, segment ${escapeMrkdwn(stats.segment)}`})`,
       `• ${npsLine(stats.nps.now, stats.nps.windowDays)}`,
       `• ${retentionLine(stats.retention.total)}`,
       `• Quiet customers (${stats.touchCadence.quietDays}+ days): *${stats.touchCadence.quiet}* of ${stats.touchCadence.customers}`,
@@ -78,6 +87,18 @@ export function statsMessage(
             ...[h.touched7, h.touched14, h.churned, h.npsChange].map((c) => `    ◦ ${escapeMrkdwn(c.verdict)}`),
           ])),
     ],
+    ...(stats.variants.length === 0
+      ? []
+      : [
+          [
+            "*Which message works better?* (A/B versions)",
+            ...stats.variants.flatMap((v) => [
+              `• \`${escapeMrkdwn(v.ruleId)}\` (${v.nudges.a} version a, ${v.nudges.b} version b)`,
+              `    ◦ ${escapeMrkdwn(v.touched7.verdict)}`,
+            ]),
+          ],
+        ]),
+    ["*Noise* (rules whose nudges are mostly dismissed, put off or ignored)", ...noiseFlagLines(stats.noise)],
   ];
   const blocks: KnownBlock[] = [];
   for (const [i, group] of groups.entries()) {

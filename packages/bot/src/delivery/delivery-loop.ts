@@ -58,7 +58,9 @@ export function startDeliveryLoop(
         for (const resolve of done) resolve();
         // Work left that is due now (a backlog) goes on at once, unless Slack asked to wait.
         const resume = delivery.resumeAt - Date.now();
-        const wait = again ? 0 : more ? Math.max(0, resume) : Math.max(interval, resume);
+        // Items waiting for Slack's history allowance are due before the next interval: wake for them.
+        const wake = Math.max(0, delivery.nextWakeAt - Date.now(), resume);
+        const wait = again ? 0 : more ? Math.max(0, resume) : Math.min(Math.max(interval, resume), wake);
         again = false;
         schedule(wait);
       }

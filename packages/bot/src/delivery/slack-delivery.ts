@@ -3,7 +3,8 @@ import { applyNudgeBudget, deliveredSinceByOwner, type EscalationConfig, escalat
 import { Calendar } from "@keepwarm/rules";
 import {
   claimDueDeliveries,
-  countDeliveryAttempt,
+  claimLease,
+  clearDeliveryIntent,
   countRetryingOutbox,
   finishOutboxItems,
   maxDeliveryAttempts,
@@ -12,25 +13,32 @@ import {
   type NudgeView,
   type PendingDelivery,
   recordDelivered,
+  recordDeliveryIntent,
   releaseDeliveryClaims,
   renewDeliveryClaims,
   rescheduleOutboxItems,
   type Store,
-  undoDeliveryAttempt,
 } from "@keepwarm/store";
 import type { webApi } from "@slack/bolt";
 import { escalationMessage } from "../blocks/escalation-message";
 import { MAX_DIGEST, type RenderedMessage, renderMessage } from "../blocks/nudge-message";
 import type { BotLogger } from "../deps";
+import { ChannelDirectory } from "./channel-directory";
+import { yieldToHandlers } from "./yield";
 import { type Clock, systemClock } from "./clock";
+import { deliveryMetadata, HISTORY_INTERVAL_MS, lookUpPosted } from "./message-lookup";
 import { ChannelRateLimiter } from "./rate-limiter";
 import { classifySlackError, type SlackFailure } from "./slack-errors";
 
 export const NUDGE_EVENT_TYPE = "keepwarm_nudge";
 export const ESCALATION_EVENT_TYPE = "keepwarm_escalation";
 const MAX_BACKOFF_MS = 10 * 60_000;
-/** Outbox items claimed per pass: enough to give every busy channel a full lane. */
-export const PASS_ITEMS = 5000;
+/**
+ * Outbox items claimed per pass: a slice small enough that claiming and preparing it
+ * (synchronous on SQLite) never holds handlers for long; the loop starts the next pass
+ * at once while a backlog lasts.
+ */
+export const PASS_ITEMS = 1000;
 /**
  * How long a pass's claim on its items holds: renewed while the pass runs (before
  * every Slack write once half of it is gone), so it only runs out when the process
@@ -60,11 +68,21 @@ export interface SlackDeliveryOptions {
   logger?: BotLogger;
   /** Called after Slack accepted a message and before the database records it (tests crash here). */
   afterPost?: (nudgeIds: number[]) => void;
+  /**
+   * Awaited in each gap of a Slack write (fault tests stop a process there: a promise
+   * that never settles is a process killed in that gap).
+   */
+  gap?: (gap: DeliveryGap, nudgeIds: number[]) => Promise<void> | void;
   /** How long a claim on outbox items holds without renewal (default CLAIM_TTL_MS). */
   claimTtlMs?: number;
   /** Due items claimed per pass (default PASS_ITEMS); a recipient's other due items come along. */
   passItems?: number;
+  /** conversations.history calls Slack allows per minute (KEEPWARM_SLACK_HISTORY_PER_MINUTE; default 1, the 2025 limit). */
+  historyPerMinute?: number;
 }
+
+/** The gaps of a Slack write: claimed, not yet intended; intent recorded, call not sent; answer received, not yet recorded. */
+export type DeliveryGap = "claimed" | "intent" | "answered";
 
 export interface DeliveryPass {
   delivered: number;
@@ -80,9 +98,11 @@ export interface DeliveryPass {
   busy?: boolean;
   /** Items due now were left for the next pass (per-channel cap, full batch): run again at once. */
   more?: boolean;
+  /** Items whose unknown outcome waits for Slack's history allowance (one look-up a minute); the rest went on. */
+  waiting?: number;
 }
 
-/** Backoff after the n-th failed attempt: 2s, 4s, 8s … capped at 10 minutes. */
+/** Backoff after the n-th failed attempt (or n-th failure in a row of an outage): 2s, 4s, 8s … capped at 10 minutes. */
 export const backoffMs = (attempts: number): number => Math.min(MAX_BACKOFF_MS, 2000 * 2 ** Math.max(0, attempts - 1));
 
 class PassStopped extends Error {}
@@ -116,8 +136,41 @@ class LanePace {
  * Work per channel: channels run side by side, each one's calls in order, so Slack's
  * per-channel pace is the only wait. A 429, an outage or a crash stops every lane
  * before its next call (calls in flight finish), and the first real error is rethrown.
+ * `probe`: Slack just failed; one call goes alone first, so an outage that goes on costs
+ * one call per backoff step instead of one per channel.
  */
-async function runLanes(lanes: Array<Array<() => Promise<void>>>): Promise<void> {
+/**
+ * Slack calls (each with its bookkeeping) in flight at once per delivery process. A
+ * thousand lanes started together would get a burst of a thousand answers at once, each
+ * continuation running synchronous SQLite work, and starve the handlers; eight keep a
+ * backlog moving faster than Slack's workspace pace while requests get their turn. A
+ * lane waiting for its channel's next slot holds none.
+ */
+export const CALLS_AT_ONCE = 8;
+
+class Slots {
+  private waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+  async take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+async function runLanes(lanes: Array<Array<() => Promise<void>>>, probe = false): Promise<void> {
+  const first = lanes.find((lane) => lane.length > 0);
+  if (probe && first !== undefined) {
+    const step = first.shift();
+    await step?.();
+  }
   let stopped = false;
   let failure: unknown;
   await Promise.all(
@@ -125,6 +178,8 @@ async function runLanes(lanes: Array<Array<() => Promise<void>>>): Promise<void>
       for (const step of lane) {
         if (stopped) return;
         try {
+          // Handlers first: each step starts in its own turn of the event loop.
+          await yieldToHandlers();
           await step();
         } catch (error) {
           stopped = true;
@@ -144,10 +199,12 @@ async function runLanes(lanes: Array<Array<() => Promise<void>>>): Promise<void>
  * and a rep's or a channel's due items by one process at a time (the daily budget
  * and digests stay whole). Without a global lock, per-channel pacing is per process:
  * only message updates from two bots can meet in one channel, and Slack's 429 then
- * paces them (Retry-After). Exactly once: an item's attempt is counted before
- * posting, the nudge id travels in the message metadata, and an item with earlier
- * attempts is first looked for in the conversation, so a crash between Slack's
- * answer and our commit never posts twice, whichever process retries it.
+ * paces them (Retry-After). Exactly once: before each post the claim is checked
+ * (renewed) and the intent recorded (channel id, send time); the outbox id travels in
+ * the message metadata. An intent without a recorded answer (a crash, a timeout, a
+ * 5xx) is settled by one narrow look-up before anything is posted again (settle), so
+ * a crash between Slack's answer and our commit never posts twice, whichever process
+ * retries it, and no conversation's history is ever paged.
  */
 export class SlackDelivery {
   private readonly clock: Clock;
@@ -156,7 +213,15 @@ export class SlackDelivery {
   private readonly claimant = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
   private readonly claimTtlMs: number;
   private pausedUntil = 0;
+  /** Transient failures in a row (an outage): the backoff grows with it, whichever items met it. */
+  private outageStreak = 0;
+  /** This pass already counted a step of the outage: lanes failing side by side are one failure. */
+  private outageCounted = false;
+  private lookups = 0;
+  private wakeAt = Number.POSITIVE_INFINITY;
   private dmChannels = new Map<string, string>();
+  private readonly directory: ChannelDirectory;
+  private readonly calls = new Slots(CALLS_AT_ONCE);
   /** This pass's claim: until when it holds, the items it holds, a renewal under way. */
   private claimedUntil = 0;
   private claimed = new Set<number>();
@@ -168,6 +233,12 @@ export class SlackDelivery {
     this.limiter = options.limiter ?? new ChannelRateLimiter(this.clock);
     this.log = options.logger ?? { info: () => {}, warn: () => {}, error: () => {} };
     this.claimTtlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
+    this.directory = new ChannelDirectory(options.store, options.client, () => this.clock.now());
+  }
+
+  /** When the soonest item the last pass rescheduled alone (waiting for a look-up) is due; Infinity if none. */
+  get nextWakeAt(): number {
+    return this.wakeAt;
   }
 
   /** When the next pass may talk to Slack again (after a 429 or an outage). */
@@ -191,6 +262,8 @@ export class SlackDelivery {
     const { store } = this.options;
     const now = this.clock.now();
     if (now < this.pausedUntil) return pass;
+    this.outageCounted = false;
+    this.wakeAt = Number.POSITIVE_INFINITY;
     const claim = await claimDueDeliveries(store.db, { claimant: this.claimant, now, ttlMs: this.claimTtlMs, limit: this.options.passItems ?? PASS_ITEMS });
     const items = claim.items;
     if (items.length === 0) {
@@ -253,7 +326,16 @@ export class SlackDelivery {
     const { store } = this.options;
     const groups = new Map<string, { route: Route; items: PendingDelivery[] }>();
     const routed: Array<PendingDelivery & { route: Route; recipient: string | null }> = [];
+    const closedInFlight: PendingDelivery[] = [];
+    let seen = 0;
     for (const item of items) {
+      if (++seen % 100 === 0) await yieldToHandlers();
+      // Sent once with an unknown outcome, then closed: its message may be in Slack with
+      // its buttons. Find it, so it is recorded and brought up to date.
+      if (item.status !== "open" && item.intentAt !== null) {
+        closedInFlight.push(item);
+        continue;
+      }
       if (item.status !== "open") {
         await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "skipped", `nudge is ${item.status}`);
         pass.skipped++;
@@ -284,7 +366,18 @@ export class SlackDelivery {
       const pace = new LanePace(this.limiter);
       lanes.push(lane.map((unit, i) => () => this.deliverUnit(route, unit, pass, pace, i < lane.length - 1)));
     }
-    await runLanes(lanes);
+    for (const group of groupBy(closedInFlight, (i) => i.intentChannel ?? "").values()) {
+      lanes.push([
+        async () => {
+          const absent = await this.settle(group, NUDGE_EVENT_TYPE, pass);
+          for (const item of absent ?? []) {
+            await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "skipped", `nudge is ${item.status}`);
+            pass.skipped++;
+          }
+        },
+      ]);
+    }
+    await runLanes(lanes, this.outageStreak > 0);
   }
 
   /**
@@ -323,93 +416,171 @@ export class SlackDelivery {
       return;
     }
     let remaining = unit;
-    if (unit.some((i) => i.attempts > 0)) {
-      // An earlier attempt may have reached Slack: find it before posting again.
-      let found: Map<number, string>;
-      try {
-        found = await this.findPosted(
-          channel,
-          unit.map((i) => i.nudgeId),
-        );
-      } catch (error) {
-        await this.fail(unit, classifySlackError(error), pass, false);
-        return;
-      }
-      for (const item of unit) {
-        const ts = found.get(item.nudgeId);
-        if (ts !== undefined) {
-          await recordDelivered(store.db, [item], { channel, ts }, this.clock.now());
-          pass.delivered++;
-        }
-      }
-      remaining = unit.filter((i) => !found.has(i.nudgeId));
+    if (unit.some((i) => i.intentAt !== null)) {
+      // An earlier attempt may have reached Slack: settle it (one bounded look-up) before posting again.
+      const absent = await this.settle(unit, NUDGE_EVENT_TYPE, pass);
+      if (absent === undefined) return;
+      remaining = absent;
       if (remaining.length === 0) return;
     }
     const ids = remaining.map((i) => i.outboxId);
+    const nudgeIds = remaining.map((i) => i.nudgeId);
+    await this.options.gap?.("claimed", nudgeIds);
     if (!(await this.holds(ids))) return;
-    // Count the attempt before posting: if we die after Slack accepts, the next run reconciles.
-    await countDeliveryAttempt(store.db, ids);
     const views = (await Promise.all(remaining.map((i) => nudgeView(store.db, i.nudgeId)))).filter((v): v is NudgeView => v !== undefined);
     const message = renderMessage(views);
     await pace.before(channel);
     let ts: string;
     const postTo = channel;
     try {
-      const result = await this.options.client.chat.postMessage({
-        channel,
-        text: message.text,
-        blocks: message.blocks,
-        unfurl_links: false,
-        metadata: {
-          event_type: NUDGE_EVENT_TYPE,
-          event_payload:
-            remaining.length === 1
-              ? { nudge_id: remaining[0]?.nudgeId ?? 0 }
-              : { nudge_id: remaining[0]?.nudgeId ?? 0, nudge_ids: remaining.map((i) => i.nudgeId).join(",") },
-        },
+      // The slot first, then the intent, then the call: the recorded time is when the call left.
+      const result = await this.inSlot(async () => {
+        // The intent before the call: if we die or never hear back, the next attempt settles it.
+        await recordDeliveryIntent(store.db, ids, channel, this.clock.now());
+        await this.options.gap?.("intent", nudgeIds);
+        return this.options.client.chat.postMessage({
+          channel,
+          text: message.text,
+          blocks: message.blocks,
+          unfurl_links: false,
+          metadata: deliveryMetadata(NUDGE_EVENT_TYPE, remaining),
+        });
       });
       ts = String(result.ts);
       channel = String(result.channel ?? channel);
     } catch (error) {
       const failure = classifySlackError(error);
-      // A 429 or a Slack error answer means nothing was posted: that attempt does not count.
-      await this.fail(remaining, failure, pass, failure.kind !== "transient");
+      // A 429, a Slack error answer or a refused connection means nothing was posted: that attempt does not count.
+      await this.fail(remaining, failure, pass, failure.kind !== "transient" || failure.notSent === true);
       return;
     } finally {
       pace.answered(postTo, more);
     }
-    this.options.afterPost?.(remaining.map((i) => i.nudgeId));
+    this.outageStreak = 0;
+    await this.options.gap?.("answered", nudgeIds);
+    this.options.afterPost?.(nudgeIds);
     await recordDelivered(store.db, remaining, { channel, ts }, this.clock.now());
     pass.delivered += remaining.length;
   }
 
-  /** Messages in the conversation carrying our metadata (of this event type), by nudge id. */
-  private async findPosted(channel: string, nudgeIds: number[], eventType = NUDGE_EVENT_TYPE): Promise<Map<number, string>> {
-    const wanted = new Set(nudgeIds);
-    const found = new Map<number, string>();
-    let cursor: string | undefined;
-    for (let page = 0; page < 5; page++) {
-      const result = await this.options.client.conversations.history({ channel, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
-      for (const message of result.messages ?? []) {
-        const metadata = message.metadata as { event_type?: string; event_payload?: Record<string, unknown> } | undefined;
-        if (metadata?.event_type !== eventType || message.ts === undefined) continue;
-        const payload = metadata.event_payload ?? {};
-        // A digest lists its nudges as "1,2,3" (metadata values are scalars).
-        const ids = typeof payload.nudge_ids === "string" ? payload.nudge_ids.split(",").map(Number) : [Number(payload.nudge_id)];
-        for (const id of ids) if (wanted.has(id) && !found.has(id)) found.set(id, message.ts);
+  /**
+   * Settle the unknown outcomes among `items` (an intent recorded, no answer recorded):
+   * one `conversations.history` call per channel, in a narrow window around the intent,
+   * matched by outbox id. Found: recorded as delivered. Returns the items to post (no
+   * intent, or not found), or undefined when the look-up must wait: Slack's allowance
+   * (one a minute for the workspace, shared by every process through the lease
+   * `slack.history`) is spent or Slack answered 429. Waiting items are rescheduled
+   * alone; every other delivery goes on. A channel whose history the bot may not read
+   * (not_in_channel, missing_scope) cannot be checked: the items are posted again.
+   */
+  private async settle(items: PendingDelivery[], eventType: string, pass: DeliveryPass): Promise<PendingDelivery[] | undefined> {
+    const { store } = this.options;
+    const ids = items.map((i) => i.outboxId);
+    const fresh = items.filter((i) => i.intentAt === null);
+    const absent: PendingDelivery[] = [...fresh];
+    for (const group of groupBy(
+      items.filter((i) => i.intentAt !== null),
+      (i) => i.intentChannel ?? "",
+    )) {
+      const [channel, unsettled] = group;
+      const now = this.clock.now();
+      const slot = await claimLease(
+        store.db,
+        { name: "slack.history", holder: `${this.claimant}:${++this.lookups}`, host: hostname(), pid: process.pid },
+        Math.ceil(HISTORY_INTERVAL_MS / (this.options.historyPerMinute ?? 1)),
+        now,
+      );
+      if (!slot.won) {
+        // The lease is free strictly after its expiry.
+        await this.wait(items, slot.holder.expiresAt + 1, "unknown outcome: waits for Slack's history allowance (1 look-up a minute)", pass);
+        return undefined;
       }
-      cursor = result.response_metadata?.next_cursor || undefined;
-      if (cursor === undefined || found.size === wanted.size) break;
+      const times = unsettled.map((i) => i.intentAt ?? now);
+      let answer: Awaited<ReturnType<typeof lookUpPosted>>;
+      try {
+        answer = await lookUpPosted(this.options.client, {
+          channel,
+          eventType,
+          outboxIds: unsettled.map((i) => i.outboxId),
+          from: Math.min(...times),
+          to: Math.max(...times),
+        });
+      } catch (error) {
+        const failure = classifySlackError(error);
+        if (failure.kind === "rate_limited") {
+          await this.wait(items, now + failure.retryAfterMs, `unknown outcome: history look-up ${failure.message}`, pass);
+          return undefined;
+        }
+        if (failure.kind === "transient") {
+          await this.fail(items, failure, pass, false);
+          return undefined;
+        }
+        this.log.warn(`delivery: cannot read #${channel} to settle outbox ${ids.join(",")} (${failure.message}); posting again`);
+        answer = { found: new Map(), truncated: false };
+      }
+      const byTs = new Map<string, PendingDelivery[]>();
+      for (const item of unsettled) {
+        const ts = answer.found.get(item.outboxId);
+        if (ts === undefined) absent.push(item);
+        else byTs.set(ts, [...(byTs.get(ts) ?? []), item]);
+      }
+      for (const [ts, found] of byTs) {
+        if (eventType === NUDGE_EVENT_TYPE) {
+          await recordDelivered(store.db, found, { channel, ts }, this.clock.now());
+          pass.delivered += found.length;
+        } else {
+          await finishOutboxItems(
+            store.db,
+            found.map((i) => i.outboxId),
+            this.clock.now(),
+            "done",
+          );
+          pass.escalated += found.length;
+        }
+      }
+      const missing = unsettled.filter((i) => !answer.found.has(i.outboxId));
+      if (missing.length > 0 && answer.truncated) {
+        this.log.warn(
+          `delivery: more than one answer's messages in #${channel} around outbox ${missing.map((i) => i.outboxId).join(",")}; not among them, posting again`,
+        );
+      }
+      await clearDeliveryIntent(
+        store.db,
+        missing.map((i) => i.outboxId),
+        { undoAttempt: false },
+      );
     }
-    return found;
+    return absent.sort((a, b) => a.outboxId - b.outboxId).map((i) => ({ ...i, intentAt: null, intentChannel: null }));
+  }
+
+  /** One Slack call within the CALLS_AT_ONCE slots. */
+  private async inSlot<T>(call: () => Promise<T>): Promise<T> {
+    await this.calls.take();
+    try {
+      return await call();
+    } finally {
+      this.calls.give();
+    }
+  }
+
+  /** Reschedule items alone (no pause of the pass): they wait for a look-up. */
+  private async wait(items: PendingDelivery[], until: number, note: string, pass: DeliveryPass): Promise<void> {
+    await rescheduleOutboxItems(
+      this.options.store.db,
+      items.map((i) => i.outboxId),
+      until,
+      note,
+    );
+    pass.waiting = (pass.waiting ?? 0) + items.length;
+    this.wakeAt = Math.min(this.wakeAt, until);
   }
 
   private async channelFor(route: Route): Promise<string> {
-    if (route.kind === "channel") return route.channel;
+    if (route.kind === "channel") return this.directory.idOf(route.channel);
     if (route.kind !== "dm") throw new Error("unrouted");
     const cached = this.dmChannels.get(route.user);
     if (cached !== undefined) return cached;
-    const result = await this.options.client.conversations.open({ users: route.user });
+    const result = await this.inSlot(() => this.options.client.conversations.open({ users: route.user }));
     const id = result.channel?.id;
     if (id === undefined) throw new Error("conversations.open returned no channel");
     this.dmChannels.set(route.user, id);
@@ -425,16 +596,24 @@ export class SlackDelivery {
     const now = this.clock.now();
     const ids = items.map((i) => i.outboxId);
     if (failure.kind === "permanent") {
+      // A refusal is an answer: Slack is up.
+      this.outageStreak = 0;
       await finishOutboxItems(store.db, ids, now, "failed", failure.message);
       pass.failed += items.length;
       this.log.warn(`delivery: ${failure.message}; giving up on outbox ${ids.join(",")}`);
       return;
     }
-    if (undoAttempt) await undoDeliveryAttempt(store.db, ids);
+    if (undoAttempt) await clearDeliveryIntent(store.db, ids, { undoAttempt: true });
+    if (failure.kind === "transient" && !this.outageCounted) {
+      this.outageStreak++;
+      this.outageCounted = true;
+    }
     const attempts = await maxDeliveryAttempts(store.db, ids);
-    const wait = failure.kind === "rate_limited" ? failure.retryAfterMs : backoffMs(Math.max(1, attempts));
+    // An outage is Slack's, not an item's: the pause grows with failures in a row, so a
+    // pass of fresh items does not start again at 2 s.
+    const wait = failure.kind === "rate_limited" ? failure.retryAfterMs : backoffMs(Math.max(1, attempts, this.outageStreak));
     await rescheduleOutboxItems(store.db, ids, now + wait, failure.message);
-    this.pausedUntil = now + wait;
+    this.pausedUntil = Math.max(this.pausedUntil, now + wait);
     this.log.warn(`delivery: ${failure.message}; retrying in ${Math.round(wait / 1000)}s`);
     throw new PassStopped();
   }
@@ -469,7 +648,8 @@ export class SlackDelivery {
         const message: RenderedMessage = renderMessage(await nudgesOfMessage(store.db, channel, ts));
         await lane.pace.before(channel);
         try {
-          await this.options.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
+          await this.inSlot(() => this.options.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }));
+          this.outageStreak = 0;
         } catch (error) {
           // A refusal (message_not_found…) fails these items; a 429 or outage stops the pass.
           await this.fail(group, classifySlackError(error), pass, false);
@@ -481,7 +661,10 @@ export class SlackDelivery {
         pass.updated += group.length;
       });
     }
-    await runLanes([...byChannel.values()].map((lane) => lane.steps));
+    await runLanes(
+      [...byChannel.values()].map((lane) => lane.steps),
+      this.outageStreak > 0,
+    );
   }
 
   /**
@@ -511,34 +694,35 @@ export class SlackDelivery {
         continue;
       }
       const route: Route = details.route.kind === "dm" ? { kind: "dm", user: details.route.user } : { kind: "channel", channel: details.route.channel };
-      let counted = false;
+      let sent = false;
       try {
         const channel = await this.channelFor(route);
-        if (item.attempts > 0 && (await this.findPosted(channel, [item.nudgeId], ESCALATION_EVENT_TYPE)).has(item.nudgeId)) {
-          await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "done");
-          pass.escalated++;
-          continue;
+        if (item.intentAt !== null) {
+          const absent = await this.settle([item], ESCALATION_EVENT_TYPE, pass);
+          if (absent === undefined || absent.length === 0) continue;
         }
         if (!(await this.holds([item.outboxId]))) continue;
-        await countDeliveryAttempt(store.db, [item.outboxId]);
-        counted = true;
         const message = escalationMessage(details);
         await this.limiter.wait(channel);
+        await recordDeliveryIntent(store.db, [item.outboxId], channel, this.clock.now());
+        sent = true;
         try {
           await this.options.client.chat.postMessage({
             channel,
             text: message.text,
             blocks: message.blocks,
             unfurl_links: false,
-            metadata: { event_type: ESCALATION_EVENT_TYPE, event_payload: { nudge_id: item.nudgeId } },
+            metadata: deliveryMetadata(ESCALATION_EVENT_TYPE, [item]),
           });
+          this.outageStreak = 0;
         } finally {
           this.limiter.answered(channel);
         }
       } catch (error) {
+        if (error instanceof PassStopped) throw error;
         const failure = classifySlackError(error);
         // A 429 or a refusal means nothing was posted; a network error may have posted it.
-        await this.fail([item], failure, pass, counted && failure.kind !== "transient");
+        await this.fail([item], failure, pass, sent && (failure.kind !== "transient" || failure.notSent === true));
         continue;
       }
       this.options.afterPost?.([item.nudgeId]);
@@ -546,6 +730,16 @@ export class SlackDelivery {
       pass.escalated++;
     }
   }
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group === undefined) groups.set(key(item), [item]);
+    else group.push(item);
+  }
+  return groups;
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

@@ -1,6 +1,7 @@
 import type { App } from "@slack/bolt";
 import type { BotDeps } from "../deps";
 import { registerChooseCustomerAction } from "./actions/choose-customer";
+import { registerClaimAction } from "./actions/claim";
 import { registerDismissAction } from "./actions/dismiss";
 import { registerLogTouchAction } from "./actions/log-touch";
 import { registerRulesEditBackAction } from "./actions/rules-edit-back";
@@ -22,6 +23,7 @@ export function registerListeners(app: App, deps: BotDeps): void {
   registerLogTouchAction(app, deps);
   registerSnoozeAction(app, deps);
   registerDismissAction(app, deps);
+  registerClaimAction(app, deps);
   registerChooseCustomerAction(app, deps);
   registerTouchModalSubmission(app, deps);
   registerDismissModalSubmission(app, deps);

@@ -22,22 +22,22 @@ export async function factsOfCustomers(
 ): Promise<CustomerFacts[]> {
   const next = factRowChunks(store, at.now, scanColumns(program, at.now, at.calendar));
   const out: CustomerFacts[] = [];
-  const add = (row: Awaited<ReturnType<typeof next>>[number]) => {
+  const add = (row: Awaited<ReturnType<typeof next>>["rows"][number]) => {
     const facts = program.evaluate(row, at.now, at.calendar);
     out.push({ customer: row, facts, past: program.past() });
   };
   if (customerIds !== undefined) {
     // One customer per read: the keyset scan from just below its id.
     for (const id of customerIds) {
-      const [row] = await next(id - 1, 1);
+      const [row] = (await next(id - 1, 1)).rows;
       if (row !== undefined && row.id === id) add(row);
     }
     return out;
   }
-  for (let after = 0; ; ) {
-    const rows = await next(after, 5_000);
-    for (const row of rows) add(row);
-    if (rows.length < 5_000) return out;
-    after = (rows[rows.length - 1] as (typeof rows)[number]).id;
+  for (let after: number | undefined = 0; after !== undefined; ) {
+    const chunk = await next(after, 5_000);
+    for (const row of chunk.rows) add(row);
+    after = chunk.next;
   }
+  return out;
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { closest } from "@keepwarm/rules";
+import { Calendar, closest } from "@keepwarm/rules";
 import {
   type BulkTouchWriter,
   type CustomerUpsert,
@@ -60,6 +60,8 @@ export interface ImportOptions {
   maxErrors?: number;
   /** Rows per write transaction (default 10,000; customers at most 1,000). */
   batchRows?: number;
+  /** KEEPWARM_TZ: a bare date (2026-03-01) is that calendar day there; default UTC. */
+  calendar?: Calendar;
   /** Test hook: runs after each committed batch; a throw fails the import, which then takes back what it wrote. */
   afterBatch?: (batch: number) => void | Promise<void>;
 }
@@ -72,6 +74,7 @@ export interface ImportOptions {
 const BATCH_ROWS = 10_000;
 const CUSTOMER_BATCH_ROWS = 1000;
 const FUTURE_SLACK_MS = 5 * 60_000;
+const UTC = new Calendar("UTC");
 
 const dedupeKey = (parts: Array<string | number | null | undefined>): string =>
   createHash("sha1")
@@ -174,7 +177,7 @@ async function checkFile(
         if (header === undefined || rows === undefined || checked === undefined) {
           header = fields.map((h) => h.trim().toLowerCase());
           checkHeader(kind, header, report);
-          rows = rowKind(kind, header, now);
+          rows = rowKind(kind, header, now, options.calendar ?? UTC);
           checked = new CheckedRows(rows.codec, order);
           continue;
         }
@@ -377,16 +380,16 @@ function cellsOf(kind: ImportKind, header: string[]): (fields: string[]) => { ce
   };
 }
 
-function rowKind(kind: ImportKind, header: string[], now: number): RowKind<object, unknown> {
+function rowKind(kind: ImportKind, header: string[], now: number, calendar: Calendar): RowKind<object, unknown> {
   switch (kind) {
     case "touches":
-      return touchRows(header, now) as RowKind<object, unknown>;
+      return touchRows(header, now, calendar) as RowKind<object, unknown>;
     case "nps":
-      return npsRows(header) as RowKind<object, unknown>;
+      return npsRows(header, calendar) as RowKind<object, unknown>;
     case "purchases":
-      return purchaseRows(header) as RowKind<object, unknown>;
+      return purchaseRows(header, calendar) as RowKind<object, unknown>;
     case "customers":
-      return customerRows(header) as RowKind<object, unknown>;
+      return customerRows(header, calendar) as RowKind<object, unknown>;
   }
 }
 
@@ -410,7 +413,7 @@ const touchCodec: RowCodec<ImportedTouch> = {
   }),
 };
 
-function touchRows(header: string[], now: number): RowKind<TouchValues, ImportedTouch> {
+function touchRows(header: string[], now: number, calendar: Calendar): RowKind<TouchValues, ImportedTouch> {
   const columns = {
     customerId: header.indexOf("customer_id"),
     occurredAt: header.indexOf("occurred_at"),
@@ -419,12 +422,13 @@ function touchRows(header: string[], now: number): RowKind<TouchValues, Imported
     loggedBy: header.indexOf("logged_by"),
   };
   const cells = cellsOf("touches", header);
+  const schema = touchRow(calendar);
   return {
     parse(fields) {
-      const fast = fastTouch(fields, columns);
+      const fast = fastTouch(fields, columns, calendar);
       if (fast !== undefined) return fast;
       // zod decides (and words the reason) whenever the fast checks do not pass.
-      const parsed = touchRow.safeParse(cells(fields).cells);
+      const parsed = schema.safeParse(cells(fields).cells);
       if (!parsed.success) return issueText(parsed.error);
       const data = parsed.data;
       return {
@@ -456,11 +460,12 @@ const npsCodec: RowCodec<NewNpsResponse> = {
   read: (reader) => ({ customer_id: reader.number(), score: reader.number(), responded_at: reader.number(), comment: reader.text() }),
 };
 
-function npsRows(header: string[]): RowKind<z.infer<typeof npsRow>, NewNpsResponse> {
+function npsRows(header: string[], calendar: Calendar): RowKind<z.infer<ReturnType<typeof npsRow>>, NewNpsResponse> {
   const cells = cellsOf("nps", header);
+  const schema = npsRow(calendar);
   return {
     parse(fields) {
-      const parsed = npsRow.safeParse(cells(fields).cells);
+      const parsed = schema.safeParse(cells(fields).cells);
       return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
@@ -483,11 +488,12 @@ const purchaseCodec: RowCodec<NewPurchase> = {
   read: (reader) => ({ customer_id: reader.number(), occurred_at: reader.number(), amount_cents: reader.number(), dedupe_key: reader.text() as string }),
 };
 
-function purchaseRows(header: string[]): RowKind<z.infer<typeof purchaseRow>, NewPurchase> {
+function purchaseRows(header: string[], calendar: Calendar): RowKind<z.infer<ReturnType<typeof purchaseRow>>, NewPurchase> {
   const cells = cellsOf("purchases", header);
+  const schema = purchaseRow(calendar);
   return {
     parse(fields) {
-      const parsed = purchaseRow.safeParse(cells(fields).cells);
+      const parsed = schema.safeParse(cells(fields).cells);
       return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
@@ -518,14 +524,15 @@ const customerCodec: RowCodec<CustomerUpsert> = {
   read: (reader) => JSON.parse(reader.text() as string) as CustomerUpsert,
 };
 
-function customerRows(header: string[]): RowKind<CustomerUpsert, CustomerUpsert> {
+function customerRows(header: string[], calendar: Calendar): RowKind<CustomerUpsert, CustomerUpsert> {
   const cells = cellsOf("customers", header);
+  const schema = customerRow(calendar);
   // Only the columns the file has are set: a file without `tier` leaves every tier as it is.
   const present = CUSTOMER_COLUMNS.filter(([csv]) => header.includes(csv));
   return {
     parse(fields) {
       const { cells: known, extra } = cells(fields);
-      const parsed = customerRow.safeParse(known);
+      const parsed = schema.safeParse(known);
       if (!parsed.success) return issueText(parsed.error);
       const row = parsed.data as Record<string, unknown> & { id: string; name: string };
       // No prototype: a column named __proto__ is an attribute like any other.

@@ -1,3 +1,4 @@
+import type { Calendar } from "@keepwarm/rules";
 import { TOUCH_KINDS } from "@keepwarm/store";
 import { parseIsoInstant } from "../dates";
 
@@ -27,12 +28,12 @@ export interface TouchColumns {
 
 const KIND_OF_TEXT = new Map<string, string>([["", "other"], ...TOUCH_KINDS.map((k) => [k, k] as [string, string])]);
 
-export function fastTouch(fields: readonly string[], columns: TouchColumns): TouchValues | undefined {
+export function fastTouch(fields: readonly string[], columns: TouchColumns, calendar: Calendar): TouchValues | undefined {
   const rawCustomer = fields[columns.customerId] as string;
   if (rawCustomer.length > 200) return undefined;
   const customerId = rawCustomer.trim();
   if (customerId === "") return undefined;
-  const occurredAt = fastInstant(fields[columns.occurredAt] as string);
+  const occurredAt = fastInstant(fields[columns.occurredAt] as string, calendar);
   if (occurredAt === undefined) return undefined;
   let kind = "other";
   if (columns.kind >= 0) {
@@ -71,7 +72,7 @@ const two = (text: string, at: number): number => {
  * digit by digit (no regex, no Date object to validate the day); anything else goes to
  * `parseIsoInstant` itself, so the answer is always the same.
  */
-export function fastInstant(text: string): number | undefined {
+export function fastInstant(text: string, calendar: Calendar): number | undefined {
   const length = text.length;
   if (
     (length === 20 || (length === 24 && text.charCodeAt(19) === 46)) &&
@@ -112,5 +113,5 @@ export function fastInstant(text: string): number | undefined {
       if (day <= (DAYS_IN_MONTH[month - 1] as number) + leap) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
     }
   }
-  return parseIsoInstant(text);
+  return parseIsoInstant(text, calendar);
 }

@@ -1,6 +1,8 @@
 import { DECLINE_POINTS, type HealthSummary, healthLines } from "../health";
-import type { HoldoutComparison, RuleFunnel, Stats } from "../stats/index";
-import { barChart, COLORS, escapeXml as esc, lineChart, pairedShareChart } from "./svg";
+import type { CalibrationReport } from "../health-calibration";
+import { aucText, aucVerdict } from "../stats/auc";
+import type { HoldoutComparison, NoiseReport, RuleFunnel, Stats } from "../stats/index";
+import { barChart, COLORS, escapeXml as esc, lineChart, pairedShareChart, shareChart } from "./svg";
 
 export interface ReportData {
   stats: Stats;
@@ -10,10 +12,11 @@ export interface ReportData {
   timeZone: string;
   /** The active rules' health score at the end of the period, when they define one. */
   health?: HealthSummary;
+  /** `keepwarm report --calibrate`: the score checked against churn over the year before the period's end. */
+  calibration?: CalibrationReport;
 }
 
 export const percent = (x: number | null): string => (x === null ? "—" : `${(x * 100).toFixed(1)}%`);
-const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const signed = (x: number | null) => (x === null ? "—" : `${x > 0 ? "+" : ""}${x}`);
 
 const CSS = `
@@ -63,6 +66,45 @@ function funnelSection(funnel: readonly RuleFunnel[]): string {
   return charts.join("");
 }
 
+function noiseSection(noise: NoiseReport): string {
+  if (noise.rules.length === 0) return `<p class="muted">No nudges were created in this period.</p>`;
+  const share = (x: number | null) => (x === null ? "—" : `${Math.round(x * 100)}%`);
+  const uplift = (r: NoiseReport["rules"][number]) =>
+    r.holdout?.uplift === null || r.holdout?.uplift === undefined
+      ? "—"
+      : `${r.holdout.uplift >= 0 ? "+" : "−"}${Math.abs(Math.round(r.holdout.uplift * 100))} points`;
+  const rows = noise.rules.map((r) => [
+    `${r.flagged ? "⚠ " : ""}${r.ruleId}`,
+    r.settled,
+    share(r.shares.noisy),
+    share(r.shares.dismissed),
+    share(r.shares.snoozedRepeatedly),
+    share(r.shares.expiredUntouched),
+    share(r.shares.resolvedByRoutineTouch),
+    share(r.shares.alreadyTouched),
+    uplift(r),
+  ]);
+  const evidence = noise.rules
+    .filter((r) => r.flagged)
+    .flatMap((r) => r.evidence.map((e) => `<p class="verdict">⚠ <b>${esc(r.ruleId)}</b>: ${esc(e)}</p>`))
+    .join("");
+  const t = noise.thresholds;
+  return `<div class="card">${table(
+    [
+      "rule",
+      "settled",
+      "noise",
+      "dismissed",
+      "snoozed 2+",
+      "expired untouched",
+      `touch after ${t.routineAfterDays}+ days`,
+      "already touched",
+      "holdout uplift",
+    ],
+    rows,
+  )}${evidence}<p class="muted">Shares of settled nudges. ⚠ = mostly noise: at least ${t.minSettled} settled and ${t.noiseShare * 100}% noise or ${t.alreadyTouchedShare * 100}% about customers touched in the ${t.alreadyTouchedDays} days before, or a holdout showing no uplift. <code>keepwarm rules suggest RULE</code> proposes a stricter threshold.</p></div>`;
+}
+
 function holdoutSection(holdouts: readonly HoldoutComparison[]): string {
   if (holdouts.length === 0) {
     return `<p class="muted">No rule has a holdout group yet. Set <code>"holdoutPercent": 20</code> in a rule's nudge to measure whether its nudges change anything.</p>`;
@@ -101,6 +143,33 @@ function healthSection(health: HealthSummary | undefined): string {
 <div class="card"><h3>Fell ${DECLINE_POINTS}+ points in 30 days (${health.declinedCount})</h3>${declined.join("") || `<p class="muted">nobody</p>`}</div>`;
 }
 
+const pct1 = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** Churn within the horizon per grade, as bars with Wilson whiskers: does a worse grade churn more? */
+function calibrationSection(calibration: CalibrationReport | undefined, health: HealthSummary | undefined): string {
+  if (health === undefined) return "";
+  if (calibration === undefined) {
+    return `<p class="muted">Does the score predict churn? <code>keepwarm report --calibrate</code> adds the check (it replays a year of history, so it is not run by default); <code>keepwarm health calibrate</code> prints it.</p>`;
+  }
+  const c = calibration;
+  const chart = shareChart(
+    c.grades.map((g) => ({
+      label: `grade ${g.grade}`,
+      color: GRADE_COLORS[g.grade] ?? COLORS.primary,
+      bars: [{ share: g.churnRate, interval: g.interval, n: g.observations }],
+    })),
+    { label: `churn within ${c.horizonDays} days per health grade` },
+  );
+  const components = table(
+    ["component", "fact", "AUC alone", "snapshots"],
+    c.components.map((x) => [x.name, x.fact, aucText(x), x.observations]),
+  );
+  return `<div class="card"><h3>Calibration: churn within ${c.horizonDays} days, per grade</h3>${chart}
+<p class="verdict">ROC AUC of the score ${esc(aucText(c.score))}: ${esc(aucVerdict(c.score))}.</p>
+<p class="muted">${c.observations} scored customer-snapshots of ${c.customers} customers, every ${c.everyDays} days from ${esc(c.from)} to ${esc(c.to)}; ${c.churned} churned within ${c.horizonDays} days (${c.observations === 0 ? "—" : pct1(c.churned / c.observations)}). Whiskers: Wilson 95% intervals. AUC interval: bootstrap over customers (${c.resamples} resamples). A good score has churn falling from F to A.</p>
+<h3>Which components carry the signal</h3>${components}</div>`;
+}
+
 /** The whole report as one self-contained HTML page: inline CSS and SVG, no network requests. */
 export function renderReportHtml(data: ReportData): string {
   const s = data.stats;
@@ -117,9 +186,9 @@ export function renderReportHtml(data: ReportData): string {
 <title>${esc(title)}</title><style>${CSS}</style></head>
 <body><main>
 <h1>${esc(title)}</h1>
-<p class="sub">${date(s.since)} → ${date(s.until)} · generated ${esc(new Date(data.generatedAt).toISOString().slice(0, 16).replace("T", " "))} UTC · days counted in ${esc(data.timeZone)}</p>
+<p class="sub">${esc(s.from)} → ${esc(s.to)} (${s.days} days) · generated ${esc(new Date(data.generatedAt).toISOString().slice(0, 16).replace("T", " "))} UTC · days counted in ${esc(data.timeZone)}</p>
 <div class="tiles">
-${tile(percent(s.retention.total.retentionRate), `retention (${s.retention.total.atStart - s.retention.total.churned} of ${s.retention.total.atStart} kept)`)}
+${tile(percent(s.retention.total.retentionRate), `retention ((${s.retention.total.atEnd} at end − ${s.retention.total.new} new) ÷ ${s.retention.total.atStart} at start)`)}
 ${tile(String(s.retention.total.churned), `churned in the period (${percent(s.retention.total.churnRate)})`)}
 ${tile(s.nps.now.nps === null ? "—" : signed(s.nps.now.nps), `NPS now (${s.nps.now.responses} answers, last ${s.nps.windowDays} days)`)}
 ${tile(String(s.touchCadence.quiet), `quiet customers (no touch ≥ ${s.touchCadence.quietDays} days) of ${s.touchCadence.customers}`)}
@@ -128,6 +197,7 @@ ${tile(percent(s.loyalty.enrollmentRate), `loyalty enrollment of ${s.loyalty.fre
 
 <h2>Customer health</h2>
 ${healthSection(data.health)}
+${calibrationSection(data.calibration, data.health)}
 
 <h2>Do the nudges work? Nudged vs held out</h2>
 ${holdoutSection(s.holdouts)}
@@ -148,10 +218,13 @@ ${table(
 <h2>Nudge funnel</h2>
 ${funnelSection(s.funnel)}
 
+<h2>Noise: nudges nobody needed</h2>
+${noiseSection(s.noise)}
+
 <h2>Retention by segment</h2>
 <div class="card">${table(
-    ["segment", "customers at start", "churned", "retention", "new in period"],
-    [...s.retention.bySegment, s.retention.total].map((r) => [r.segment, r.atStart, r.churned, percent(r.retentionRate), r.new]),
+    ["segment", "at start (S)", "new (N)", "at end (E)", "churned", "retention (E − N) ÷ S"],
+    [...s.retention.bySegment, s.retention.total].map((r) => [r.segment, r.atStart, r.new, r.atEnd, r.churned, percent(r.retentionRate)]),
   )}</div>
 
 <h2>Touches per rep</h2>
@@ -160,7 +233,7 @@ ${funnelSection(s.funnel)}
     s.repActivity.reps.map((r) => [r.rep, r.touches, r.perWeek]),
   )}<p class="muted">Over ${s.repActivity.weeksInPeriod} weeks.</p></div>
 
-<p class="muted">Definitions: docs/kpis.md. Held-out customers match the rule but get no nudge, so the difference between the groups is what the nudges changed; intervals are 95% (Wilson for shares), p-values from two-sided z-tests.</p>
+<p class="muted">Definitions: docs/kpis.md. Held-out customers match the rule but get no nudge, so the difference between the groups is what the nudges changed; intervals are 95% (Wilson for shares, Newcombe's hybrid score interval for differences), p-values from two-sided pooled z-tests.</p>
 </main></body></html>
 `;
 }

@@ -87,40 +87,63 @@ export function barChart(bars: readonly Bar[], options: { label: string; max?: n
   return parts.join("");
 }
 
+export interface ShareBar {
+  share: number | null;
+  interval: [number, number] | null;
+  n: number;
+}
+
 export interface PairedShare {
   label: string;
-  a: { share: number | null; interval: [number, number] | null; n: number };
-  b: { share: number | null; interval: [number, number] | null; n: number };
+  a: ShareBar;
+  b: ShareBar;
 }
 
 /** Two bars per metric (nudged vs held out) as percentages, with 95% interval whiskers. */
 export function pairedShareChart(metrics: readonly PairedShare[], options: { label: string; names: [string, string] }): string {
+  return shareChart(
+    metrics.map((m) => ({ label: m.label, bars: [m.a, m.b] })),
+    { label: options.label, legend: options.names.map((name, i) => ({ name, color: i === 0 ? COLORS.primary : COLORS.muted })) },
+  );
+}
+
+/**
+ * Shares as vertical bars in percent, grouped under labels, each with its 95 % interval
+ * as a whisker and its n below. A bar's color is its legend entry's (by position in its
+ * group), or the group's own color when there is no legend.
+ */
+export function shareChart(
+  groups: ReadonlyArray<{ label: string; bars: readonly ShareBar[]; color?: string }>,
+  options: { label: string; legend?: ReadonlyArray<{ name: string; color: string }> },
+): string {
   const w = 640;
   const h = 250;
   const pad = { l: 40, r: 16, t: 28, b: 40 };
-  const groupW = (w - pad.l - pad.r) / Math.max(1, metrics.length);
-  const barW = Math.min(56, groupW / 3);
+  const groupW = (w - pad.l - pad.r) / Math.max(1, groups.length);
+  const perGroup = Math.max(1, ...groups.map((g) => g.bars.length));
+  const barW = Math.min(56, groupW / (perGroup + 1));
   const y = (share: number) => pad.t + (1 - share) * (h - pad.t - pad.b);
   const parts = [SVG_OPEN(w, h, options.label)];
   for (const tick of [0, 0.5, 1]) {
     parts.push(`<line x1="${pad.l}" x2="${w - pad.r}" y1="${fmt(y(tick))}" y2="${fmt(y(tick))}" stroke="${COLORS.grid}"/>`);
     parts.push(`<text x="${pad.l - 6}" y="${fmt(y(tick) + 4)}" text-anchor="end" fill="${COLORS.muted}">${tick * 100}%</text>`);
   }
-  const colors = [COLORS.primary, COLORS.muted];
-  options.names.forEach((name, i) => {
+  (options.legend ?? []).forEach(({ name, color }, i) => {
     parts.push(
-      `<rect x="${pad.l + i * 120}" y="6" width="12" height="12" fill="${colors[i]}"/><text x="${pad.l + i * 120 + 16}" y="16" fill="${COLORS.text}">${escapeXml(name)}</text>`,
+      `<rect x="${pad.l + i * 120}" y="6" width="12" height="12" fill="${color}"/><text x="${pad.l + i * 120 + 16}" y="16" fill="${COLORS.text}">${escapeXml(name)}</text>`,
     );
   });
-  metrics.forEach((m, i) => {
+  groups.forEach((group, i) => {
     const cx = pad.l + groupW * i + groupW / 2;
-    [m.a, m.b].forEach((g, j) => {
-      const x = cx + (j === 0 ? -barW - 2 : 2);
+    const left = cx - (group.bars.length * (barW + 4) - 4) / 2;
+    group.bars.forEach((g, j) => {
+      const x = left + j * (barW + 4);
+      const color = options.legend?.[j]?.color ?? group.color ?? COLORS.primary;
       if (g.share === null) {
         parts.push(`<text x="${fmt(x + barW / 2)}" y="${fmt(y(0) - 6)}" text-anchor="middle" fill="${COLORS.muted}">n=0</text>`);
         return;
       }
-      parts.push(`<rect x="${fmt(x)}" y="${fmt(y(g.share))}" width="${fmt(barW)}" height="${fmt(y(0) - y(g.share))}" fill="${colors[j]}"/>`);
+      parts.push(`<rect x="${fmt(x)}" y="${fmt(y(g.share))}" width="${fmt(barW)}" height="${fmt(y(0) - y(g.share))}" fill="${color}"/>`);
       if (g.interval !== null) {
         const mid = x + barW / 2;
         parts.push(
@@ -134,7 +157,7 @@ export function pairedShareChart(metrics: readonly PairedShare[], options: { lab
       );
       parts.push(`<text x="${fmt(x + barW / 2)}" y="${h - pad.b + 30}" text-anchor="middle" fill="${COLORS.muted}" font-size="10">n=${g.n}</text>`);
     });
-    parts.push(`<text x="${fmt(cx)}" y="${h - pad.b + 16}" text-anchor="middle" fill="${COLORS.text}">${escapeXml(m.label)}</text>`);
+    parts.push(`<text x="${fmt(cx)}" y="${h - pad.b + 16}" text-anchor="middle" fill="${COLORS.text}">${escapeXml(group.label)}</text>`);
   });
   parts.push("</svg>");
   return parts.join("");

@@ -134,3 +134,19 @@ function quantile(sorted: readonly number[], q: number): number {
   const hi = Math.ceil(at);
   return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (at - lo);
 }
+
+const two = (x: number) => x.toFixed(2);
+
+/** "0.74 (95 % CI 0.70–0.78)": the AUC and its interval, as the CLI and the report print it. */
+export function aucText(a: AucSummary): string {
+  if (a.auc === null) return "— (needs snapshots that churned and snapshots that did not)";
+  return `${two(a.auc)}${a.interval === null ? "" : ` (95 % CI ${two(a.interval[0])}–${two(a.interval[1])})`}`;
+}
+
+/** What the AUC says, in words: decided by the interval, not the point. */
+export function aucVerdict(a: AucSummary): string {
+  if (a.auc === null || a.interval === null) return "not enough data to tell";
+  if (a.interval[0] > 0.5) return "low scores do go with churn: the score predicts it better than chance";
+  if (a.interval[1] < 0.5) return "backwards: low scores go with staying; review the bands";
+  return "no better than chance yet (the interval holds 0.5)";
+}

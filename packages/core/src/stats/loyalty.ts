@@ -1,5 +1,5 @@
-import { DAY_MS, frequentBuyerCounts, type Store } from "@keepwarm/store";
-import { ratio, type StatsPeriod } from "./period";
+import { frequentBuyerCounts, type Store } from "@keepwarm/store";
+import { lastDays, ratio, type StatsPeriod } from "./period";
 
 export const FREQUENT_PURCHASES = 5;
 export const FREQUENT_WINDOW_DAYS = 90;
@@ -14,7 +14,7 @@ export interface LoyaltyStats {
 
 export async function loyaltyStats(store: Store, period: StatsPeriod): Promise<LoyaltyStats> {
   const counts = await frequentBuyerCounts(store.db, {
-    from: period.until - FREQUENT_WINDOW_DAYS * DAY_MS,
+    from: lastDays(FREQUENT_WINDOW_DAYS, period.until, period.calendar).since,
     until: period.until,
     minPurchases: FREQUENT_PURCHASES,
     segment: period.segment ?? null,

@@ -1,5 +1,5 @@
-import { DAY_MS, latestNpsScores, npsResponsesBetween, type Store } from "@keepwarm/store";
-import { round1, type StatsPeriod, statsWindow } from "./period";
+import { latestNpsScores, npsResponsesBetween, type Store } from "@keepwarm/store";
+import { lastDays, round1, type StatsPeriod, statsWindow } from "./period";
 
 export interface NpsScore {
   /** % promoters (9–10) − % detractors (0–6), one decimal; null without responses. */
@@ -34,7 +34,11 @@ export function npsScore(scores: readonly number[]): NpsScore {
 }
 
 export async function npsStats(store: Store, period: StatsPeriod): Promise<NpsStats> {
-  const current = await latestNpsScores(store.db, { from: period.until - NPS_WINDOW_DAYS * DAY_MS, until: period.until, segment: period.segment ?? null });
+  const current = await latestNpsScores(store.db, {
+    from: lastDays(NPS_WINDOW_DAYS, period.until, period.calendar).since,
+    until: period.until,
+    segment: period.segment ?? null,
+  });
   // Responses of the period in time order: the last one seen per (customer, month) wins.
   const responses = await npsResponsesBetween(store.db, statsWindow(period));
   const months = new Map<string, Map<number, number>>();

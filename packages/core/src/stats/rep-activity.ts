@@ -1,5 +1,5 @@
 import { DAY_MS, type Store, touchesBetween } from "@keepwarm/store";
-import { round1, type StatsPeriod, statsWindow } from "./period";
+import { periodDays, round1, type StatsPeriod, statsWindow } from "./period";
 
 export interface RepActivity {
   /** logged_by of the touch; "(not recorded)" when the import had none. */
@@ -29,7 +29,7 @@ export function weekOf(ms: number, calendar: StatsPeriod["calendar"]): string {
 /** Touches per rep per week, over touches that happened in (since, until]. */
 export async function repActivityStats(store: Store, period: StatsPeriod): Promise<RepActivityStats> {
   const touches = await touchesBetween(store.db, statsWindow(period));
-  const weeksInPeriod = Math.max((period.until - period.since) / (7 * DAY_MS), 1 / 7);
+  const weeksInPeriod = periodDays(period) / 7;
   const byRep = new Map<string, Record<string, number>>();
   for (const t of touches) {
     const rep = t.loggedBy ?? UNKNOWN_REP;

@@ -3,14 +3,17 @@ import { byCodePoint, ratio, type StatsPeriod, statsWindow } from "./period";
 
 export interface RetentionRow {
   segment: string;
-  /** Customers at the period start: started on or before it and not churned by it. */
+  /** S: customers at the period start (started on or before it, not churned by it). */
   atStart: number;
-  /** Of those, churned during the period (churned_at in (since, until]). */
-  churned: number;
-  /** Customers who started during the period (not part of the rate). */
+  /** E: customers at the period end. */
+  atEnd: number;
+  /** N: customers who started during the period. */
   new: number;
-  /** (atStart − churned) / atStart; null when nobody was a customer at the start. */
+  /** Customers lost during the period: churned_at in (since, until], whether there at the start or new. */
+  churned: number;
+  /** (E − N) ÷ S; null when nobody was a customer at the start. */
   retentionRate: number | null;
+  /** Customers lost ÷ S = 1 − retentionRate. */
   churnRate: number | null;
 }
 
@@ -22,23 +25,21 @@ export interface RetentionStats {
 const NO_SEGMENT = "(none)";
 
 /**
- * Retention over (since, until]: the customers at the start and how many of them churned.
- * New customers are counted separately and never dilute the rate, which is the
- * usual ((end − new) / start) customer retention rate.
+ * The textbook customer retention rate over (since, until]: (E − N) ÷ S, customers at
+ * the end less the new ones, over customers at the start. A new customer who churns
+ * within the period lowers it, as it should: E − N = S − every customer lost.
  */
 export async function retentionStats(store: Store, period: StatsPeriod): Promise<RetentionStats> {
   const rows = (await retentionCounts(store.db, statsWindow(period)))
     .map((r) => ({ ...r, segment: r.segment ?? NO_SEGMENT }))
     .sort((a, b) => byCodePoint(a.segment, b.segment));
-  const row = (segment: string, atStart: number, churned: number, added: number): RetentionRow => ({
+  const row = (segment: string, counts: { atStart: number; atEnd: number; new: number; churned: number }): RetentionRow => ({
     segment,
-    atStart,
-    churned,
-    new: added,
-    retentionRate: ratio(atStart - churned, atStart),
-    churnRate: ratio(churned, atStart),
+    ...counts,
+    retentionRate: ratio(counts.atEnd - counts.new, counts.atStart),
+    churnRate: ratio(counts.churned, counts.atStart),
   });
-  const bySegment = rows.map((r) => row(r.segment, r.atStart, r.churned, r.new));
-  const sum = (key: "atStart" | "churned" | "new") => rows.reduce((acc, r) => acc + r[key], 0);
-  return { total: row("all", sum("atStart"), sum("churned"), sum("new")), bySegment };
+  const bySegment = rows.map((r) => row(r.segment, { atStart: r.atStart, atEnd: r.atEnd, new: r.new, churned: r.churned }));
+  const sum = (key: "atStart" | "atEnd" | "churned" | "new") => rows.reduce((acc, r) => acc + Number(r[key]), 0);
+  return { total: row("all", { atStart: sum("atStart"), atEnd: sum("atEnd"), new: sum("new"), churned: sum("churned") }), bySegment };
 }

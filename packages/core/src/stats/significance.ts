@@ -21,28 +21,47 @@ export function wilsonInterval(successes: number, n: number): [number, number] |
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
+/**
+ * 95% interval of pA − pB by Newcombe's hybrid score method (method 10 of Newcombe,
+ * Statistics in Medicine 17 (1998) 873–890): from each group's Wilson interval (lA, uA),
+ * (lB, uB), with d = pA − pB,
+ *   lower = d − √((pA − lA)² + (uB − pB)²),  upper = d + √((uA − pA)² + (pB − lB)²).
+ * Unlike the Wald interval d ± 1.96·√(pA(1−pA)/nA + pB(1−pB)/nB), it stays inside [−1, 1]
+ * and does not collapse to a point when a group is all-yes or all-no, so it holds at the
+ * small group sizes holdouts start with.
+ */
+export function newcombeInterval(successesA: number, nA: number, successesB: number, nB: number): [number, number] | null {
+  const a = wilsonInterval(successesA, nA);
+  const b = wilsonInterval(successesB, nB);
+  if (a === null || b === null) return null;
+  const pA = successesA / nA;
+  const pB = successesB / nB;
+  const d = pA - pB;
+  return [d - Math.sqrt((pA - a[0]) ** 2 + (b[1] - pB) ** 2), d + Math.sqrt((a[1] - pA) ** 2 + (pB - b[0]) ** 2)];
+}
+
 export interface ProportionTest {
   /** p(nudged) − p(held out). */
   difference: number;
-  /** 95% interval of the difference (unpooled standard error). */
+  /** 95% interval of the difference: Newcombe's hybrid score interval (method 10). */
   interval: [number, number];
   z: number;
   /** Two-sided p-value of the pooled two-proportion z-test. */
   p: number;
 }
 
-/** Two-proportion z-test: is the share in group A different from group B? */
+/** Two-proportion comparison: the difference, its Newcombe interval, and the pooled z-test. */
 export function twoProportionTest(successesA: number, nA: number, successesB: number, nB: number): ProportionTest | null {
-  if (nA === 0 || nB === 0) return null;
+  const interval = newcombeInterval(successesA, nA, successesB, nB);
+  if (interval === null) return null;
   const pA = successesA / nA;
   const pB = successesB / nB;
   const pooled = (successesA + successesB) / (nA + nB);
   const sePooled = Math.sqrt(pooled * (1 - pooled) * (1 / nA + 1 / nB));
-  const se = Math.sqrt((pA * (1 - pA)) / nA + (pB * (1 - pB)) / nB);
   const difference = pA - pB;
   // Both groups all-yes or all-no: no evidence of a difference.
   const z = sePooled === 0 ? 0 : difference / sePooled;
-  return { difference, interval: [difference - Z95 * se, difference + Z95 * se], z, p: twoSidedP(z) };
+  return { difference, interval, z, p: twoSidedP(z) };
 }
 
 export interface MeanTest {

@@ -57,3 +57,31 @@ export async function postgresAnswers(url: string, timeoutMs = 3000): Promise<bo
     await client.end().catch(() => {});
   }
 }
+
+/**
+ * CPU time (ms) each server process serving `url`'s database has used so far, by pid,
+ * when the server runs on this machine (benchmarks on loopback read it from /proc).
+ * Lets a benchmark count the server's work next to its own: on a busy machine CPU
+ * time wanders far less than wall time.
+ */
+export async function serverCpuByPid(url: string): Promise<Map<number, number>> {
+  const { readFileSync } = await import("node:fs");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const cpu = new Map<number, number>();
+  try {
+    const { rows } = await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    for (const { pid } of rows) {
+      try {
+        // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): utime, stime in clock ticks (100 per second on Linux).
+        const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+        cpu.set(pid, (Number(fields[11]) + Number(fields[12])) * 10);
+      } catch {
+        // A server on another machine, or a backend that just ended: nothing to count.
+      }
+    }
+  } finally {
+    await client.end();
+  }
+  return cpu;
+}

@@ -4,6 +4,11 @@ import * as sweepPlanIndex from "./2026-11-24T00-00_sweep-plan-index";
 import * as customerIdNocaseIndex from "./2026-11-26T00-00_customer-id-nocase-index";
 import * as customerNamePrefixIndex from "./2026-11-27T00-00_customer-name-prefix-index";
 import * as outboxClaims from "./2026-12-01T00-00_outbox-claims";
+import * as coveringHistoryIndexes from "./2026-12-01T12-00_covering-history-indexes";
+import * as deliveryIntent from "./2026-12-02T00-00_delivery-intent";
+import * as nudgeSnoozeCount from "./2026-12-02T00-00_nudge-snooze-count";
+import * as nudgeVariant from "./2026-12-02T01-00_nudge-variant";
+import * as nudgeClaims from "./2026-12-02T02-00_nudge-claims";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -14,6 +19,11 @@ export const migrationProvider: MigrationProvider = {
       "2026-11-26T00-00_customer-id-nocase-index": customerIdNocaseIndex,
       "2026-11-27T00-00_customer-name-prefix-index": customerNamePrefixIndex,
       "2026-12-01T00-00_outbox-claims": outboxClaims,
+      "2026-12-01T12-00_covering-history-indexes": coveringHistoryIndexes,
+      "2026-12-02T00-00_delivery-intent": deliveryIntent,
+      "2026-12-02T00-00_nudge-snooze-count": nudgeSnoozeCount,
+      "2026-12-02T01-00_nudge-variant": nudgeVariant,
+      "2026-12-02T02-00_nudge-claims": nudgeClaims,
     };
   },
 };

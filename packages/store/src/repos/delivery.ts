@@ -3,8 +3,8 @@ import { type ExpressionBuilder, sql } from "kysely";
 import { isPostgres } from "../engine/dialect";
 import { type Db, writeTransaction } from "../engine/transaction";
 import type { Database } from "../schema";
-import { type NudgeView, selectNudgeViews } from "./nudge-views";
-import type { OutboxKind } from "./outbox";
+import { selectNudgeViews } from "./nudge-views";
+import { enqueueOutbox, type OutboxKind } from "./outbox";
 
 export interface ClaimRequest {
   /** Who claims: unique per delivery process (and per SlackDelivery in it). */
@@ -51,6 +51,8 @@ const unclaimedAt = (now: number) => (eb: OutboxScope) => eb.or([eb("o.claimed_u
 
 /** Rows per IN list: far under both engines' bound-parameter limits. */
 const BATCH = 1000;
+/** Claimed items read per query: each read is synchronous on SQLite. */
+const READ_BATCH = 200;
 
 function batches<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -124,15 +126,18 @@ export async function claimDueDeliveries(db: Db, request: ClaimRequest): Promise
     }
     return { ids, heldElsewhere: held.due, more: candidates.length === limit || taken.length < seenFree.length };
   });
-  // The rows are ours now: read what to post outside the write transaction.
+  // The rows are ours now: read what to post outside the write transaction, in small
+  // reads with a turn of the event loop between them (requests waiting are served first).
   const items: PendingDelivery[] = [];
-  for (const part of batches(claimed.ids)) {
+  for (let start = 0; start < claimed.ids.length; start += READ_BATCH) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    const part = claimed.ids.slice(start, start + READ_BATCH);
     const rows = await selectNudgeViews(db)
       .innerJoin("outbox as o", "o.nudge_id", "n.id")
-      .select(["o.id as outboxId", "o.kind as kind", "o.attempts as attempts"])
+      .select(["o.id as outboxId", "o.kind as kind", "o.attempts as attempts", "o.intent_channel as intentChannel", "o.intent_at as intentAt"])
       .where("o.id", "in", part)
       .execute();
-    for (const row of rows) items.push({ ...row, kind: row.kind as OutboxKind });
+    for (const row of rows) items.push({ ...row, kind: row.kind as OutboxKind, intentAt: row.intentAt === null ? null : Number(row.intentAt) });
   }
   items.sort((a, b) => a.outboxId - b.outboxId);
   return { items, claimedUntil, heldElsewhere: claimed.heldElsewhere, more: claimed.more };
@@ -161,29 +166,43 @@ export async function releaseDeliveryClaims(db: Db, claimant: string): Promise<v
   await db.updateTable("outbox").set({ claimed_by: null, claimed_until: null }).where("claimed_by", "=", claimant).execute();
 }
 
-/** Count an attempt before posting: a retry then knows to look for the message first. */
-export async function countDeliveryAttempt(db: Db, outboxIds: readonly number[]): Promise<void> {
+/**
+ * The intent, recorded before a Slack write: the attempt is counted and the channel
+ * id and send time kept until Slack's answer is recorded. If the process dies or the
+ * answer never comes, the next attempt finds the intent and settles it with one
+ * bounded look-up (that channel, a window around `at`) instead of scanning history.
+ */
+export async function recordDeliveryIntent(db: Db, outboxIds: readonly number[], channel: string, at: number): Promise<void> {
   for (const part of batches(outboxIds)) {
     await db
       .updateTable("outbox")
-      .set((eb) => ({ attempts: eb("attempts", "+", 1) }))
+      .set((eb) => ({ attempts: eb("attempts", "+", 1), intent_channel: channel, intent_at: at }))
       .where("id", "in", part)
       .execute();
   }
 }
 
-/** Take back an attempt Slack definitely refused (nothing was posted). */
-export async function undoDeliveryAttempt(db: Db, outboxIds: readonly number[]): Promise<void> {
+/**
+ * Slack definitely did not post (a refusal, a 429) or a look-up found nothing: forget
+ * the intent; `undoAttempt` also takes back the attempt it counted (a 429 is no failure).
+ */
+export async function clearDeliveryIntent(db: Db, outboxIds: readonly number[], options: { undoAttempt: boolean }): Promise<void> {
   for (const part of batches(outboxIds)) {
     await db
       .updateTable("outbox")
       .set((eb) => ({
-        attempts: eb
-          .case()
-          .when("attempts", ">", 0)
-          .then(eb("attempts", "-", 1))
-          .else(0)
-          .end(),
+        intent_channel: null,
+        intent_at: null,
+        ...(options.undoAttempt
+          ? {
+              attempts: eb
+                .case()
+                .when("attempts", ">", 0)
+                .then(eb("attempts", "-", 1))
+                .else(0)
+                .end(),
+            }
+          : {}),
       }))
       .where("id", "in", part)
       .execute();
@@ -204,7 +223,11 @@ export async function maxDeliveryAttempts(db: Db, outboxIds: readonly number[]):
   return most;
 }
 
-/** Slack has the message: the nudges record where it is, their items are done. One transaction. */
+/**
+ * Slack has the message: the nudges record where it is, their items are done. One
+ * transaction. A nudge closed or snoozed while its message was on the way (a post that
+ * hung, settled later by a look-up) gets an `update`, so its buttons do not stay.
+ */
 export async function recordDelivered(
   db: Db,
   items: ReadonlyArray<{ outboxId: number; nudgeId: number }>,
@@ -229,6 +252,21 @@ export async function recordDelivered(
         now,
         "done",
       );
+      const changed = await trx
+        .selectFrom("nudges")
+        .select("id")
+        .where(
+          "id",
+          "in",
+          part.map((i) => i.nudgeId),
+        )
+        .where("status", "<>", "open")
+        .execute();
+      await enqueueOutbox(
+        trx,
+        changed.map((row) => ({ kind: "update" as const, nudgeId: row.id })),
+        now,
+      );
     }
   });
 }
@@ -242,7 +280,11 @@ export async function finishOutboxItems(
   note: string | null = null,
 ): Promise<void> {
   for (const part of batches(outboxIds)) {
-    await db.updateTable("outbox").set({ status, done_at: now, last_error: note, claimed_by: null, claimed_until: null }).where("id", "in", part).execute();
+    await db
+      .updateTable("outbox")
+      .set({ status, done_at: now, last_error: note, claimed_by: null, claimed_until: null, intent_channel: null, intent_at: null })
+      .where("id", "in", part)
+      .execute();
   }
 }
 
@@ -272,4 +314,23 @@ export async function outboxStatusCounts(db: Db): Promise<Record<string, number>
     .groupBy("status")
     .execute();
   return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+}
+
+/** A channel name (without `#`) resolved before, or undefined. */
+export async function storedSlackChannelId(db: Db, name: string): Promise<string | undefined> {
+  const row = await db.selectFrom("slack_channels").select("channel_id").where("name", "=", name).executeTakeFirst();
+  return row?.channel_id;
+}
+
+/** Keep channel names resolved to ids (from one conversations.list), replacing older answers. */
+export async function storeSlackChannelIds(db: Db, channels: ReadonlyArray<{ name: string; id: string }>, now: number): Promise<void> {
+  // One row per name: PostgreSQL refuses an upsert that meets the same row twice.
+  const unique = [...new Map(channels.map((c) => [c.name, c])).values()];
+  for (const part of batches(unique)) {
+    await db
+      .insertInto("slack_channels")
+      .values(part.map((c) => ({ name: c.name, channel_id: c.id, resolved_at: now })))
+      .onConflict((oc) => oc.column("name").doUpdateSet((eb) => ({ channel_id: eb.ref("excluded.channel_id"), resolved_at: eb.ref("excluded.resolved_at") })))
+      .execute();
+  }
 }

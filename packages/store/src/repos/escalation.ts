@@ -6,13 +6,15 @@ export interface EscalationCandidate {
   ruleId: string;
   customerId: number;
   deliveredAt: number;
+  /** When someone took the (then unowned) customer with "I'll take it", if anyone did. */
+  claimedAt: number | null;
 }
 
 /** Open, delivered, not held-out nudges never escalated, delivered by `now`: the ones an escalation may be due for. */
 export async function escalationCandidates(db: Db, now: number): Promise<EscalationCandidate[]> {
   const rows = await db
     .selectFrom("nudges")
-    .select(["id as nudgeId", "rule_id as ruleId", "customer_id as customerId", "delivered_at as deliveredAt"])
+    .select(["id as nudgeId", "rule_id as ruleId", "customer_id as customerId", "delivered_at as deliveredAt", "claimed_at as claimedAt"])
     .where("status", "=", "open")
     .where("held_out", "=", 0)
     .where("escalated_at", "is", null)

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { driverOf, type Store, StoreError } from "../open-store";
-import { CUSTOMER_SELECT, type FactRowChunks, HISTORY_TABLES, type ScanColumn, toFactScanRow } from "./fact-scan.shared";
+import { CUSTOMER_SELECT, type FactChunk, type FactRowChunks, HISTORY_TABLES, type ScanColumn, toFactScanRow } from "./fact-scan.shared";
 
 /**
- * A chunk's fact inputs in one set-based statement: the chunk's customers by keyset
- * ($1 after, $2 limit, $3 asOf), then one grouped pass over each history table a
+ * A slice's fact inputs in one set-based statement: the customers with ids in
+ * ($1, $2] that exist at $3 (asOf), then one grouped pass over each history table a
  * requested column reads, restricted to the chunk's id range and walking the
  * (customer_id, time) index in order — a range scan per table and chunk instead of a
  * handful of index seeks per customer. Each column is an aggregate with a FILTER; the
@@ -52,16 +52,15 @@ export function factScanPostgres(columns: readonly ScanColumn[]): { sql: string;
     return `LEFT JOIN (
   SELECT customer_id, ${aggregates.join(", ")}
   FROM ${table}
-  WHERE customer_id > $1 AND customer_id <= (SELECT last FROM range) AND ${time} <= $3
+  WHERE customer_id > $1 AND customer_id <= $2 AND ${time} <= $3
   GROUP BY customer_id
 ) ${of} ON ${of}.customer_id = c.id`;
   });
   const sql = `WITH c AS (
   SELECT ${CUSTOMER_SELECT.join(", ")}
   FROM customers
-  WHERE id > $1 AND (churned_at IS NULL OR churned_at > $3) AND least(created_at, coalesce(since_at, created_at)) <= $3
-  ORDER BY id LIMIT $2
-), range AS (SELECT max(id) AS last FROM c)
+  WHERE id > $1 AND id <= $2 AND (churned_at IS NULL OR churned_at > $3) AND least(created_at, coalesce(since_at, created_at)) <= $3
+)
 SELECT ${select.join(", ")}
 FROM c
 ${joins.join("\n")}
@@ -69,7 +68,23 @@ ORDER BY c.id`;
   return { sql, values };
 }
 
-/** One round trip per chunk on the pool, rows as arrays; memory is the chunk's. */
+/** Where a chunk of `limit` customer ids after `after` ends, and where its first half ends. */
+const BOUNDS_SQL = `SELECT
+  (SELECT id FROM customers WHERE id > $1 ORDER BY id OFFSET $2 LIMIT 1) AS middle,
+  (SELECT id FROM customers WHERE id > $1 ORDER BY id OFFSET $3 LIMIT 1) AS last,
+  (SELECT max(id) FROM customers) AS top`;
+
+/** Below this many customers a chunk is not split: two round trips would cost more than they save. */
+const SPLIT_FROM = 1_000;
+
+/**
+ * The scan on PostgreSQL keeps both cores busy. A chunk is `limit` customer ids (its
+ * bounds found on the primary key's index), fetched as two halves on two pooled
+ * connections at once; and as soon as a chunk's bounds are known the next chunk is
+ * fetched ahead, so the server computes it while the caller evaluates this one. The
+ * speculative chunk is only used when the caller asks for exactly it; rows never
+ * cross chunks. Memory stays two chunks.
+ */
 export function factRowChunksPostgres(store: Store, asOf: number, columns: readonly ScanColumn[]): FactRowChunks {
   const driver = driverOf(store);
   if (driver.engine !== "postgres") throw new StoreError("not a PostgreSQL store");
@@ -77,11 +92,46 @@ export function factRowChunksPostgres(store: Store, asOf: number, columns: reado
   const { sql, values } = factScanPostgres(columns);
   // A named statement is planned once per connection; its name must follow its text.
   const name = `keepwarm_fact_scan_${createHash("sha1").update(sql).digest("hex").slice(0, 16)}`;
-  return async (after, limit) => {
-    values[0] = after;
-    values[1] = limit;
-    values[2] = asOf;
-    const result = await pool.query<unknown[]>({ name, text: sql, values: [...values], rowMode: "array" });
+  const slice = async (after: number, last: number) => {
+    const args = [...values];
+    args[0] = after;
+    args[1] = last;
+    args[2] = asOf;
+    const result = await pool.query<unknown[]>({ name, text: sql, values: args, rowMode: "array" });
     return result.rows.map(toFactScanRow);
+  };
+  const fetchChunk = async (after: number, limit: number): Promise<FactChunk> => {
+    const split = limit >= SPLIT_FROM;
+    const bounds = await pool.query<{ middle: number | null; last: number | null; top: number | null }>({
+      name: "keepwarm_fact_scan_bounds",
+      text: BOUNDS_SQL,
+      values: [after, split ? Math.floor(limit / 2) - 1 : limit - 1, limit - 1],
+    });
+    const { middle, last, top } = bounds.rows[0] ?? { middle: null, last: null, top: null };
+    const end = last ?? top ?? after;
+    if (end <= after) return { rows: [], next: undefined };
+    const next = last === null ? undefined : last;
+    if (!split || middle === null || middle >= end) return { rows: await slice(after, end), next };
+    const [first, second] = await Promise.all([slice(after, middle), slice(middle, end)]);
+    return { rows: first.concat(second), next };
+  };
+  let ahead: { after: number; limit: number; chunk: Promise<FactChunk> } | undefined;
+  // Registered before the caller's own await, so the next chunk is on its way first.
+  const fetchNextAhead = (chunk: Promise<FactChunk>, limit: number) => {
+    chunk.then(
+      (done) => {
+        if (done.next === undefined || limit < SPLIT_FROM) return;
+        const speculative = fetchChunk(done.next, limit);
+        speculative.catch(() => {}); // the caller sees the error if it asks for this chunk
+        ahead = { after: done.next, limit, chunk: speculative };
+      },
+      () => {},
+    );
+    return chunk;
+  };
+  return (after, limit) => {
+    const hit = ahead !== undefined && ahead.after === after && ahead.limit === limit ? ahead.chunk : undefined;
+    ahead = undefined;
+    return fetchNextAhead(hit ?? fetchChunk(after, limit), limit);
   };
 }

@@ -74,14 +74,22 @@ export const CUSTOMER_SELECT = [
 const CUSTOMER_COLUMNS = CUSTOMER_SELECT.length;
 
 /**
- * The fact scan a chunk at a time: `next(after, limit)` returns up to `limit` rows of
- * the customers with ids above `after`, in id order. Only customers that exist at
- * `asOf` (from `since`, or from when they were added, until they churn) and only
- * history up to `asOf` count, which is what lets backtests replay past days.
- * Each chunk costs only its own customers' rows (keyset pagination by id), so a sweep
- * can write between chunks and memory stays flat at a million customers.
+ * The fact scan a chunk at a time: `next(after, limit)` returns the rows of the next
+ * customers with ids above `after`, in id order, looking at about `limit` customers,
+ * and the cursor to pass as `after` for the chunk after it (`undefined`: the scan is
+ * done). Only customers that exist at `asOf` (from `since`, or from when they were
+ * added, until they churn) and only history up to `asOf` count, which is what lets
+ * backtests replay past days. Each chunk costs only its own customers' rows (keyset
+ * pagination by id), so a sweep can write between chunks and memory stays flat at a
+ * million customers. A chunk may hold fewer than `limit` rows and still not be the
+ * last: only `next` says where the scan ends.
  */
-export type FactRowChunks = (after: number, limit: number) => Promise<FactScanRow[]>;
+export type FactRowChunks = (after: number, limit: number) => Promise<FactChunk>;
+
+export interface FactChunk {
+  rows: FactScanRow[];
+  next: number | undefined;
+}
 
 /** Customers per chunk of a full scan. */
 export const FACT_SCAN_CHUNK = 5_000;

@@ -1,5 +1,5 @@
 import { driverOf, type Store, StoreError } from "../open-store";
-import { CUSTOMER_SELECT, type FactRowChunks, HISTORY_TABLES, type ScanColumn, toFactScanRow } from "./fact-scan.shared";
+import { CUSTOMER_SELECT, type FactRowChunks, type FactScanRow, HISTORY_TABLES, type ScanColumn, toFactScanRow } from "./fact-scan.shared";
 
 /**
  * One correlated subquery per requested column: each walks the (customer_id, time)
@@ -55,5 +55,8 @@ export function factRowChunksSqlite(store: Store, asOf: number, columns: readonl
   if (driver.engine !== "sqlite") throw new StoreError("not a SQLite store");
   const { sql, params } = factScanSqlite(columns);
   const statement = driver.sqlite.prepare(sql).raw();
-  return async (after, limit) => (statement.all({ ...params, asOf, after, limit }) as unknown[][]).map(toFactScanRow);
+  return async (after, limit) => {
+    const rows = (statement.all({ ...params, asOf, after, limit }) as unknown[][]).map(toFactScanRow);
+    return { rows, next: rows.length < limit ? undefined : (rows[rows.length - 1] as FactScanRow).id };
+  };
 }

@@ -14,11 +14,9 @@ export function factRowChunks(store: Store, asOf: number, columns: readonly Scan
 /** Every customer's fact row at `asOf`, in id order, yielded a chunk (an array of rows) at a time. */
 export async function* scanFactRows(store: Store, asOf: number, columns: readonly ScanColumn[], chunkSize = FACT_SCAN_CHUNK): AsyncGenerator<FactScanRow[]> {
   const next = factRowChunks(store, asOf, columns);
-  let after = 0;
-  for (;;) {
-    const rows = await next(after, chunkSize);
-    if (rows.length > 0) yield rows;
-    if (rows.length < chunkSize) return;
-    after = (rows[rows.length - 1] as FactScanRow).id;
+  for (let after: number | undefined = 0; after !== undefined; ) {
+    const chunk = await next(after, chunkSize);
+    if (chunk.rows.length > 0) yield chunk.rows;
+    after = chunk.next;
   }
 }

@@ -37,7 +37,12 @@ async function changeLiveNudge(db: Db, nudgeId: number, now: number, set: Update
 
 /** Snooze a live nudge until `until`. */
 export async function snoozeLiveNudge(db: Db, change: { nudgeId: number; until: number; by: string; now: number }): Promise<NudgeActionResult> {
-  return changeLiveNudge(db, change.nudgeId, change.now, { status: "snoozed", snoozed_until: change.until, snoozed_by: change.by });
+  return changeLiveNudge(db, change.nudgeId, change.now, {
+    status: "snoozed",
+    snoozed_until: change.until,
+    snoozed_by: change.by,
+    snooze_count: sql<number>`snooze_count + 1`,
+  });
 }
 
 /** Dismiss a live nudge; its rule stays quiet for the customer for the nudge's cooldown. */

@@ -64,6 +64,8 @@ export interface PlannedNudgeRow {
   destination: string;
   sweepRunId: number;
   lastTouchAt: number | null;
+  /** "a" or "b" when the rule runs an A/B test of its message; else null. */
+  variant: "a" | "b" | null;
 }
 
 export interface NudgePlanWrite {
@@ -86,8 +88,8 @@ function batches<T>(items: readonly T[]): T[][] {
 type Created = { id: number; ruleId: string; customerId: number };
 
 const INSERT_NUDGE_SQLITE = `INSERT INTO nudges (rule_id, rule_set_version, customer_id, status, priority, explanation, message, action, facts,
-    held_out, resolve_on_touch, cooldown_days, destination, sweep_run_id, last_touch_at, created_at, updated_at)
-  VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    held_out, resolve_on_touch, cooldown_days, destination, sweep_run_id, last_touch_at, created_at, updated_at, variant)
+  VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT DO NOTHING`;
 const insertStatements = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement>();
 
@@ -124,6 +126,7 @@ function insertNudgesSqlite(store: Store, rows: readonly PlannedNudgeRow[], now:
       row.lastTouchAt,
       now,
       now,
+      row.variant,
     );
     if (info.changes === 1) created.push({ id: Number(info.lastInsertRowid), ruleId: row.ruleId, customerId: row.customerId });
   }
@@ -140,17 +143,17 @@ async function insertNudgesPostgres(trx: Db, rows: readonly PlannedNudgeRow[], n
   const column = <T>(pick: (row: PlannedNudgeRow) => T): T[] => rows.map(pick);
   const { rows: created } = await sql<{ id: number; rule_id: string; customer_id: number }>`
     INSERT INTO nudges (rule_id, rule_set_version, customer_id, status, priority, explanation, message, action, facts,
-      held_out, resolve_on_touch, cooldown_days, destination, sweep_run_id, last_touch_at, created_at, updated_at)
+      held_out, resolve_on_touch, cooldown_days, destination, sweep_run_id, last_touch_at, created_at, updated_at, variant)
     SELECT rule_id, rule_set_version, customer_id, 'open', priority, explanation, message, action, facts,
-      held_out, resolve_on_touch, cooldown_days, destination, sweep_run_id, last_touch_at, ${now}, ${now}
+      held_out, resolve_on_touch, cooldown_days, destination, sweep_run_id, last_touch_at, ${now}, ${now}, variant
     FROM unnest(
       ${column((row) => row.ruleId)}::text[], ${column((row) => row.ruleSetVersion)}::int[], ${column((row) => row.customerId)}::bigint[],
       ${column((row) => row.priority)}::int[], ${column((row) => row.explanation)}::text[], ${column((row) => row.message)}::text[],
       ${column((row) => row.action)}::text[], ${column((row) => row.facts)}::text[], ${column((row) => (row.heldOut ? 1 : 0))}::int[],
       ${column((row) => (row.resolveOnTouch ? 1 : 0))}::int[], ${column((row) => row.cooldownDays)}::int[], ${column((row) => row.destination)}::text[],
-      ${column((row) => row.sweepRunId)}::bigint[], ${column((row) => row.lastTouchAt)}::bigint[]
+      ${column((row) => row.sweepRunId)}::bigint[], ${column((row) => row.lastTouchAt)}::bigint[], ${column((row) => row.variant)}::text[]
     ) AS planned (rule_id, rule_set_version, customer_id, priority, explanation, message, action, facts,
-      held_out, resolve_on_touch, cooldown_days, destination, sweep_run_id, last_touch_at)
+      held_out, resolve_on_touch, cooldown_days, destination, sweep_run_id, last_touch_at, variant)
     ON CONFLICT DO NOTHING
     RETURNING id, rule_id, customer_id`.execute(trx);
   return created.map((row) => ({ id: Number(row.id), ruleId: row.rule_id, customerId: Number(row.customer_id) }));

@@ -26,6 +26,8 @@ export interface NudgeView {
   segment: string | null;
   tier: string | null;
   ownerSlackId: string | null;
+  /** Who took the (then unowned) customer from this nudge with "I'll take it". */
+  claimedBy: string | null;
   /** The kind of the touch that resolved it, if one did. */
   touchKind: string | null;
 }
@@ -56,6 +58,7 @@ export function selectNudgeViews(db: Db) {
       "n.slack_channel as slackChannel",
       "n.slack_ts as slackTs",
       "n.created_at as createdAt",
+      "n.claimed_by as claimedBy",
       "c.id as customerId",
       "c.external_id as customerExternalId",
       "c.name as customerName",
@@ -130,4 +133,10 @@ export async function countWaitingNudges(db: Db, ownerSlackId: string): Promise<
     )
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Every nudge not held out, oldest first: the ones a delivery must post. */
+export async function nudgeIdsNotHeldOut(db: Db): Promise<number[]> {
+  const rows = await db.selectFrom("nudges").select("id").where("held_out", "=", 0).orderBy("id").execute();
+  return rows.map((row) => row.id);
 }

@@ -8,13 +8,16 @@ export interface PendingDelivery extends NudgeView {
   outboxId: number;
   kind: OutboxKind;
   attempts: number;
+  /** A Slack write sent and not settled yet: its channel id and when it was sent (repos/delivery.ts). */
+  intentChannel: string | null;
+  intentAt: number | null;
 }
 
 /** Outbox items due at `now`, oldest first, with their nudges. */
 export async function pendingDeliveries(db: Db, now: number, limit = 10_000): Promise<PendingDelivery[]> {
   const rows = await selectNudgeViews(db)
     .innerJoin("outbox as o", "o.nudge_id", "n.id")
-    .select(["o.id as outboxId", "o.kind as kind", "o.attempts as attempts"])
+    .select(["o.id as outboxId", "o.kind as kind", "o.attempts as attempts", "o.intent_channel as intentChannel", "o.intent_at as intentAt"])
     .where("o.status", "=", "pending")
     .where("o.next_attempt_at", "<=", now)
     .orderBy("o.id")

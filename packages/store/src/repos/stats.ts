@@ -19,13 +19,15 @@ export interface SegmentRetentionCounts {
   segment: string | null;
   /** Customers at `since`: started on or before it, not churned by it. */
   atStart: number;
-  /** Of those, churned in (since, until]. */
+  /** Customers at `until`: started on or before it, not churned by it. */
+  atEnd: number;
+  /** Customers who churned in (since, until]: of those at the start, and new ones. */
   churned: number;
   /** Customers who started in (since, until]. */
   new: number;
 }
 
-/** Per segment: customers at the period start, how many of them churned in it, and how many started in it. */
+/** Per segment: customers at the period start and end, how many started in it and how many churned in it. */
 export async function retentionCounts(db: Db, window: StatsWindow): Promise<SegmentRetentionCounts[]> {
   const { since, until } = window;
   return db
@@ -33,9 +35,10 @@ export async function retentionCounts(db: Db, window: StatsWindow): Promise<Segm
     .select((eb) => [
       "c.segment as segment",
       eb.fn.countAll<number>().filterWhere(activeCustomerAt(eb, since)).as("atStart"),
+      eb.fn.countAll<number>().filterWhere(activeCustomerAt(eb, until)).as("atEnd"),
       eb.fn
         .countAll<number>()
-        .filterWhere(eb.and([activeCustomerAt(eb, since), eb("c.churned_at", "<=", until)]))
+        .filterWhere(eb.and([eb(customerStart(eb), "<=", until), eb("c.churned_at", ">", since), eb("c.churned_at", "<=", until)]))
         .as("churned"),
       eb.fn
         .countAll<number>()

@@ -207,3 +207,15 @@ async function closeByTouches(trx: Db, candidates: readonly Candidate[], now: nu
   await enqueueOutbox(trx, updates, now);
   return resolved;
 }
+
+/** Touches from one source counted per customer (external id), kind and instant. */
+export async function countTouchesBySource(db: Db, source: string): Promise<Array<{ customer: string; kind: string; at: number; n: number }>> {
+  const rows = await db
+    .selectFrom("touchpoints as t")
+    .innerJoin("customers as c", "c.id", "t.customer_id")
+    .select((eb) => ["c.external_id as customer", "t.kind", "t.occurred_at as at", eb.fn.countAll<number>().as("n")])
+    .where("t.source", "=", source)
+    .groupBy(["c.external_id", "t.kind", "t.occurred_at"])
+    .execute();
+  return rows.map((row) => ({ ...row, n: Number(row.n) }));
+}

@@ -32,6 +32,8 @@ export interface NudgesTable {
   updated_at: number;
   snoozed_until: number | null;
   snoozed_by: string | null;
+  /** Times the nudge was snoozed (the noise report counts nudges snoozed more than once). */
+  snooze_count: Generated<number>;
   closed_at: number | null;
   closed_by: string | null;
   /** touch | dismissed | expired | rule-removed | churned */
@@ -43,6 +45,11 @@ export interface NudgesTable {
   slack_channel: string | null;
   slack_ts: string | null;
   escalated_at: number | null;
+  /** The rule's message version this nudge carried, "a" or "b", when the rule runs an A/B test; else null. */
+  variant: Generated<"a" | "b" | null>;
+  /** Who took the unowned customer with "I'll take it" on this nudge, and when. */
+  claimed_by: Generated<string | null>;
+  claimed_at: Generated<number | null>;
 }
 export type Nudge = Selectable<NudgesTable>;
 export type NewNudge = Insertable<NudgesTable>;

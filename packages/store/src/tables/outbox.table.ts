@@ -21,6 +21,10 @@ export interface OutboxTable {
   claimed_by: string | null;
   /** Until when that claim holds: after it, another process may take the item over. */
   claimed_until: number | null;
+  /** The channel id of a Slack write whose outcome is not known yet (see repos/delivery.ts). */
+  intent_channel: string | null;
+  /** When that write was sent; null once Slack's answer (or a look-up) settled it. */
+  intent_at: number | null;
 }
 export type OutboxItem = Selectable<OutboxTable>;
 export type NewOutboxItem = Insertable<OutboxTable>;

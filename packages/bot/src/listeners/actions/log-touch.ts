@@ -3,7 +3,8 @@ import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { ACTION } from "../../blocks/nudge-message";
 import { touchModal } from "../../blocks/modals";
 import type { BotDeps } from "../../deps";
-import { liveNudgeOrReply } from "./reply";
+import { openModalOrTell } from "../open-modal";
+import { liveNudgeOrReply, tellActor } from "./reply";
 
 /** Log touch on a nudge: the touch form, prefilled with the nudge's customer. */
 export function registerLogTouchAction(app: App, deps: BotDeps): void {
@@ -12,9 +13,12 @@ export function registerLogTouchAction(app: App, deps: BotDeps): void {
     const view = await liveNudgeOrReply(body, respond, client, deps, action.value, " Log another touch with `/touch &lt;customer&gt;`.");
     if (view === undefined) return;
     const customer = await findCustomerById(deps.store.db, view.customerId);
-    await client.views.open({
-      trigger_id: body.trigger_id,
-      view: touchModal({ customer, today: deps.calendar.isoDate(deps.now()), metadata: JSON.stringify({ nudgeId: view.nudgeId, channel: null }) }),
-    });
+    await openModalOrTell(
+      client,
+      deps,
+      body.trigger_id,
+      touchModal({ customer, today: deps.calendar.isoDate(deps.now()), metadata: JSON.stringify({ nudgeId: view.nudgeId, channel: null }) }),
+      (text) => tellActor(body, respond, client, text),
+    );
   });
 }

@@ -19,6 +19,12 @@ export async function replyToAction(body: BlockAction, respond: RespondFn, clien
   if (body.response_url !== undefined) await respond({ response_type: "ephemeral", replace_original: false, text });
 }
 
+/** Tell the clicking user something that is not a state change: an ephemeral line, or a DM when the click came from the App Home. */
+export async function tellActor(body: BlockAction, respond: RespondFn, client: webApi.WebClient, text: string): Promise<void> {
+  if (body.response_url !== undefined) await respond({ response_type: "ephemeral", replace_original: false, text });
+  else await client.chat.postMessage({ channel: body.user.id, text });
+}
+
 /**
  * The live (open or snoozed) nudge a button names; otherwise tells the user why not
  * (gone, or already closed and by whom) and returns undefined.

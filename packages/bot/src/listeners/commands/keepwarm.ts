@@ -1,9 +1,10 @@
-import { computeStats, customerHealth, DEFAULT_STATS_DAYS, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer } from "@keepwarm/core";
-import { type Customer, DAY_MS, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
+import { computeStats, customerHealth, defaultStatsPeriod, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer, noiseStats } from "@keepwarm/core";
+import { type Customer, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
-import { statsMessage } from "../../blocks/stats-view";
+import { noiseFlagLines, statsMessage } from "../../blocks/stats-view";
 import type { BotDeps } from "../../deps";
+import { openModalOrTell } from "../open-modal";
 import { basicStats, QUIET_DAYS, quietCustomers } from "../../queries";
 import { isStranger, STRANGER_TEXT, type Viewer, viewerOf, visibleLookup } from "../../security/access";
 import { clip, days, escapeMrkdwn, mention, plainCommandText, slackStateLine } from "../../slack-text";
@@ -88,7 +89,7 @@ async function stats(deps: BotDeps, viewer: Viewer, segmentArg: string): Promise
   const now = deps.now();
   const mine = await ownsCustomers(deps.store.db, user);
   const basic = await basicStats(deps.store, now, deps.calendar, mine ? user : null);
-  const kpis = await computeStats(deps.store, { since: now - DEFAULT_STATS_DAYS * DAY_MS, until: now, calendar: deps.calendar, segment });
+  const kpis = await computeStats(deps.store, defaultStatsPeriod(now, deps.calendar, segment));
   return statsMessage(kpis, { stats: basic, mine }, (ms) => deps.calendar.isoDate(ms));
 }
 
@@ -100,7 +101,10 @@ async function rulesSummary(deps: BotDeps): Promise<string> {
   const rules = active.ruleFile.rules.map(
     (r) => `• ${r.enabled ? ":large_green_circle:" : ":white_circle:"} \`${escapeMrkdwn(r.id)}\` ${escapeMrkdwn(r.name)}`,
   );
-  return `*Rules v${active.version}* by ${mention(row.author)} on ${deps.calendar.isoDate(row.createdAt)}: ${active.ruleFile.rules.filter((r) => r.enabled).length} of ${active.ruleFile.rules.length} enabled\n${rules.join("\n")}`;
+  const now = deps.now();
+  const period = defaultStatsPeriod(now, deps.calendar);
+  const noise = await noiseStats(deps.store, period);
+  return `*Rules v${active.version}* by ${mention(row.author)} on ${deps.calendar.isoDate(row.createdAt)}: ${active.ruleFile.rules.filter((r) => r.enabled).length} of ${active.ruleFile.rules.length} enabled\n${rules.join("\n")}\n*Noise, ${deps.calendar.isoDate(period.since)} to ${deps.calendar.isoDate(period.until)}*\n${noiseFlagLines(noise).join("\n")}`;
 }
 
 export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
@@ -142,7 +146,9 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
               answer = "The rule file is too large to edit in Slack; use `keepwarm rules apply FILE`.";
               break;
             }
-            await client.views.open({ trigger_id: command.trigger_id, view: rulesEditModal({ version: active.version, parts }) });
+            await openModalOrTell(client, deps, command.trigger_id, rulesEditModal({ version: active.version, parts }), (text) =>
+              respond({ response_type: "ephemeral", text }),
+            );
             return;
           }
           answer = await rulesSummary(deps);

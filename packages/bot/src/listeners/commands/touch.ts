@@ -2,6 +2,7 @@ import type { App } from "@slack/bolt";
 import { touchModal } from "../../blocks/modals";
 import type { BotDeps } from "../../deps";
 import { TOUCH_USAGE, touchFromText } from "../../touch-flow";
+import { openModalOrTell } from "../open-modal";
 import { postToResponseUrl } from "./touch-respond";
 
 /** /touch: acknowledged at once, answered ephemerally; alone it opens the form. */
@@ -15,10 +16,16 @@ export function registerTouchCommand(app: App, deps: BotDeps): void {
     }
     await ack();
     if (trimmed === "") {
-      await client.views.open({
-        trigger_id: command.trigger_id,
-        view: touchModal({ today: deps.calendar.isoDate(deps.now()), metadata: JSON.stringify({ nudgeId: null, channel: command.channel_id ?? null }) }),
-      });
+      await openModalOrTell(
+        client,
+        deps,
+        command.trigger_id,
+        touchModal({ today: deps.calendar.isoDate(deps.now()), metadata: JSON.stringify({ nudgeId: null, channel: command.channel_id ?? null }) }),
+        (text) =>
+          typeof command.response_url === "string" && command.response_url !== ""
+            ? postToResponseUrl(command.response_url, { response_type: "ephemeral", text })
+            : respond({ response_type: "ephemeral", text }),
+      );
       return;
     }
     let reply: { text: string; blocks?: unknown[] };
