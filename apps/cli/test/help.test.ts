@@ -27,8 +27,9 @@ describe("keepwarm --help", () => {
     expect(all.length).toBeGreaterThan(20);
     // Commands that began in the old style are declared like the rest (a port that dropped one would fail here).
     const names = all.map(({ path }) => path.join(" "));
-    for (const name of ["outbox list", "outbox retry", "rules noise", "rules suggest", "health calibrate"]) expect(names).toContain(name);
+    for (const name of ["outbox list", "outbox retry", "rules noise", "rules suggest", "health calibrate", "owners sync"]) expect(names).toContain(name);
     expect(Object.keys(COMMANDS.report?.args ?? {})).toContain("calibrate");
+    expect(Object.keys(COMMANDS.import?.args ?? {})).toEqual(expect.arrayContaining(["map", "mapping", "date-format", "dry-run"]));
     for (const { path, cmd } of all) {
       const result = await runInProcess([...path, "--help"]);
       expect(result.code, path.join(" ")).toBe(0);

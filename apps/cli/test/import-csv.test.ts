@@ -63,10 +63,13 @@ describe("keepwarm import: valid files", () => {
 });
 
 describe("keepwarm import: bad input", () => {
-  it("rejects an unknown column in a touches file, with a suggestion, and imports nothing", async () => {
+  it("rejects a touches file whose required column is misspelt, naming the file and the column to map, and imports nothing", async () => {
     await importCustomers();
     const result = await importFile("touches", "touches.csv", `customer_id,occured_at\nC-1,${isoDaysAgo(1)}\n`);
-    expectUserError(result, /line 1: unknown column "occured_at" \(did you mean "occurred_at"\?\)/);
+    expectUserError(
+      result,
+      /touches\.csv: line 1: missing required column "occurred_at" \(did you mean "occured_at"\? map it with --map "occured_at=occurred_at"\)/,
+    );
     expect(await count("touchpoints")).toBe(0);
   });
 

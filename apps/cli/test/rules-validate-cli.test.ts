@@ -13,10 +13,10 @@ const typo = (() => {
 })();
 
 describe("keepwarm rules validate", () => {
-  it("--json prints { valid: true, errors: [] } for the default rules", async () => {
+  it("--json prints { valid: true, errors: [], warnings: [] } for the default rules", async () => {
     const result = await box.cli(["rules", "validate", "packages/rules/rules/default.rules.json", "--json"]);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ valid: true, errors: [] });
+    expect(JSON.parse(result.stdout)).toEqual({ valid: true, errors: [], warnings: [] });
   });
 
   it("--json prints { valid: false, errors: [{ path, message }] } and exits 1 for an invalid file", async () => {
@@ -24,6 +24,7 @@ describe("keepwarm rules validate", () => {
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({
       valid: false,
+      warnings: [],
       errors: [
         { path: "rules[1].conditions.all[1].fact", message: 'unknown fact "daysSinceLastTuch" (did you mean "daysSinceLastTouch"?)' },
         { path: "rules[2].conditions.all[0].path", message: 'JSONPath "path" is not allowed: a rule file cannot run expressions' },

@@ -11,3 +11,4 @@ export * from "./deliver-once";
 export { appTokenRefused, botTokenRefused, checkBotToken } from "./slack-auth";
 export type { SlackStatus } from "./slack-link";
 export { announceRuleChangeToSlack } from "./listeners/views/rules-edit-announce";
+export { type OwnerSyncResult, ownerSyncClient, syncOwners } from "./owners-sync";

@@ -68,8 +68,8 @@ describe("importCsv", () => {
     const report = await importCsv(fx.store, "touches", file, { now: NOW });
     expect(report.committed).toBe(false);
     expect(report.invalid).toEqual([
-      { line: 4, message: 'occurred_at: "yesterday-ish" is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])' },
-      { line: 5, message: "has 2 fields, the header has 3" },
+      { file, line: 4, message: 'occurred_at: "yesterday-ish" is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])' },
+      { file, line: 5, message: "has 2 fields, the header has 3" },
     ]);
     expect(await count("touchpoints")).toBe(0);
   });
@@ -109,9 +109,13 @@ describe("importCsv", () => {
 
   it("rejects a file-level problem as one UserError: missing column, unknown column, duplicate column, malformed CSV", async () => {
     const cases: Array<[string, string[], RegExp]> = [
-      ["customers", ["identifier,name", "C-1,Acme"], /^line 1: missing required column "id"$/],
-      ["touches", ["customer_id,occured_at", "C-1,2026-01-01"], /^line 1: unknown column "occured_at" \(did you mean "occurred_at"\?\)/],
-      ["nps", ["customer_id,score,score,responded_at"], /^line 1: column "score" appears twice$/],
+      [
+        "customers",
+        ["identifier,name", "C-1,Acme"],
+        /customers\.csv: line 1: missing required column "id" \(map one with --map "HEADER=id"\); the file's columns are "identifier", "name"$/,
+      ],
+      ["touches", ["customer_id,occured_at", "C-1,2026-01-01"], /touches\.csv: line 1: missing required column "occurred_at" \(did you mean "occured_at"\?/],
+      ["nps", ["customer_id,score,Score,responded_at"], /nps\.csv: line 1: columns "score" and "Score" both fill "score"$/],
       ["customers", ["id,name", 'C-1,"Acme'], /: line \d+: malformed CSV/],
       ["customers", ["id,name", "C-1,Acme", 'C-2,O\'Brien "Bob" Ltd'], /: line 3: malformed CSV \(a quote is found on field 1/],
     ];

@@ -53,6 +53,7 @@ describe("the touches fast path agrees with the zod schema", () => {
       ["occurred_at", "customer_id"],
       ["logged_by", "note", "occurred_at", "customer_id"],
       ["customer_id", "kind", "occurred_at"],
+      ["external_id", "customer_id", "occurred_at", "note"],
     ];
     const schema = touchRow(LA);
     let fast = 0;
@@ -65,8 +66,16 @@ describe("the touches fast path agrees with the zod schema", () => {
         kind: header.indexOf("kind"),
         note: header.indexOf("note"),
         loggedBy: header.indexOf("logged_by"),
+        externalId: header.indexOf("external_id"),
       };
-      const pools: Record<string, readonly string[]> = { customer_id: CUSTOMERS, occurred_at: INSTANTS, kind: KINDS, note: TEXTS, logged_by: LOGGERS };
+      const pools: Record<string, readonly string[]> = {
+        customer_id: CUSTOMERS,
+        occurred_at: INSTANTS,
+        kind: KINDS,
+        note: TEXTS,
+        logged_by: LOGGERS,
+        external_id: LOGGERS,
+      };
       const fields = header.map((name) => pick(random, pools[name] as string[]));
       const cells = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
       const zod = schema.safeParse(cells);
@@ -82,6 +91,7 @@ describe("the touches fast path agrees with the zod schema", () => {
         kind: zod.data.kind ?? "other",
         note: zod.data.note ?? null,
         loggedBy: zod.data.logged_by ?? null,
+        externalId: zod.data.external_id ?? null,
       });
     }
     // The fast path must cover every valid row here: the slow path is for errors.

@@ -77,9 +77,9 @@ describe("KPIs against the hand-computed book (period NOW−90d … NOW)", () =>
     const a = await repActivityStats(store, PERIOD);
     expect(a.weeksInPeriod).toBe(13);
     expect(a.reps).toEqual([
-      { rep: "U0REPA", touches: 2, perWeek: 0.2, weeks: { "2026-06-01": 1, "2026-06-22": 1 } },
-      { rep: "U0REPB", touches: 2, perWeek: 0.2, weeks: { "2026-05-11": 2 } },
-      { rep: "(not recorded)", touches: 1, perWeek: 0.1, weeks: { "2026-06-15": 1 } },
+      { rep: "U0REPA", name: "U0REPA", touches: 2, perWeek: 0.2, weeks: { "2026-06-01": 1, "2026-06-22": 1 } },
+      { rep: "U0REPB", name: "U0REPB", touches: 2, perWeek: 0.2, weeks: { "2026-05-11": 2 } },
+      { rep: "(not recorded)", name: "(not recorded)", touches: 1, perWeek: 0.1, weeks: { "2026-06-15": 1 } },
     ]);
   });
 
@@ -186,7 +186,7 @@ describe("KPIs on edge cases", () => {
     expect(s.nps.byMonth.find((m) => m.month === "2026-06")?.nps).toBe(100);
     expect(s.touchCadence).toMatchObject({ customers: 1, quiet: 1 });
     expect(s.touchCadence.buckets.find((b) => b.label === "30–59")?.count).toBe(1);
-    expect(s.repActivity.reps).toEqual([{ rep: "U0SOLO", touches: 1, perWeek: 0.1, weeks: { "2026-05-18": 1 } }]);
+    expect(s.repActivity.reps).toEqual([{ rep: "U0SOLO", name: "U0SOLO", touches: 1, perWeek: 0.1, weeks: { "2026-05-18": 1 } }]);
     expect(s.until).toBe(NOW);
   });
 

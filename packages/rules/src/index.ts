@@ -1,3 +1,4 @@
+export * from "./attribute-name";
 export * from "./calendar";
 export * from "./compile";
 export * from "./default-rules";
@@ -13,3 +14,4 @@ export * from "./rule-facts";
 export * from "./suggest";
 export * from "./template";
 export * from "./validate";
+export * from "./value-check";

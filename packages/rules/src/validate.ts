@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { normaliseName } from "./attribute-name";
 import { FACTS, factType } from "./facts/catalog";
 import { isOperatorName, OPERATOR_NAMES, OPERATORS } from "./operators";
 import { LIMITS, type Rule, type RuleFile, ruleFileSchema } from "./rule-file";
@@ -214,7 +215,7 @@ function checkLeaf(node: Record<string, unknown>, path: string, errors: Validati
       errors.push({ path: `${path}.fact`, message: `fact "${fact}" needs a "health" block in the rule file (see docs/rules.md, "Health score")` });
     }
     if (type === undefined) {
-      const hint = fact.startsWith("attributes.") ? " (attribute names are letters, digits, '_' or '-')" : didYouMean(fact, FACTS.names);
+      const hint = fact.startsWith("attributes.") ? attributeHint(fact.slice("attributes.".length)) : didYouMean(fact, FACTS.names);
       errors.push({ path: `${path}.fact`, message: `unknown fact "${fact}"${hint}` });
     }
   }
@@ -238,6 +239,13 @@ function checkLeaf(node: Record<string, unknown>, path: string, errors: Validati
     return;
   }
   checkValue(node.value, `${path}.value`, String(fact), type, spec.valueKind, errors);
+}
+
+/** For an attribute name the import would never store: the name it stores for that column. */
+function attributeHint(name: string): string {
+  const stored = normaliseName(name);
+  if (stored === "") return " (attribute names are lower-case letters, digits, '_' or '-')";
+  return ` (the import stores this column as "attributes.${stored}": names are lower case, spaces and other signs become '_')`;
 }
 
 const describeType = (type: string): string => (type === "boolean" ? "true/false" : type === "any" ? "an attribute" : `a ${type}`);

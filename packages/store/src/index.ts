@@ -15,6 +15,8 @@ export * from "./tables/rule-sets.table";
 export * from "./tables/sweep-runs.table";
 export * from "./tables/leases.table";
 export * from "./tables/meta.table";
+export * from "./tables/owners.table";
+export * from "./repos/owners";
 export { migrationProvider } from "./migrations/index";
 export * from "./repos/outbox";
 export * from "./repos/quiet";

@@ -1,5 +1,6 @@
 import type { CustomersTable } from "./tables/customers.table";
 import type { LeasesTable } from "./tables/leases.table";
+import type { OwnersTable } from "./tables/owners.table";
 import type { MetaTable } from "./tables/meta.table";
 import type { NpsResponsesTable } from "./tables/nps-responses.table";
 import type { NudgesTable } from "./tables/nudges.table";
@@ -21,5 +22,6 @@ export interface Database {
   sweep_runs: SweepRunsTable;
   leases: LeasesTable;
   meta: MetaTable;
+  owners: OwnersTable;
   slack_channels: SlackChannelsTable;
 }

@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 const rowsOf = (rows: Array<[number, number, string, string | null, string | null]>): ImportedTouch[] =>
-  rows.map(([customerId, occurredAt, kind, note, loggedBy]) => ({ customerId, occurredAt, kind, note, loggedBy }));
+  rows.map(([customerId, occurredAt, kind, note, loggedBy]) => ({ customerId, occurredAt, kind, note, loggedBy, externalId: null }));
 const touchCount = async () =>
   Number(
     (
@@ -116,6 +116,59 @@ describe("the touches bulk writer", () => {
     await store.db.insertInto("touchpoints").values({ customer_id: a, kind: "visit", occurred_at: NOW, logged_at: NOW, source: "cli" }).execute();
     await undoImport(store.db, ledger);
     expect(await store.db.selectFrom("touchpoints").select(["kind", "source"]).execute()).toEqual([{ kind: "visit", source: "cli" }]);
+  });
+
+  it("decides by external id alone when a touch has one: a stored id or an earlier one in the batch is a duplicate, identical content is not", async () => {
+    const writer = await openBulkTouchWriter(store, { loggedAt: NOW, ledger: new ImportLedger() });
+    const [a] = ids as [number];
+    const withId = (externalId: string | null, note: string): ImportedTouch => ({
+      customerId: a,
+      occurredAt: NOW - 1000,
+      kind: "call",
+      note,
+      loggedBy: null,
+      externalId,
+    });
+    try {
+      expect(await writer.write([withId("E-1", "same"), withId("E-2", "same"), withId("E-1", "other"), withId(null, "same")])).toEqual({
+        inserted: 3,
+        unchanged: 1,
+      });
+      expect(await writer.write([withId("E-2", "changed"), withId("E-3", "same"), withId(null, "same")])).toEqual({ inserted: 1, unchanged: 2 });
+    } finally {
+      await writer.close();
+    }
+    const stored = await store.db.selectFrom("touchpoints").select(["external_id", "note"]).orderBy("id").execute();
+    expect(stored).toEqual([
+      { external_id: "E-1", note: "same" },
+      { external_id: "E-2", note: "same" },
+      { external_id: null, note: "same" },
+      { external_id: "E-3", note: "same" },
+    ]);
+  });
+
+  it("writes nothing in a dry run, and counts what it would write", async () => {
+    const ledger = new ImportLedger();
+    const writer = await openBulkTouchWriter(store, { loggedAt: NOW, ledger, dryRun: true });
+    const [a] = ids as [number];
+    try {
+      expect(
+        await writer.write(
+          rowsOf([
+            [a, NOW - 1000, "call", "hi", null],
+            [a, NOW - 1000, "call", "hi", null],
+            [a, NOW, "email", null, null],
+          ]),
+        ),
+      ).toEqual({
+        inserted: 2,
+        unchanged: 1,
+      });
+    } finally {
+      await writer.close();
+    }
+    expect(await touchCount()).toBe(0);
+    expect(ledger.idRuns("touchpoints")).toEqual([]);
   });
 
   it.skipIf(TEST_ENGINE !== "sqlite")("hands the SQLite connection back with foreign keys on and its page cache as it was", async () => {

@@ -91,6 +91,8 @@ export class FakeSlack {
   readonly calls: RecordedCall[] = [];
   readonly responses: Array<{ id: string; body: Record<string, unknown> }> = [];
   readonly messages = new Map<string, FakeMessage[]>();
+  /** Workspace members, for users.lookupByEmail and users.info. */
+  readonly users: Array<{ id: string; email: string; realName: string }> = [];
   private failures = new Map<string, Failure[]>();
   private server: Server | undefined;
   private tsCounter = 0;
@@ -337,6 +339,18 @@ export class FakeSlack {
       }
       case "chat.postEphemeral":
         return { ok: true, message_ts: this.nextTs() };
+      case "users.lookupByEmail":
+      case "users.info": {
+        const user =
+          method === "users.info"
+            ? this.users.find((u) => u.id === String(args.user))
+            : this.users.find((u) => u.email.toLowerCase() === String(args.email ?? "").toLowerCase());
+        if (user === undefined) return { ok: false, error: method === "users.info" ? "user_not_found" : "users_not_found" };
+        return {
+          ok: true,
+          user: { id: user.id, name: user.realName.toLowerCase(), real_name: user.realName, profile: { email: user.email, real_name: user.realName } },
+        };
+      }
       case "conversations.history": {
         const channel = String(args.channel ?? "");
         // Slack wants an id here: a name is channel_not_found.

@@ -28,9 +28,18 @@ export const importArgs = {
   kind: { type: "positional", required: true, valueHint: IMPORT_KINDS, description: "what the file holds" },
   file: { type: "positional", required: true, description: "the CSV file" },
   "skip-invalid": { type: "boolean", description: "import the valid rows and report the invalid ones (default: import nothing if any row is invalid)" },
+  map: { type: "string", valueHint: "Header=column,…", description: "which file column is which keepwarm column (wins over --mapping); see docs/import.md" },
+  mapping: { type: "string", valueHint: "FILE.json|NAME", description: "a column mapping file, or a shipped one: hubspot-companies, salesforce-accounts" },
+  "date-format": {
+    type: "string",
+    valueHint: "iso|day-first|month-first",
+    description: "day/month dates: 20/11/2026 is day-first, 11/20/2026 month-first (default iso: they are refused)",
+  },
+  "dry-run": { type: "boolean", description: "read and check every row, say what would change, write nothing" },
   ...jsonArg,
   ...dbArg,
 } as const satisfies ArgsDef;
+export const ownersSyncArgs = { ...jsonArg, ...dbArg } as const satisfies ArgsDef;
 export const touchArgs = {
   customer: {
     type: "positional",
@@ -49,7 +58,7 @@ export const sweepArgs = {
   ...jsonArg,
   ...dbArg,
 } as const satisfies ArgsDef;
-export const rulesValidateArgs = { ...fileArg("the rule file (JSON)"), ...jsonArg } as const satisfies ArgsDef;
+export const rulesValidateArgs = { ...fileArg("the rule file (JSON)"), ...jsonArg, ...dbArg } as const satisfies ArgsDef;
 export const rulesDiffArgs = { ...fileArg("the candidate rule file"), ...jsonArg, ...dbArg } as const satisfies ArgsDef;
 export const rulesApplyArgs = {
   ...fileArg("the rule file to activate"),
@@ -219,6 +228,18 @@ export const COMMANDS: Record<string, KeepwarmCommand> = {
     description: "import customers, touches, NPS answers or purchases from a CSV file",
     args: importArgs,
     load: async () => (await import("./import")).importCommand,
+  }),
+  owners: group({
+    name: "owners",
+    description: "customer owners imported as emails or names",
+    subCommands: {
+      sync: command({
+        name: "sync",
+        description: "resolve owners imported as emails or names into Slack members (users.lookupByEmail); needs SLACK_BOT_TOKEN",
+        args: ownersSyncArgs,
+        load: async () => (await import("./owners")).ownersSyncCommand,
+      }),
+    },
   }),
   touch: command({
     name: "touch",

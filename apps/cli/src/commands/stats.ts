@@ -25,7 +25,7 @@ function textReport(s: Stats): string[] {
     `Loyalty     ${percent(s.loyalty.enrollmentRate)} of ${s.loyalty.frequentBuyers} frequent buyers (5+ purchases in 90 days) are members (${s.loyalty.enrolled})`,
   );
   lines.push(`Touches per rep per week (over ${s.repActivity.weeksInPeriod} weeks):`);
-  for (const rep of s.repActivity.reps) lines.push(`  ${rep.rep.padEnd(16)} ${String(rep.perWeek).padStart(5)} /week  (${rep.touches} touches)`);
+  for (const rep of s.repActivity.reps) lines.push(`  ${rep.name.padEnd(16)} ${String(rep.perWeek).padStart(5)} /week  (${rep.touches} touches)`);
   if (s.repActivity.reps.length === 0) lines.push("  no touches in this period");
   lines.push("Nudge funnel (nudges created in the period):");
   for (const f of s.funnel) {

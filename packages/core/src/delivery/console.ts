@@ -1,6 +1,6 @@
 import type { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
-import { DAY_MS, markDeliveredOnConsole } from "@keepwarm/store";
+import { DAY_MS, markDeliveredOnConsole, ownerNames } from "@keepwarm/store";
 import type { Env } from "../env";
 import { type EscalationConfig, escalationDetails } from "../escalation";
 import { applyNudgeBudget } from "./budget";
@@ -21,20 +21,23 @@ export interface ConsoleDeliveryOptions {
   escalation?: EscalationConfig;
 }
 
-function header(route: Route, count: number, digest: boolean): string {
-  const who = route.kind === "dm" ? `<@${route.user}>` : route.kind === "channel" ? `#${route.channel}` : "nobody (no owner, no KEEPWARM_FALLBACK_CHANNEL)";
+/** A rep as the console shows them: the directory's name (`keepwarm owners sync`), else the Slack mention. */
+type RepLabel = (slackId: string) => string;
+
+function header(route: Route, count: number, digest: boolean, rep: RepLabel): string {
+  const who = route.kind === "dm" ? rep(route.user) : route.kind === "channel" ? `#${route.channel}` : "nobody (no owner, no KEEPWARM_FALLBACK_CHANNEL)";
   const title = digest ? `Digest for ${who}: ${count} customers need attention` : `Nudge for ${who}`;
   return `\n── ${title} ${"─".repeat(Math.max(3, 64 - title.length))}`;
 }
 
-function nudgeText(item: PendingDelivery): string {
+function nudgeText(item: PendingDelivery, rep: RepLabel): string {
   const facts = JSON.parse(item.facts) as Record<string, unknown>;
   const context = [item.segment, item.tier].filter(Boolean).join(" · ");
   const lines = [
     `● [${PRIORITY_LABEL[item.priority] ?? item.priority}] ${item.customerName}${context ? ` (${context})` : ""} — ${item.ruleId}`,
     `  Why:   ${item.explanation}`,
     // A nudge keeps the facts its sweep computed: the last touch and NPS when some rule read them.
-    `  Owner: ${item.ownerSlackId === null ? "none" : `<@${item.ownerSlackId}>`}${facts.neverTouched === true ? "  ·  last touch never" : facts.daysSinceLastTouch === undefined ? "" : `  ·  last touch ${String(facts.daysSinceLastTouch)} ${facts.daysSinceLastTouch === 1 ? "day" : "days"} ago`}${facts.npsLatest === null || facts.npsLatest === undefined ? "" : `  ·  NPS ${String(facts.npsLatest)}`}`,
+    `  Owner: ${item.ownerSlackId === null ? "none" : rep(item.ownerSlackId)}${facts.neverTouched === true ? "  ·  last touch never" : facts.daysSinceLastTouch === undefined ? "" : `  ·  last touch ${String(facts.daysSinceLastTouch)} ${facts.daysSinceLastTouch === 1 ? "day" : "days"} ago`}${facts.npsLatest === null || facts.npsLatest === undefined ? "" : `  ·  NPS ${String(facts.npsLatest)}`}`,
   ];
   if (item.action) lines.push(`  Do:    ${item.action}`);
   lines.push(`  Log:   pnpm keepwarm touch ${JSON.stringify(item.customerExternalId)} call today "what you talked about"`);
@@ -120,12 +123,20 @@ export async function deliverToConsole(
     groups.set(key, group);
   }
   let delivered = 0;
+  const names = await ownerNames(
+    store.db,
+    [...budget.now].flatMap((item) => [item.ownerSlackId ?? "", item.recipient ?? ""]).filter((id) => id !== ""),
+  );
+  const rep: RepLabel = (slackId) => {
+    const name = names.get(slackId);
+    return name ?? `<@${slackId}>`;
+  };
   for (const { route, items: group } of groups.values()) {
     group.sort((a, b) => b.priority - a.priority);
     const digest = group.length >= threshold;
-    options.write(header(route, group.length, digest));
+    options.write(header(route, group.length, digest, rep));
     for (const item of group) {
-      options.write(nudgeText(item));
+      options.write(nudgeText(item, rep));
       await markDeliveredOnConsole(store.db, { nudgeId: item.nudgeId, outboxId: item.outboxId, now });
       delivered++;
     }

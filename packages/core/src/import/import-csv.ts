@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { Calendar, closest } from "@keepwarm/rules";
+import { Calendar } from "@keepwarm/rules";
 import {
   type BulkTouchWriter,
   type CustomerUpsert,
@@ -16,6 +16,7 @@ import {
   type NewNpsResponse,
   type NewPurchase,
   openBulkTouchWriter,
+  ownerDirectory,
   resolveNudgesByTouchesAfter,
   type Store,
   TOUCH_KINDS,
@@ -25,13 +26,18 @@ import {
 } from "@keepwarm/store";
 import type { z } from "zod";
 import { UserError } from "../errors";
-import { MalformedCsvError, readCsv } from "./csv-reader";
-import { COLUMNS, type ImportKind } from "./kinds";
+import { type ColumnPlan, planColumns } from "./columns";
+import { type CsvDialect, describeDialect, MalformedCsvError, readCsv } from "./csv-reader";
+import { type DateFormat, readDate } from "./date-format";
+import { COLUMNS, DATE_COLUMNS, type ImportKind } from "./kinds";
+import type { ColumnMapping } from "./mapping";
+import { OwnerResolver } from "./owners";
 import { attributeValue, customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
 import { CheckedRows, type CheckedRowsOptions, type RowCodec, Spool } from "./spool";
 import { fastTouch, type TouchValues } from "./touch-fast-path";
 
 export interface RowError {
+  file: string;
   line: number;
   message: string;
 }
@@ -39,14 +45,25 @@ export interface RowError {
 export interface ImportReport {
   kind: ImportKind;
   file: string;
+  /** The file's separator and line endings, as detected (and described: "semicolon-separated, CRLF line endings"). */
+  dialect: (CsvDialect & { description: string }) | null;
   rows: number;
   inserted: number;
   updated: number;
   unchanged: number;
+  /** Every invalid row, by line, however many (the CLI prints the first 50). */
   invalid: RowError[];
   committed: boolean;
+  /** A dry run: every count is what the import would do; nothing was kept. */
+  dryRun: boolean;
   resolvedNudges: number;
   warnings: string[];
+  /** How the columns were read: attributes, ignored columns. */
+  notes: string[];
+  /** Owners (emails, names) no Slack member is known for, with how many rows named each. */
+  unresolvedOwners: Array<{ owner: string; rows: number }>;
+  /** Dry run of customers: a few external ids per outcome. */
+  samples: { inserted: string[]; updated: string[]; unchanged: string[] };
 }
 
 /** "checking": reading and validating the file (nothing written yet); "writing": rows written so far. */
@@ -56,8 +73,12 @@ export interface ImportOptions {
   skipInvalid?: boolean;
   now?: number;
   onProgress?: (rows: number, stage: ImportStage) => void;
-  /** Stop collecting row errors after this many (the import still fails as a whole). */
-  maxErrors?: number;
+  /** Which file column is which keepwarm column (--map, --mapping). */
+  mapping?: ColumnMapping | undefined;
+  /** How numeric day/month dates are read (default iso: refused, with the option to pass). */
+  dateFormat?: DateFormat;
+  /** Check everything and count what would be written, in transactions that are rolled back. */
+  dryRun?: boolean;
   /** Rows per write transaction (default 10,000; customers at most 1,000). */
   batchRows?: number;
   /** KEEPWARM_TZ: a bare date (2026-03-01) is that calendar day there; default UTC. */
@@ -73,6 +94,10 @@ export interface ImportOptions {
  */
 const BATCH_ROWS = 10_000;
 const CUSTOMER_BATCH_ROWS = 1000;
+/** External ids a dry run lists per outcome. */
+const SAMPLES = 3;
+/** Thrown to roll a dry run's transaction back. */
+const ROLLBACK = Symbol("dry run");
 const FUTURE_SLACK_MS = 5 * 60_000;
 const UTC = new Calendar("UTC");
 
@@ -98,6 +123,10 @@ const issueText = (error: z.ZodError): string =>
  *    a batch holds it for tens of milliseconds.
  * 3. Touches: resolve the nudges the new touches answer, in one transaction.
  *
+ * A dry run does steps 1 and 2 with every write transaction rolled back instead of
+ * committed, so its counts come from the same code (a row repeated in two batches of
+ * one file counts as new in both, as neither batch is kept).
+ *
  * If a write fails after a batch has committed, the import takes back exactly what it
  * wrote (undoImport: its rows deleted by id, updated customers restored), so the user
  * sees all or nothing. As every row was checked first, only a fault gets there (disk
@@ -117,12 +146,28 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
     throw new UserError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
   }
   const now = options.now ?? Date.now();
-  const report: ImportReport = { kind, file, rows: 0, inserted: 0, updated: 0, unchanged: 0, invalid: [], committed: false, resolvedNudges: 0, warnings: [] };
+  const report: ImportReport = {
+    kind,
+    file,
+    dialect: null,
+    rows: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    invalid: [],
+    committed: false,
+    dryRun: options.dryRun === true,
+    resolvedNudges: 0,
+    warnings: [],
+    notes: [],
+    unresolvedOwners: [],
+    samples: { inserted: [], updated: [], unchanged: [] },
+  };
   const checked = await checkFile(store.db, kind, file, now, report, options, await writeOrder(store.db, kind));
   try {
-    if (report.invalid.length > 0 && !options.skipInvalid) return report;
+    if (report.invalid.length > 0 && !options.skipInvalid && !options.dryRun) return report;
     await writeRows(store, kind, checked, now, report, options);
-    report.committed = true;
+    report.committed = !options.dryRun;
     return report;
   } finally {
     checked.close();
@@ -136,7 +181,7 @@ interface RowKind<T extends object, Row> {
   /** The customer external id a row refers to (kinds that need one). */
   customerOf?(value: T): string;
   /** The row as it will be written (with its customer's row id), or why it cannot be imported. */
-  check(value: T, customerId: number | null, fields: string[]): Row | string;
+  check(value: T, customerId: number | null, fields: string[], line: number): Row | string;
   codec: RowCodec<Row>;
 }
 
@@ -150,15 +195,18 @@ async function checkFile(
   options: ImportOptions,
   order: CheckedRowsOptions<unknown>,
 ): Promise<CheckedRows<unknown>> {
-  const maxErrors = options.maxErrors ?? 1000;
   const customers = new CustomerIds(db);
+  const owners = kind === "customers" ? new OwnerResolver(await ownerDirectory(db)) : undefined;
   const source = createReadStream(file, { highWaterMark: 262144 });
   let header: string[] | undefined;
   let rows: RowKind<object, unknown> | undefined;
   let checked: CheckedRows<unknown> | undefined;
+  let dates: ((fields: string[]) => string | undefined) | undefined;
   const fail = (line: number, message: string) => {
-    if (report.invalid.length < maxErrors) report.invalid.push({ line, message: detach(message) });
-    else if (report.invalid.length === maxErrors) report.invalid.push({ line, message: "… more errors not shown" });
+    report.invalid.push({ file, line, message: detach(message) });
+  };
+  const onDialect = (dialect: CsvDialect) => {
+    report.dialect = { ...dialect, description: describeDialect(dialect) };
   };
   try {
     // A chunk at a time: parse its rows, look up their customers in one query, then check them in line order.
@@ -167,7 +215,7 @@ async function checkFile(
     const cells: string[][] = [];
     /** Each row's customer row id, once known (undefined: look it up first; null: unknown customer). */
     const ids: Array<number | null | undefined> = [];
-    for await (const records of readCsv(source)) {
+    for await (const records of readCsv(source, { onDialect })) {
       values.length = 0;
       lines.length = 0;
       cells.length = 0;
@@ -175,15 +223,18 @@ async function checkFile(
       for (const { fields, line } of records) {
         if (fields.length === 1 && fields[0] === "") continue;
         if (header === undefined || rows === undefined || checked === undefined) {
-          header = fields.map((h) => h.trim().toLowerCase());
-          checkHeader(kind, header, report);
-          rows = rowKind(kind, header, now, options.calendar ?? UTC);
+          header = fields.map(detach);
+          const plan = planColumns(kind, file, header, options.mapping);
+          report.notes.push(...plan.notes);
+          rows = rowKind(kind, plan, now, options.calendar ?? UTC, owners);
+          dates = dateReader(kind, plan, options.dateFormat ?? "iso");
           checked = new CheckedRows(rows.codec, order);
           continue;
         }
         report.rows++;
         if (options.onProgress !== undefined && report.rows % 50_000 === 0) options.onProgress(report.rows, "checking");
-        const value = fields.length === header.length ? rows.parse(fields) : `has ${fields.length} fields, the header has ${header.length}`;
+        const value =
+          fields.length !== header.length ? `has ${fields.length} fields, the header has ${header.length}` : (dates?.(fields) ?? rows.parse(fields));
         ids.push(typeof value !== "string" && rows.customerOf !== undefined ? customers.peek(rows.customerOf(value)) : null);
         values.push(value);
         lines.push(line);
@@ -199,7 +250,7 @@ async function checkFile(
           continue;
         }
         const id = ids[i] === undefined && customerOf !== undefined ? customers.get(customerOf(value)) : (ids[i] ?? null);
-        const row = rows.check(value, id, cells[i] as string[]);
+        const row = rows.check(value, id, cells[i] as string[], lines[i] as number);
         if (typeof row === "string") fail(lines[i] as number, row);
         else checked.add(row);
       }
@@ -212,6 +263,7 @@ async function checkFile(
     source.destroy();
   }
   if (checked === undefined) throw new UserError(`${file} is empty: expected a header row (${COLUMNS[kind].required.join(", ")}, …)`);
+  if (owners !== undefined) report.unresolvedOwners = [...owners.unresolved].map(([owner, rows]) => ({ owner, rows }));
   return checked;
 }
 
@@ -257,10 +309,23 @@ async function writeRows(
     await options.afterBatch?.(batches);
   };
   let touches: BulkTouchWriter | undefined;
+  const dryRun = options.dryRun === true;
+  /** A write transaction, rolled back in a dry run (its result still counted). */
+  const transaction = async <T>(fn: (trx: Db) => Promise<T>): Promise<T> => {
+    if (!dryRun) return writeTransaction(store.db, fn);
+    let result: T | undefined;
+    await writeTransaction(store.db, async (trx) => {
+      result = await fn(trx);
+      throw ROLLBACK;
+    }).catch((error: unknown) => {
+      if (error !== ROLLBACK) throw error;
+    });
+    return result as T;
+  };
   try {
     if (kind === "touches") {
       const after = await maxTouchId(store.db);
-      const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger });
+      const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger, dryRun });
       touches = writer;
       await (checked as CheckedRows<ImportedTouch>).inBatches(
         batchRows,
@@ -274,22 +339,27 @@ async function writeRows(
       );
       touches = undefined;
       await writer.close();
-      const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now));
-      report.resolvedNudges = resolved.length;
+      if (!dryRun) {
+        const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now));
+        report.resolvedNudges = resolved.length;
+      }
     } else if (kind === "customers") {
       await (checked as CheckedRows<CustomerUpsert>).inBatches(Math.min(batchRows, CUSTOMER_BATCH_ROWS), async (rows) => {
-        const changes = await writeTransaction(store.db, (trx) => upsertCustomers(trx, rows, now));
-        ledger.addCustomers(changes);
-        for (const outcome of changes.outcomes) report[outcome]++;
+        const changes = await transaction((trx) => upsertCustomers(trx, rows, now));
+        if (!dryRun) ledger.addCustomers(changes);
+        changes.outcomes.forEach((outcome, i) => {
+          report[outcome]++;
+          if (report.samples[outcome].length < SAMPLES) report.samples[outcome].push((rows[i] as CustomerUpsert).externalId);
+        });
         await committed(rows.length);
       });
     } else {
       const table = kind === "nps" ? "nps_responses" : "purchases";
       await checked.inBatches(batchRows, async (rows) => {
-        const ids = await writeTransaction(store.db, (trx) =>
+        const ids = await transaction((trx) =>
           kind === "nps" ? insertNpsResponses(trx, rows as NewNpsResponse[]) : insertPurchases(trx, rows as NewPurchase[]),
         );
-        ledger.addIds(table, ids);
+        if (!dryRun) ledger.addIds(table, ids);
         report.inserted += ids.length;
         report.unchanged += rows.length - ids.length;
         await committed(rows.length);
@@ -343,66 +413,67 @@ class CustomerIds {
  */
 const detach = (text: string): string => ` ${text}`.slice(1);
 
-function checkHeader(kind: ImportKind, header: string[], report: ImportReport): void {
-  const { required, optional } = COLUMNS[kind];
-  const all = [...required, ...optional];
-  const seen = new Set<string>();
-  for (const name of header) {
-    if (name === "") throw new UserError("line 1: a header column is empty");
-    if (seen.has(name)) throw new UserError(`line 1: column "${name}" appears twice`);
-    seen.add(name);
-    if (!all.includes(name)) {
-      const guess = closest(name, all);
-      if (kind !== "customers") {
-        throw new UserError(`line 1: unknown column "${name}"${guess ? ` (did you mean "${guess}"?)` : ""}; ${kind} columns are ${all.join(", ")}`);
-      }
-      if (guess !== undefined) report.warnings.push(`column "${name}" is imported as an attribute; did you mean "${guess}"?`);
+/**
+ * Day/month dates read as --date-format says, in place, before a row is parsed: an
+ * error for the row, or undefined. With iso (the default) there is nothing to do
+ * here: the ISO parser refuses a numeric day/month date and names the option.
+ */
+function dateReader(kind: ImportKind, plan: ColumnPlan, format: DateFormat): ((fields: string[]) => string | undefined) | undefined {
+  if (format === "iso") return undefined;
+  const columns = DATE_COLUMNS[kind].map((name) => [name, plan.names.indexOf(name)] as const).filter(([, index]) => index >= 0);
+  return (fields) => {
+    for (const [name, index] of columns) {
+      const read = readDate(fields[index] as string, format);
+      if ("error" in read) return `${name}: ${read.error}`;
+      fields[index] = read.iso;
     }
-  }
-  const missing = required.filter((name) => !seen.has(name));
-  if (missing.length > 0) throw new UserError(`line 1: missing required column${missing.length > 1 ? "s" : ""} ${missing.map((m) => `"${m}"`).join(", ")}`);
+    return undefined;
+  };
 }
 
 const unknownCustomer = (externalId: string) => `unknown customer "${externalId}" (import customers first)`;
 
-/** The rows of a kind as {column: cell} for zod (known columns), plus the other columns. */
-function cellsOf(kind: ImportKind, header: string[]): (fields: string[]) => { cells: Record<string, string>; extra: Record<string, string> } {
-  const known = new Set([...COLUMNS[kind].required, ...COLUMNS[kind].optional]);
-  const isKnown = header.map((name) => known.has(name));
+/** The rows of a kind as {column: cell} for zod (keepwarm columns), plus (customers) the attributes. */
+function cellsOf(plan: ColumnPlan): (fields: string[]) => { cells: Record<string, string>; extra: Record<string, string> } {
+  const { names, known } = plan;
   return (fields) => {
     const cells: Record<string, string> = {};
-    const extra: Record<string, string> = {};
-    for (let i = 0; i < header.length; i++) {
-      if (isKnown[i]) cells[header[i] as string] = fields[i] ?? "";
-      else extra[header[i] as string] = fields[i] ?? "";
+    // No prototype: a column named __proto__ is an attribute like any other.
+    const extra: Record<string, string> = Object.create(null);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (name === null || name === undefined) continue;
+      if (known.has(name)) cells[name] = fields[i] ?? "";
+      else extra[name] = fields[i] ?? "";
     }
     return { cells, extra };
   };
 }
 
-function rowKind(kind: ImportKind, header: string[], now: number, calendar: Calendar): RowKind<object, unknown> {
+function rowKind(kind: ImportKind, plan: ColumnPlan, now: number, calendar: Calendar, owners: OwnerResolver | undefined): RowKind<object, unknown> {
   switch (kind) {
     case "touches":
-      return touchRows(header, now, calendar) as RowKind<object, unknown>;
+      return touchRows(plan, now, calendar) as RowKind<object, unknown>;
     case "nps":
-      return npsRows(header, calendar) as RowKind<object, unknown>;
+      return npsRows(plan, calendar) as RowKind<object, unknown>;
     case "purchases":
-      return purchaseRows(header, calendar) as RowKind<object, unknown>;
+      return purchaseRows(plan, calendar) as RowKind<object, unknown>;
     case "customers":
-      return customerRows(header, calendar) as RowKind<object, unknown>;
+      return customerRows(plan, calendar, owners as OwnerResolver) as RowKind<object, unknown>;
   }
 }
 
 const KIND_CODE = new Map<string, number>(TOUCH_KINDS.map((k, i) => [k, i]));
 
 const touchCodec: RowCodec<ImportedTouch> = {
-  bytes: (row) => 17 + Spool.textBytes(row.note) + Spool.textBytes(row.loggedBy),
+  bytes: (row) => 17 + Spool.textBytes(row.note) + Spool.textBytes(row.loggedBy) + Spool.textBytes(row.externalId),
   write(spool, row) {
     spool.number(row.customerId);
     spool.number(row.occurredAt);
     spool.byte(KIND_CODE.get(row.kind) as number);
     spool.text(row.note);
     spool.text(row.loggedBy);
+    spool.text(row.externalId);
   },
   read: (reader) => ({
     customerId: reader.number(),
@@ -410,18 +481,20 @@ const touchCodec: RowCodec<ImportedTouch> = {
     kind: TOUCH_KINDS[reader.byte()] as string,
     note: reader.text(),
     loggedBy: reader.text(),
+    externalId: reader.text(),
   }),
 };
 
-function touchRows(header: string[], now: number, calendar: Calendar): RowKind<TouchValues, ImportedTouch> {
+function touchRows(plan: ColumnPlan, now: number, calendar: Calendar): RowKind<TouchValues, ImportedTouch> {
   const columns = {
-    customerId: header.indexOf("customer_id"),
-    occurredAt: header.indexOf("occurred_at"),
-    kind: header.indexOf("kind"),
-    note: header.indexOf("note"),
-    loggedBy: header.indexOf("logged_by"),
+    customerId: plan.names.indexOf("customer_id"),
+    occurredAt: plan.names.indexOf("occurred_at"),
+    kind: plan.names.indexOf("kind"),
+    note: plan.names.indexOf("note"),
+    loggedBy: plan.names.indexOf("logged_by"),
+    externalId: plan.names.indexOf("external_id"),
   };
-  const cells = cellsOf("touches", header);
+  const cells = cellsOf(plan);
   const schema = touchRow(calendar);
   return {
     parse(fields) {
@@ -437,31 +510,39 @@ function touchRows(header: string[], now: number, calendar: Calendar): RowKind<T
         kind: data.kind ?? "other",
         note: data.note ?? null,
         loggedBy: data.logged_by ?? null,
+        externalId: data.external_id ?? null,
       };
     },
     customerOf: (row) => row.customerId,
     check(row, customerId, fields) {
       if (customerId === null) return unknownCustomer(row.customerId);
       if (row.occurredAt > now + FUTURE_SLACK_MS) return `occurred_at ${fields[columns.occurredAt]} is in the future`;
-      return { customerId, occurredAt: row.occurredAt, kind: row.kind, note: row.note, loggedBy: row.loggedBy };
+      return { customerId, occurredAt: row.occurredAt, kind: row.kind, note: row.note, loggedBy: row.loggedBy, externalId: row.externalId };
     },
     codec: touchCodec,
   };
 }
 
 const npsCodec: RowCodec<NewNpsResponse> = {
-  bytes: (row) => 24 + Spool.textBytes(row.comment ?? null),
+  bytes: (row) => 24 + Spool.textBytes(row.comment ?? null) + Spool.textBytes(row.external_id ?? null),
   write(spool, row) {
     spool.number(row.customer_id);
     spool.number(row.score);
     spool.number(row.responded_at);
     spool.text(row.comment ?? null);
+    spool.text(row.external_id ?? null);
   },
-  read: (reader) => ({ customer_id: reader.number(), score: reader.number(), responded_at: reader.number(), comment: reader.text() }),
+  read: (reader) => ({
+    customer_id: reader.number(),
+    score: reader.number(),
+    responded_at: reader.number(),
+    comment: reader.text(),
+    external_id: reader.text(),
+  }),
 };
 
-function npsRows(header: string[], calendar: Calendar): RowKind<z.infer<ReturnType<typeof npsRow>>, NewNpsResponse> {
-  const cells = cellsOf("nps", header);
+function npsRows(plan: ColumnPlan, calendar: Calendar): RowKind<z.infer<ReturnType<typeof npsRow>>, NewNpsResponse> {
+  const cells = cellsOf(plan);
   const schema = npsRow(calendar);
   return {
     parse(fields) {
@@ -471,7 +552,7 @@ function npsRows(header: string[], calendar: Calendar): RowKind<z.infer<ReturnTy
     customerOf: (row) => row.customer_id,
     check(row, customerId) {
       if (customerId === null) return unknownCustomer(row.customer_id);
-      return { customer_id: customerId, score: row.score, responded_at: row.responded_at, comment: row.comment ?? null };
+      return { customer_id: customerId, score: row.score, responded_at: row.responded_at, comment: row.comment ?? null, external_id: row.external_id ?? null };
     },
     codec: npsCodec,
   };
@@ -488,29 +569,53 @@ const purchaseCodec: RowCodec<NewPurchase> = {
   read: (reader) => ({ customer_id: reader.number(), occurred_at: reader.number(), amount_cents: reader.number(), dedupe_key: reader.text() as string }),
 };
 
-function purchaseRows(header: string[], calendar: Calendar): RowKind<z.infer<ReturnType<typeof purchaseRow>>, NewPurchase> {
-  const cells = cellsOf("purchases", header);
+/**
+ * A purchase's identity. With an order_id, the order (`order:<id>`): the same order
+ * again is the same purchase. Without one, the content (customer, instant, amount) and
+ * how many identical rows came before it in this file: two identical purchases in one
+ * file are two purchases, and re-importing the file (or a later export that repeats
+ * them) adds neither again. The first of a kind keeps the key earlier imports gave it.
+ * The count of identical rows is kept per file in memory (purchase files are small;
+ * the touches import is the one with a flat-memory target).
+ */
+function purchaseRows(plan: ColumnPlan, calendar: Calendar): RowKind<z.infer<ReturnType<typeof purchaseRow>>, NewPurchase> {
+  const cells = cellsOf(plan);
   const schema = purchaseRow(calendar);
+  const repeats = new Map<string, number>();
+  const orders = new Map<string, { line: number; content: string }>();
   return {
     parse(fields) {
       const parsed = schema.safeParse(cells(fields).cells);
       return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
-    check(row, customerId) {
+    check(row, customerId, _fields, line) {
       if (customerId === null) return unknownCustomer(row.customer_id);
       const cents = row.amount ?? 0;
-      return { customer_id: customerId, occurred_at: row.occurred_at, amount_cents: cents, dedupe_key: dedupeKey([row.customer_id, row.occurred_at, cents]) };
+      const content = dedupeKey([row.customer_id, row.occurred_at, cents]);
+      let key: string;
+      if (row.order_id !== null && row.order_id !== undefined) {
+        const first = orders.get(row.order_id);
+        if (first !== undefined && first.content !== content) {
+          return `order_id "${row.order_id}" is on line ${first.line} too, with another customer, date or amount`;
+        }
+        if (first === undefined) orders.set(detach(row.order_id), { line, content });
+        key = `order:${row.order_id}`;
+      } else {
+        const seen = repeats.get(content) ?? 0;
+        repeats.set(content, seen + 1);
+        key = seen === 0 ? content : dedupeKey([row.customer_id, row.occurred_at, cents, seen + 1]);
+      }
+      return { customer_id: customerId, occurred_at: row.occurred_at, amount_cents: cents, dedupe_key: key };
     },
     codec: purchaseCodec,
   };
 }
 
-/** CSV column → stored column, for the optional customer columns. */
+/** CSV column → stored column, for the optional customer columns (owner is resolved apart). */
 const CUSTOMER_COLUMNS = [
   ["segment", "segment"],
   ["lifecycle_stage", "lifecycle_stage"],
-  ["owner_slack_id", "owner_slack_id"],
   ["tier", "tier"],
   ["since", "since_at"],
   ["renewal_date", "renewal_at"],
@@ -524,21 +629,23 @@ const customerCodec: RowCodec<CustomerUpsert> = {
   read: (reader) => JSON.parse(reader.text() as string) as CustomerUpsert,
 };
 
-function customerRows(header: string[], calendar: Calendar): RowKind<CustomerUpsert, CustomerUpsert> {
-  const cells = cellsOf("customers", header);
+function customerRows(plan: ColumnPlan, calendar: Calendar, owners: OwnerResolver): RowKind<CustomerUpsert, CustomerUpsert> {
+  const cells = cellsOf(plan);
   const schema = customerRow(calendar);
   // Only the columns the file has are set: a file without `tier` leaves every tier as it is.
-  const present = CUSTOMER_COLUMNS.filter(([csv]) => header.includes(csv));
+  const present = CUSTOMER_COLUMNS.filter(([csv]) => plan.names.includes(csv));
+  const hasOwner = plan.names.includes("owner");
   return {
     parse(fields) {
       const { cells: known, extra } = cells(fields);
       const parsed = schema.safeParse(known);
       if (!parsed.success) return issueText(parsed.error);
-      const row = parsed.data as Record<string, unknown> & { id: string; name: string };
+      const row = parsed.data as Record<string, unknown> & { id: string; name: string; owner?: string | null };
       // No prototype: a column named __proto__ is an attribute like any other.
       const upsert: CustomerUpsert = { externalId: row.id, name: row.name, fields: {}, attributes: Object.create(null) };
       const stored = upsert.fields as Record<string, unknown>;
       for (const [csv, column] of present) stored[column] = row[csv] ?? (csv === "loyalty_member" ? 0 : null);
+      if (hasOwner) Object.assign(stored, owners.resolve(row.owner ?? ""));
       for (const [name, raw] of Object.entries(extra)) upsert.attributes[name] = attributeValue(raw);
       return upsert;
     },

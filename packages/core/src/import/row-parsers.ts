@@ -1,7 +1,8 @@
-import { type Calendar, isSlackUserId } from "@keepwarm/rules";
+import type { Calendar } from "@keepwarm/rules";
 import { TOUCH_KINDS } from "@keepwarm/store";
 import { z } from "zod";
 import { parseIsoInstant } from "../dates";
+import { readDate } from "./date-format";
 
 /** zod at the CSV boundary: each cell is text; these turn it into stored values or a reason. */
 const text = (max: number) => z.string().max(max, `longer than ${max} characters`);
@@ -12,12 +13,18 @@ const optionalText = (max: number) =>
     .transform((v) => (v.trim() === "" ? null : v.trim()));
 const lowerText = (max: number) => optionalText(max).transform((v) => (v === null ? null : v.toLowerCase()));
 
+/** Why a date cell is refused; a day/month date gets the --date-format to pass (see readDate). */
+function notIsoDate(label: string, value: string): string {
+  const read = readDate(value, "iso");
+  return "error" in read ? `${label}: ${read.error}` : `${label}: "${value}" is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])`;
+}
+
 // A bare date is that calendar day in KEEPWARM_TZ (its local midnight), as `keepwarm touch` reads it.
 const instant = (label: string, calendar: Calendar) =>
   z.string().transform((value, ctx) => {
     const parsed = parseIsoInstant(value, calendar);
     if (parsed === undefined) {
-      ctx.addIssue({ code: "custom", message: `${label}: "${value}" is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])` });
+      ctx.addIssue({ code: "custom", message: notIsoDate(label, value) });
       return z.NEVER;
     }
     return parsed;
@@ -27,7 +34,7 @@ const optionalInstant = (label: string, calendar: Calendar) =>
     if (value.trim() === "") return null;
     const parsed = parseIsoInstant(value, calendar);
     if (parsed === undefined) {
-      ctx.addIssue({ code: "custom", message: `${label}: "${value}" is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])` });
+      ctx.addIssue({ code: "custom", message: notIsoDate(label, value) });
       return z.NEVER;
     }
     return parsed;
@@ -51,12 +58,8 @@ export const customerRow = (calendar: Calendar) =>
     name: required("name", 300),
     segment: lowerText(100).optional(),
     lifecycle_stage: lowerText(100).optional(),
-    owner_slack_id: z
-      .string()
-      .transform((v) => v.trim())
-      .refine((v) => v === "" || isSlackUserId(v), "owner_slack_id must be a Slack user id like U0123ABCD")
-      .transform((v) => (v === "" ? null : v))
-      .optional(),
+    /** A Slack member id, an email or a name: resolved by the import (see OwnerResolver). */
+    owner: optionalText(200).optional(),
     tier: lowerText(100).optional(),
     since: optionalInstant("since", calendar).optional(),
     renewal_date: optionalInstant("renewal_date", calendar).optional(),
@@ -85,6 +88,7 @@ export const touchRow = (calendar: Calendar) =>
       .optional(),
     note: optionalText(4000).optional(),
     logged_by: optionalText(200).optional(),
+    external_id: optionalText(200).optional(),
   });
 
 export const npsRow = (calendar: Calendar) =>
@@ -101,6 +105,7 @@ export const npsRow = (calendar: Calendar) =>
       return score;
     }),
     comment: optionalText(4000).optional(),
+    external_id: optionalText(200).optional(),
   });
 
 export const purchaseRow = (calendar: Calendar) =>
@@ -120,6 +125,7 @@ export const purchaseRow = (calendar: Calendar) =>
         return Math.round(amount * 100);
       })
       .optional(),
+    order_id: optionalText(200).optional(),
   });
 
 /** Unknown customer columns become attributes; numbers and booleans keep their type for rules. */

@@ -15,6 +15,7 @@ export interface TouchValues {
   kind: string;
   note: string | null;
   loggedBy: string | null;
+  externalId: string | null;
 }
 
 /** Column positions in the file; -1 for an optional column the file does not have. */
@@ -24,6 +25,7 @@ export interface TouchColumns {
   kind: number;
   note: number;
   loggedBy: number;
+  externalId: number;
 }
 
 const KIND_OF_TEXT = new Map<string, string>([["", "other"], ...TOUCH_KINDS.map((k) => [k, k] as [string, string])]);
@@ -56,7 +58,14 @@ export function fastTouch(fields: readonly string[], columns: TouchColumns, cale
     const trimmed = raw.trim();
     loggedBy = trimmed === "" ? null : trimmed;
   }
-  return { customerId, occurredAt, kind, note, loggedBy };
+  let externalId: string | null = null;
+  if (columns.externalId >= 0) {
+    const raw = fields[columns.externalId] as string;
+    if (raw.length > 200) return undefined;
+    const trimmed = raw.trim();
+    externalId = trimmed === "" ? null : trimmed;
+  }
+  return { customerId, occurredAt, kind, note, loggedBy, externalId };
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

@@ -230,7 +230,7 @@ ${noiseSection(s.noise)}
 <h2>Touches per rep</h2>
 <div class="card">${table(
     ["rep", "touches", "per week"],
-    s.repActivity.reps.map((r) => [r.rep, r.touches, r.perWeek]),
+    s.repActivity.reps.map((r) => [r.name, r.touches, r.perWeek]),
   )}<p class="muted">Over ${s.repActivity.weeksInPeriod} weeks.</p></div>
 
 <p class="muted">Definitions: docs/kpis.md. Held-out customers match the rule but get no nudge, so the difference between the groups is what the nudges changed; intervals are 95% (Wilson for shares, Newcombe's hybrid score interval for differences), p-values from two-sided pooled z-tests.</p>

@@ -1,9 +1,11 @@
-import { DAY_MS, type Store, touchesBetween } from "@keepwarm/store";
+import { DAY_MS, ownerNames, type Store, touchesBetween } from "@keepwarm/store";
 import { periodDays, round1, type StatsPeriod, statsWindow } from "./period";
 
 export interface RepActivity {
   /** logged_by of the touch; "(not recorded)" when the import had none. */
   rep: string;
+  /** The rep's name from the owner directory (`keepwarm owners sync`); the rep as recorded when it has none. */
+  name: string;
   touches: number;
   /** touches / weeks in the period (period length in days ÷ 7), one decimal. */
   perWeek: number;
@@ -38,9 +40,10 @@ export async function repActivityStats(store: Store, period: StatsPeriod): Promi
     weeks[week] = (weeks[week] ?? 0) + 1;
     byRep.set(rep, weeks);
   }
+  const names = await ownerNames(store.db, [...byRep.keys()]);
   const reps = [...byRep].map(([rep, weeks]) => {
     const touches = Object.values(weeks).reduce((a, b) => a + b, 0);
-    return { rep, touches, perWeek: round1(touches / weeksInPeriod), weeks: Object.fromEntries(Object.entries(weeks).sort()) };
+    return { rep, name: names.get(rep) ?? rep, touches, perWeek: round1(touches / weeksInPeriod), weeks: Object.fromEntries(Object.entries(weeks).sort()) };
   });
   reps.sort((a, b) => b.touches - a.touches || a.rep.localeCompare(b.rep));
   return { weeksInPeriod: round1(weeksInPeriod), reps };

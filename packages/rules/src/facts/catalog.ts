@@ -6,7 +6,8 @@ import { PURCHASE_FACTS } from "./builtin/purchases";
 import { TOUCH_FACTS } from "./builtin/touches";
 import type { FactDefinition } from "./definition";
 
-export const ATTRIBUTE_FACT = /^attributes\.[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+/** attributes.<name>, the name as the import stores it (see normaliseName): lower case, so a rule cannot name one that matches nobody. */
+export const ATTRIBUTE_FACT = /^attributes\.[a-z_][a-z0-9_-]{0,63}$/;
 
 /**
  * Every fact a rule may use (plus attributes.<name>), in the order docs list them.

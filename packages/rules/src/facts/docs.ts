@@ -28,7 +28,7 @@ export function factTableMarkdown(catalog: FactCatalog = FACTS): string {
     "| fact | type | unit | meaning | computed from | example |",
     "|---|---|---|---|---|---|",
     ...rows,
-    '| `attributes.<name>` | any |  | an extra column of the customers CSV (e.g. `attributes.region`); `null` when absent | the customer record | `"emea"` |',
+    '| `attributes.<name>` | any |  | an extra column of the customers CSV, under the name the import stores: lower case, other signs `_` ("Annual Revenue" is `attributes.annual_revenue`); `null` when absent | the customer record | `"emea"` |',
   ].join("\n");
 }
 

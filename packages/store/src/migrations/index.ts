@@ -9,6 +9,7 @@ import * as deliveryIntent from "./2026-12-02T00-00_delivery-intent";
 import * as nudgeSnoozeCount from "./2026-12-02T00-00_nudge-snooze-count";
 import * as nudgeVariant from "./2026-12-02T01-00_nudge-variant";
 import * as nudgeClaims from "./2026-12-02T02-00_nudge-claims";
+import * as importIdentityAndOwners from "./2026-12-02T12-00_import-identity-and-owners";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -24,6 +25,7 @@ export const migrationProvider: MigrationProvider = {
       "2026-12-02T00-00_nudge-snooze-count": nudgeSnoozeCount,
       "2026-12-02T01-00_nudge-variant": nudgeVariant,
       "2026-12-02T02-00_nudge-claims": nudgeClaims,
+      "2026-12-02T12-00_import-identity-and-owners": importIdentityAndOwners,
     };
   },
 };

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { type Db, writeTransaction } from "../engine/transaction";
-import { type BulkTouchWriter, type ImportedTouch, type ImportLedger, repeatsInstant, touchContentKey } from "./bulk-import";
+import { type BulkTouchWriter, type ImportedTouch, repeatsInstant, type TouchWriterOptions, touchContentKey } from "./bulk-import";
 
 /**
  * The touches import on PostgreSQL: one set-based INSERT per few thousand rows, the
@@ -26,8 +26,15 @@ import { type BulkTouchWriter, type ImportedTouch, type ImportLedger, repeatsIns
 const ROWS_PER_STATEMENT = 5000;
 const CUSTOMER_BLOCK_BITS = 10;
 
-export async function openPostgresTouchWriter(db: Db, options: { loggedAt: number; ledger: ImportLedger }): Promise<BulkTouchWriter> {
-  const { loggedAt, ledger } = options;
+/** Thrown to roll a dry run's batch back. */
+class DryRunRollback extends Error {
+  constructor(readonly ranges: Array<{ lo: number; hi: number; n: number; ids: number[] | null }>) {
+    super("dry run");
+  }
+}
+
+export async function openPostgresTouchWriter(db: Db, options: TouchWriterOptions): Promise<BulkTouchWriter> {
+  const { loggedAt, ledger, dryRun = false } = options;
   return {
     parallel: 2,
     async write(rows) {
@@ -37,7 +44,7 @@ export async function openPostgresTouchWriter(db: Db, options: { loggedAt: numbe
         if (row.customerId < first) first = row.customerId;
         if (row.customerId > last) last = row.customerId;
       }
-      const written = await writeTransaction(db, async (trx) => {
+      const transaction = writeTransaction(db, async (trx) => {
         // No JIT: compiling these per-row expressions costs more than it saves.
         await sql`SET LOCAL synchronous_commit = off`.execute(trx);
         await sql`SET LOCAL jit = off`.execute(trx);
@@ -48,17 +55,19 @@ export async function openPostgresTouchWriter(db: Db, options: { loggedAt: numbe
           const chosen = firstOfEachContent(rows, from, Math.min(rows.length, from + ROWS_PER_STATEMENT));
           const result = await sql<{ lo: number | null; hi: number | null; n: number; ids: number[] | null }>`
             WITH inserted AS (
-              INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source)
-              SELECT v.customer_id, v.kind, v.occurred_at, ${loggedAt}, v.logged_by, v.note, 'import'
-              FROM unnest(${chosen.customerId}::bigint[], ${chosen.kind}::text[], ${chosen.occurredAt}::bigint[], ${chosen.loggedBy}::text[], ${chosen.note}::text[])
-                WITH ORDINALITY AS v(customer_id, kind, occurred_at, logged_by, note, ord)
+              INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, external_id, source)
+              SELECT v.customer_id, v.kind, v.occurred_at, ${loggedAt}, v.logged_by, v.note, v.external_id, 'import'
+              FROM unnest(${chosen.customerId}::bigint[], ${chosen.kind}::text[], ${chosen.occurredAt}::bigint[], ${chosen.loggedBy}::text[], ${chosen.note}::text[], ${chosen.externalId}::text[])
+                WITH ORDINALITY AS v(customer_id, kind, occurred_at, logged_by, note, external_id, ord)
               LEFT JOIN LATERAL (
                 SELECT 1 AS found FROM touchpoints t
-                WHERE t.customer_id = v.customer_id AND t.occurred_at = v.occurred_at AND t.source = 'import'
-                  AND t.kind = v.kind AND t.note IS NOT DISTINCT FROM v.note AND t.logged_by IS NOT DISTINCT FROM v.logged_by
+                WHERE v.external_id IS NULL AND t.customer_id = v.customer_id AND t.occurred_at = v.occurred_at AND t.source = 'import'
+                  AND t.external_id IS NULL AND t.kind = v.kind AND t.note IS NOT DISTINCT FROM v.note AND t.logged_by IS NOT DISTINCT FROM v.logged_by
                 LIMIT 1) AS stored ON true
               WHERE stored.found IS NULL
               ORDER BY v.ord
+              -- A row with an external id: its unique index decides (a stored one, or an earlier one of this statement).
+              ON CONFLICT (external_id) WHERE external_id IS NOT NULL DO NOTHING
               RETURNING id)
             -- The ids as a range when they are one (no other session inserted meanwhile), else each of them.
             SELECT min(id) AS lo, max(id) AS hi, count(*)::int AS n,
@@ -67,13 +76,19 @@ export async function openPostgresTouchWriter(db: Db, options: { loggedAt: numbe
           const summary = result.rows[0];
           if (summary !== undefined && summary.n > 0) ranges.push({ lo: Number(summary.lo), hi: Number(summary.hi), n: summary.n, ids: summary.ids });
         }
+        if (dryRun) throw new DryRunRollback(ranges);
         return ranges;
+      });
+      const written = await transaction.catch((error: unknown) => {
+        if (error instanceof DryRunRollback) return error.ranges;
+        throw error;
       });
       let inserted = 0;
       for (const range of written) {
+        inserted += range.n;
+        if (dryRun) continue;
         if (range.ids === null) ledger.addRange("touchpoints", range.lo, range.hi);
         else ledger.addIds("touchpoints", range.ids.map(Number));
-        inserted += range.n;
       }
       return { inserted, unchanged: rows.length - inserted };
     },
@@ -91,15 +106,16 @@ interface TouchColumns {
   kind: string[];
   note: Array<string | null>;
   loggedBy: Array<string | null>;
+  externalId: Array<string | null>;
 }
 
 /** Rows `[from, to)` as columns, without the repeats of an earlier row's exact content (one statement cannot see its own inserts). */
 function firstOfEachContent(rows: readonly ImportedTouch[], from: number, to: number): TouchColumns {
-  const columns: TouchColumns = { customerId: [], occurredAt: [], kind: [], note: [], loggedBy: [] };
+  const columns: TouchColumns = { customerId: [], occurredAt: [], kind: [], note: [], loggedBy: [], externalId: [] };
   const seen = repeatsInstant(rows, from, to) ? new Set<string>() : undefined;
   for (let r = from; r < to; r++) {
     const row = rows[r] as ImportedTouch;
-    if (seen !== undefined) {
+    if (seen !== undefined && row.externalId === null) {
       const key = touchContentKey(row);
       if (seen.has(key)) continue;
       seen.add(key);
@@ -109,6 +125,7 @@ function firstOfEachContent(rows: readonly ImportedTouch[], from: number, to: nu
     columns.kind.push(row.kind);
     columns.note.push(row.note);
     columns.loggedBy.push(row.loggedBy);
+    columns.externalId.push(row.externalId);
   }
   return columns;
 }

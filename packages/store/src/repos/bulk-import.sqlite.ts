@@ -1,6 +1,6 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type { Db } from "../engine/transaction";
-import { type BulkTouchWriter, type ImportedTouch, type ImportLedger, repeatsInstant, touchContentKey } from "./bulk-import";
+import { type BulkTouchWriter, type ImportedTouch, repeatsInstant, type TouchWriterOptions, touchContentKey } from "./bulk-import";
 
 /**
  * The touches import on SQLite: prepared multi-row statements on the raw connection.
@@ -16,20 +16,18 @@ import { type BulkTouchWriter, type ImportedTouch, type ImportLedger, repeatsIns
  * process lands between its statements.
  */
 const CHUNK = 64;
-const PARAMS_PER_ROW = 6;
+const PARAMS_PER_ROW = 7;
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
 
-export async function openSqliteTouchWriter(
-  db: Db,
-  sqlite: BetterSqlite3.Database,
-  options: { loggedAt: number; ledger: ImportLedger },
-): Promise<BulkTouchWriter> {
-  const { loggedAt, ledger } = options;
+export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Database, options: TouchWriterOptions): Promise<BulkTouchWriter> {
+  const { loggedAt, ledger, dryRun = false } = options;
   const inserts = new Map<number, Statement>();
   const lookups = new Map<number, Statement>();
+  const externalLookups = new Map<number, Statement>();
   const params: unknown[] = [];
   const keys: unknown[] = [];
+  const externalIds: string[] = [];
   // For the import's duration, then handed back as they were: a page cache of the
   // import's size class, and no foreign-key checks, which made the 64-row touch inserts
   // ≈ 2.5 × as costly (touchpoints is a child of customers and a parent of nudges).
@@ -52,7 +50,7 @@ export async function openSqliteTouchWriter(
       // here can be ignored (touchpoints has no unique key besides its id, values are
       // validated), so a short count is a bug and throws (the batch rolls back).
       statement = sqlite.prepare(
-        `INSERT OR IGNORE INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, source) VALUES ${Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, 'import')").join(", ")}`,
+        `INSERT OR IGNORE INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, external_id, source) VALUES ${Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, 'import')").join(", ")}`,
       );
       inserts.set(rows, statement);
     }
@@ -64,10 +62,18 @@ export async function openSqliteTouchWriter(
       statement = sqlite
         .prepare(
           `SELECT customer_id, occurred_at, kind, note, logged_by FROM touchpoints
-           WHERE (customer_id, occurred_at) IN (VALUES ${Array.from({ length: rows }, () => "(?, ?)").join(", ")}) AND source = 'import'`,
+           WHERE (customer_id, occurred_at) IN (VALUES ${Array.from({ length: rows }, () => "(?, ?)").join(", ")}) AND source = 'import' AND external_id IS NULL`,
         )
         .raw();
       lookups.set(rows, statement);
+    }
+    return statement;
+  };
+  const byExternalId = (ids: number): Statement => {
+    let statement = externalLookups.get(ids);
+    if (statement === undefined) {
+      statement = sqlite.prepare(`SELECT external_id FROM touchpoints WHERE external_id IN (${Array.from({ length: ids }, () => "?").join(", ")})`).pluck();
+      externalLookups.set(ids, statement);
     }
     return statement;
   };
@@ -88,24 +94,34 @@ export async function openSqliteTouchWriter(
       const to = Math.min(total, from + CHUNK);
       params.length = 0;
       keys.length = 0;
+      externalIds.length = 0;
       for (let r = from; r < to; r++) {
         const row = rows[r] as ImportedTouch;
-        params.push(row.customerId, row.kind, row.occurredAt, loggedAt, row.loggedBy, row.note);
-        keys.push(row.customerId, row.occurredAt);
+        params.push(row.customerId, row.kind, row.occurredAt, loggedAt, row.loggedBy, row.note, row.externalId);
+        if (row.externalId === null) keys.push(row.customerId, row.occurredAt);
+        else externalIds.push(row.externalId);
       }
-      const stored = lookup(to - from).all(keys) as unknown[][];
-      if (stored.length === 0 && !repeatsInstant(rows, from, to)) {
+      const stored = keys.length === 0 ? [] : (lookup(keys.length / 2).all(keys) as unknown[][]);
+      const storedIds = externalIds.length === 0 ? undefined : new Set(byExternalId(externalIds.length).all(externalIds) as string[]);
+      if (stored.length === 0 && storedIds === undefined && !repeatsInstant(rows, from, to)) {
         ranges.push(write(to - from, params));
         inserted += to - from;
         continue;
       }
       // The slow path: compare full content, stored rows first, then the chunk's own earlier rows.
       const seen = new Set(stored.map((row) => JSON.stringify(row)));
+      const seenIds = storedIds ?? new Set<string>();
       const fresh: unknown[] = [];
       for (let r = from; r < to; r++) {
-        const key = touchContentKey(rows[r] as ImportedTouch);
-        if (seen.has(key)) continue;
-        seen.add(key);
+        const row = rows[r] as ImportedTouch;
+        if (row.externalId !== null) {
+          if (seenIds.has(row.externalId)) continue;
+          seenIds.add(row.externalId);
+        } else {
+          const key = touchContentKey(row);
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
         const at = (r - from) * PARAMS_PER_ROW;
         for (let i = 0; i < PARAMS_PER_ROW; i++) fresh.push(params[at + i]);
       }
@@ -124,14 +140,14 @@ export async function openSqliteTouchWriter(
         sqlite.exec("BEGIN IMMEDIATE");
         try {
           const written = writeBatch(rows);
-          sqlite.exec("COMMIT");
+          sqlite.exec(dryRun ? "ROLLBACK" : "COMMIT");
           return written;
         } catch (error) {
           if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
           throw error;
         }
       });
-      for (const [first, last] of result.ranges) ledger.addRange("touchpoints", first, last);
+      if (!dryRun) for (const [first, last] of result.ranges) ledger.addRange("touchpoints", first, last);
       return { inserted: result.inserted, unchanged: result.unchanged };
     },
     async close() {

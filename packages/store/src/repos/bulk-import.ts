@@ -85,6 +85,16 @@ export interface ImportedTouch {
   kind: string;
   note: string | null;
   loggedBy: string | null;
+  /** The CRM's id of the touch: when given, it alone decides whether the touch is stored already. */
+  externalId: string | null;
+}
+
+export interface TouchWriterOptions {
+  loggedAt: number;
+  /** What each committed write added (not used in a dry run). */
+  ledger: ImportLedger;
+  /** Roll every write back instead of committing it (its counts are still returned). */
+  dryRun?: boolean;
 }
 
 export interface TouchBatchResult {
@@ -95,11 +105,13 @@ export interface TouchBatchResult {
 
 /**
  * The touches import's hot path, one implementation per engine. Each `write` is one
- * short transaction; rows are deduplicated on their exact stored content: a row is a
- * duplicate when an imported touch (source 'import') of the same customer at the same
- * instant with the same kind, note and logged_by is stored, or came earlier in the
- * batch. No hash, so nothing can collide: two different touches in the same
- * millisecond are both kept. What a write commits is recorded in the ledger.
+ * short transaction. A row with an external id is a duplicate when a touch with that
+ * external id is stored or came earlier in the batch. A row without one is
+ * deduplicated on its exact stored content: it is a duplicate when an imported touch
+ * (source 'import', no external id) of the same customer at the same instant with the
+ * same kind, note and logged_by is stored, or came earlier in the batch. No hash, so
+ * nothing can collide: two different touches in the same millisecond are both kept.
+ * What a write commits is recorded in the ledger.
  */
 export interface BulkTouchWriter {
   /** How many writes the caller may run at once (the writer keeps two that share customers apart). */

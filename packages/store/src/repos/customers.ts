@@ -200,6 +200,7 @@ export const CUSTOMER_IMPORT_FIELDS = [
   "segment",
   "lifecycle_stage",
   "owner_slack_id",
+  "owner_ref",
   "tier",
   "since_at",
   "renewal_at",

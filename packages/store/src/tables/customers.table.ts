@@ -8,6 +8,8 @@ export interface CustomersTable {
   segment: string | null;
   lifecycle_stage: string | null;
   owner_slack_id: string | null;
+  /** The owner as an import gave it (an email or a name) while no Slack member is known for it. */
+  owner_ref: string | null;
   tier: string | null;
   since_at: number | null;
   renewal_at: number | null;

@@ -13,6 +13,8 @@ export interface TouchpointsTable {
   logged_by: string | null;
   note: string | null;
   source: string;
+  /** The CRM's id of an imported touch (unique where present): a re-import skips it. */
+  external_id: string | null;
 }
 export type Touchpoint = Selectable<TouchpointsTable>;
 export type NewTouchpoint = Insertable<TouchpointsTable>;
