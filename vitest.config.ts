@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-const projects = ["packages/store", "packages/rules", "packages/core", "packages/worker", "packages/bot", "apps/cli"];
+const projects = ["packages/store", "packages/rules", "packages/core", "packages/worker", "packages/bot", "packages/api", "apps/cli"];
 
 export default defineConfig({
   test: {

@@ -55,9 +55,12 @@ const oneLine = (stderr: string): string => {
 describe.skipIf(!pgAnswers)(title, () => {
   let sourceCounts: Record<string, number>;
   beforeAll(async () => {
-    // A whole install: customers and their history, rule versions, a sweep, nudges, outbox items, the demo mark.
+    // A whole install: customers and their history, rule versions, a sweep, nudges, outbox items, the demo mark, an API token.
     const demo = await runCli(["demo", "--customers", "300"], env);
     expect(demo.code, demo.stderr).toBe(0);
+    // An API token moves with the install (its hash; the secret was never stored).
+    const token = await runCli(["tokens", "create", "--name", "warehouse", "--scopes", "ingest"], env);
+    expect(token.code, token.stderr).toBe(0);
     sourceCounts = await rowCounts(source);
     for (const table of COPIED_TABLES) expect(sourceCounts[table], table).toBeGreaterThan(0);
     expect(sourceCounts.touchpoints).toBeGreaterThan(1000); // more than one batch

@@ -27,7 +27,19 @@ describe("keepwarm --help", () => {
     expect(all.length).toBeGreaterThan(20);
     // Commands that began in the old style are declared like the rest (a port that dropped one would fail here).
     const names = all.map(({ path }) => path.join(" "));
-    for (const name of ["outbox list", "outbox retry", "rules noise", "rules suggest", "health calibrate", "owners sync"]) expect(names).toContain(name);
+    for (const name of [
+      "outbox list",
+      "outbox retry",
+      "rules noise",
+      "rules suggest",
+      "health calibrate",
+      "owners sync",
+      "api",
+      "tokens create",
+      "tokens list",
+      "tokens revoke",
+    ])
+      expect(names).toContain(name);
     expect(Object.keys(COMMANDS.report?.args ?? {})).toContain("calibrate");
     expect(Object.keys(COMMANDS.import?.args ?? {})).toEqual(expect.arrayContaining(["map", "mapping", "date-format", "dry-run"]));
     for (const { path, cmd } of all) {

@@ -1,3 +1,4 @@
+import { createApiHandler } from "@keepwarm/api";
 import type { Env } from "@keepwarm/core";
 import { UserError } from "@keepwarm/core";
 import { Calendar } from "@keepwarm/rules";
@@ -200,6 +201,7 @@ export function createApp(options: CreateAppOptions): BotApp {
         ...(httpReceiver ? { slack: { signingSecret: env.SLACK_SIGNING_SECRET ?? "", listener: httpReceiver.requestListener } } : {}),
         slackStatus: () => link.status(),
         onRejected: (reason) => log.warn(reason),
+        api: createApiHandler({ store, calendar, rateLimit: env.KEEPWARM_API_RATE_LIMIT, onError: (error) => log.error(`api: ${(error as Error).message}`) }),
       });
       const bound = await listen(server, port, options.host);
       try {

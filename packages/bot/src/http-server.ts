@@ -21,6 +21,8 @@ export interface HttpServerOptions {
   slackStatus?: () => string;
   onRejected?: (reason: string) => void;
   maxBodyBytes?: number;
+  /** The HTTP API (packages/api): everything under /api/ is handed to it. */
+  api?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -91,7 +93,8 @@ export function readBodyWithin(req: IncomingMessage, max: number): Promise<Buffe
 }
 
 /**
- * The bot's HTTP face: GET /healthz, and POST /slack/events handed to Bolt after the
+ * The bot's HTTP face: GET /healthz, the HTTP API under /api/ (its own checks, see
+ * packages/api), and POST /slack/events handed to Bolt after the
  * checks Bolt does not do, in this order: future timestamps; the body limit, counted
  * while reading; the signature, on the bytes read; the body's shape (Bolt crashes on a
  * signed `payload=null`). Bolt then gets the body already read and verifies it again.
@@ -110,6 +113,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
         );
         return;
       }
+      if (options.api !== undefined && (path === "/api" || path?.startsWith("/api/"))) return options.api(req, res);
       const slack = options.slack;
       if (path === "/slack/events" && slack !== undefined) {
         if (req.method !== "POST") return refuse(req, res, 405, { error: "POST only" });

@@ -12,3 +12,4 @@ export { appTokenRefused, botTokenRefused, checkBotToken } from "./slack-auth";
 export type { SlackStatus } from "./slack-link";
 export { announceRuleChangeToSlack } from "./listeners/views/rules-edit-announce";
 export { type OwnerSyncResult, ownerSyncClient, syncOwners } from "./owners-sync";
+export { closeServer, createHttpServer, listen } from "./http-server";

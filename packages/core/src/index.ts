@@ -37,3 +37,4 @@ export * from "./health-calibration";
 export * from "./stats/auc";
 export * from "./rule-tuning";
 export * from "./rule-value-warnings";
+export * from "./import/ingest";

@@ -4,9 +4,21 @@ import { type Store, StoreError } from "./open-store";
 
 /**
  * The tables an install's data lives in, parents before children (foreign keys).
- * `leases` is left out: it names the processes working on a database, not data.
+ * `leases` is left out: it names the processes working on a database, not data; so is
+ * `api_idempotency`, the API's answers of the last day to requests that may be retried.
  */
-export const COPIED_TABLES = ["customers", "touchpoints", "nps_responses", "purchases", "rule_sets", "sweep_runs", "nudges", "outbox", "meta"] as const;
+export const COPIED_TABLES = [
+  "customers",
+  "touchpoints",
+  "nps_responses",
+  "purchases",
+  "rule_sets",
+  "sweep_runs",
+  "nudges",
+  "outbox",
+  "meta",
+  "api_tokens",
+] as const;
 export type CopiedTable = (typeof COPIED_TABLES)[number];
 
 export interface CopyProgress {

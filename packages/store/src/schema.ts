@@ -1,3 +1,4 @@
+import type { ApiIdempotencyTable, ApiTokensTable } from "./tables/api-tokens.table";
 import type { CustomersTable } from "./tables/customers.table";
 import type { LeasesTable } from "./tables/leases.table";
 import type { OwnersTable } from "./tables/owners.table";
@@ -24,4 +25,6 @@ export interface Database {
   meta: MetaTable;
   owners: OwnersTable;
   slack_channels: SlackChannelsTable;
+  api_tokens: ApiTokensTable;
+  api_idempotency: ApiIdempotencyTable;
 }

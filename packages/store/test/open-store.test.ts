@@ -14,7 +14,20 @@ afterEach(() => tmp.cleanup());
 /** kysely's own bookkeeping table: the migrations a database has run. */
 type MigrationTable = { kysely_migration: { name: string; timestamp: string } };
 
-const KEEPWARM_TABLES = ["customers", "touchpoints", "nps_responses", "purchases", "nudges", "outbox", "rule_sets", "sweep_runs", "leases", "meta"];
+const KEEPWARM_TABLES = [
+  "customers",
+  "touchpoints",
+  "nps_responses",
+  "purchases",
+  "nudges",
+  "outbox",
+  "rule_sets",
+  "sweep_runs",
+  "leases",
+  "meta",
+  "api_tokens",
+  "api_idempotency",
+];
 
 /** A URL like `url` with another user, password, port or database. */
 function variant(url: string, change: { username?: string; password?: string; port?: string; database?: string }): string {

@@ -141,6 +141,21 @@ export const outboxRetryArgs = {
 } as const satisfies ArgsDef;
 export const doctorArgs = { ...dbArg } as const satisfies ArgsDef;
 export const botArgs = { ...dbArg } as const satisfies ArgsDef;
+export const apiArgs = {
+  host: { type: "string", valueHint: "ADDRESS", description: "listen on this address only, e.g. 127.0.0.1 (default: every address)" },
+  ...dbArg,
+} as const satisfies ArgsDef;
+export const tokensCreateArgs = {
+  name: { type: "string", required: true, valueHint: "NAME", description: 'what the token is for (1–64 letters, digits, ".", "_" or "-"), unique' },
+  scopes: { type: "string", required: true, valueHint: "ingest,read,act", description: "what it may do: ingest data, read, act on nudges (comma-separated)" },
+  ...jsonArg,
+  ...dbArg,
+} as const satisfies ArgsDef;
+export const tokensListArgs = { ...jsonArg, ...dbArg } as const satisfies ArgsDef;
+export const tokensRevokeArgs = {
+  token: { type: "positional", required: true, valueHint: "NAME|ID", description: "the token's name or id (from keepwarm tokens list)" },
+  ...dbArg,
+} as const satisfies ArgsDef;
 export const startArgs = { "run-now": { type: "boolean", description: "sweep once at start, then on the schedule" }, ...dbArg } as const satisfies ArgsDef;
 
 const rules = group({
@@ -340,6 +355,36 @@ export const COMMANDS: Record<string, KeepwarmCommand> = {
     description: "run the Slack bot (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN)",
     args: botArgs,
     load: async () => (await import("./bot")).botCommand,
+  }),
+  api: command({
+    name: "api",
+    description: "run the HTTP API alone (no Slack): /api/v1 and /healthz on PORT",
+    args: apiArgs,
+    load: async () => (await import("./api")).apiCommand,
+  }),
+  tokens: group({
+    name: "tokens",
+    description: "API tokens: create, list and revoke them",
+    subCommands: {
+      create: command({
+        name: "create",
+        description: "create an API token: printed once on stdout, only its hash is stored",
+        args: tokensCreateArgs,
+        load: async () => (await import("./tokens")).tokensCreateCommand,
+      }),
+      list: command({
+        name: "list",
+        description: "every API token: id, name, scopes, created, last used, revoked (never the secret)",
+        args: tokensListArgs,
+        load: async () => (await import("./tokens")).tokensListCommand,
+      }),
+      revoke: command({
+        name: "revoke",
+        description: "revoke an API token: from then on its requests get 401",
+        args: tokensRevokeArgs,
+        load: async () => (await import("./tokens")).tokensRevokeCommand,
+      }),
+    },
   }),
   start: command({
     name: "start",

@@ -42,6 +42,8 @@ export function stateLine(
   const who = (user: string | null) => (user === null ? "" : ` by ${isSlackUserId(user) ? mention(user) : text(user)}`);
   switch (item.status) {
     case "resolved":
+      // "manual": resolved through the API, not by a touch.
+      if (item.closeReason === "manual") return `✅ Resolved${who(item.closedBy)}${item.closeNote ? `: ${text(item.closeNote)}` : ""}`;
       return `✅ ${text(item.touchKind ?? "touch")} logged${who(item.closedBy)}`;
     case "dismissed":
       return `🚫 Dismissed${who(item.closedBy)}${item.closeNote ? `: ${text(item.closeNote)}` : ""}`;

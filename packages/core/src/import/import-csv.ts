@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Calendar } from "@keepwarm/rules";
@@ -32,7 +31,8 @@ import { type DateFormat, readDate } from "./date-format";
 import { COLUMNS, DATE_COLUMNS, type ImportKind } from "./kinds";
 import type { ColumnMapping } from "./mapping";
 import { OwnerResolver } from "./owners";
-import { attributeValue, customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
+import { CUSTOMER_COLUMNS, checkNps, checkTouch, csvAttributes, customerUpsertOf, PurchaseKeys, RowProblem } from "./row-checks";
+import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
 import { CheckedRows, type CheckedRowsOptions, type RowCodec, Spool } from "./spool";
 import { fastTouch, type TouchValues } from "./touch-fast-path";
 
@@ -98,13 +98,10 @@ const CUSTOMER_BATCH_ROWS = 1000;
 const SAMPLES = 3;
 /** Thrown to roll a dry run's transaction back. */
 const ROLLBACK = Symbol("dry run");
-const FUTURE_SLACK_MS = 5 * 60_000;
 const UTC = new Calendar("UTC");
 
-const dedupeKey = (parts: Array<string | number | null | undefined>): string =>
-  createHash("sha1")
-    .update(parts.map((p) => (p === null || p === undefined ? "" : String(p))).join("\u001f"))
-    .digest("base64url");
+/** A checked row, or its problem's message (the CSV names the line, not the field). */
+const orMessage = <Row>(checked: Row | RowProblem): Row | string => (checked instanceof RowProblem ? checked.message : checked);
 
 const issueText = (error: z.ZodError): string =>
   error.issues.map((issue) => (issue.code === "custom" || issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)).join("; ");
@@ -356,9 +353,10 @@ async function writeRows(
     } else {
       const table = kind === "nps" ? "nps_responses" : "purchases";
       await checked.inBatches(batchRows, async (rows) => {
-        const ids = await transaction((trx) =>
+        const inserted = await transaction<Array<{ id: number }>>((trx) =>
           kind === "nps" ? insertNpsResponses(trx, rows as NewNpsResponse[]) : insertPurchases(trx, rows as NewPurchase[]),
         );
+        const ids = inserted.map((row) => row.id);
         if (!dryRun) ledger.addIds(table, ids);
         report.inserted += ids.length;
         report.unchanged += rows.length - ids.length;
@@ -430,8 +428,6 @@ function dateReader(kind: ImportKind, plan: ColumnPlan, format: DateFormat): ((f
     return undefined;
   };
 }
-
-const unknownCustomer = (externalId: string) => `unknown customer "${externalId}" (import customers first)`;
 
 /** The rows of a kind as {column: cell} for zod (keepwarm columns), plus (customers) the attributes. */
 function cellsOf(plan: ColumnPlan): (fields: string[]) => { cells: Record<string, string>; extra: Record<string, string> } {
@@ -514,11 +510,7 @@ function touchRows(plan: ColumnPlan, now: number, calendar: Calendar): RowKind<T
       };
     },
     customerOf: (row) => row.customerId,
-    check(row, customerId, fields) {
-      if (customerId === null) return unknownCustomer(row.customerId);
-      if (row.occurredAt > now + FUTURE_SLACK_MS) return `occurred_at ${fields[columns.occurredAt]} is in the future`;
-      return { customerId, occurredAt: row.occurredAt, kind: row.kind, note: row.note, loggedBy: row.loggedBy, externalId: row.externalId };
-    },
+    check: (row, customerId, fields) => orMessage(checkTouch(row, customerId, now, fields[columns.occurredAt] ?? "")),
     codec: touchCodec,
   };
 }
@@ -550,10 +542,7 @@ function npsRows(plan: ColumnPlan, calendar: Calendar): RowKind<z.infer<ReturnTy
       return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
-    check(row, customerId) {
-      if (customerId === null) return unknownCustomer(row.customer_id);
-      return { customer_id: customerId, score: row.score, responded_at: row.responded_at, comment: row.comment ?? null, external_id: row.external_id ?? null };
-    },
+    check: (row, customerId) => orMessage(checkNps(row, customerId)),
     codec: npsCodec,
   };
 }
@@ -570,58 +559,24 @@ const purchaseCodec: RowCodec<NewPurchase> = {
 };
 
 /**
- * A purchase's identity. With an order_id, the order (`order:<id>`): the same order
- * again is the same purchase. Without one, the content (customer, instant, amount) and
- * how many identical rows came before it in this file: two identical purchases in one
- * file are two purchases, and re-importing the file (or a later export that repeats
- * them) adds neither again. The first of a kind keeps the key earlier imports gave it.
- * The count of identical rows is kept per file in memory (purchase files are small;
- * the touches import is the one with a flat-memory target).
+ * A purchase's identity is PurchaseKeys' (row-checks.ts), per file. The count of
+ * identical rows is kept per file in memory (purchase files are small; the touches
+ * import is the one with a flat-memory target).
  */
 function purchaseRows(plan: ColumnPlan, calendar: Calendar): RowKind<z.infer<ReturnType<typeof purchaseRow>>, NewPurchase> {
   const cells = cellsOf(plan);
   const schema = purchaseRow(calendar);
-  const repeats = new Map<string, number>();
-  const orders = new Map<string, { line: number; content: string }>();
+  const keys = new PurchaseKeys();
   return {
     parse(fields) {
       const parsed = schema.safeParse(cells(fields).cells);
       return parsed.success ? parsed.data : issueText(parsed.error);
     },
     customerOf: (row) => row.customer_id,
-    check(row, customerId, _fields, line) {
-      if (customerId === null) return unknownCustomer(row.customer_id);
-      const cents = row.amount ?? 0;
-      const content = dedupeKey([row.customer_id, row.occurred_at, cents]);
-      let key: string;
-      if (row.order_id !== null && row.order_id !== undefined) {
-        const first = orders.get(row.order_id);
-        if (first !== undefined && first.content !== content) {
-          return `order_id "${row.order_id}" is on line ${first.line} too, with another customer, date or amount`;
-        }
-        if (first === undefined) orders.set(detach(row.order_id), { line, content });
-        key = `order:${row.order_id}`;
-      } else {
-        const seen = repeats.get(content) ?? 0;
-        repeats.set(content, seen + 1);
-        key = seen === 0 ? content : dedupeKey([row.customer_id, row.occurred_at, cents, seen + 1]);
-      }
-      return { customer_id: customerId, occurred_at: row.occurred_at, amount_cents: cents, dedupe_key: key };
-    },
+    check: (row, customerId, _fields, line) => orMessage(keys.check(row, customerId, line)),
     codec: purchaseCodec,
   };
 }
-
-/** CSV column → stored column, for the optional customer columns (owner is resolved apart). */
-const CUSTOMER_COLUMNS = [
-  ["segment", "segment"],
-  ["lifecycle_stage", "lifecycle_stage"],
-  ["tier", "tier"],
-  ["since", "since_at"],
-  ["renewal_date", "renewal_at"],
-  ["loyalty_member", "loyalty_member"],
-  ["churned_at", "churned_at"],
-] as const;
 
 const customerCodec: RowCodec<CustomerUpsert> = {
   bytes: (row) => Spool.textBytes(JSON.stringify(row)),
@@ -640,13 +595,9 @@ function customerRows(plan: ColumnPlan, calendar: Calendar, owners: OwnerResolve
       const { cells: known, extra } = cells(fields);
       const parsed = schema.safeParse(known);
       if (!parsed.success) return issueText(parsed.error);
-      const row = parsed.data as Record<string, unknown> & { id: string; name: string; owner?: string | null };
-      // No prototype: a column named __proto__ is an attribute like any other.
-      const upsert: CustomerUpsert = { externalId: row.id, name: row.name, fields: {}, attributes: Object.create(null) };
-      const stored = upsert.fields as Record<string, unknown>;
-      for (const [csv, column] of present) stored[column] = row[csv] ?? (csv === "loyalty_member" ? 0 : null);
-      if (hasOwner) Object.assign(stored, owners.resolve(row.owner ?? ""));
-      for (const [name, raw] of Object.entries(extra)) upsert.attributes[name] = attributeValue(raw);
+      const row = parsed.data as Parameters<typeof customerUpsertOf>[0] & { owner?: string | null };
+      const upsert = customerUpsertOf(row, present, csvAttributes(extra));
+      if (hasOwner) Object.assign(upsert.fields, owners.resolve(row.owner ?? ""));
       return upsert;
     },
     check: (row) => row,

@@ -10,6 +10,7 @@ import * as nudgeSnoozeCount from "./2026-12-02T00-00_nudge-snooze-count";
 import * as nudgeVariant from "./2026-12-02T01-00_nudge-variant";
 import * as nudgeClaims from "./2026-12-02T02-00_nudge-claims";
 import * as importIdentityAndOwners from "./2026-12-02T12-00_import-identity-and-owners";
+import * as apiTokens from "./2026-12-02T13-00_api-tokens";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -26,6 +27,7 @@ export const migrationProvider: MigrationProvider = {
       "2026-12-02T01-00_nudge-variant": nudgeVariant,
       "2026-12-02T02-00_nudge-claims": nudgeClaims,
       "2026-12-02T12-00_import-identity-and-owners": importIdentityAndOwners,
+      "2026-12-02T13-00_api-tokens": apiTokens,
     };
   },
 };

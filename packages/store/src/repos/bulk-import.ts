@@ -148,3 +148,22 @@ export function repeatsInstant(rows: readonly ImportedTouch[], from: number, to:
   }
   return false;
 }
+
+/** The content of the touches an import wrote (by the ledger's id runs): which of its rows were new. */
+export async function touchesWrittenBy(db: Db, ledger: ImportLedger): Promise<ImportedTouch[]> {
+  const runs = ledger.idRuns("touchpoints");
+  if (runs.length === 0) return [];
+  const rows = await db
+    .selectFrom("touchpoints")
+    .select(["customer_id", "occurred_at", "kind", "note", "logged_by", "external_id"])
+    .where((eb) => eb.or(runs.map(([first, last]) => eb.and([eb("id", ">=", first), eb("id", "<=", last)]))))
+    .execute();
+  return rows.map((row) => ({
+    customerId: row.customer_id,
+    occurredAt: row.occurred_at,
+    kind: row.kind,
+    note: row.note,
+    loggedBy: row.logged_by,
+    externalId: row.external_id,
+  }));
+}

@@ -6,18 +6,19 @@ const INSERT_BATCH = 1000;
 
 /**
  * Insert NPS responses; a response is one per customer and instant, so one already
- * stored (or earlier in `rows`) is skipped. Returns the ids of the rows inserted.
+ * stored (or earlier in `rows`) is skipped. Returns the rows inserted, with the key
+ * that tells them apart (so a caller can say which of its rows were new).
  */
-export async function insertNpsResponses(db: Db, rows: readonly NewNpsResponse[]): Promise<number[]> {
-  const ids: number[] = [];
+export async function insertNpsResponses(db: Db, rows: readonly NewNpsResponse[]): Promise<Array<{ id: number; customer_id: number; responded_at: number }>> {
+  const ids: Array<{ id: number; customer_id: number; responded_at: number }> = [];
   for (let start = 0; start < rows.length; start += INSERT_BATCH) {
     const inserted = await db
       .insertInto("nps_responses")
       .values(rows.slice(start, start + INSERT_BATCH))
       .onConflict((oc) => oc.columns(["customer_id", "responded_at"]).doNothing())
-      .returning("id")
+      .returning(["id", "customer_id", "responded_at"])
       .execute();
-    for (const row of inserted) ids.push(row.id);
+    for (const row of inserted) ids.push(row);
   }
   return ids;
 }

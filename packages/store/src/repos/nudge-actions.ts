@@ -57,3 +57,19 @@ export async function dismissLiveNudge(db: Db, change: { nudgeId: number; by: st
     cooldown_until: sql<number>`${change.now} + cooldown_days * cast(${sql.lit(DAY_MS)} as bigint)`,
   });
 }
+
+/**
+ * Resolve a live nudge by hand (the API's resolve: the customer was taken care of
+ * elsewhere). close_reason "manual", so the funnel does not count it as resolved by a
+ * touch; the rule stays quiet for the customer for the nudge's cooldown, as after a touch.
+ */
+export async function resolveLiveNudge(db: Db, change: { nudgeId: number; by: string; note: string | null; now: number }): Promise<NudgeActionResult> {
+  return changeLiveNudge(db, change.nudgeId, change.now, {
+    status: "resolved",
+    closed_at: change.now,
+    closed_by: change.by,
+    close_reason: "manual",
+    close_note: change.note,
+    cooldown_until: sql<number>`${change.now} + cooldown_days * cast(${sql.lit(DAY_MS)} as bigint)`,
+  });
+}

@@ -140,3 +140,22 @@ export async function nudgeIdsNotHeldOut(db: Db): Promise<number[]> {
   const rows = await db.selectFrom("nudges").select("id").where("held_out", "=", 0).orderBy("id").execute();
   return rows.map((row) => row.id);
 }
+
+export interface NudgeFilter {
+  status?: NudgeStatus | undefined;
+  ownerSlackId?: string | undefined;
+  ruleId?: string | undefined;
+  /** Only nudges with a smaller id: the next page after the last one seen. */
+  beforeId?: number | undefined;
+  limit: number;
+}
+
+/** Nudges (held-out ones are never shown) by status, owner and rule, newest first, a page at a time. */
+export async function listNudges(db: Db, filter: NudgeFilter): Promise<NudgeView[]> {
+  let query = selectNudgeViews(db).where("n.held_out", "=", 0);
+  if (filter.status !== undefined) query = query.where("n.status", "=", filter.status);
+  if (filter.ownerSlackId !== undefined) query = query.where("c.owner_slack_id", "=", filter.ownerSlackId);
+  if (filter.ruleId !== undefined) query = query.where("n.rule_id", "=", filter.ruleId);
+  if (filter.beforeId !== undefined) query = query.where("n.id", "<", filter.beforeId);
+  return query.orderBy("n.id", "desc").limit(filter.limit).execute();
+}

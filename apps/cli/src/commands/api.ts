@@ -1,0 +1,27 @@
+import { createApiHandler } from "@keepwarm/api";
+import { closeServer, createHttpServer, listen } from "@keepwarm/bot";
+import type { Run } from "../command";
+import { exitSoonAfterStop, untilSignal } from "./bot";
+import type { apiArgs } from "./index";
+
+/** The HTTP API alone (no Slack): /api/v1 and /healthz on PORT. */
+export const apiCommand: Run<typeof apiArgs> = async (values, ctx) => {
+  const store = await ctx.store();
+  const api = createApiHandler({
+    store,
+    calendar: ctx.calendar,
+    rateLimit: ctx.env.KEEPWARM_API_RATE_LIMIT,
+    onError: (error) => ctx.err(`[api] error: ${(error as Error).message}`),
+  });
+  const server = createHttpServer({ store, now: () => Date.now(), api });
+  const stopped = untilSignal(ctx, "api");
+  try {
+    const port = await listen(server, ctx.env.PORT, values.host);
+    ctx.err(`[api] listening on port ${port}: /api/v1 (OpenAPI at /api/v1/openapi.json), GET /healthz; Ctrl-C to stop`);
+    await stopped;
+    await closeServer(server);
+    return 0;
+  } finally {
+    exitSoonAfterStop();
+  }
+};

@@ -1,0 +1,5 @@
+export * from "./handler";
+export * from "./openapi";
+export * from "./rate-limit";
+export * from "./tokens";
+export { ApiError, ROUTES, type Route } from "./routes";
