@@ -10,7 +10,10 @@ export default defineConfig({
     // Tests spawn real CLI processes and servers; two cores, so keep parallelism modest.
     maxWorkers: 2,
     // On PostgreSQL every test gets its own database; start and end with none left over.
-    globalSetup: [fileURLToPath(new URL("./packages/store/src/testing/global-setup.ts", import.meta.url))],
+    globalSetup: [
+      fileURLToPath(new URL("./packages/store/src/testing/global-setup.ts", import.meta.url)),
+      fileURLToPath(new URL("./packages/testkit/src/build-cli.ts", import.meta.url)),
+    ],
     reporters: ["default", "./packages/testkit/src/summary-reporter.ts"],
     projects: projects.map((root) => ({
       extends: true,

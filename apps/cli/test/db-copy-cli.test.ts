@@ -1,6 +1,7 @@
 import { COPIED_TABLES, createPostgresDatabase, openStore, postgresAnswers, type Store } from "@keepwarm/store";
 import { TEST_DB_PREFIX, TEST_PG_ADMIN_URL } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // The source is always a SQLite install; the target always PostgreSQL, so this file needs

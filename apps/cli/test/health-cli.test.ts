@@ -1,7 +1,8 @@
 import { applyRuleSet } from "@keepwarm/core";
 import { DAY_MS, openStore } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const tmp = tempDir();
@@ -74,7 +75,7 @@ describe("keepwarm health calibrate", () => {
     expect(result.stdout).toContain("    touch                    AUC 1.00 (95 % CI 1.00–1.00)  (100 snapshots with a value)");
     for (const [args, message] of [
       [["calibrate", "--days", "60"], 'keepwarm: error: --days must be a whole number from 91 to 730; got "60"\n'],
-      [["recalibrate"], 'keepwarm: error: unknown subcommand "recalibrate"\n'],
+      [["recalibrate"], 'keepwarm: error: unknown health subcommand "recalibrate"; did you mean "calibrate"? (see keepwarm health --help)\n'],
     ] as const) {
       const bad = await runCli(["health", ...args], { KEEPWARM_DB: db });
       expect(bad.code).toBe(1);

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { openStore } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedBook } from "../../../packages/core/test/stats-fixture";
 
@@ -48,7 +49,7 @@ describe("keepwarm report", () => {
   it("needs --out, and says so in one line without writing anything", async () => {
     const result = await runCli(["report"], { KEEPWARM_DB: db });
     expect(result.code).toBe(1);
-    expect(result.stderr.split("\n")[0]).toBe("keepwarm: error: missing --out FILE.html");
+    expect(result.stderr.split("\n")[0]).toBe("keepwarm: error: keepwarm report: missing --out (see keepwarm report --help)");
   });
 
   it("reports an unwritable path as a user error", async () => {

@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { openStore } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ago, nudge } from "../../../packages/core/test/stats-fixture";
 import { seedTuningHistory } from "../../../packages/core/test/tuning-fixture";
+import { runInProcess as runCli } from "./in-process";
 
 const tmp = tempDir();
 let db: string;

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { ruleFileJsonSchema, SCHEMA_PATH } from "@keepwarm/rules";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTIVE_RULES, CANDIDATE_RULES } from "../../../packages/core/test/rules-history-fixture";
 
@@ -74,11 +75,11 @@ describe("history, rollback and export", () => {
   it.each([
     [["rollback", "42"], /^keepwarm: error: unknown rules version 42: versions are 1–\d+$/],
     [["rollback", "latest"], /^keepwarm: error: "latest" is not a rules version/],
-    [["rollback"], /^keepwarm: error: missing the version to roll back to$/],
+    [["rollback"], /^keepwarm: error: keepwarm rules rollback: missing VERSION \(see keepwarm rules rollback --help\)$/],
     [["export", "--version", "42"], /^keepwarm: error: unknown rules version 42/],
     [["diff", tmp.file("missing.json")], /^keepwarm: error: cannot read .*missing\.json: no such file$/],
-    [["history", "extra"], /^keepwarm: error: unexpected argument "extra"$/],
-    [["frobnicate"], /^keepwarm: error: unknown rules subcommand "frobnicate"$/],
+    [["history", "extra"], /^keepwarm: error: keepwarm rules history: unexpected argument "extra"/],
+    [["frobnicate"], /^keepwarm: error: unknown rules subcommand "frobnicate" \(see keepwarm rules --help\)$/],
   ])("refuses %j with exit 1 and one error line", async (args, message) => {
     const result = await runCli(["rules", ...args], env);
     expect(result.code).toBe(1);

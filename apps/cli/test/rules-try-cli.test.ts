@@ -1,7 +1,8 @@
 import { statSync } from "node:fs";
 import { engineOf, openStore } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTIVE_RULES, buildHistory, CANDIDATE_RULES, tableContents, tableCounts } from "../../../packages/core/test/rules-history-fixture";
 
@@ -122,7 +123,7 @@ describe("keepwarm rules backtest", () => {
     [["--days", "0"], 'keepwarm: error: --days must be a whole number from 1 to 365; got "0"'],
     [["--days", "10000"], 'keepwarm: error: --days must be a whole number from 1 to 365; got "10000"'],
     [["--days", "two"], 'keepwarm: error: --days must be a whole number from 1 to 365; got "two"'],
-    [[], "keepwarm: error: missing --days N"],
+    [[], "keepwarm: error: keepwarm rules backtest: missing --days (see keepwarm rules backtest --help)"],
   ])("refuses %j with exit 1 and one line", async (extra, message) => {
     const result = await runCli(["rules", "backtest", active, ...extra], env);
     expect(result.code).toBe(1);

@@ -1,6 +1,7 @@
 import { DAY_MS, openStore, type Store, writeTransaction } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { type CliResult, runCli, tempDir } from "@keepwarm/testkit";
+import { type CliResult, tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { expect } from "vitest";
 
 /** ISO date `days` before today (UTC), as a CSV or the touch command takes it. */

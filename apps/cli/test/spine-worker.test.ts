@@ -55,6 +55,8 @@ describe("keepwarm worker", () => {
     expect(signal, stderr).toBeNull();
     expect(code, stderr).toBe(0);
     expect(stderr).toContain("[worker] sweep #1: 5 customers, 5 new nudges");
+    // "0 0 1 1 *" in UTC: the next New Year's midnight.
+    expect(stderr).toContain(`next sweep ${new Date().getUTCFullYear() + 1}-01-01 00:00 UTC; Ctrl-C to stop`);
     expect(stderr).toContain("[worker] SIGTERM: finishing the current sweep, then stopping");
     expect(stderr).not.toContain("    at ");
     expect(stdout).toContain("Quiet Q 0");

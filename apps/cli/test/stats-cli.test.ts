@@ -1,6 +1,7 @@
 import { openStore } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { runCli, tempDir } from "@keepwarm/testkit";
+import { tempDir } from "@keepwarm/testkit";
+import { runInProcess as runCli } from "./in-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedBook } from "../../../packages/core/test/stats-fixture";
 

@@ -1,4 +1,4 @@
-import { spawnCli } from "@keepwarm/testkit";
+import { runCli as runProcess, spawnCli } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cliSandbox, nudgeCounts, seedQuietCustomers } from "./spine-fixtures";
 
@@ -81,7 +81,9 @@ describe("keepwarm sweep", () => {
 
   it("two sweep processes started together on one database create each nudge once in total", async () => {
     await box.withStore((store) => seedQuietCustomers(store, 2000));
-    const [a, b] = await Promise.all([box.cli(["sweep", "--json"]), box.cli(["sweep", "--json"])]);
+    // Two real processes: the sweep lease tells processes apart by host and pid.
+    const env = { KEEPWARM_DB: await box.db(), KEEPWARM_TZ: "UTC" };
+    const [a, b] = await Promise.all([runProcess(["sweep", "--json"], env), runProcess(["sweep", "--json"], env)]);
     expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, "", ""]);
     const created = [a, b].map((r) => (JSON.parse(r.stdout) as SweepJson).nudges.length).sort((x, y) => x - y);
     expect(created).toEqual([0, 2000]);

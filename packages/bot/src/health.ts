@@ -1,21 +1,26 @@
-import { healthFacts, type Store } from "@keepwarm/store";
+import { healthFacts, type Store, storageStatus } from "@keepwarm/store";
 
 export interface Health {
   ok: boolean;
   db: { ok: boolean; error?: string };
+  /** Can the database take writes (a touch, a sweep), and is there disk for them? */
+  storage: { ok: boolean; readOnly: string | null; freeBytes: number | null; diskFull: boolean } | null;
   lastSweep: { id: number; status: string; startedAt: string; finishedAt: string | null; error: string | null } | null;
   outbox: { pending: number; retrying: number; failed: number; oldestPendingAt: string | null } | null;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** What /healthz reports: the database answers, the last sweep, and the delivery backlog. */
+/** What /healthz reports: the database answers and can take writes, the last sweep, and the delivery backlog. */
 export async function health(store: Store): Promise<Health> {
   try {
     const { lastSweep: sweep, outbox } = await healthFacts(store.db);
+    const storage = await storageStatus(store);
+    const storageOk = storage.readOnly === undefined && !storage.diskFull;
     return {
-      ok: true,
+      ok: storageOk,
       db: { ok: true },
+      storage: { ok: storageOk, readOnly: storage.readOnly ?? null, freeBytes: storage.freeBytes ?? null, diskFull: storage.diskFull },
       lastSweep:
         sweep === undefined
           ? null
@@ -23,6 +28,6 @@ export async function health(store: Store): Promise<Health> {
       outbox: { pending: outbox.pending, retrying: outbox.retrying, failed: outbox.failed, oldestPendingAt: iso(outbox.oldestPendingAt) },
     };
   } catch (error) {
-    return { ok: false, db: { ok: false, error: (error as Error).message }, lastSweep: null, outbox: null };
+    return { ok: false, db: { ok: false, error: (error as Error).message }, storage: null, lastSweep: null, outbox: null };
   }
 }

@@ -56,9 +56,17 @@ describe("request verification on POST /slack/events", () => {
     await sweep(h.store);
     const res = await fetch(`${h.url}/healthz`);
     expect(res.status).toBe(200);
-    const json = (await res.json()) as { ok: boolean; db: { ok: boolean }; lastSweep: { status: string }; outbox: { pending: number } };
+    const json = (await res.json()) as {
+      ok: boolean;
+      db: { ok: boolean };
+      storage: { ok: boolean; readOnly: string | null; diskFull: boolean; freeBytes: number | null };
+      lastSweep: { status: string };
+      outbox: { pending: number };
+    };
     expect(json.ok).toBe(true);
     expect(json.db.ok).toBe(true);
+    expect(json.storage).toMatchObject({ ok: true, readOnly: null, diskFull: false });
+    if (h.store.engine === "sqlite") expect(json.storage.freeBytes).toBeGreaterThan(0);
     expect(json.lastSweep.status).toBe("ok");
     expect(json.outbox.pending).toBe(1);
   });

@@ -141,6 +141,8 @@ describe("start-up that fails cleanly", () => {
 
   it("keepwarm doctor asks auth.test: a refused token is FAIL, an accepted one names the workspace", async () => {
     const db = await freshDatabase(tmp);
+    // doctor never creates a database: make the one it checks.
+    expect((await runCli(["init"], { KEEPWARM_DB: db })).code).toBe(0);
     const refused = await runCli(["doctor"], { KEEPWARM_DB: db, SLACK_BOT_TOKEN: "xoxb-refused", SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl });
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/^FAIL {2}slack token {2}SLACK_BOT_TOKEN refused by Slack \(invalid_auth\)$/m);

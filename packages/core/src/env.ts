@@ -45,7 +45,24 @@ const envSchema = z.object({
       }
     }, "must be an http(s) URL like https://slack.com/api/")
     .transform((v) => (v.endsWith("/") ? v : `${v}/`)),
-  PORT: z.coerce.number({ error: "must be a port number" }).int("must be a port number").min(0, "must be 0–65535").max(65535, "must be 0–65535").default(3000),
+  // An empty PORT= would coerce to 0 (a random port): a service nobody can reach.
+  PORT: z
+    .string()
+    .default("3000")
+    .transform((v, ctx) => {
+      const port = Number(v);
+      const message =
+        v.trim() === ""
+          ? "is empty: set a port number (e.g. 3000) or remove the variable"
+          : !Number.isInteger(port)
+            ? "must be a port number"
+            : port < 0 || port > 65535
+              ? "must be 0–65535"
+              : undefined;
+      if (message === undefined) return port;
+      ctx.addIssue({ code: "custom", message });
+      return z.NEVER;
+    }),
   KEEPWARM_SCHEDULE: z
     .string()
     .default("0 9 * * 1-5")

@@ -27,6 +27,8 @@ export * from "./repos/stats-nudges";
 export * from "./repos/doctor";
 export * from "./repos/demo-install";
 export * from "./copy";
+export * from "./backup";
+export * from "./engine/storage";
 export * from "./repos/sweep-runs";
 export * from "./repos/leases";
 export * from "./repos/rule-sets";

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { builtCliIsFresh, CLI_DIST, CLI_SOURCE } from "../../../scripts/cli-entry.mjs";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const MAIN = fileURLToPath(new URL("../../../apps/cli/src/main.ts", import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -11,7 +11,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the real keepwarm CLI as a child process (node + tsx), as a user would. */
+/** Run the real keepwarm CLI as a child process, as a user would: the build (see build-cli.ts), or the sources when it is stale. */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, env);
@@ -39,5 +39,6 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   for (const [key, value] of Object.entries({ ...process.env, SLACK_BOT_TOKEN: undefined, ...env })) {
     if (value !== undefined) merged[key] = value;
   }
-  return spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { cwd: REPO_ROOT, env: merged, stdio: ["pipe", "pipe", "pipe"] });
+  const entry = builtCliIsFresh() ? [CLI_DIST] : ["--import", "tsx", CLI_SOURCE];
+  return spawn(process.execPath, [...entry, ...args], { cwd: REPO_ROOT, env: merged, stdio: ["pipe", "pipe", "pipe"] });
 }

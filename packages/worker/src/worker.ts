@@ -14,6 +14,8 @@ export interface WorkerDeps {
 export interface Worker {
   /** Run one sweep now (what a cron tick does). */
   tick(): Promise<SweepReport | undefined>;
+  /** When the schedule fires next; undefined when it never will. */
+  nextRun(): Date | undefined;
   /** Stop scheduling and wait for a sweep in progress. */
   stop(): Promise<void>;
 }
@@ -37,6 +39,8 @@ export function startWorker(deps: WorkerDeps): Worker {
           `sweep #${report.runId}: ${report.evaluated} customers, ${report.created} new nudges, ${report.reopened} reopened, ${report.expired} expired (rules v${report.ruleSetVersion})`,
         );
         await deps.afterSweep?.(report);
+        const next = task.getNextRun();
+        if (next !== null) deps.log(`next sweep at ${next.toISOString()}`);
         return report;
       } catch (error) {
         if (error instanceof SweepBusyError) deps.log(`sweep: skipped, ${error.message}`);
@@ -51,6 +55,7 @@ export function startWorker(deps: WorkerDeps): Worker {
   const task = cron.schedule(deps.env.KEEPWARM_SCHEDULE, () => void tick(), { timezone: deps.env.KEEPWARM_TZ, noOverlap: true });
   return {
     tick,
+    nextRun: () => task.getNextRun() ?? undefined,
     async stop() {
       await task.stop();
       await running;

@@ -1,12 +1,11 @@
 import { createApiHandler } from "@keepwarm/api";
 import { closeServer, createHttpServer, listen } from "@keepwarm/bot";
-import { parse } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
 import { exitSoonAfterStop, untilSignal } from "./bot";
+import type { apiArgs } from "./index";
 
 /** The HTTP API alone (no Slack): /api/v1 and /healthz on PORT. */
-export async function apiCommand(args: string[], ctx: Context): Promise<number> {
-  const { values } = parse(args, { host: { type: "string" } }, "keepwarm api [--host 127.0.0.1]");
+export const apiCommand: Run<typeof apiArgs> = async (values, ctx) => {
   const store = await ctx.store();
   const api = createApiHandler({
     store,
@@ -25,4 +24,4 @@ export async function apiCommand(args: string[], ctx: Context): Promise<number> 
   } finally {
     exitSoonAfterStop();
   }
-}
+};

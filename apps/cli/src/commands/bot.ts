@@ -1,6 +1,7 @@
 import { type BotApp, createApp } from "@keepwarm/bot";
-import { parse } from "../args";
+import type { Run } from "../command";
 import type { Context } from "../context";
+import type { botArgs } from "./index";
 
 /** Resolves on the first SIGINT or SIGTERM, so the caller can shut down cleanly. */
 export function untilSignal(ctx: Context, tag: string): Promise<void> {
@@ -47,8 +48,7 @@ export function exitSoonAfterStop(code = 0): void {
   setTimeout(() => process.exit(process.exitCode ?? code), 3_000).unref();
 }
 
-export async function botCommand(args: string[], ctx: Context): Promise<number> {
-  parse(args, {}, "keepwarm bot");
+export const botCommand: Run<typeof botArgs> = async (_args, ctx) => {
   const store = await ctx.store();
   const bot = createApp({
     store,
@@ -72,4 +72,4 @@ export async function botCommand(args: string[], ctx: Context): Promise<number> 
   } finally {
     exitSoonAfterStop();
   }
-}
+};

@@ -9,11 +9,9 @@ import {
   parseIsoInstant,
   UserError,
 } from "@keepwarm/core";
-import { parse } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
+import type { healthCalibrateArgs } from "./index";
 import { parseWholeNumber, readValidRuleFile } from "./rule-file-input";
-
-const USAGE = `keepwarm health calibrate [--days N (${CALIBRATION_HORIZON_DAYS + 1}–${CALIBRATION_MAX_DAYS}, default 365)] [--every DAYS] [--file RULES.json] [--as-of YYYY-MM-DD] [--resamples N] [--seed N] [--json]`;
 
 const pct = (x: number | null) => (x === null ? "—" : `${(100 * x).toFixed(1)} %`);
 function textReport(r: CalibrationReport): string[] {
@@ -35,23 +33,7 @@ function textReport(r: CalibrationReport): string[] {
   return lines;
 }
 
-export async function healthCommand(args: string[], ctx: Context): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== "calibrate") throw new UserError(`${sub === undefined ? "missing subcommand" : `unknown subcommand "${sub}"`}\nusage: ${USAGE}`);
-  const { values, positionals } = parse(
-    rest,
-    {
-      days: { type: "string" },
-      every: { type: "string" },
-      file: { type: "string" },
-      "as-of": { type: "string" },
-      resamples: { type: "string" },
-      seed: { type: "string" },
-      json: { type: "boolean" },
-    },
-    USAGE,
-  );
-  if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
+export const healthCalibrateCommand: Run<typeof healthCalibrateArgs> = async (values, ctx) => {
   const days = values.days === undefined ? 365 : parseWholeNumber(values.days, "--days", CALIBRATION_HORIZON_DAYS + 1, CALIBRATION_MAX_DAYS);
   const everyDays = values.every === undefined ? 7 : parseWholeNumber(values.every, "--every", 1, 90);
   const resamples = values.resamples === undefined ? 200 : parseWholeNumber(values.resamples, "--resamples", 0, 10_000);
@@ -62,7 +44,7 @@ export async function healthCommand(args: string[], ctx: Context): Promise<numbe
     if (at === undefined) throw new UserError(`--as-of "${values["as-of"]}" is not a date (YYYY-MM-DD)`);
     now = at;
   }
-  const store = await ctx.store();
+  const store = await ctx.store({ readonlyFallback: true });
   const ruleFile = values.file === undefined ? (await getActiveRuleSet(store))?.ruleFile : await readValidRuleFile(values.file, ctx);
   if (values.file !== undefined && ruleFile === undefined) return 1;
   if (ruleFile === undefined) throw new UserError("no rules are active yet: run keepwarm init, or give --file RULES.json");
@@ -79,4 +61,4 @@ export async function healthCommand(args: string[], ctx: Context): Promise<numbe
   if (values.json) ctx.out(JSON.stringify(report));
   else for (const line of textReport(report)) ctx.out(line);
   return 0;
-}
+};

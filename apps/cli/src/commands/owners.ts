@@ -1,14 +1,9 @@
 import { UserError } from "@keepwarm/core";
-import { parse } from "../args";
-import type { Context } from "../context";
-
-const USAGE = "keepwarm owners sync [--json]";
+import type { Run } from "../command";
+import type { ownersSyncArgs } from "./index";
 
 /** `owners sync`: resolve the owners imported as emails or names into Slack members (see syncOwners). */
-export async function ownersCommand(args: string[], ctx: Context): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== "sync") throw new UserError(`${sub === undefined ? "missing owners subcommand" : `unknown owners subcommand "${sub}"`}\nusage: ${USAGE}`);
-  const { values } = parse(rest, { json: { type: "boolean" } }, USAGE);
+export const ownersSyncCommand: Run<typeof ownersSyncArgs> = async (values, ctx) => {
   if (ctx.env.SLACK_BOT_TOKEN === undefined) throw new UserError("owners sync asks Slack: set SLACK_BOT_TOKEN");
   const { ownerSyncClient, syncOwners } = await import("@keepwarm/bot");
   const result = await syncOwners(await ctx.store(), ownerSyncClient(ctx.env.SLACK_BOT_TOKEN, ctx.env.SLACK_API_URL));
@@ -20,4 +15,4 @@ export async function ownersCommand(args: string[], ctx: Context): Promise<numbe
   if (result.unresolved.length > 0) ctx.err(`warning: no Slack member found for ${result.unresolved.join(", ")}`);
   ctx.out(`owners sync: ${result.resolved.length} resolved, ${result.unresolved.length} unresolved, ${result.named} reps named in the directory`);
   return 0;
-}
+};

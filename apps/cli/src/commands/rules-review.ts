@@ -1,21 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { diffRuleFiles, diffSummary, exportRuleSet, getActiveRuleSet, listRuleSetVersions, rollbackRuleSet, UserError } from "@keepwarm/core";
-import type { Calendar } from "@keepwarm/rules";
 import { ruleFileJsonSchema } from "@keepwarm/rules";
-import { parse, requirePositional } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
+import { localTime } from "../local-time";
+import type { rulesDiffArgs, rulesExportArgs, rulesHistoryArgs, rulesRollbackArgs } from "./index";
 import { readValidRuleFile } from "./rule-file-input";
-
-type Subcommand = (args: string[], ctx: Context) => Promise<number>;
-
-function noExtra(positionals: string[], from: number, usage: string): void {
-  if (positionals.length > from) throw new UserError(`unexpected argument "${positionals[from]}"\nusage: ${usage}`);
-}
-
-/** "2026-06-15 09:30" in KEEPWARM_TZ. */
-export function localTime(ms: number, calendar: Calendar): string {
-  return new Date(ms + calendar.offsetMs(ms)).toISOString().slice(0, 16).replace("T", " ");
-}
 
 /** "v3", "3" → 3; anything else is a one-line error. */
 export function parseVersion(text: string): number {
@@ -30,108 +19,91 @@ const short = (value: unknown): string => {
   return text.length > 100 ? `${text.slice(0, 97)}…` : text;
 };
 
-export const reviewSubcommands: Record<string, Subcommand> = {
-  async history(args, ctx) {
-    const usage = "keepwarm rules history [--json]";
-    const { values, positionals } = parse(args, { json: { type: "boolean" } }, usage);
-    noExtra(positionals, 0, usage);
-    const versions = await listRuleSetVersions(await ctx.store());
-    if (values.json) {
-      ctx.out(JSON.stringify({ versions }));
-      return 0;
-    }
-    if (versions.length === 0) {
-      ctx.out("no rule versions yet: keepwarm init activates the default rules as version 1");
-      return 0;
-    }
-    const rows = versions.map((v) => [
-      `${v.active ? "*" : " "} v${v.version}`,
-      localTime(v.createdAt, ctx.calendar),
-      v.author,
-      v.source,
-      v.ruleCount === null ? "?" : String(v.ruleCount),
-      v.note ?? "",
-    ]);
-    const header = ["  version", `time (${ctx.calendar.timeZone})`, "author", "source", "rules", "note"];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-    const line = (cells: string[]) =>
-      cells
-        .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-        .join("  ")
-        .trimEnd();
-    ctx.out(line(header));
-    for (const row of rows) ctx.out(line(row));
+export const rulesHistoryCommand: Run<typeof rulesHistoryArgs> = async (values, ctx) => {
+  const versions = await listRuleSetVersions(await ctx.store({ readonlyFallback: true }));
+  if (values.json) {
+    ctx.out(JSON.stringify({ versions }));
     return 0;
-  },
+  }
+  if (versions.length === 0) {
+    ctx.out("no rule versions yet: keepwarm init activates the default rules as version 1");
+    return 0;
+  }
+  const rows = versions.map((v) => [
+    `${v.active ? "*" : " "} v${v.version}`,
+    localTime(v.createdAt, ctx.calendar),
+    v.author,
+    v.source,
+    v.ruleCount === null ? "?" : String(v.ruleCount),
+    v.note ?? "",
+  ]);
+  const header = ["  version", `time (${ctx.calendar.timeZone})`, "author", "source", "rules", "note"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  ctx.out(line(header));
+  for (const row of rows) ctx.out(line(row));
+  return 0;
+};
 
-  async diff(args, ctx) {
-    const usage = "keepwarm rules diff FILE [--json]";
-    const { values, positionals } = parse(args, { json: { type: "boolean" } }, usage);
-    const file = requirePositional(positionals, 0, "the rule file", usage);
-    noExtra(positionals, 1, usage);
-    const candidate = await readValidRuleFile(file, ctx);
-    if (candidate === undefined) return 1;
-    const active = await getActiveRuleSet(await ctx.store());
-    const diff = diffRuleFiles(active?.ruleFile, candidate);
-    if (values.json) {
-      ctx.out(JSON.stringify({ activeVersion: active?.version ?? 0, ...diff, summary: diffSummary(diff) }));
-      return 0;
-    }
-    ctx.out(active === undefined ? `${file} against no active rules (run keepwarm init):` : `${file} against active version ${active.version}:`);
-    const mark = { added: "+", removed: "-", changed: "~", unchanged: "=" } as const;
-    for (const entry of diff.rules) {
-      ctx.out(`  ${mark[entry.status]} ${entry.ruleId}  ${entry.status}${entry.status === "changed" ? `: ${entry.fields.join(", ")}` : ""}`);
-      for (const change of entry.changes) ctx.out(`      ${change.path}: ${short(change.before)} → ${short(change.after)}`);
-    }
-    ctx.out(`summary: ${diffSummary(diff)}`);
+export const rulesDiffCommand: Run<typeof rulesDiffArgs> = async (values, ctx) => {
+  const { file } = values;
+  const candidate = await readValidRuleFile(file, ctx);
+  if (candidate === undefined) return 1;
+  const active = await getActiveRuleSet(await ctx.store({ readonlyFallback: true }));
+  const diff = diffRuleFiles(active?.ruleFile, candidate);
+  if (values.json) {
+    ctx.out(JSON.stringify({ activeVersion: active?.version ?? 0, ...diff, summary: diffSummary(diff) }));
     return 0;
-  },
+  }
+  ctx.out(active === undefined ? `${file} against no active rules (run keepwarm init):` : `${file} against active version ${active.version}:`);
+  const mark = { added: "+", removed: "-", changed: "~", unchanged: "=" } as const;
+  for (const entry of diff.rules) {
+    ctx.out(`  ${mark[entry.status]} ${entry.ruleId}  ${entry.status}${entry.status === "changed" ? `: ${entry.fields.join(", ")}` : ""}`);
+    for (const change of entry.changes) ctx.out(`      ${change.path}: ${short(change.before)} → ${short(change.after)}`);
+  }
+  ctx.out(`summary: ${diffSummary(diff)}`);
+  return 0;
+};
 
-  async rollback(args, ctx) {
-    const usage = "keepwarm rules rollback VERSION [--author NAME] [--json]";
-    const { values, positionals } = parse(args, { json: { type: "boolean" }, author: { type: "string" } }, usage);
-    const version = parseVersion(requirePositional(positionals, 0, "the version to roll back to", usage));
-    noExtra(positionals, 1, usage);
-    const store = await ctx.store();
-    const before = await getActiveRuleSet(store).catch(() => undefined);
-    const author = values.author ?? process.env.USER ?? "cli";
-    const { ruleSet, changed } = await rollbackRuleSet(store, version, { author });
-    if (values.json) ctx.out(JSON.stringify({ rolledBack: changed, to: version, version: ruleSet.version }));
-    else if (changed) ctx.out(`rolled back to v${version}: its rules are now active as version ${ruleSet.version}`);
-    else ctx.out(`v${version}'s rules are already the active rules (version ${ruleSet.version}); nothing changed`);
-    if (changed) {
-      const summary = diffSummary(diffRuleFiles(before?.ruleFile, ruleSet.ruleFile));
-      const change = { author, version: ruleSet.version, previousVersion: before?.version, via: `from the CLI (rollback to v${version})`, summary };
-      await (await import("@keepwarm/bot")).announceRuleChangeToSlack(ctx.env, change, (line) => ctx.err(`keepwarm: warning: ${line}`));
-    }
-    return 0;
-  },
+export const rulesRollbackCommand: Run<typeof rulesRollbackArgs> = async (values, ctx) => {
+  const version = parseVersion(values.version);
+  const store = await ctx.store();
+  const before = await getActiveRuleSet(store).catch(() => undefined);
+  const author = values.author ?? ctx.vars.USER ?? "cli";
+  const { ruleSet, changed } = await rollbackRuleSet(store, version, { author });
+  if (values.json) ctx.out(JSON.stringify({ rolledBack: changed, to: version, version: ruleSet.version }));
+  else if (changed) ctx.out(`rolled back to v${version}: its rules are now active as version ${ruleSet.version}`);
+  else ctx.out(`v${version}'s rules are already the active rules (version ${ruleSet.version}); nothing changed`);
+  if (changed) {
+    const summary = diffSummary(diffRuleFiles(before?.ruleFile, ruleSet.ruleFile));
+    const change = { author, version: ruleSet.version, previousVersion: before?.version, via: `from the CLI (rollback to v${version})`, summary };
+    await (await import("@keepwarm/bot")).announceRuleChangeToSlack(ctx.env, change, (line) => ctx.err(`keepwarm: warning: ${line}`));
+  }
+  return 0;
+};
 
-  async export(args, ctx) {
-    const usage = "keepwarm rules export [--version N] [--out FILE]";
-    const { values, positionals } = parse(args, { version: { type: "string" }, out: { type: "string" } }, usage);
-    noExtra(positionals, 0, usage);
-    const version = values.version === undefined ? undefined : parseVersion(values.version);
-    const { version: exported, json } = await exportRuleSet(await ctx.store(), version);
-    if (values.out !== undefined) {
-      try {
-        await writeFile(values.out, json);
-      } catch (error) {
-        throw new UserError(`cannot write ${values.out}: ${(error as Error).message}`);
-      }
-      ctx.out(`wrote rules version ${exported} to ${values.out}`);
-      return 0;
+export const rulesExportCommand: Run<typeof rulesExportArgs> = async (values, ctx) => {
+  const version = values.version === undefined ? undefined : parseVersion(values.version);
+  const { version: exported, json } = await exportRuleSet(await ctx.store({ readonlyFallback: true }), version);
+  if (values.out !== undefined) {
+    try {
+      await writeFile(values.out, json);
+    } catch (error) {
+      throw new UserError(`cannot write ${values.out}: ${(error as Error).message}`);
     }
-    // Stored text as is; ctx.out only adds the final newline a file usually ends with.
-    ctx.out(json.endsWith("\n") ? json.slice(0, -1) : json);
+    ctx.out(`wrote rules version ${exported} to ${values.out}`);
     return 0;
-  },
+  }
+  // Stored text as is; ctx.out only adds the final newline a file usually ends with.
+  ctx.out(json.endsWith("\n") ? json.slice(0, -1) : json);
+  return 0;
+};
 
-  async schema(args, ctx) {
-    const usage = "keepwarm rules schema";
-    const { positionals } = parse(args, {}, usage);
-    noExtra(positionals, 0, usage);
-    ctx.out(JSON.stringify(ruleFileJsonSchema(), null, 2));
-    return 0;
-  },
+export const rulesSchemaCommand: Run<Record<never, never>> = async (_args, ctx) => {
+  ctx.out(JSON.stringify(ruleFileJsonSchema(), null, 2));
+  return 0;
 };

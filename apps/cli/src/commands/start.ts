@@ -1,13 +1,13 @@
 import { createApp } from "@keepwarm/bot";
 import { startWorker } from "@keepwarm/worker";
-import { parse } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
+import { nextSweepText } from "../local-time";
 import { printNudges } from "../print-nudges";
 import { exitSoonAfterStop, runUntilStopped, startBot, untilSignal } from "./bot";
+import type { startArgs } from "./index";
 
 /** Bot and worker in one process; without SLACK_BOT_TOKEN, the worker alone with console delivery. */
-export async function startCommand(args: string[], ctx: Context): Promise<number> {
-  const { values } = parse(args, { "run-now": { type: "boolean" } }, "keepwarm start [--run-now]");
+export const startCommand: Run<typeof startArgs> = async (values, ctx) => {
   const store = await ctx.store();
   const log = {
     info: (m: string) => ctx.err(`[bot] ${m}`),
@@ -32,7 +32,7 @@ export async function startCommand(args: string[], ctx: Context): Promise<number
         else await printNudges(store, ctx);
       },
     });
-    ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); Ctrl-C to stop`);
+    ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); ${nextSweepText(worker.nextRun(), ctx.calendar)}; Ctrl-C to stop`);
     try {
       if (values["run-now"]) await worker.tick();
       if (bot === undefined) await stopped;
@@ -44,4 +44,4 @@ export async function startCommand(args: string[], ctx: Context): Promise<number
   } finally {
     exitSoonAfterStop();
   }
-}
+};

@@ -1,9 +1,7 @@
-import { computeStats, noiseLines, percent, type Stats, UserError } from "@keepwarm/core";
-import { parse } from "../args";
-import type { Context } from "../context";
+import { computeStats, noiseLines, percent, type Stats } from "@keepwarm/core";
+import type { Run } from "../command";
+import type { statsArgs } from "./index";
 import { resolvePeriod } from "./stats-period";
-
-const USAGE = "keepwarm stats [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--segment S] [--json]";
 
 const signed = (x: number | null) => (x === null ? "—" : `${x > 0 ? "+" : ""}${x}`);
 
@@ -51,16 +49,10 @@ function textReport(s: Stats): string[] {
   return lines;
 }
 
-export async function statsCommand(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parse(
-    args,
-    { since: { type: "string" }, until: { type: "string" }, segment: { type: "string" }, json: { type: "boolean" } },
-    USAGE,
-  );
-  if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
-  const store = await ctx.store();
+export const statsCommand: Run<typeof statsArgs> = async (values, ctx) => {
+  const store = await ctx.store({ readonlyFallback: true });
   const stats = await computeStats(store, await resolvePeriod(store, ctx, values));
   if (values.json) ctx.out(JSON.stringify(stats));
   else for (const line of textReport(stats)) ctx.out(line);
   return 0;
-}
+};

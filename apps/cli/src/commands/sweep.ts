@@ -1,17 +1,9 @@
 import { parseIsoInstant, runSweep, UserError } from "@keepwarm/core";
-import { parse } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
 import { printNudges } from "../print-nudges";
+import type { sweepArgs } from "./index";
 
-const USAGE = "keepwarm sweep [--dry-run] [--json] [--as-of YYYY-MM-DD] [--engine compiled|reference]";
-
-export async function sweepCommand(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parse(
-    args,
-    { "dry-run": { type: "boolean" }, json: { type: "boolean" }, "as-of": { type: "string" }, engine: { type: "string" } },
-    USAGE,
-  );
-  if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
+export const sweepCommand: Run<typeof sweepArgs> = async (values, ctx) => {
   const engine = values.engine ?? "compiled";
   if (engine !== "compiled" && engine !== "reference") throw new UserError(`--engine must be "compiled" or "reference"`);
   let now = Date.now();
@@ -67,4 +59,4 @@ export async function sweepCommand(args: string[], ctx: Context): Promise<number
   }
   await printNudges(store, ctx);
   return 0;
-}
+};

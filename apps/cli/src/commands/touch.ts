@@ -1,12 +1,12 @@
 import { logTouch, parseTouchTokens, tokensFromArgs, UserError } from "@keepwarm/core";
 import { TOUCH_KINDS } from "@keepwarm/store";
-import { parse } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
+import type { touchArgs } from "./index";
 
-const USAGE = `keepwarm touch <customer> [${TOUCH_KINDS.join("|")}] [today|yesterday|YYYY-MM-DD] [note…] [--by U123] [--json]`;
+const USAGE = `usage: keepwarm touch <customer> [${TOUCH_KINDS.join("|")}] [today|yesterday|YYYY-MM-DD] [note…] [--by U123] [--json]`;
 
-export async function touchCommand(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parse(args, { by: { type: "string" }, json: { type: "boolean" } }, USAGE);
+export const touchCommand: Run<typeof touchArgs> = async (values, ctx) => {
+  const positionals = values._;
   const store = await ctx.store();
   const now = Date.now();
   // The shell already split the words: re-joining and re-splitting them would mangle quotes in names and notes.
@@ -14,7 +14,7 @@ export async function touchCommand(args: string[], ctx: Context): Promise<number
   if (!parsed.ok) {
     switch (parsed.error) {
       case "empty":
-        throw new UserError(`which customer?\nusage: ${USAGE}`);
+        throw new UserError(`which customer? ${USAGE} (see keepwarm touch --help)`);
       case "ambiguous":
         throw new UserError(
           `"${parsed.query}" matches several customers: ${parsed.candidates.map((c) => `${c.name} (${c.external_id})`).join(", ")}; use the id or the full name`,
@@ -32,7 +32,7 @@ export async function touchCommand(args: string[], ctx: Context): Promise<number
     kind: parsed.kind,
     occurredAt: parsed.occurredAt,
     note: parsed.note,
-    loggedBy: values.by ?? process.env.USER ?? "cli",
+    loggedBy: values.by ?? ctx.vars.USER ?? "cli",
     source: "cli",
     now,
   });
@@ -53,4 +53,4 @@ export async function touchCommand(args: string[], ctx: Context): Promise<number
   if (result.resolved.length > 0)
     ctx.out(`resolved ${result.resolved.length} nudge${result.resolved.length === 1 ? "" : "s"}: ${result.resolved.map((r) => r.ruleId).join(", ")}`);
   return 0;
-}
+};

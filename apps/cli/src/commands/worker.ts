@@ -1,10 +1,10 @@
 import { startWorker } from "@keepwarm/worker";
-import { parse } from "../args";
-import type { Context } from "../context";
+import type { Run } from "../command";
+import { nextSweepText } from "../local-time";
 import { printNudges } from "../print-nudges";
+import type { workerArgs } from "./index";
 
-export async function workerCommand(args: string[], ctx: Context): Promise<number> {
-  const { values } = parse(args, { "run-now": { type: "boolean" } }, "keepwarm worker [--run-now]");
+export const workerCommand: Run<typeof workerArgs> = async (values, ctx) => {
   const store = await ctx.store();
   const worker = startWorker({
     store,
@@ -28,9 +28,9 @@ export async function workerCommand(args: string[], ctx: Context): Promise<numbe
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
-  ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); Ctrl-C to stop`);
+  ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); ${nextSweepText(worker.nextRun(), ctx.calendar)}; Ctrl-C to stop`);
   if (values["run-now"]) await worker.tick();
   await stopped;
   await worker.stop();
   return 0;
-}
+};

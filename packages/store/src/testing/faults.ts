@@ -45,3 +45,12 @@ export function takeLeaseOnInsert(db: Db, table: keyof Database, name: string, t
   const update = `UPDATE leases SET holder = ${quote(thief)}, host = ${quote(`${thief}-host`)}, pid = 1 WHERE name = ${quote(name)}`;
   return addTrigger(db, table, "AFTER", undefined, { sqlite: update, postgres: update });
 }
+
+/**
+ * PostgreSQL only: every new session of this database is read-only (as on a standby or
+ * with default_transaction_read_only), the way an operator's mistake leaves it.
+ */
+export async function makeDatabaseReadOnly(db: Db): Promise<void> {
+  if (!isPostgres(db)) throw new Error("makeDatabaseReadOnly is for PostgreSQL (a SQLite file is made read-only by its permissions)");
+  await sql.raw(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', current_database()); END $$`).execute(db);
+}
