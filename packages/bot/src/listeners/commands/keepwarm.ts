@@ -1,4 +1,14 @@
-import { computeStats, customerHealth, DEFAULT_STATS_DAYS, defaultStatsPeriod, getActiveRuleSet, getRuleSetVersion, healthLines, lookupCustomer, noiseStats } from "@keepwarm/core";
+import {
+  computeStats,
+  customerHealth,
+  DEFAULT_STATS_DAYS,
+  defaultStatsPeriod,
+  getActiveRuleSet,
+  getRuleSetVersion,
+  healthLines,
+  lookupCustomer,
+  noiseStats,
+} from "@keepwarm/core";
 import { type Customer, knownSegments, liveNudgesOfCustomer, npsHistory, ownsCustomers, recentTouches } from "@keepwarm/store";
 import type { App, types } from "@slack/bolt";
 import { rulesEditModal, splitRuleText } from "../../blocks/modals";
