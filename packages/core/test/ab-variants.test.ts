@@ -97,8 +97,9 @@ describe("A/B versions of a nudge", () => {
     expect(comparison?.nudges).toEqual({ a: 41, b: 40 });
     expect(comparison?.touched7.a).toMatchObject({ n: 40, yes: 24, share: 0.6 });
     expect(comparison?.touched7.b).toMatchObject({ n: 40, yes: 12, share: 0.3 });
-    // Pooled z = 0.3 / √(0.45 · 0.55 · 2/40) = 2.697 → p = 0.007; unpooled 95% CI 0.3 ± 1.96 · 0.1061 = +9 to +51 points.
+    // Pooled z = 0.3 / √(0.45 · 0.55 · 2/40) = 2.697 → p = 0.007; the interval is Newcombe's hybrid score
+    // (method 10) from the two Wilson intervals, as for holdouts: +8 to +48 points (Wald would say +9 to +51).
     expect(comparison?.touched7.test?.p).toBeCloseTo(0.007, 3);
-    expect(comparison?.touched7.verdict).toBe("touched within 7 days: 60% of version a vs 30% of version b (+30 points, 95% CI +9 to +51; p = 0.007)");
+    expect(comparison?.touched7.verdict).toBe("touched within 7 days: higher for version a: 60% of version a vs 30% of version b (+30 points, 95% CI +8 to +48; p = 0.007)");
   });
 });

@@ -149,7 +149,7 @@ describe("noise report on a hand-built history", () => {
     expect(flat?.holdout).toMatchObject({ uplift: 0, p: 1, enoughData: true });
     expect(flat?.evidence).toHaveLength(2);
     expect(flat?.evidence[1]).toBe(
-      "its holdout shows no uplift: no clear difference yet in touched within 7 days: 50% of nudged vs 50% of held out (+0 points, 95% CI −25 to +25; p = 1.000)",
+      "its holdout shows no uplift: touched within 7 days: no clear difference yet: 50% of nudged vs 50% of held out (+0 points, 95% CI −24 to +24; p = 1.000)",
     );
     expect(byId.get("young")).toMatchObject({ settled: 5, flagged: false, evidence: [] });
     expect(byId.get("young")?.shares.noisy).toBe(1);
