@@ -100,6 +100,8 @@ describe("A/B versions of a nudge", () => {
     // Pooled z = 0.3 / √(0.45 · 0.55 · 2/40) = 2.697 → p = 0.007; the interval is Newcombe's hybrid score
     // (method 10) from the two Wilson intervals, as for holdouts: +8 to +48 points (Wald would say +9 to +51).
     expect(comparison?.touched7.test?.p).toBeCloseTo(0.007, 3);
-    expect(comparison?.touched7.verdict).toBe("touched within 7 days: higher for version a: 60% of version a vs 30% of version b (+30 points, 95% CI +8 to +48; p = 0.007)");
+    expect(comparison?.touched7.verdict).toBe(
+      "touched within 7 days: higher for version a: 60% of version a vs 30% of version b (+30 points, 95% CI +8 to +48; p = 0.007)",
+    );
   });
 });
