@@ -6,6 +6,7 @@ import { type ApiToken, findIdempotentAnswer, type Store, saveIdempotentAnswer }
 import type { z } from "zod";
 import { openApiDocument } from "./openapi";
 import { RateLimiter } from "./rate-limit";
+import { readBodyWithin } from "./read-body";
 import { ApiError, type Answer, ROUTES, type Route } from "./routes";
 import { authenticate, scopesOf } from "./tokens";
 
@@ -37,34 +38,6 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   const text = typeof body === "string" ? body : JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers });
   res.end(text);
-}
-
-/** Read at most `max` bytes; undefined as soon as the body is larger (reading stops). */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", reject);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        done();
-        req.pause();
-        resolve(undefined);
-      } else chunks.push(chunk);
-    };
-    const onEnd = () => {
-      done();
-      resolve(Buffer.concat(chunks, size));
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", reject);
-  });
 }
 
 /** The route for a method and path, with its path parameters; or why none. */
@@ -145,7 +118,7 @@ export function createApiHandler(options: ApiOptions): ApiHandler {
     let raw: Buffer = Buffer.alloc(0);
     if (method === "POST") {
       if (Number(req.headers["content-length"] ?? 0) > max) return refuseBody(req, res, max);
-      const read = await readBody(req, max);
+      const read = await readBodyWithin(req, max);
       if (read === undefined) return refuseBody(req, res, max);
       raw = read;
       const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();

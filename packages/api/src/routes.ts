@@ -142,6 +142,33 @@ async function nudgeAnswer(store: Store, result: NudgeActionResult, id: number):
   return { status: 200, body: { nudge: nudgeOut(view) } };
 }
 
+/** `POST /api/v1/nudges/{id}/<verb>`: the act routes differ only in their body and the action they call. */
+function nudgeActionRoute<B extends z.ZodType<{ by?: string | undefined }>>(
+  verb: string,
+  summary: string,
+  done: string,
+  body: B,
+  act: (store: Store, id: number, body: z.infer<B>, by: string, now: number) => Promise<NudgeActionResult>,
+): Route {
+  return {
+    method: "POST",
+    path: `/api/v1/nudges/{id}/${verb}`,
+    scope: "act",
+    summary,
+    body,
+    responses: {
+      200: { description: `The nudge, ${done}`, schema: nudgeActionResponse },
+      404: { description: "No such nudge", schema: errorBody },
+      409: { description: "The nudge is closed already", schema: errorBody },
+    },
+    async handle({ store, now, params, body: parsed, token }) {
+      const id = nudgeId(params);
+      const b = parsed as z.infer<B>;
+      return nudgeAnswer(store, await act(store, id, b, actor(b.by, token), now), id);
+    },
+  };
+}
+
 function nudgeId(params: Record<string, string>): number {
   const text = params.id ?? "";
   if (!/^\d{1,15}$/.test(text)) throw new ApiError(404, `no nudge ${JSON.stringify(text.slice(0, 40))}`);
@@ -210,57 +237,19 @@ export const ROUTES: Route[] = [
       return { status: 200, body: { nudges: views.map(nudgeOut), next_before: views.length === q.limit && last !== undefined ? last.nudgeId : null } };
     },
   },
-  {
-    method: "POST",
-    path: "/api/v1/nudges/{id}/snooze",
-    scope: "act",
-    summary: "Snooze a live nudge for 3, 7, 14 or 30 days",
-    body: snoozeBody,
-    responses: {
-      200: { description: "The nudge, snoozed", schema: nudgeActionResponse },
-      404: { description: "No such nudge", schema: errorBody },
-      409: { description: "The nudge is closed already", schema: errorBody },
-    },
-    async handle({ store, now, params, body, token }) {
-      const id = nudgeId(params);
-      const b = body as z.infer<typeof snoozeBody>;
-      return nudgeAnswer(store, await snoozeNudge(store, id, b.days, actor(b.by, token), now), id);
-    },
-  },
-  {
-    method: "POST",
-    path: "/api/v1/nudges/{id}/dismiss",
-    scope: "act",
-    summary: "Dismiss a live nudge (its rule stays quiet for the customer for its cooldown)",
-    body: dismissBody,
-    responses: {
-      200: { description: "The nudge, dismissed", schema: nudgeActionResponse },
-      404: { description: "No such nudge", schema: errorBody },
-      409: { description: "The nudge is closed already", schema: errorBody },
-    },
-    async handle({ store, now, params, body, token }) {
-      const id = nudgeId(params);
-      const b = body as z.infer<typeof dismissBody>;
-      return nudgeAnswer(store, await dismissNudge(store, id, actor(b.by, token), b.reason ?? null, now), id);
-    },
-  },
-  {
-    method: "POST",
-    path: "/api/v1/nudges/{id}/resolve",
-    scope: "act",
-    summary: "Resolve a live nudge by hand (taken care of outside keepwarm)",
-    body: resolveBody,
-    responses: {
-      200: { description: "The nudge, resolved", schema: nudgeActionResponse },
-      404: { description: "No such nudge", schema: errorBody },
-      409: { description: "The nudge is closed already", schema: errorBody },
-    },
-    async handle({ store, now, params, body, token }) {
-      const id = nudgeId(params);
-      const b = body as z.infer<typeof resolveBody>;
-      return nudgeAnswer(store, await resolveNudge(store, id, actor(b.by, token), b.note ?? null, now), id);
-    },
-  },
+  nudgeActionRoute("snooze", "Snooze a live nudge for 3, 7, 14 or 30 days", "snoozed", snoozeBody, (store, id, b, by, now) =>
+    snoozeNudge(store, id, b.days, by, now),
+  ),
+  nudgeActionRoute(
+    "dismiss",
+    "Dismiss a live nudge (its rule stays quiet for the customer for its cooldown)",
+    "dismissed",
+    dismissBody,
+    (store, id, b, by, now) => dismissNudge(store, id, by, b.reason ?? null, now),
+  ),
+  nudgeActionRoute("resolve", "Resolve a live nudge by hand (taken care of outside keepwarm)", "resolved", resolveBody, (store, id, b, by, now) =>
+    resolveNudge(store, id, by, b.note ?? null, now),
+  ),
   {
     method: "GET",
     path: "/api/v1/stats",

@@ -7,7 +7,7 @@ import { runInNewContext } from "node:vm";
 import { freshDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, slackSignature, spawnCli, tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readBodyWithin } from "../src/http-server";
+import { readBodyWithin } from "@keepwarm/api";
 import { SECRET, startHarness } from "./harness";
 
 /** The real `keepwarm bot` process: what an attacker on the network would reach. */

@@ -1,5 +1,4 @@
 import type { Db } from "../engine/transaction";
-import type { Customer } from "../tables/customers.table";
 
 // What Slack shows about customers: `/keepwarm customer`, the touch form, the App Home numbers.
 

@@ -1,5 +1,6 @@
+import { sql } from "kysely";
 import type { Db } from "../engine/transaction";
-import type { ScanCustomer } from "./fact-scan.shared";
+import { HISTORY_TABLES, type ScanCustomer } from "./fact-scan.shared";
 
 /** The customer columns the fact scan reads, as a replay of past days needs them. */
 export type HistoryCustomer = ScanCustomer;
@@ -29,6 +30,23 @@ export async function customersAfter(db: Db, after: number, limit: number): Prom
     .execute();
 }
 
+type HistoryOf = keyof typeof HISTORY_TABLES;
+
+/** One history table's rows of customers in (after, last] up to `until`, in the fact scan's order. */
+async function historyRows<V>(db: Db, of: HistoryOf, after: number, last: number, until: number) {
+  const { table, time, value } = HISTORY_TABLES[of];
+  return db
+    .selectFrom(table)
+    .select(["customer_id as customerId", sql<number>`${sql.ref(time)}`.as("at"), sql<V>`${sql.ref(value)}`.as("value")])
+    .where("customer_id", ">", after)
+    .where("customer_id", "<=", last)
+    .where(sql.ref(time), "<=", until)
+    .orderBy("customer_id")
+    .orderBy(sql.ref(time))
+    .orderBy("id")
+    .execute();
+}
+
 /**
  * The touches, NPS responses and purchases up to `until` of the customers with ids in
  * (after, last], each list by customer then time (events at one instant by id), as
@@ -40,49 +58,19 @@ export async function historiesInRange(
   after: number,
   last: number,
   until: number,
-  tables: ReadonlySet<"touches" | "nps" | "purchases"> = new Set(["touches", "nps", "purchases"]),
+  tables: ReadonlySet<HistoryOf> = new Set(["touches", "nps", "purchases"]),
 ): Promise<{
   touches: Array<{ customerId: number; at: number; kind: string }>;
   nps: Array<{ customerId: number; at: number; score: number }>;
   purchases: Array<{ customerId: number; at: number; cents: number }>;
 }> {
-  const touches = !tables.has("touches")
-    ? []
-    : await db
-        .selectFrom("touchpoints")
-        .select(["customer_id as customerId", "occurred_at as at", "kind"])
-        .where("customer_id", ">", after)
-        .where("customer_id", "<=", last)
-        .where("occurred_at", "<=", until)
-        .orderBy("customer_id")
-        .orderBy("occurred_at")
-        .orderBy("id")
-        .execute();
-  const nps = !tables.has("nps")
-    ? []
-    : await db
-        .selectFrom("nps_responses")
-        .select(["customer_id as customerId", "responded_at as at", "score"])
-        .where("customer_id", ">", after)
-        .where("customer_id", "<=", last)
-        .where("responded_at", "<=", until)
-        .orderBy("customer_id")
-        .orderBy("responded_at")
-        .orderBy("id")
-        .execute();
-  const purchases = !tables.has("purchases")
-    ? []
-    : await db
-        .selectFrom("purchases")
-        .select(["customer_id as customerId", "occurred_at as at", "amount_cents as cents"])
-        .where("customer_id", ">", after)
-        .where("customer_id", "<=", last)
-        .where("occurred_at", "<=", until)
-        .orderBy("customer_id")
-        .orderBy("occurred_at")
-        .orderBy("id")
-        .execute();
-  return { touches, nps, purchases };
+  const read = async <V>(of: HistoryOf) => (tables.has(of) ? historyRows<V>(db, of, after, last, until) : []);
+  const [touches, nps, purchases] = [await read<string>("touches"), await read<number>("nps"), await read<number>("purchases")];
+  return {
+    touches: touches.map(({ customerId, at, value }) => ({ customerId, at, kind: value })),
+    nps: nps.map(({ customerId, at, value }) => ({ customerId, at, score: value })),
+    purchases: purchases.map(({ customerId, at, value }) => ({ customerId, at, cents: value })),
+  };
 }
 
 /** The touch times in (after, until] of each of `customerIds` that has any, ascending. */
