@@ -94,6 +94,8 @@ const envSchema = z.object({
   KEEPWARM_SLACK_HISTORY_PER_MINUTE: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).max(100, "must be at most 100").default(1),
   KEEPWARM_MANAGERS: optional.transform((v, ctx) => parseManagers(v, ctx)),
   KEEPWARM_ESCALATION_CHANNEL: optional.refine((v) => v === undefined || CHANNEL.test(v), CHANNEL_MESSAGE),
+  // Members of this channel may read every customer from Slack, and act only on their own (docs/slack.md).
+  KEEPWARM_READ_CHANNEL: optional.refine((v) => v === undefined || CHANNEL.test(v), CHANNEL_MESSAGE),
   // Requests per second per API token, and its burst (the HTTP API, docs/api.md).
   KEEPWARM_API_RATE_LIMIT: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).default(1000),
 });
