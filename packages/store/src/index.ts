@@ -10,6 +10,7 @@ export * from "./tables/touchpoints.table";
 export * from "./tables/nps-responses.table";
 export * from "./tables/purchases.table";
 export * from "./tables/nudges.table";
+export * from "./tables/nudge-earlier-messages.table";
 export * from "./tables/outbox.table";
 export * from "./tables/rule-sets.table";
 export * from "./tables/sweep-runs.table";

@@ -4,6 +4,7 @@ import type { LeasesTable } from "./tables/leases.table";
 import type { OwnersTable } from "./tables/owners.table";
 import type { MetaTable } from "./tables/meta.table";
 import type { NpsResponsesTable } from "./tables/nps-responses.table";
+import type { NudgeEarlierMessagesTable } from "./tables/nudge-earlier-messages.table";
 import type { NudgesTable } from "./tables/nudges.table";
 import type { OutboxTable } from "./tables/outbox.table";
 import type { PurchasesTable } from "./tables/purchases.table";
@@ -18,6 +19,7 @@ export interface Database {
   nps_responses: NpsResponsesTable;
   purchases: PurchasesTable;
   nudges: NudgesTable;
+  nudge_earlier_messages: NudgeEarlierMessagesTable;
   outbox: OutboxTable;
   rule_sets: RuleSetsTable;
   sweep_runs: SweepRunsTable;
