@@ -221,10 +221,10 @@ export const ROUTES: Route[] = [
       404: { description: "No such nudge", schema: errorBody },
       409: { description: "The nudge is closed already", schema: errorBody },
     },
-    async handle({ store, now, params, body, token }) {
+    async handle({ store, now, calendar, params, body, token }) {
       const id = nudgeId(params);
       const b = body as z.infer<typeof snoozeBody>;
-      return nudgeAnswer(store, await snoozeNudge(store, id, b.days, actor(b.by, token), now), id);
+      return nudgeAnswer(store, await snoozeNudge(store, id, b.days, actor(b.by, token), now, calendar), id);
     },
   },
   {
@@ -238,10 +238,10 @@ export const ROUTES: Route[] = [
       404: { description: "No such nudge", schema: errorBody },
       409: { description: "The nudge is closed already", schema: errorBody },
     },
-    async handle({ store, now, params, body, token }) {
+    async handle({ store, now, calendar, params, body, token }) {
       const id = nudgeId(params);
       const b = body as z.infer<typeof dismissBody>;
-      return nudgeAnswer(store, await dismissNudge(store, id, actor(b.by, token), b.reason ?? null, now), id);
+      return nudgeAnswer(store, await dismissNudge(store, id, actor(b.by, token), b.reason ?? null, now, calendar), id);
     },
   },
   {
@@ -255,10 +255,10 @@ export const ROUTES: Route[] = [
       404: { description: "No such nudge", schema: errorBody },
       409: { description: "The nudge is closed already", schema: errorBody },
     },
-    async handle({ store, now, params, body, token }) {
+    async handle({ store, now, calendar, params, body, token }) {
       const id = nudgeId(params);
       const b = body as z.infer<typeof resolveBody>;
-      return nudgeAnswer(store, await resolveNudge(store, id, actor(b.by, token), b.note ?? null, now), id);
+      return nudgeAnswer(store, await resolveNudge(store, id, actor(b.by, token), b.note ?? null, now, calendar), id);
     },
   },
   {

@@ -19,6 +19,7 @@ import {
 } from "@keepwarm/store";
 import { Calendar, isSlackUserId } from "@keepwarm/rules";
 import { z } from "zod";
+import { cooldownUntil } from "../dates";
 import type { ImportKind } from "./kinds";
 import { CUSTOMER_COLUMNS, checkNps, checkTouch, customerUpsertOf, PurchaseKeys, RowProblem } from "./row-checks";
 import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
@@ -275,7 +276,7 @@ async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{
     }
     case "touches": {
       const rows = valid.map((v) => v.row as ImportedTouch);
-      const turn = touchTurn.then(() => writeTouches(store, rows, now));
+      const turn = touchTurn.then(() => writeTouches(store, rows, now, options.calendar));
       touchTurn = turn.catch(() => {});
       const { written, resolved } = await turn;
       result.resolvedNudges = resolved;
@@ -284,7 +285,7 @@ async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{
   }
 }
 
-async function writeTouches(store: Store, rows: ImportedTouch[], now: number): Promise<{ written: ImportedTouch[]; resolved: number }> {
+async function writeTouches(store: Store, rows: ImportedTouch[], now: number, calendar?: Calendar): Promise<{ written: ImportedTouch[]; resolved: number }> {
   const after = await maxTouchId(store.db);
   const ledger = new ImportLedger();
   const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger });
@@ -294,7 +295,7 @@ async function writeTouches(store: Store, rows: ImportedTouch[], now: number): P
     await writer.close();
   }
   const written = await touchesWrittenBy(store.db, ledger);
-  const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now));
+  const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now, cooldownUntil(now, calendar)));
   return { written, resolved: resolved.length };
 }
 
