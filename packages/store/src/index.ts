@@ -41,6 +41,8 @@ export * from "./repos/nudge-views";
 export * from "./repos/delivery";
 export * from "./repos/outbox-review";
 export * from "./tables/slack-channels.table";
+export * from "./tables/slack-pace.table";
+export * from "./repos/slack-pace";
 export * from "./repos/health";
 export * from "./repos/customer-card";
 export * from "./repos/customers";

@@ -10,6 +10,7 @@ import type { OutboxTable } from "./tables/outbox.table";
 import type { PurchasesTable } from "./tables/purchases.table";
 import type { RuleSetsTable } from "./tables/rule-sets.table";
 import type { SlackChannelsTable } from "./tables/slack-channels.table";
+import type { SlackPaceTable } from "./tables/slack-pace.table";
 import type { SweepRunsTable } from "./tables/sweep-runs.table";
 import type { TouchpointsTable } from "./tables/touchpoints.table";
 
@@ -27,6 +28,7 @@ export interface Database {
   meta: MetaTable;
   owners: OwnersTable;
   slack_channels: SlackChannelsTable;
+  slack_pace: SlackPaceTable;
   api_tokens: ApiTokensTable;
   api_idempotency: ApiIdempotencyTable;
 }

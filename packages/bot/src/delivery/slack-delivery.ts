@@ -30,6 +30,7 @@ import { type Clock, systemClock } from "./clock";
 import { deliveryMetadata, HISTORY_INTERVAL_MS, lookUpPosted } from "./message-lookup";
 import { ChannelRateLimiter } from "./rate-limiter";
 import { classifySlackError, type SlackFailure } from "./slack-errors";
+import { WorkspacePace } from "./workspace-pace";
 
 export const NUDGE_EVENT_TYPE = "keepwarm_nudge";
 export const ESCALATION_EVENT_TYPE = "keepwarm_escalation";
@@ -80,6 +81,8 @@ export interface SlackDeliveryOptions {
   passItems?: number;
   /** conversations.history calls Slack allows per minute (KEEPWARM_SLACK_HISTORY_PER_MINUTE; default 1, the 2025 limit). */
   historyPerMinute?: number;
+  /** Slack writes per second for the whole workspace, shared by every process on the database (KEEPWARM_SLACK_MESSAGES_PER_SECOND). Unpaced without it. */
+  messagesPerSecond?: number;
 }
 
 /** The gaps of a Slack write: claimed, not yet intended; intent recorded, call not sent; answer received, not yet recorded. */
@@ -231,7 +234,14 @@ export class SlackDelivery {
 
   constructor(private readonly options: SlackDeliveryOptions) {
     this.clock = options.clock ?? systemClock;
-    this.limiter = options.limiter ?? new ChannelRateLimiter(this.clock);
+    this.limiter =
+      options.limiter ??
+      new ChannelRateLimiter(
+        this.clock,
+        undefined,
+        undefined,
+        options.messagesPerSecond === undefined ? undefined : new WorkspacePace(options.store, this.clock, options.messagesPerSecond),
+      );
     this.log = options.logger ?? { info: () => {}, warn: () => {}, error: () => {} };
     this.claimTtlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
     this.directory = new ChannelDirectory(options.store, options.client, () => this.clock.now());

@@ -187,7 +187,7 @@ export async function ingestItems(
     count();
     return result;
   }
-  const statuses = await writeItems(store, kind, valid, now, result);
+  const statuses = await writeItems(store, kind, valid, now, result, options.calendar);
   valid.forEach((item, i) => {
     (outcomes[item.index] as ItemOutcome).status = statuses[i] as ItemStatus;
   });
@@ -245,7 +245,14 @@ async function checkItems(store: Store, kind: ImportKind, items: readonly unknow
 let touchTurn: Promise<unknown> = Promise.resolve();
 
 /** Write the valid rows; their statuses in the same order. */
-async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{ row: unknown }>, now: number, result: IngestResult): Promise<ItemStatus[]> {
+async function writeItems(
+  store: Store,
+  kind: ImportKind,
+  valid: ReadonlyArray<{ row: unknown }>,
+  now: number,
+  result: IngestResult,
+  calendar?: Calendar,
+): Promise<ItemStatus[]> {
   if (valid.length === 0) return [];
   switch (kind) {
     case "customers": {
@@ -276,7 +283,7 @@ async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{
     }
     case "touches": {
       const rows = valid.map((v) => v.row as ImportedTouch);
-      const turn = touchTurn.then(() => writeTouches(store, rows, now, options.calendar));
+      const turn = touchTurn.then(() => writeTouches(store, rows, now, calendar));
       touchTurn = turn.catch(() => {});
       const { written, resolved } = await turn;
       result.resolvedNudges = resolved;
