@@ -394,7 +394,7 @@ export const COMMANDS: Record<string, KeepwarmCommand> = {
     description: "print the shell completion script (bash, zsh or fish) for commands and options",
     args: completionArgs,
     notes: ['bash: eval "$(keepwarm completion bash)" in ~/.bashrc; fish: keepwarm completion fish > ~/.config/fish/completions/keepwarm.fish'],
-    load: async () => (await import("./completion")).completionCommand,
+    load: async () => (await import("./completion")).completionCommand(COMMANDS),
   }),
   start: command({
     name: "start",
