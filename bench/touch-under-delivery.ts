@@ -71,6 +71,8 @@ async function botPhase(): Promise<void> {
     SLACK_API_URL: String(args.slack),
     KEEPWARM_DIGEST_THRESHOLD: "1000",
     KEEPWARM_MAX_NUDGES_PER_DAY: "1000",
+    // The fake Slack takes any pace: deliver as fast as the bot can, the heaviest backlog for the handlers.
+    KEEPWARM_SLACK_MESSAGES_PER_SECOND: "1000",
   });
   const quiet = { info: () => {}, warn: () => {}, error: (m: string) => process.stderr.write(`[bot] error: ${m}\n`) };
   const bot = createApp({ store, env, teamId: TEAM, logger: quiet, host: "127.0.0.1", deliveryIntervalMs: 250 });

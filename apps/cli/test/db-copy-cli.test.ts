@@ -61,6 +61,14 @@ describe.skipIf(!pgAnswers)(title, () => {
     // An API token moves with the install (its hash; the secret was never stored).
     const token = await runCli(["tokens", "create", "--name", "warehouse", "--scopes", "ingest"], env);
     expect(token.code, token.stderr).toBe(0);
+    // A snoozed nudge posted again keeps its first message (the demo posts nothing to Slack).
+    await withStore(source, async (store) => {
+      const nudge = await store.db.selectFrom("nudges").select("id").orderBy("id").limit(1).executeTakeFirstOrThrow();
+      await store.db
+        .insertInto("nudge_earlier_messages")
+        .values({ nudge_id: nudge.id, slack_channel: "D0REP", slack_ts: "1.000100", replaced_at: 0 })
+        .execute();
+    });
     sourceCounts = await rowCounts(source);
     for (const table of COPIED_TABLES) expect(sourceCounts[table], table).toBeGreaterThan(0);
     expect(sourceCounts.touchpoints).toBeGreaterThan(1000); // more than one batch

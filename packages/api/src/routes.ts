@@ -148,7 +148,7 @@ function nudgeActionRoute<B extends z.ZodType<{ by?: string | undefined }>>(
   summary: string,
   done: string,
   body: B,
-  act: (store: Store, id: number, body: z.infer<B>, by: string, now: number) => Promise<NudgeActionResult>,
+  act: (store: Store, id: number, body: z.infer<B>, by: string, now: number, calendar: Calendar) => Promise<NudgeActionResult>,
 ): Route {
   return {
     method: "POST",
@@ -161,10 +161,10 @@ function nudgeActionRoute<B extends z.ZodType<{ by?: string | undefined }>>(
       404: { description: "No such nudge", schema: errorBody },
       409: { description: "The nudge is closed already", schema: errorBody },
     },
-    async handle({ store, now, params, body: parsed, token }) {
+    async handle({ store, now, calendar, params, body: parsed, token }) {
       const id = nudgeId(params);
       const b = parsed as z.infer<B>;
-      return nudgeAnswer(store, await act(store, id, b, actor(b.by, token), now), id);
+      return nudgeAnswer(store, await act(store, id, b, actor(b.by, token), now, calendar), id);
     },
   };
 }
@@ -237,18 +237,18 @@ export const ROUTES: Route[] = [
       return { status: 200, body: { nudges: views.map(nudgeOut), next_before: views.length === q.limit && last !== undefined ? last.nudgeId : null } };
     },
   },
-  nudgeActionRoute("snooze", "Snooze a live nudge for 3, 7, 14 or 30 days", "snoozed", snoozeBody, (store, id, b, by, now) =>
-    snoozeNudge(store, id, b.days, by, now),
+  nudgeActionRoute("snooze", "Snooze a live nudge for 3, 7, 14 or 30 days", "snoozed", snoozeBody, (store, id, b, by, now, calendar) =>
+    snoozeNudge(store, id, b.days, by, now, calendar),
   ),
   nudgeActionRoute(
     "dismiss",
     "Dismiss a live nudge (its rule stays quiet for the customer for its cooldown)",
     "dismissed",
     dismissBody,
-    (store, id, b, by, now) => dismissNudge(store, id, by, b.reason ?? null, now),
+    (store, id, b, by, now, calendar) => dismissNudge(store, id, by, b.reason ?? null, now, calendar),
   ),
-  nudgeActionRoute("resolve", "Resolve a live nudge by hand (taken care of outside keepwarm)", "resolved", resolveBody, (store, id, b, by, now) =>
-    resolveNudge(store, id, by, b.note ?? null, now),
+  nudgeActionRoute("resolve", "Resolve a live nudge by hand (taken care of outside keepwarm)", "resolved", resolveBody, (store, id, b, by, now, calendar) =>
+    resolveNudge(store, id, by, b.note ?? null, now, calendar),
   ),
   {
     method: "GET",

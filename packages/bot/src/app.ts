@@ -13,6 +13,7 @@ import type { BotDeps, BotLogger } from "./deps";
 import { closeServer, createHttpServer, listen } from "./http-server";
 import { registerListeners } from "./listeners/index";
 import { httpReplayKey, REPLAY_KEY, ReplayGuard, replayGuardMiddleware, socketReplayKey } from "./security/replay-guard";
+import { ReadChannel } from "./security/read-channel";
 import { teamGuard } from "./security/team-guard";
 import { SlackLink, type SlackStatus } from "./slack-link";
 
@@ -159,12 +160,17 @@ export function createApp(options: CreateAppOptions): BotApp {
     escalation: { managers: env.KEEPWARM_MANAGERS, escalationChannel: env.KEEPWARM_ESCALATION_CHANNEL },
     maxNudgesPerDay: env.KEEPWARM_MAX_NUDGES_PER_DAY,
     historyPerMinute: env.KEEPWARM_SLACK_HISTORY_PER_MINUTE,
+    messagesPerSecond: env.KEEPWARM_SLACK_MESSAGES_PER_SECOND,
     calendar,
     clock: options.deliveryClock ?? systemClock,
     logger: log,
   });
   let loop: DeliveryLoop | undefined;
-  const deps: BotDeps = { store, env, calendar, now, logger: log, kickDelivery: () => loop?.kick() };
+  const readChannel =
+    env.KEEPWARM_READ_CHANNEL === undefined
+      ? undefined
+      : new ReadChannel(env.KEEPWARM_READ_CHANNEL, store, deliveryClient(token, env.SLACK_API_URL, 10_000), now, log);
+  const deps: BotDeps = { store, env, calendar, now, logger: log, readChannel, kickDelivery: () => loop?.kick() };
 
   app.use(replayGuardMiddleware(new ReplayGuard(), (m) => log.warn(m)));
   app.use(

@@ -35,6 +35,7 @@ export async function answerTouch(deps: BotDeps, result: TouchTextResult, userId
       loggedBy: userId,
       source,
       now: deps.now(),
+      calendar: deps.calendar,
     });
     if (logged.resolved.length > 0) deps.kickDelivery();
     const day = deps.calendar.isoDate(result.occurredAt);

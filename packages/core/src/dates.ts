@@ -1,5 +1,5 @@
-import type { Calendar } from "@keepwarm/rules";
-import { DAY_MS } from "@keepwarm/store";
+import { Calendar } from "@keepwarm/rules";
+import { type CooldownUntil, DAY_MS } from "@keepwarm/store";
 
 /** A bare date: a calendar day, read in KEEPWARM_TZ. */
 export const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -40,3 +40,18 @@ export function parseIsoInstant(text: string, calendar?: Calendar): number | und
 }
 
 export const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+const UTC = new Calendar("UTC");
+
+/**
+ * Days a person counts (a snooze of 3 days, a cooldown of 14) are calendar days in
+ * KEEPWARM_TZ: the same wall-clock time that many days later, 23 or 25 hours for a day
+ * that crosses a DST change. Without a calendar: UTC.
+ */
+export const calendarDaysLater = (now: number, days: number, calendar: Calendar = UTC): number => calendar.addDays(now, days);
+
+/** The cooldown end of nudges closed at `now`, per cooldown length, for the store's closing UPDATEs. */
+export const cooldownUntil =
+  (now: number, calendar: Calendar = UTC): CooldownUntil =>
+  (days) =>
+    calendar.addDays(now, days);

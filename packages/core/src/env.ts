@@ -92,8 +92,16 @@ const envSchema = z.object({
   KEEPWARM_MAX_NUDGES_PER_DAY: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).default(20),
   // conversations.history calls Slack allows the app per minute: 1 for apps outside the Marketplace since 2025 (docs/slack.md).
   KEEPWARM_SLACK_HISTORY_PER_MINUTE: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).max(100, "must be at most 100").default(1),
+  // Slack writes per second for the whole workspace, across every process (docs/slack.md: Pace and backoff).
+  KEEPWARM_SLACK_MESSAGES_PER_SECOND: z.coerce
+    .number({ error: "must be a number of messages per second, e.g. 4" })
+    .positive("must be more than 0")
+    .max(1000, "must be at most 1000")
+    .default(4),
   KEEPWARM_MANAGERS: optional.transform((v, ctx) => parseManagers(v, ctx)),
   KEEPWARM_ESCALATION_CHANNEL: optional.refine((v) => v === undefined || CHANNEL.test(v), CHANNEL_MESSAGE),
+  // Members of this channel may read every customer from Slack, and act only on their own (docs/slack.md).
+  KEEPWARM_READ_CHANNEL: optional.refine((v) => v === undefined || CHANNEL.test(v), CHANNEL_MESSAGE),
   // Requests per second per API token, and its burst (the HTTP API, docs/api.md).
   KEEPWARM_API_RATE_LIMIT: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).default(1000),
 });

@@ -1,5 +1,7 @@
 import type { ResolvedNudge, Store, TouchKind, TouchSource } from "@keepwarm/store";
 import { recordTouch, TOUCH_KINDS } from "@keepwarm/store";
+import type { Calendar } from "@keepwarm/rules";
+import { cooldownUntil } from "./dates";
 import { UserError } from "./errors";
 
 export type { ResolvedNudge } from "@keepwarm/store";
@@ -12,6 +14,8 @@ export interface TouchInput {
   loggedBy?: string | null;
   source: TouchSource;
   now?: number;
+  /** KEEPWARM_TZ: the cooldowns of the nudges the touch closes count its calendar days (default UTC). */
+  calendar?: Calendar;
 }
 
 export const isTouchKind = (text: string): text is TouchKind => (TOUCH_KINDS as readonly string[]).includes(text);
@@ -36,5 +40,6 @@ export async function logTouch(store: Store, input: TouchInput): Promise<{ touch
       source: input.source,
     },
     now,
+    cooldownUntil(now, input.calendar),
   );
 }

@@ -64,6 +64,17 @@ export class Calendar {
     return guess - this.offsetMs(guess - this.offsetMs(guess));
   }
 
+  /**
+   * The same wall-clock time `days` calendar days later in this zone (a snooze's end,
+   * a cooldown's): across a DST change that is 23 or 25 hours per day crossed, not 24.
+   * A wall-clock time the change skips lands on the instant just after the gap.
+   */
+  addDays(ms: number, days: number): number {
+    const local = ms + this.offsetMs(ms) + days * DAY_MS;
+    const guess = local - this.offsetMs(local - this.offsetMs(ms));
+    return local - this.offsetMs(guess);
+  }
+
   /** YYYY-MM-DD of the instant in this zone. */
   isoDate(ms: number): string {
     return new Date(this.dayNumber(ms) * DAY_MS).toISOString().slice(0, 10);

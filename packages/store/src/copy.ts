@@ -15,6 +15,7 @@ export const COPIED_TABLES = [
   "rule_sets",
   "sweep_runs",
   "nudges",
+  "nudge_earlier_messages",
   "outbox",
   "meta",
   "api_tokens",

@@ -4,11 +4,13 @@ import type { LeasesTable } from "./tables/leases.table";
 import type { OwnersTable } from "./tables/owners.table";
 import type { MetaTable } from "./tables/meta.table";
 import type { NpsResponsesTable } from "./tables/nps-responses.table";
+import type { NudgeEarlierMessagesTable } from "./tables/nudge-earlier-messages.table";
 import type { NudgesTable } from "./tables/nudges.table";
 import type { OutboxTable } from "./tables/outbox.table";
 import type { PurchasesTable } from "./tables/purchases.table";
 import type { RuleSetsTable } from "./tables/rule-sets.table";
 import type { SlackChannelsTable } from "./tables/slack-channels.table";
+import type { SlackPaceTable } from "./tables/slack-pace.table";
 import type { SweepRunsTable } from "./tables/sweep-runs.table";
 import type { TouchpointsTable } from "./tables/touchpoints.table";
 
@@ -18,6 +20,7 @@ export interface Database {
   nps_responses: NpsResponsesTable;
   purchases: PurchasesTable;
   nudges: NudgesTable;
+  nudge_earlier_messages: NudgeEarlierMessagesTable;
   outbox: OutboxTable;
   rule_sets: RuleSetsTable;
   sweep_runs: SweepRunsTable;
@@ -25,6 +28,7 @@ export interface Database {
   meta: MetaTable;
   owners: OwnersTable;
   slack_channels: SlackChannelsTable;
+  slack_pace: SlackPaceTable;
   api_tokens: ApiTokensTable;
   api_idempotency: ApiIdempotencyTable;
 }

@@ -91,6 +91,8 @@ export class FakeSlack {
   readonly calls: RecordedCall[] = [];
   readonly responses: Array<{ id: string; body: Record<string, unknown> }> = [];
   readonly messages = new Map<string, FakeMessage[]>();
+  /** Channel id → its members, for conversations.members (settable any time; an unknown id is channel_not_found). */
+  readonly channelMembers = new Map<string, string[]>();
   /** Workspace members, for users.lookupByEmail and users.info. */
   readonly users: Array<{ id: string; email: string; realName: string }> = [];
   private failures = new Map<string, Failure[]>();
@@ -375,6 +377,14 @@ export class FakeSlack {
         const size = this.listPageSize ?? (Number(args.limit ?? 100) || 100);
         const next = start + size < all.length ? String(start + size) : "";
         return { ok: true, channels: all.slice(start, start + size), response_metadata: { next_cursor: next } };
+      }
+      case "conversations.members": {
+        const members = this.channelMembers.get(String(args.channel ?? ""));
+        if (members === undefined) return { ok: false, error: "channel_not_found" };
+        const start = Number(args.cursor ?? 0) || 0;
+        const size = this.listPageSize ?? (Number(args.limit ?? 100) || 100);
+        const next = start + size < members.length ? String(start + size) : "";
+        return { ok: true, members: members.slice(start, start + size), response_metadata: { next_cursor: next } };
       }
       case "views.open":
       case "views.push":

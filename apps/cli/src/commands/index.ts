@@ -156,6 +156,9 @@ export const tokensRevokeArgs = {
   token: { type: "positional", required: true, valueHint: "NAME|ID", description: "the token's name or id (from keepwarm tokens list)" },
   ...dbArg,
 } as const satisfies ArgsDef;
+export const completionArgs = {
+  shell: { type: "positional", required: true, valueHint: "bash|zsh|fish", description: "the shell to complete in" },
+} as const satisfies ArgsDef;
 export const startArgs = { "run-now": { type: "boolean", description: "sweep once at start, then on the schedule" }, ...dbArg } as const satisfies ArgsDef;
 
 const rules = group({
@@ -385,6 +388,13 @@ export const COMMANDS: Record<string, KeepwarmCommand> = {
         load: async () => (await import("./tokens")).tokensRevokeCommand,
       }),
     },
+  }),
+  completion: command({
+    name: "completion",
+    description: "print the shell completion script (bash, zsh or fish) for commands and options",
+    args: completionArgs,
+    notes: ['bash: eval "$(keepwarm completion bash)" in ~/.bashrc; fish: keepwarm completion fish > ~/.config/fish/completions/keepwarm.fish'],
+    load: async () => (await import("./completion")).completionCommand(COMMANDS),
   }),
   start: command({
     name: "start",

@@ -35,6 +35,7 @@ export const touchCommand: Run<typeof touchArgs> = async (values, ctx) => {
     loggedBy: values.by ?? ctx.vars.USER ?? "cli",
     source: "cli",
     now,
+    calendar: ctx.calendar,
   });
   if (values.json) {
     ctx.out(

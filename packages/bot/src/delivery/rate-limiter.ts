@@ -1,8 +1,10 @@
 import type { Clock } from "./clock";
+import type { WorkspacePace } from "./workspace-pace";
 
 /**
  * Slack allows about one message per second per channel: each channel gets the next
- * free slot, so messages to different channels do not wait for each other.
+ * free slot, so messages to different channels do not wait for each other. With a
+ * workspace pace, each message then also takes its slot of the whole workspace.
  */
 export class ChannelRateLimiter {
   private nextFree = new Map<string, number>();
@@ -12,6 +14,7 @@ export class ChannelRateLimiter {
     readonly intervalMs = 1100,
     /** Least time between Slack's answer to one call and the next call to the same channel. */
     readonly afterAnswerMs = 1000,
+    private readonly workspace?: WorkspacePace,
   ) {}
 
   async wait(channel: string): Promise<void> {
@@ -19,6 +22,7 @@ export class ChannelRateLimiter {
     const slot = Math.max(now, this.nextFree.get(channel) ?? 0);
     this.nextFree.set(channel, slot + this.intervalMs);
     if (slot > now) await this.clock.sleep(slot - now);
+    await this.workspace?.take();
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   claimLease,
   clearDeliveryIntent,
   countRetryingOutbox,
+  earlierNudgeMessages,
   finishOutboxItems,
   maxDeliveryAttempts,
   nudgesOfMessage,
@@ -29,6 +30,7 @@ import { type Clock, systemClock } from "./clock";
 import { deliveryMetadata, HISTORY_INTERVAL_MS, lookUpPosted } from "./message-lookup";
 import { ChannelRateLimiter } from "./rate-limiter";
 import { classifySlackError, type SlackFailure } from "./slack-errors";
+import { WorkspacePace } from "./workspace-pace";
 
 export const NUDGE_EVENT_TYPE = "keepwarm_nudge";
 export const ESCALATION_EVENT_TYPE = "keepwarm_escalation";
@@ -79,6 +81,8 @@ export interface SlackDeliveryOptions {
   passItems?: number;
   /** conversations.history calls Slack allows per minute (KEEPWARM_SLACK_HISTORY_PER_MINUTE; default 1, the 2025 limit). */
   historyPerMinute?: number;
+  /** Slack writes per second for the whole workspace, shared by every process on the database (KEEPWARM_SLACK_MESSAGES_PER_SECOND). Unpaced without it. */
+  messagesPerSecond?: number;
 }
 
 /** The gaps of a Slack write: claimed, not yet intended; intent recorded, call not sent; answer received, not yet recorded. */
@@ -230,7 +234,14 @@ export class SlackDelivery {
 
   constructor(private readonly options: SlackDeliveryOptions) {
     this.clock = options.clock ?? systemClock;
-    this.limiter = options.limiter ?? new ChannelRateLimiter(this.clock);
+    this.limiter =
+      options.limiter ??
+      new ChannelRateLimiter(
+        this.clock,
+        undefined,
+        undefined,
+        options.messagesPerSecond === undefined ? undefined : new WorkspacePace(options.store, this.clock, options.messagesPerSecond),
+      );
     this.log = options.logger ?? { info: () => {}, warn: () => {}, error: () => {} };
     this.claimTtlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
     this.directory = new ChannelDirectory(options.store, options.client, () => this.clock.now());
@@ -620,21 +631,52 @@ export class SlackDelivery {
 
   private async updateAll(items: PendingDelivery[], pass: DeliveryPass): Promise<void> {
     const { store } = this.options;
-    // Several updates of one message (a digest, or two state changes) need one chat.update.
-    const byMessage = new Map<string, { channel: string; ts: string; items: PendingDelivery[] }>();
+    // Several updates of one message (a digest, or two state changes) need one chat.update;
+    // a nudge posted again (a snooze ended) has its earlier messages updated too.
+    const byMessage = new Map<string, { channel: string; ts: string; items: PendingDelivery[]; earlier: boolean }>();
+    const add = (channel: string, ts: string, item: PendingDelivery, earlier: boolean) => {
+      const key = `${channel}\u0000${ts}`;
+      const entry = byMessage.get(key) ?? { channel, ts, items: [], earlier };
+      if (!entry.items.includes(item)) entry.items.push(item);
+      entry.earlier &&= earlier;
+      byMessage.set(key, entry);
+    };
+    const posted: PendingDelivery[] = [];
     for (const item of items) {
       if (item.slackChannel === null || item.slackTs === null) {
         await finishOutboxItems(store.db, [item.outboxId], this.clock.now(), "skipped", "never posted to Slack");
         pass.skipped++;
         continue;
       }
-      const key = `${item.slackChannel}\u0000${item.slackTs}`;
-      const entry = byMessage.get(key) ?? { channel: item.slackChannel, ts: item.slackTs, items: [] };
-      entry.items.push(item);
-      byMessage.set(key, entry);
+      posted.push(item);
+      add(item.slackChannel, item.slackTs, item, false);
     }
+    const byNudge = groupBy(posted, (i) => String(i.nudgeId));
+    for (const m of await earlierNudgeMessages(
+      store.db,
+      posted.map((i) => i.nudgeId),
+    ))
+      for (const item of byNudge.get(String(m.nudgeId)) ?? []) add(m.channel, m.ts, item, true);
+    // An item is done once every message showing its nudge is.
+    const left = new Map<number, number>();
+    for (const { items: group } of byMessage.values()) for (const item of group) left.set(item.outboxId, (left.get(item.outboxId) ?? 0) + 1);
+    const doneWith = async (group: PendingDelivery[]) => {
+      const finished = group.filter((i) => {
+        const n = (left.get(i.outboxId) ?? 1) - 1;
+        left.set(i.outboxId, n);
+        return n === 0;
+      });
+      if (finished.length === 0) return;
+      await finishOutboxItems(
+        store.db,
+        finished.map((i) => i.outboxId),
+        this.clock.now(),
+        "done",
+      );
+      pass.updated += finished.length;
+    };
     const byChannel = new Map<string, { pace: LanePace; steps: Array<() => Promise<void>> }>();
-    for (const { channel, ts, items: group } of byMessage.values()) {
+    for (const { channel, ts, items: group, earlier } of byMessage.values()) {
       const lane = byChannel.get(channel) ?? { pace: new LanePace(this.limiter), steps: [] };
       byChannel.set(channel, lane);
       if (lane.steps.length === LANE_MESSAGES_PER_PASS) {
@@ -651,14 +693,19 @@ export class SlackDelivery {
           await this.inSlot(() => this.options.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }));
           this.outageStreak = 0;
         } catch (error) {
-          // A refusal (message_not_found…) fails these items; a 429 or outage stops the pass.
-          await this.fail(group, classifySlackError(error), pass, false);
-          return;
+          const failure = classifySlackError(error);
+          if (earlier && failure.kind === "permanent") {
+            // An earlier message someone deleted (message_not_found): nothing left to keep true there.
+            this.log.warn(`delivery: earlier message ${ts} in ${channel} not updated (${failure.message}); the latest one is`);
+          } else {
+            // A refusal (message_not_found…) fails these items; a 429 or outage stops the pass.
+            await this.fail(group, failure, pass, false);
+            return;
+          }
         } finally {
           lane.pace.answered(channel, step < lane.steps.length - 1);
         }
-        await finishOutboxItems(store.db, ids, this.clock.now(), "done");
-        pass.updated += group.length;
+        await doneWith(group);
       });
     }
     await runLanes(

@@ -35,6 +35,7 @@ import { CUSTOMER_COLUMNS, checkNps, checkTouch, csvAttributes, customerUpsertOf
 import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
 import { CheckedRows, type CheckedRowsOptions, type RowCodec, Spool } from "./spool";
 import { fastTouch, type TouchValues } from "./touch-fast-path";
+import { cooldownUntil } from "../dates";
 
 export interface RowError {
   file: string;
@@ -337,7 +338,7 @@ async function writeRows(
       touches = undefined;
       await writer.close();
       if (!dryRun) {
-        const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now));
+        const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now, cooldownUntil(now, options.calendar ?? UTC)));
         report.resolvedNudges = resolved.length;
       }
     } else if (kind === "customers") {

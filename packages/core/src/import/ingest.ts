@@ -19,6 +19,7 @@ import {
 } from "@keepwarm/store";
 import { Calendar, isSlackUserId } from "@keepwarm/rules";
 import { z } from "zod";
+import { cooldownUntil } from "../dates";
 import type { ImportKind } from "./kinds";
 import { CUSTOMER_COLUMNS, checkNps, checkTouch, customerUpsertOf, PurchaseKeys, RowProblem } from "./row-checks";
 import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
@@ -186,7 +187,7 @@ export async function ingestItems(
     count();
     return result;
   }
-  const statuses = await writeItems(store, kind, valid, now, result);
+  const statuses = await writeItems(store, kind, valid, now, result, options.calendar);
   valid.forEach((item, i) => {
     (outcomes[item.index] as ItemOutcome).status = statuses[i] as ItemStatus;
   });
@@ -244,7 +245,14 @@ async function checkItems(store: Store, kind: ImportKind, items: readonly unknow
 let touchTurn: Promise<unknown> = Promise.resolve();
 
 /** Write the valid rows; their statuses in the same order. */
-async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{ row: unknown }>, now: number, result: IngestResult): Promise<ItemStatus[]> {
+async function writeItems(
+  store: Store,
+  kind: ImportKind,
+  valid: ReadonlyArray<{ row: unknown }>,
+  now: number,
+  result: IngestResult,
+  calendar?: Calendar,
+): Promise<ItemStatus[]> {
   if (valid.length === 0) return [];
   switch (kind) {
     case "customers": {
@@ -275,7 +283,7 @@ async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{
     }
     case "touches": {
       const rows = valid.map((v) => v.row as ImportedTouch);
-      const turn = touchTurn.then(() => writeTouches(store, rows, now));
+      const turn = touchTurn.then(() => writeTouches(store, rows, now, calendar));
       touchTurn = turn.catch(() => {});
       const { written, resolved } = await turn;
       result.resolvedNudges = resolved;
@@ -284,7 +292,7 @@ async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{
   }
 }
 
-async function writeTouches(store: Store, rows: ImportedTouch[], now: number): Promise<{ written: ImportedTouch[]; resolved: number }> {
+async function writeTouches(store: Store, rows: ImportedTouch[], now: number, calendar?: Calendar): Promise<{ written: ImportedTouch[]; resolved: number }> {
   const after = await maxTouchId(store.db);
   const ledger = new ImportLedger();
   const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger });
@@ -294,7 +302,7 @@ async function writeTouches(store: Store, rows: ImportedTouch[], now: number): P
     await writer.close();
   }
   const written = await touchesWrittenBy(store.db, ledger);
-  const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now));
+  const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now, cooldownUntil(now, calendar)));
   return { written, resolved: resolved.length };
 }
 

@@ -237,6 +237,33 @@ export async function recordDelivered(
   if (items.length === 0) return;
   await writeTransaction(db, async (trx) => {
     for (const part of batches(items)) {
+      // A re-delivery (a snooze ended): the message before stays in Slack, so it is kept
+      // with the nudge and rewritten to its current state, like every later change.
+      const earlier = await trx
+        .selectFrom("nudges")
+        .select(["id", "slack_channel", "slack_ts"])
+        .where(
+          "id",
+          "in",
+          part.map((i) => i.nudgeId),
+        )
+        .where("slack_ts", "is not", null)
+        .execute();
+      const replaced = earlier.filter(
+        (row) => row.slack_channel !== null && row.slack_ts !== null && (row.slack_channel !== message.channel || row.slack_ts !== message.ts),
+      );
+      if (replaced.length > 0) {
+        await trx
+          .insertInto("nudge_earlier_messages")
+          .values(replaced.map((row) => ({ nudge_id: row.id, slack_channel: row.slack_channel ?? "", slack_ts: row.slack_ts ?? "", replaced_at: now })))
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+        await enqueueOutbox(
+          trx,
+          replaced.map((row) => ({ kind: "update" as const, nudgeId: row.id })),
+          now,
+        );
+      }
       await trx
         .updateTable("nudges")
         .set((eb) => ({ delivered_at: eb.fn.coalesce("delivered_at", eb.val(now)), slack_channel: message.channel, slack_ts: message.ts }))
@@ -333,4 +360,20 @@ export async function storeSlackChannelIds(db: Db, channels: ReadonlyArray<{ nam
       .onConflict((oc) => oc.column("name").doUpdateSet((eb) => ({ channel_id: eb.ref("excluded.channel_id"), resolved_at: eb.ref("excluded.resolved_at") })))
       .execute();
   }
+}
+
+/** The Slack messages a nudge was posted in before its latest one (re-deliveries), per nudge. */
+export async function earlierNudgeMessages(db: Db, nudgeIds: readonly number[]): Promise<Array<{ nudgeId: number; channel: string; ts: string }>> {
+  const rows: Array<{ nudgeId: number; channel: string; ts: string }> = [];
+  for (const part of batches(nudgeIds)) {
+    rows.push(
+      ...(await db
+        .selectFrom("nudge_earlier_messages")
+        .select(["nudge_id as nudgeId", "slack_channel as channel", "slack_ts as ts"])
+        .where("nudge_id", "in", part)
+        .orderBy("id")
+        .execute()),
+    );
+  }
+  return rows;
 }

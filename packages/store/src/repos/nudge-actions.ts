@@ -2,7 +2,7 @@ import { sql, type UpdateObject } from "kysely";
 import { type Db, writeTransaction } from "../engine/transaction";
 import type { Database } from "../schema";
 import { LIVE_STATUSES, type Nudge } from "../tables/nudges.table";
-import { DAY_MS } from "../time";
+import type { CooldownUntil } from "../time";
 import { enqueueOutbox } from "./outbox";
 
 /** What a rep's button did: the nudge as it is now, or why nothing changed. */
@@ -17,7 +17,13 @@ export async function findNudge(db: Db, nudgeId: number): Promise<Nudge | undefi
  * UPDATE decides, so two clicks (or a click and a sweep) in two processes change it
  * once. A nudge already in Slack gets its message rewritten (outbox "update").
  */
-async function changeLiveNudge(db: Db, nudgeId: number, now: number, set: UpdateObject<Database, "nudges">): Promise<NudgeActionResult> {
+async function changeLiveNudge(
+  db: Db,
+  nudgeId: number,
+  now: number,
+  set: UpdateObject<Database, "nudges">,
+  cooldownUntil?: CooldownUntil,
+): Promise<NudgeActionResult> {
   return writeTransaction(db, async (trx) => {
     const nudge = await trx
       .updateTable("nudges")
@@ -30,6 +36,7 @@ async function changeLiveNudge(db: Db, nudgeId: number, now: number, set: Update
       const closed = await findNudge(trx, nudgeId);
       return closed === undefined ? { ok: false, reason: "not_found" } : { ok: false, reason: "closed", nudge: closed };
     }
+    if (cooldownUntil !== undefined) await setCooldowns(trx, [nudge], cooldownUntil);
     if (nudge.delivered_at !== null) await enqueueOutbox(trx, [{ kind: "update", nudgeId }], now);
     return { ok: true, nudge };
   });
@@ -46,16 +53,17 @@ export async function snoozeLiveNudge(db: Db, change: { nudgeId: number; until: 
 }
 
 /** Dismiss a live nudge; its rule stays quiet for the customer for the nudge's cooldown. */
-export async function dismissLiveNudge(db: Db, change: { nudgeId: number; by: string; note: string | null; now: number }): Promise<NudgeActionResult> {
-  return changeLiveNudge(db, change.nudgeId, change.now, {
-    status: "dismissed",
-    closed_at: change.now,
-    closed_by: change.by,
-    close_reason: "dismissed",
-    close_note: change.note,
-    // BIGINT arithmetic on PostgreSQL: days × ms-per-day overflows an INTEGER past 24 days.
-    cooldown_until: sql<number>`${change.now} + cooldown_days * cast(${sql.lit(DAY_MS)} as bigint)`,
-  });
+export async function dismissLiveNudge(
+  db: Db,
+  change: { nudgeId: number; by: string; note: string | null; now: number; cooldownUntil: CooldownUntil },
+): Promise<NudgeActionResult> {
+  return changeLiveNudge(
+    db,
+    change.nudgeId,
+    change.now,
+    { status: "dismissed", closed_at: change.now, closed_by: change.by, close_reason: "dismissed", close_note: change.note },
+    change.cooldownUntil,
+  );
 }
 
 /**
@@ -63,13 +71,41 @@ export async function dismissLiveNudge(db: Db, change: { nudgeId: number; by: st
  * elsewhere). close_reason "manual", so the funnel does not count it as resolved by a
  * touch; the rule stays quiet for the customer for the nudge's cooldown, as after a touch.
  */
-export async function resolveLiveNudge(db: Db, change: { nudgeId: number; by: string; note: string | null; now: number }): Promise<NudgeActionResult> {
-  return changeLiveNudge(db, change.nudgeId, change.now, {
-    status: "resolved",
-    closed_at: change.now,
-    closed_by: change.by,
-    close_reason: "manual",
-    close_note: change.note,
-    cooldown_until: sql<number>`${change.now} + cooldown_days * cast(${sql.lit(DAY_MS)} as bigint)`,
-  });
+export async function resolveLiveNudge(
+  db: Db,
+  change: { nudgeId: number; by: string; note: string | null; now: number; cooldownUntil: CooldownUntil },
+): Promise<NudgeActionResult> {
+  return changeLiveNudge(
+    db,
+    change.nudgeId,
+    change.now,
+    { status: "resolved", closed_at: change.now, closed_by: change.by, close_reason: "manual", close_note: change.note },
+    change.cooldownUntil,
+  );
+}
+
+/**
+ * Set the cooldown end of nudges just closed (in the closing transaction): one UPDATE
+ * per distinct cooldown length, a handful at most. The rows given are updated in place.
+ */
+export async function setCooldowns(
+  trx: Db,
+  nudges: Array<{ id: number; cooldown_days: number; cooldown_until?: number | null }>,
+  cooldownUntil: CooldownUntil,
+): Promise<void> {
+  const byDays = new Map<number, typeof nudges>();
+  for (const nudge of nudges) byDays.set(nudge.cooldown_days, [...(byDays.get(nudge.cooldown_days) ?? []), nudge]);
+  for (const [days, group] of byDays) {
+    const until = cooldownUntil(days);
+    await trx
+      .updateTable("nudges")
+      .set({ cooldown_until: until })
+      .where(
+        "id",
+        "in",
+        group.map((n) => n.id),
+      )
+      .execute();
+    for (const nudge of group) if ("cooldown_until" in nudge) nudge.cooldown_until = until;
+  }
 }

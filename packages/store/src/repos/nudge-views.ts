@@ -75,7 +75,17 @@ export async function nudgeView(db: Db, nudgeId: number): Promise<NudgeView | un
 
 /** Every nudge shown in one Slack message (one, or several for a digest), in posting order. */
 export async function nudgesOfMessage(db: Db, channel: string, ts: string): Promise<NudgeView[]> {
-  return selectNudgeViews(db).where("n.slack_channel", "=", channel).where("n.slack_ts", "=", ts).orderBy("n.priority", "desc").orderBy("n.id").execute();
+  // Its nudges: those whose latest message it is, and those posted again since (re-delivered).
+  return selectNudgeViews(db)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("n.slack_channel", "=", channel), eb("n.slack_ts", "=", ts)]),
+        eb("n.id", "in", eb.selectFrom("nudge_earlier_messages as m").select("m.nudge_id").where("m.slack_channel", "=", channel).where("m.slack_ts", "=", ts)),
+      ]),
+    )
+    .orderBy("n.priority", "desc")
+    .orderBy("n.id")
+    .execute();
 }
 
 /** The user's open nudges (held-out ones are never shown), most urgent first. */

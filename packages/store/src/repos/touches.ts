@@ -3,7 +3,8 @@ import { type Db, writeTransaction } from "../engine/transaction";
 import { driverOf, type Store } from "../open-store";
 import { LIVE_STATUSES } from "../tables/nudges.table";
 import type { NewTouchpoint } from "../tables/touchpoints.table";
-import { DAY_MS } from "../time";
+import type { CooldownUntil } from "../time";
+import { setCooldowns } from "./nudge-actions";
 import { enqueueOutbox, type OutboxWrite } from "./outbox";
 import { recordTouchSqlite } from "./touches.sqlite";
 
@@ -35,9 +36,9 @@ export interface RecordedTouch {
  * answers (resolveNudgesByTouch). On SQLite the two statements are prepared once
  * per connection (recordTouchSqlite): the bot's hot path.
  */
-export async function recordTouch(store: Store, touch: TouchToRecord, now: number): Promise<RecordedTouch> {
+export async function recordTouch(store: Store, touch: TouchToRecord, now: number, cooldownUntil: CooldownUntil): Promise<RecordedTouch> {
   const driver = driverOf(store);
-  if (driver.engine === "sqlite") return recordTouchSqlite(store.db, driver.sqlite, touch, now);
+  if (driver.engine === "sqlite") return recordTouchSqlite(store.db, driver.sqlite, touch, now, cooldownUntil);
   return writeTransaction(store.db, async (trx) => {
     const touchId = await insertTouch(trx, {
       customer_id: touch.customerId,
@@ -52,6 +53,7 @@ export async function recordTouch(store: Store, touch: TouchToRecord, now: numbe
       trx,
       { id: touchId, customerId: touch.customerId, occurredAt: touch.occurredAt, closedBy: touch.loggedBy ?? touch.source },
       now,
+      cooldownUntil,
     );
     return { touchId, resolved };
   });
@@ -106,6 +108,7 @@ export async function resolveNudgesByTouch(
   trx: Db,
   touch: { id: number; customerId: number; occurredAt: number; closedBy: string },
   now: number,
+  cooldownUntil: CooldownUntil,
 ): Promise<ResolvedNudge[]> {
   if (touch.occurredAt > now) return [];
   const closed = await trx
@@ -116,16 +119,15 @@ export async function resolveNudgesByTouch(
       close_reason: "touch",
       resolved_touch_id: touch.id,
       closed_by: touch.closedBy,
-      // BIGINT arithmetic on PostgreSQL: days × ms-per-day overflows an INTEGER past 24 days.
-      cooldown_until: sql<number>`${now} + cooldown_days * cast(${sql.lit(DAY_MS)} as bigint)`,
       updated_at: now,
     })
     .where("customer_id", "=", touch.customerId)
     .where("status", "in", LIVE_STATUSES)
     .where("resolve_on_touch", "=", 1)
     .where(sql<number>`coalesce(last_touch_at, -1)`, "<", touch.occurredAt)
-    .returning(["id", "rule_id", "delivered_at"])
+    .returning(["id", "rule_id", "delivered_at", "cooldown_days"])
     .execute();
+  await setCooldowns(trx, closed, cooldownUntil);
   closed.sort((a, b) => a.id - b.id);
   await enqueueOutbox(
     trx,
@@ -140,7 +142,7 @@ export async function resolveNudgesByTouch(
  * contact nudge of a customer touched since is resolved by that customer's newest such
  * touch that answers it. Run it in one transaction so the import resolves all or none.
  */
-export async function resolveNudgesByTouchesAfter(trx: Db, afterTouchId: number, now: number): Promise<ResolvedNudge[]> {
+export async function resolveNudgesByTouchesAfter(trx: Db, afterTouchId: number, now: number, cooldownUntil: CooldownUntil): Promise<ResolvedNudge[]> {
   const candidates: Candidate[] = await trx
     .selectFrom("nudges as n")
     .select((eb) => [
@@ -176,11 +178,17 @@ export async function resolveNudgesByTouchesAfter(trx: Db, afterTouchId: number,
       .execute();
     for (const row of rows) closers.set(row.id, row.logged_by ?? row.source);
   }
-  return closeByTouches(trx, candidates, now, (touchId) => closers.get(touchId) ?? "import");
+  return closeByTouches(trx, candidates, now, cooldownUntil, (touchId) => closers.get(touchId) ?? "import");
 }
 
 /** Resolve each candidate still live; an already delivered nudge gets its message updated (outbox "update"). */
-async function closeByTouches(trx: Db, candidates: readonly Candidate[], now: number, closedBy: (touchId: number) => string): Promise<ResolvedNudge[]> {
+async function closeByTouches(
+  trx: Db,
+  candidates: readonly Candidate[],
+  now: number,
+  cooldownUntil: CooldownUntil,
+  closedBy: (touchId: number) => string,
+): Promise<ResolvedNudge[]> {
   const resolved: ResolvedNudge[] = [];
   const updates: OutboxWrite[] = [];
   for (const candidate of candidates) {
@@ -193,7 +201,7 @@ async function closeByTouches(trx: Db, candidates: readonly Candidate[], now: nu
         close_reason: "touch",
         resolved_touch_id: candidate.touchId,
         closed_by: closedBy(candidate.touchId),
-        cooldown_until: now + candidate.cooldownDays * DAY_MS,
+        cooldown_until: cooldownUntil(candidate.cooldownDays),
         updated_at: now,
       })
       .where("id", "=", candidate.nudgeId)

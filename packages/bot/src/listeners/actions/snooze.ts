@@ -23,7 +23,7 @@ export function registerSnoozeAction(app: App, deps: BotDeps): void {
     }
     let text: string;
     try {
-      const result = await snoozeNudge(deps.store, choice.data.nudgeId, choice.data.days, body.user.id, deps.now());
+      const result = await snoozeNudge(deps.store, choice.data.nudgeId, choice.data.days, body.user.id, deps.now(), deps.calendar);
       if (result.ok) {
         deps.kickDelivery();
         text = `:zzz: Snoozed for ${choice.data.days} days.`;

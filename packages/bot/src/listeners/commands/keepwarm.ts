@@ -16,7 +16,7 @@ import { noiseFlagLines, statsMessage } from "../../blocks/stats-view";
 import type { BotDeps } from "../../deps";
 import { openModalOrTell } from "../open-modal";
 import { basicStats, QUIET_DAYS, quietCustomers } from "../../queries";
-import { isStranger, STRANGER_TEXT, type Viewer, viewerOf, visibleLookup } from "../../security/access";
+import { isStranger, readingViewerOf, STRANGER_TEXT, seesAll, type Viewer, visibleLookup } from "../../security/access";
 import { clip, days, escapeMrkdwn, mention, plainCommandText, slackStateLine } from "../../slack-text";
 
 export const KEEPWARM_USAGE = [
@@ -37,11 +37,11 @@ const ago = (now: number, at: number) => {
 
 const QUIET_SHOWN = 15;
 
-/** The quiet customers the viewer may see: an admin all, a lead their team's and their own, a rep their own. */
+/** The quiet customers the viewer may see: an admin or reader all, a lead their team's and their own, a rep their own. */
 async function quiet(deps: BotDeps, viewer: Viewer): Promise<string> {
   if (await isStranger(deps.store, viewer)) return STRANGER_TEXT;
   const now = deps.now();
-  const parts = viewer.admin
+  const parts = seesAll(viewer)
     ? [await quietCustomers(deps.store, null, now, deps.calendar, QUIET_SHOWN)]
     : await Promise.all([...viewer.owners].map((o) => quietCustomers(deps.store, o, now, deps.calendar, QUIET_SHOWN)));
   const total = parts.reduce((sum, p) => sum + p.total, 0);
@@ -49,7 +49,7 @@ async function quiet(deps: BotDeps, viewer: Viewer): Promise<string> {
     .flatMap((p) => p.rows)
     .sort((a, b) => (a.lastTouchAt ?? -1) - (b.lastTouchAt ?? -1) || a.name.localeCompare(b.name))
     .slice(0, QUIET_SHOWN);
-  const whose = viewer.admin ? "All" : viewer.lead ? "Your team's" : "Your";
+  const whose = seesAll(viewer) ? "All" : viewer.lead ? "Your team's" : "Your";
   if (total === 0) return `None of ${whose === "All" ? "the" : whose.toLowerCase()} customers has gone ${QUIET_DAYS}+ days without a touch. :tada:`;
   const lines = rows.map((c) => `• *${escapeMrkdwn(c.name)}* (${escapeMrkdwn(c.externalId)}): ${c.daysQuiet === null ? "never touched" : days(c.daysQuiet)}`);
   return `*${whose} quiet customers* (${total}, no touch in ${QUIET_DAYS}+ days):\n${lines.join("\n")}${total > rows.length ? `\n…and ${total - rows.length} more` : ""}`;
@@ -58,7 +58,7 @@ async function quiet(deps: BotDeps, viewer: Viewer): Promise<string> {
 async function customerSummary(deps: BotDeps, viewer: Viewer, query: string): Promise<string> {
   if (query === "") return "Usage: `/keepwarm customer &lt;name or id&gt;`";
   if (await isStranger(deps.store, viewer)) return STRANGER_TEXT;
-  const lookup = visibleLookup(viewer, await lookupCustomer(deps.store, query, viewer.admin ? 5 : 50));
+  const lookup = visibleLookup(viewer, await lookupCustomer(deps.store, query, seesAll(viewer) ? 5 : 50));
   if (lookup.kind === "ambiguous")
     return `"${escapeMrkdwn(clip(query, 100))}" matches several customers:\n${lookup.candidates.map((c) => `• ${escapeMrkdwn(c.name)} (${escapeMrkdwn(c.external_id)})`).join("\n")}`;
   if (lookup.kind === "none") {
@@ -132,13 +132,13 @@ export function registerKeepwarmCommand(app: App, deps: BotDeps): void {
           answer = KEEPWARM_USAGE;
           break;
         case "quiet":
-          answer = await quiet(deps, viewerOf(deps.env, user));
+          answer = await quiet(deps, await readingViewerOf(deps, user));
           break;
         case "customer":
-          answer = text.length > 500 ? "That name is too long." : await customerSummary(deps, viewerOf(deps.env, user), arg);
+          answer = text.length > 500 ? "That name is too long." : await customerSummary(deps, await readingViewerOf(deps, user), arg);
           break;
         case "stats":
-          answer = await stats(deps, viewerOf(deps.env, user), arg);
+          answer = await stats(deps, await readingViewerOf(deps, user), arg);
           break;
         case "rules":
           if (arg.toLowerCase() === "edit") {

@@ -24,7 +24,7 @@ export function registerDismissModalSubmission(app: App, deps: BotDeps): void {
       return;
     }
     const reason = fields.success ? (fields.data.reason?.reason.value ?? null) : null;
-    const result = await dismissNudge(deps.store, meta.nudgeId, body.user.id, reason, deps.now());
+    const result = await dismissNudge(deps.store, meta.nudgeId, body.user.id, reason, deps.now(), deps.calendar);
     if (!result.ok) {
       await ack({
         response_action: "errors",

@@ -55,7 +55,16 @@ export function registerTouchModalSubmission(app: App, deps: BotDeps): void {
     }
     const note = values.note?.note.value?.trim() || null;
     try {
-      const result = await logTouch(deps.store, { customerId: customer.id, kind, occurredAt, note, loggedBy: body.user.id, source: "modal", now });
+      const result = await logTouch(deps.store, {
+        customerId: customer.id,
+        kind,
+        occurredAt,
+        note,
+        loggedBy: body.user.id,
+        source: "modal",
+        now,
+        calendar: deps.calendar,
+      });
       await ack();
       if (result.resolved.length > 0) deps.kickDelivery();
     } catch (error) {
