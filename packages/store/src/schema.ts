@@ -7,6 +7,7 @@ import type { NpsResponsesTable } from "./tables/nps-responses.table";
 import type { NudgesTable } from "./tables/nudges.table";
 import type { OutboxTable } from "./tables/outbox.table";
 import type { PurchasesTable } from "./tables/purchases.table";
+import type { RepPreferencesTable } from "./tables/rep-preferences.table";
 import type { RuleSetsTable } from "./tables/rule-sets.table";
 import type { SlackChannelsTable } from "./tables/slack-channels.table";
 import type { SweepRunsTable } from "./tables/sweep-runs.table";
@@ -27,4 +28,5 @@ export interface Database {
   slack_channels: SlackChannelsTable;
   api_tokens: ApiTokensTable;
   api_idempotency: ApiIdempotencyTable;
+  rep_preferences: RepPreferencesTable;
 }
