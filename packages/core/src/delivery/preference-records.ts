@@ -1,8 +1,8 @@
 import { Calendar } from "@keepwarm/rules";
-import { cacheRepTimeZone, saveRepPreferences, type Store } from "@keepwarm/store";
+import { cacheRepTimeZone, repPreferencesRows, saveRepPreferences, type Store } from "@keepwarm/store";
 import { ensureActiveRuleSet } from "../rule-sets";
 import { preferencesOf } from "./personal-delivery";
-import { defaultPreferences, type PreferenceErrors, type PreferencesInput, type RepPreferences, validatePreferences } from "./preferences";
+import { defaultPreferences, type PreferenceErrors, preferencesFromRow, type PreferencesInput, type RepPreferences, validatePreferences } from "./preferences";
 
 /** Validate a rep's choices against the active rules and the team's cap, and save them; nothing is written when any field is wrong. */
 export async function savePreferences(
@@ -36,4 +36,9 @@ export async function rememberTimeZone(store: Store, slackId: string, timeZone: 
   }
   await cacheRepTimeZone(store.db, slackId, timeZone, now);
   return true;
+}
+
+/** Every rep who has preferences stored (or a cached time zone), by Slack id. */
+export async function storedPreferences(store: Store): Promise<RepPreferences[]> {
+  return (await repPreferencesRows(store.db)).map(preferencesFromRow);
 }
