@@ -329,6 +329,25 @@ describe("delivery honours each rep's preferences", () => {
   });
 });
 
+describe("escalations and quiet hours", () => {
+  it("an escalation DMed to a manager in their quiet hours waits until those end; the rep's DM went out at once", async () => {
+    h = await startHarness({ customers: [{ id: "C-1", name: "Acme Corp", segment: "enterprise" }], env: { KEEPWARM_MANAGERS: `${REP}:${LEAD}` } });
+    await setPreferences(LEAD, "America/Los_Angeles", { quiet: [22, 7] });
+    await sweep(h.store);
+    expect(await h.bot.delivery.runOnce()).toMatchObject({ delivered: 1 });
+    // The default enterprise rule escalates after 5 days: Saturday 10:00 UTC, 02:00 in Los Angeles.
+    const fiveDaysLater = Date.UTC(2026, 10, 28, 10, 0);
+    h.clock.t = fiveDaysLater;
+    await sweep(h.store, fiveDaysLater);
+    expect(await h.bot.delivery.runOnce()).toMatchObject({ escalated: 0, held: 1 });
+    expect(dmsOf(LEAD)).toHaveLength(0);
+    expect((await outboxRows(h.store)).find((o) => o.kind === "escalate")).toMatchObject({ status: "pending", nextAttemptAt: Date.UTC(2026, 10, 28, 15, 0) });
+    h.clock.t = Date.UTC(2026, 10, 28, 15, 0);
+    expect(await h.bot.delivery.runOnce()).toMatchObject({ escalated: 1 });
+    expect(dmsOf(LEAD)).toHaveLength(1);
+  });
+});
+
 describe("who sees whose preferences", () => {
   it("a lead sees their team's preferences on their App Home, read-only; another rep sees only their own; an admin sees every rep's", async () => {
     h = await startHarness({ env: { KEEPWARM_MANAGERS: `${REP}:${LEAD}` } });
