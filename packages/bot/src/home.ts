@@ -3,6 +3,7 @@ import { countWaitingNudges, openNudgesOf } from "@keepwarm/store";
 import type { webApi } from "@slack/bolt";
 import { homeView } from "./blocks/home-view";
 import type { BotDeps } from "./deps";
+import { preferenceBlocks } from "./preferences-home";
 import { basicStats, quietCustomers } from "./queries";
 
 const HOME_NUDGES = 14;
@@ -22,5 +23,8 @@ export async function publishHome(client: webApi.WebClient, deps: BotDeps, userI
       days: DEFAULT_STATS_DAYS,
     },
   });
+  // Before the last line (how to log a touch), which stays at the bottom.
+  const last = view.blocks.length - 1;
+  view.blocks = [...view.blocks.slice(0, last), ...(await preferenceBlocks(client, deps, userId)), ...view.blocks.slice(last)];
   await client.views.publish({ user_id: userId, view });
 }

@@ -38,3 +38,6 @@ export * from "./stats/auc";
 export * from "./rule-tuning";
 export * from "./rule-value-warnings";
 export * from "./import/ingest";
+export * from "./delivery/preferences";
+export * from "./delivery/personal-delivery";
+export * from "./delivery/preference-records";

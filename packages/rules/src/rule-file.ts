@@ -47,6 +47,8 @@ export const nudgeSchema = z
     cooldownDays: z.number().int("must be a whole number of days").min(0, "must be ≥ 0").max(365, "must be ≤ 365").default(14),
     holdoutPercent: z.number().min(0, "must be ≥ 0").max(50, "must be ≤ 50").default(0),
     resolveOnTouch: z.boolean().default(true),
+    // Reps may turn this rule off for themselves in their preferences (App Home); without it they choose only DM or digest.
+    allowMute: z.boolean().default(false),
     escalateAfterDays: z.number().int("must be a whole number of days").min(1, "must be ≥ 1").max(90, "must be ≤ 90").optional(),
     // Where an escalation goes instead of the owner's manager: a channel or a person.
     escalateTo: z

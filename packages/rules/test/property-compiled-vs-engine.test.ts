@@ -126,7 +126,7 @@ const ruleOf = (id: string, conditions: TopCondition, enabled = true): Rule => (
   name: id,
   enabled,
   conditions,
-  nudge: { message: "m", destination: "owner", priority: "normal", cooldownDays: 1, holdoutPercent: 0, resolveOnTouch: true },
+  nudge: { message: "m", destination: "owner", priority: "normal", cooldownDays: 1, holdoutPercent: 0, resolveOnTouch: true, allowMute: false },
 });
 
 describe("compiled predicates agree with json-rules-engine 7.3.1", () => {

@@ -58,3 +58,5 @@ export * from "./repos/customer-lookups";
 export * from "./repos/bulk-import-writer";
 export * from "./repos/seed-loader";
 export * from "./repos/api-tokens";
+export * from "./tables/rep-preferences.table";
+export * from "./repos/rep-preferences";

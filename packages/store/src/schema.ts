@@ -8,6 +8,7 @@ import type { NudgeEarlierMessagesTable } from "./tables/nudge-earlier-messages.
 import type { NudgesTable } from "./tables/nudges.table";
 import type { OutboxTable } from "./tables/outbox.table";
 import type { PurchasesTable } from "./tables/purchases.table";
+import type { RepPreferencesTable } from "./tables/rep-preferences.table";
 import type { RuleSetsTable } from "./tables/rule-sets.table";
 import type { SlackChannelsTable } from "./tables/slack-channels.table";
 import type { SlackPaceTable } from "./tables/slack-pace.table";
@@ -31,4 +32,5 @@ export interface Database {
   slack_pace: SlackPaceTable;
   api_tokens: ApiTokensTable;
   api_idempotency: ApiIdempotencyTable;
+  rep_preferences: RepPreferencesTable;
 }

@@ -27,6 +27,7 @@ const KEEPWARM_TABLES = [
   "meta",
   "api_tokens",
   "api_idempotency",
+  "rep_preferences",
 ];
 
 /** A URL like `url` with another user, password, port or database. */

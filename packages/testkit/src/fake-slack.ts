@@ -94,7 +94,7 @@ export class FakeSlack {
   /** Channel id → its members, for conversations.members (settable any time; an unknown id is channel_not_found). */
   readonly channelMembers = new Map<string, string[]>();
   /** Workspace members, for users.lookupByEmail and users.info. */
-  readonly users: Array<{ id: string; email: string; realName: string }> = [];
+  readonly users: Array<{ id: string; email: string; realName: string /** IANA zone users.info reports (`tz`). */; tz?: string }> = [];
   private failures = new Map<string, Failure[]>();
   private server: Server | undefined;
   private tsCounter = 0;
@@ -350,7 +350,13 @@ export class FakeSlack {
         if (user === undefined) return { ok: false, error: method === "users.info" ? "user_not_found" : "users_not_found" };
         return {
           ok: true,
-          user: { id: user.id, name: user.realName.toLowerCase(), real_name: user.realName, profile: { email: user.email, real_name: user.realName } },
+          user: {
+            id: user.id,
+            name: user.realName.toLowerCase(),
+            real_name: user.realName,
+            ...(user.tz === undefined ? {} : { tz: user.tz }),
+            profile: { email: user.email, real_name: user.realName },
+          },
         };
       }
       case "conversations.history": {

@@ -159,6 +159,22 @@ export const tokensRevokeArgs = {
 export const completionArgs = {
   shell: { type: "positional", required: true, valueHint: "bash|zsh|fish", description: "the shell to complete in" },
 } as const satisfies ArgsDef;
+export const prefsShowArgs = {
+  user: { type: "string", valueHint: "U123[,U456]", description: "only these reps (default: every rep with preferences)" },
+  ...jsonArg,
+  ...dbArg,
+} as const satisfies ArgsDef;
+export const prefsSetArgs = {
+  user: { type: "string", required: true, valueHint: "U123", description: "the rep whose preferences to set" },
+  rule: { type: "string", valueHint: "RULE=dm|digest|off,…", description: "how the rep gets a rule's nudges (off only where the rule has allowMute)" },
+  quiet: { type: "string", valueHint: "FROM-TO|none", description: "quiet hours in the rep's time zone, whole hours, e.g. 22-7" },
+  "quiet-days": { type: "string", valueHint: "sat,sun|none", description: "weekdays quiet all day" },
+  cap: { type: "string", valueHint: "N|team", description: "nudges by DM a day, 0 up to KEEPWARM_MAX_NUDGES_PER_DAY (team: the team's)" },
+  "digest-hour": { type: "string", valueHint: "H", description: "local hour of the rep's daily digest (0–23, default 9)" },
+  by: { type: "string", valueHint: "NAME", description: "who made the change (default: $USER)" },
+  ...jsonArg,
+  ...dbArg,
+} as const satisfies ArgsDef;
 export const startArgs = { "run-now": { type: "boolean", description: "sweep once at start, then on the schedule" }, ...dbArg } as const satisfies ArgsDef;
 
 const rules = group({
@@ -395,6 +411,24 @@ export const COMMANDS: Record<string, KeepwarmCommand> = {
     args: completionArgs,
     notes: ['bash: eval "$(keepwarm completion bash)" in ~/.bashrc; fish: keepwarm completion fish > ~/.config/fish/completions/keepwarm.fish'],
     load: async () => (await import("./completion")).completionCommand(COMMANDS),
+  }),
+  prefs: group({
+    name: "prefs",
+    description: "reps' delivery preferences (set in the App Home): rules by DM, digest or off, quiet hours, personal cap",
+    subCommands: {
+      show: command({
+        name: "show",
+        description: "each rep's preferences, as they set them in Slack",
+        args: prefsShowArgs,
+        load: async () => (await import("./prefs")).prefsShowCommand,
+      }),
+      set: command({
+        name: "set",
+        description: "set a rep's preferences for them (the same checks as the App Home form)",
+        args: prefsSetArgs,
+        load: async () => (await import("./prefs")).prefsSetCommand,
+      }),
+    },
   }),
   start: command({
     name: "start",

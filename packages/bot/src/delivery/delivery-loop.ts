@@ -46,7 +46,7 @@ export function startDeliveryLoop(
         options.onPass?.(pass);
         if (pass.delivered + pass.updated + pass.escalated + pass.failed > 0) {
           options.logger.info(
-            `delivery: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.escalated} escalated, ${pass.skipped} skipped, ${pass.failed} failed${pass.deferred > 0 ? `, ${pass.deferred} wait for a later day (nudge budget)` : ""}`,
+            `delivery: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.escalated} escalated, ${pass.skipped} skipped, ${pass.failed} failed${pass.deferred > 0 ? `, ${pass.deferred} wait for a later day (nudge budget)` : ""}${pass.held ? `, ${pass.held} held by the recipients' preferences` : ""}`,
           );
         }
       } catch (error) {

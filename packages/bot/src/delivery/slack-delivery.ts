@@ -1,5 +1,15 @@
 import { hostname } from "node:os";
-import { applyNudgeBudget, deliveredSinceByOwner, type EscalationConfig, escalationDetails, type Route, routeKey, routeNudge } from "@keepwarm/core";
+import {
+  applyNudgeBudget,
+  applyPreferences,
+  deliveredSinceByOwner,
+  type EscalationConfig,
+  escalationDetails,
+  quietHoldFor,
+  type Route,
+  routeKey,
+  routeNudge,
+} from "@keepwarm/core";
 import { Calendar } from "@keepwarm/rules";
 import {
   claimDueDeliveries,
@@ -104,6 +114,8 @@ export interface DeliveryPass {
   more?: boolean;
   /** Items whose unknown outcome waits for Slack's history allowance (one look-up a minute); the rest went on. */
   waiting?: number;
+  /** DMs held by the recipient's preferences: quiet hours or days, the daily digest's hour, their own daily cap. */
+  held?: number;
 }
 
 /** Backoff after the n-th failed attempt (or n-th failure in a row of an outage): 2s, 4s, 8s … capped at 10 minutes. */
@@ -335,7 +347,7 @@ export class SlackDelivery {
 
   private async deliverAll(items: PendingDelivery[], pass: DeliveryPass): Promise<void> {
     const { store } = this.options;
-    const groups = new Map<string, { route: Route; items: PendingDelivery[] }>();
+    const groups = new Map<string, { route: Route; items: PendingDelivery[]; digest: boolean }>();
     const routed: Array<PendingDelivery & { route: Route; recipient: string | null }> = [];
     const closedInFlight: PendingDelivery[] = [];
     let seen = 0;
@@ -361,16 +373,25 @@ export class SlackDelivery {
       // Only DMs to a rep are budgeted; channels (the rule's or the fallback) are not.
       routed.push({ ...item, route, recipient: route.kind === "dm" ? route.user : null });
     }
-    for (const item of await this.withinBudget(routed, pass)) {
-      const key = routeKey(item.route);
-      const group = groups.get(key) ?? { route: item.route, items: [] };
+    // Each rep's preferences first (mute, quiet time, digest hour, own cap), then the team's budget.
+    const personal = await applyPreferences(store, routed, {
+      now: this.clock.now(),
+      team: this.options.calendar ?? new Calendar("UTC"),
+      teamCap: this.options.maxNudgesPerDay ?? Number.MAX_SAFE_INTEGER,
+    });
+    pass.skipped += personal.muted;
+    if (personal.held + personal.capped > 0) pass.held = (pass.held ?? 0) + personal.held + personal.capped;
+    for (const item of await this.withinBudget(personal.send, pass)) {
+      // A rep's daily-digest rules go out as one digest message of their own, however few.
+      const key = `${item.digest ? "digest:" : ""}${routeKey(item.route)}`;
+      const group = groups.get(key) ?? { route: item.route, items: [], digest: item.digest };
       group.items.push(item);
       groups.set(key, group);
     }
     const lanes: Array<Array<() => Promise<void>>> = [];
-    for (const { route, items: group } of groups.values()) {
+    for (const { route, items: group, digest } of groups.values()) {
       group.sort((a, b) => b.priority - a.priority || a.nudgeId - b.nudgeId);
-      const units = group.length >= this.options.digestThreshold ? chunk(group, MAX_DIGEST) : group.map((i) => [i]);
+      const units = digest || group.length >= this.options.digestThreshold ? chunk(group, MAX_DIGEST) : group.map((i) => [i]);
       // The rest stays pending, untouched, for the next pass.
       if (units.length > LANE_MESSAGES_PER_PASS) pass.more = true;
       const lane = units.slice(0, LANE_MESSAGES_PER_PASS);
@@ -741,6 +762,15 @@ export class SlackDelivery {
         continue;
       }
       const route: Route = details.route.kind === "dm" ? { kind: "dm", user: details.route.user } : { kind: "channel", channel: details.route.channel };
+      // A person's quiet hours hold their escalation DMs too; a channel has none. One already sent (an intent) is settled first.
+      if (route.kind === "dm" && item.intentAt === null) {
+        const hold = await quietHoldFor(store, route.user, this.clock.now(), this.options.calendar ?? new Calendar("UTC"));
+        if (hold !== undefined) {
+          await rescheduleOutboxItems(store.db, [item.outboxId], hold.until, hold.why);
+          pass.held = (pass.held ?? 0) + 1;
+          continue;
+        }
+      }
       let sent = false;
       try {
         const channel = await this.channelFor(route);

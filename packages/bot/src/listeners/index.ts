@@ -4,6 +4,7 @@ import { registerChooseCustomerAction } from "./actions/choose-customer";
 import { registerClaimAction } from "./actions/claim";
 import { registerDismissAction } from "./actions/dismiss";
 import { registerLogTouchAction } from "./actions/log-touch";
+import { registerPreferencesOpenAction } from "./actions/preferences-open";
 import { registerRulesEditBackAction } from "./actions/rules-edit-back";
 import { registerSnoozeAction } from "./actions/snooze";
 import { registerKeepwarmCommand } from "./commands/keepwarm";
@@ -11,6 +12,7 @@ import { registerTouchCommand } from "./commands/touch";
 import { registerAppHomeOpened } from "./events/app-home-opened";
 import { registerCustomerSearch } from "./options/customer-search";
 import { registerDismissModalSubmission } from "./views/dismiss-modal";
+import { registerPreferencesSubmission } from "./views/preferences-modal";
 import { registerRulesEditSubmission } from "./views/rules-edit";
 import { registerRulesConfirmSubmission } from "./views/rules-edit-confirm";
 import { RuleDrafts } from "./views/rules-edit-drafts";
@@ -33,4 +35,6 @@ export function registerListeners(app: App, deps: BotDeps): void {
   registerRulesEditBackAction(app, deps, ruleDrafts);
   registerCustomerSearch(app, deps);
   registerAppHomeOpened(app, deps);
+  registerPreferencesOpenAction(app, deps);
+  registerPreferencesSubmission(app, deps);
 }

@@ -134,10 +134,18 @@ export async function claimDueDeliveries(db: Db, request: ClaimRequest): Promise
     const part = claimed.ids.slice(start, start + READ_BATCH);
     const rows = await selectNudgeViews(db)
       .innerJoin("outbox as o", "o.nudge_id", "n.id")
-      .select(["o.id as outboxId", "o.kind as kind", "o.attempts as attempts", "o.intent_channel as intentChannel", "o.intent_at as intentAt"])
+      .select([
+        "o.id as outboxId",
+        "o.kind as kind",
+        "o.attempts as attempts",
+        "o.intent_channel as intentChannel",
+        "o.intent_at as intentAt",
+        "o.created_at as queuedAt",
+      ])
       .where("o.id", "in", part)
       .execute();
-    for (const row of rows) items.push({ ...row, kind: row.kind as OutboxKind, intentAt: row.intentAt === null ? null : Number(row.intentAt) });
+    for (const row of rows)
+      items.push({ ...row, kind: row.kind as OutboxKind, intentAt: row.intentAt === null ? null : Number(row.intentAt), queuedAt: Number(row.queuedAt) });
   }
   items.sort((a, b) => a.outboxId - b.outboxId);
   return { items, claimedUntil, heldElsewhere: claimed.heldElsewhere, more: claimed.more };

@@ -11,13 +11,22 @@ export interface PendingDelivery extends NudgeView {
   /** A Slack write sent and not settled yet: its channel id and when it was sent (repos/delivery.ts). */
   intentChannel: string | null;
   intentAt: number | null;
+  /** When the item was queued (a daily digest takes what was queued before its hour). */
+  queuedAt: number;
 }
 
 /** Outbox items due at `now`, oldest first, with their nudges. */
 export async function pendingDeliveries(db: Db, now: number, limit = 10_000): Promise<PendingDelivery[]> {
   const rows = await selectNudgeViews(db)
     .innerJoin("outbox as o", "o.nudge_id", "n.id")
-    .select(["o.id as outboxId", "o.kind as kind", "o.attempts as attempts", "o.intent_channel as intentChannel", "o.intent_at as intentAt"])
+    .select([
+      "o.id as outboxId",
+      "o.kind as kind",
+      "o.attempts as attempts",
+      "o.intent_channel as intentChannel",
+      "o.intent_at as intentAt",
+      "o.created_at as queuedAt",
+    ])
     .where("o.status", "=", "pending")
     .where("o.next_attempt_at", "<=", now)
     .orderBy("o.id")
