@@ -15,7 +15,10 @@ export const COPIED_TABLES = [
   "rule_sets",
   "sweep_runs",
   "nudges",
+  "webhooks",
+  "webhook_events",
   "outbox",
+  "webhook_attempts",
   "meta",
   "api_tokens",
 ] as const;

@@ -55,3 +55,7 @@ export * from "./repos/customer-lookups";
 export * from "./repos/bulk-import-writer";
 export * from "./repos/seed-loader";
 export * from "./repos/api-tokens";
+export * from "./tables/webhooks.table";
+export * from "./repos/webhooks";
+export * from "./repos/webhook-events";
+export * from "./repos/webhook-delivery";

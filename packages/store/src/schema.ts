@@ -11,6 +11,7 @@ import type { RuleSetsTable } from "./tables/rule-sets.table";
 import type { SlackChannelsTable } from "./tables/slack-channels.table";
 import type { SweepRunsTable } from "./tables/sweep-runs.table";
 import type { TouchpointsTable } from "./tables/touchpoints.table";
+import type { WebhookAttemptsTable, WebhookEventsTable, WebhooksTable } from "./tables/webhooks.table";
 
 export interface Database {
   customers: CustomersTable;
@@ -27,4 +28,7 @@ export interface Database {
   slack_channels: SlackChannelsTable;
   api_tokens: ApiTokensTable;
   api_idempotency: ApiIdempotencyTable;
+  webhooks: WebhooksTable;
+  webhook_events: WebhookEventsTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

@@ -3,7 +3,9 @@ import { type Db, writeTransaction } from "../engine/transaction";
 import type { Database } from "../schema";
 import { LIVE_STATUSES, type Nudge } from "../tables/nudges.table";
 import { DAY_MS } from "../time";
+import type { NudgeEventType } from "../tables/webhooks.table";
 import { enqueueOutbox } from "./outbox";
+import { emitNudgeEvents } from "./webhook-events";
 
 /** What a rep's button did: the nudge as it is now, or why nothing changed. */
 export type NudgeActionResult = { ok: true; nudge: Nudge } | { ok: false; reason: "not_found" | "closed"; nudge?: Nudge };
@@ -15,9 +17,10 @@ export async function findNudge(db: Db, nudgeId: number): Promise<Nudge | undefi
 /**
  * Change a nudge that is still live, in one transaction: the status guard in the
  * UPDATE decides, so two clicks (or a click and a sweep) in two processes change it
- * once. A nudge already in Slack gets its message rewritten (outbox "update").
+ * once. A nudge already in Slack gets its message rewritten (outbox "update"), and
+ * the change's webhook event is emitted in the same transaction.
  */
-async function changeLiveNudge(db: Db, nudgeId: number, now: number, set: UpdateObject<Database, "nudges">): Promise<NudgeActionResult> {
+async function changeLiveNudge(db: Db, nudgeId: number, now: number, event: NudgeEventType, set: UpdateObject<Database, "nudges">): Promise<NudgeActionResult> {
   return writeTransaction(db, async (trx) => {
     const nudge = await trx
       .updateTable("nudges")
@@ -31,13 +34,14 @@ async function changeLiveNudge(db: Db, nudgeId: number, now: number, set: Update
       return closed === undefined ? { ok: false, reason: "not_found" } : { ok: false, reason: "closed", nudge: closed };
     }
     if (nudge.delivered_at !== null) await enqueueOutbox(trx, [{ kind: "update", nudgeId }], now);
+    if (nudge.held_out === 0) await emitNudgeEvents(trx, event, [nudgeId], now);
     return { ok: true, nudge };
   });
 }
 
 /** Snooze a live nudge until `until`. */
 export async function snoozeLiveNudge(db: Db, change: { nudgeId: number; until: number; by: string; now: number }): Promise<NudgeActionResult> {
-  return changeLiveNudge(db, change.nudgeId, change.now, {
+  return changeLiveNudge(db, change.nudgeId, change.now, "nudge.snoozed", {
     status: "snoozed",
     snoozed_until: change.until,
     snoozed_by: change.by,
@@ -47,7 +51,7 @@ export async function snoozeLiveNudge(db: Db, change: { nudgeId: number; until: 
 
 /** Dismiss a live nudge; its rule stays quiet for the customer for the nudge's cooldown. */
 export async function dismissLiveNudge(db: Db, change: { nudgeId: number; by: string; note: string | null; now: number }): Promise<NudgeActionResult> {
-  return changeLiveNudge(db, change.nudgeId, change.now, {
+  return changeLiveNudge(db, change.nudgeId, change.now, "nudge.dismissed", {
     status: "dismissed",
     closed_at: change.now,
     closed_by: change.by,
@@ -64,7 +68,7 @@ export async function dismissLiveNudge(db: Db, change: { nudgeId: number; by: st
  * touch; the rule stays quiet for the customer for the nudge's cooldown, as after a touch.
  */
 export async function resolveLiveNudge(db: Db, change: { nudgeId: number; by: string; note: string | null; now: number }): Promise<NudgeActionResult> {
-  return changeLiveNudge(db, change.nudgeId, change.now, {
+  return changeLiveNudge(db, change.nudgeId, change.now, "nudge.resolved", {
     status: "resolved",
     closed_at: change.now,
     closed_by: change.by,

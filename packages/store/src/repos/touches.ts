@@ -6,6 +6,7 @@ import type { NewTouchpoint } from "../tables/touchpoints.table";
 import { DAY_MS } from "../time";
 import { enqueueOutbox, type OutboxWrite } from "./outbox";
 import { recordTouchSqlite } from "./touches.sqlite";
+import { emitNudgeEvents, emitTouchEvents } from "./webhook-events";
 
 /** A nudge a touch closed, and the touch that did. */
 export interface ResolvedNudge {
@@ -32,7 +33,7 @@ export interface RecordedTouch {
 
 /**
  * Record a touch and, in the same transaction, resolve the customer's nudges it
- * answers (resolveNudgesByTouch). On SQLite the two statements are prepared once
+ * answers (resolveNudgesByTouch) and emit touch.created and nudge.resolved. On SQLite the two statements are prepared once
  * per connection (recordTouchSqlite): the bot's hot path.
  */
 export async function recordTouch(store: Store, touch: TouchToRecord, now: number): Promise<RecordedTouch> {
@@ -48,6 +49,7 @@ export async function recordTouch(store: Store, touch: TouchToRecord, now: numbe
       note: touch.note,
       source: touch.source,
     });
+    await emitTouchEvents(trx, [touchId], now);
     const resolved = await resolveNudgesByTouch(
       trx,
       { id: touchId, customerId: touch.customerId, occurredAt: touch.occurredAt, closedBy: touch.loggedBy ?? touch.source },
@@ -132,6 +134,12 @@ export async function resolveNudgesByTouch(
     closed.filter((n) => n.delivered_at !== null).map((n) => ({ kind: "update" as const, nudgeId: n.id })),
     now,
   );
+  await emitNudgeEvents(
+    trx,
+    "nudge.resolved",
+    closed.map((n) => n.id),
+    now,
+  );
   return closed.map((n) => ({ nudgeId: n.id, ruleId: n.rule_id, customerId: touch.customerId, touchId: touch.id }));
 }
 
@@ -205,6 +213,12 @@ async function closeByTouches(trx: Db, candidates: readonly Candidate[], now: nu
     resolved.push({ nudgeId: candidate.nudgeId, ruleId: candidate.ruleId, customerId: candidate.customerId, touchId: candidate.touchId });
   }
   await enqueueOutbox(trx, updates, now);
+  await emitNudgeEvents(
+    trx,
+    "nudge.resolved",
+    resolved.map((r) => r.nudgeId),
+    now,
+  );
   return resolved;
 }
 
