@@ -3,7 +3,8 @@ import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, interactionBody, postSigned, slashCommandBody, tempDir } from "@keepwarm/testkit";
-import { type BotApp, type Clock, createApp } from "../src/index";
+import type { Clock } from "@keepwarm/core";
+import { type BotApp, createApp } from "../src/index";
 
 export const SECRET = "test-signing-secret";
 export const TEAM = "T0TEST";

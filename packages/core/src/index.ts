@@ -38,3 +38,7 @@ export * from "./stats/auc";
 export * from "./rule-tuning";
 export * from "./rule-value-warnings";
 export * from "./import/ingest";
+export * from "./delivery/clock";
+export * from "./delivery/webhooks/signature";
+export * from "./delivery/webhooks/sender";
+export * from "./delivery/webhooks/webhooks";

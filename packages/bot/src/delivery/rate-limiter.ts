@@ -1,4 +1,4 @@
-import type { Clock } from "./clock";
+import type { Clock } from "@keepwarm/core";
 
 /**
  * Slack allows about one message per second per channel: each channel gets the next
