@@ -34,7 +34,7 @@ async function changeLiveNudge(db: Db, nudgeId: number, now: number, event: Nudg
       return closed === undefined ? { ok: false, reason: "not_found" } : { ok: false, reason: "closed", nudge: closed };
     }
     if (nudge.delivered_at !== null) await enqueueOutbox(trx, [{ kind: "update", nudgeId }], now);
-    if (nudge.held_out === 0) await emitNudgeEvents(trx, event, [nudgeId], now);
+    await emitNudgeEvents(trx, event, [nudgeId], now);
     return { ok: true, nudge };
   });
 }

@@ -103,7 +103,11 @@ async function subscribers(trx: Db, type: string): Promise<number[]> {
   return (await webhookSubscriptions(trx)).filter((hook) => hook.events.has(type)).map((hook) => hook.id);
 }
 
-/** Emit `type` for these nudges, as they are now in `trx` (after the change). */
+/**
+ * Emit `type` for these nudges, as they are now in `trx` (after the change). Held-out
+ * nudges (a holdout experiment's control group) emit nothing, whatever happens to them:
+ * a receiver acting on them would spoil the experiment.
+ */
 export async function emitNudgeEvents(trx: Db, type: NudgeEventType, nudgeIds: readonly number[], now: number): Promise<void> {
   if (nudgeIds.length === 0) return;
   const webhookIds = await subscribers(trx, type);
@@ -111,7 +115,7 @@ export async function emitNudgeEvents(trx: Db, type: NudgeEventType, nudgeIds: r
   const at = iso(now) as string;
   for (let start = 0; start < nudgeIds.length; start += BATCH) {
     const part = nudgeIds.slice(start, start + BATCH);
-    const views = await selectNudgeViews(trx).where("n.id", "in", part).orderBy("n.id").execute();
+    const views = await selectNudgeViews(trx).where("n.id", "in", part).where("n.held_out", "=", 0).orderBy("n.id").execute();
     await writeEvents(
       trx,
       views.map((view) => ({ id: newEventId(), type, occurred_at: at, data: { nudge: nudgeResource(view) } })),
