@@ -14,7 +14,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { importCsv, runSweep } from "../packages/core/src/index";
 import { Calendar } from "../packages/rules/src/index";
-import { insertWebhook, openStore, type Store, type WebhookEventType } from "../packages/store/src/index";
+import { countWebhookEvents, insertWebhook, openStore, type Store, type WebhookEventType } from "../packages/store/src/index";
 import { benchArgs, fmtInt, fmtS, intArg, table, tempDb } from "./lib";
 
 const args = benchArgs({ rows: { type: "string" }, customers: { type: "string" } });
@@ -67,12 +67,9 @@ for (const [write, subscribed] of [
     const store = await fresh(`${write.replace(" ", "-")}-${label}`, events === undefined ? undefined : [...events]);
     if (write === "first sweep") await importCsv(store, "touches", touchesCsv, { now });
     const t = await timed(() => (write === "touches import" ? importCsv(store, "touches", touchesCsv, { now }) : runSweep(store, { calendar: UTC, now })));
-    const n = await store.db
-      .selectFrom("webhook_events")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .executeTakeFirstOrThrow();
+    const n = await countWebhookEvents(store.db);
     if (label === "none") base = t.cpu;
-    out.push([write, label, fmtS(t.wall), fmtS(t.cpu), `${(t.cpu / base).toFixed(2)} ×`, fmtInt(Number(n.n))]);
+    out.push([write, label, fmtS(t.wall), fmtS(t.cpu), `${(t.cpu / base).toFixed(2)} ×`, fmtInt(n)]);
     await store.close();
   }
 }

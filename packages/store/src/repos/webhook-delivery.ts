@@ -253,3 +253,12 @@ export async function webhookBacklog(db: Db): Promise<{ pending: number; failed:
     .executeTakeFirstOrThrow();
   return { pending: Number(row.pending), failed: Number(row.failed) };
 }
+
+/** Events written so far (benchmarks). */
+export async function countWebhookEvents(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom("webhook_events")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
