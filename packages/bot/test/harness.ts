@@ -121,7 +121,16 @@ export async function startHarness(
     ...options.env,
   });
   const silent = { info: () => {}, warn: () => {}, error: () => {} };
-  const bot = createApp({ store, env, clock: options.clockNow ?? (() => NOW), deliveryClock: clock, logger: silent, deliveryLoop: false, host: "127.0.0.1" });
+  const bot = createApp({
+    store,
+    env,
+    clock: options.clockNow ?? (() => NOW),
+    deliveryClock: clock,
+    logger: silent,
+    deliveryLoop: false,
+    webhookLoop: false,
+    host: "127.0.0.1",
+  });
   const port = await bot.start(0);
   const url = `http://127.0.0.1:${port}`;
   return {

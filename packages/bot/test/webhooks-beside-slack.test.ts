@@ -1,10 +1,12 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { startWebhookLoop, type WebhookLoop } from "@keepwarm/core";
 import { insertWebhook, webhookLog } from "@keepwarm/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness, sweep, waitUntil } from "./harness";
 
 let h: Harness | undefined;
+let loop: WebhookLoop | undefined;
 const held: ServerResponse[] = [];
 const receiver = createServer((_req, res) => {
   // Never answers: a receiver that hangs.
@@ -14,6 +16,8 @@ afterEach(async () => {
   for (const res of held.splice(0)) res.destroy();
   receiver.closeAllConnections();
   await new Promise((resolve) => receiver.close(resolve));
+  await loop?.stop();
+  loop = undefined;
   await h?.close();
   h = undefined;
 });
@@ -23,7 +27,9 @@ describe("webhooks beside Slack delivery", { timeout: 60_000 }, () => {
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     h = await startHarness({ customers: Array.from({ length: 6 }, (_, i) => ({ id: `C-${i}`, name: `Customer ${i}`, owner: `U0REP${i}` })) });
-    // The bot's own webhook loop (started with the bot, on its delivery clock) sends these.
+    // The bot's webhook sender on its delivery clock, in its loop, as `keepwarm bot` runs it
+    // (the harness drives delivery by hand and starts neither loop).
+    loop = startWebhookLoop(h.bot.webhooks);
     await insertWebhook(h.store.db, { url, events: ["nudge.created", "nudge.delivered"], secret: "whsec_test", now: h.clock.now() });
     await sweep(h.store);
     await waitUntil(async () => held.length >= 1, 5000);
