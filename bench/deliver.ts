@@ -15,7 +15,8 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { ChannelRateLimiter, createApp, deliveryClient, SlackDelivery, startDeliveryLoop, systemClock } from "../packages/bot/src/index";
+import { ChannelRateLimiter, createApp, deliveryClient, SlackDelivery, startDeliveryLoop } from "../packages/bot/src/index";
+import { systemClock } from "../packages/core/src/index";
 import { parseEnv } from "../packages/core/src/env";
 import { applyRuleSet } from "../packages/core/src/rule-sets";
 import { runSweep } from "../packages/core/src/sweep";

@@ -1,3 +1,4 @@
+import { WebhookSender } from "@keepwarm/core";
 import { COPIED_TABLES, createPostgresDatabase, openStore, postgresAnswers, type Store } from "@keepwarm/store";
 import { TEST_DB_PREFIX, TEST_PG_ADMIN_URL } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
@@ -69,6 +70,10 @@ describe.skipIf(!pgAnswers)(title, () => {
         .values({ nudge_id: nudge.id, slack_channel: "D0REP", slack_ts: "1.000100", replaced_at: 0 })
         .execute();
     });
+    // A webhook with an event and one (refused) attempt: its secret and log move too.
+    expect((await runCli(["webhooks", "add", "http://127.0.0.1:9/hook", "--events", "touch.created"], env)).code).toBe(0);
+    expect((await runCli(["webhooks", "test", "1"], env)).code).toBe(0);
+    expect((await withStore(source, (store) => new WebhookSender({ store }).runOnce())).retrying).toBe(1);
     sourceCounts = await rowCounts(source);
     for (const table of COPIED_TABLES) expect(sourceCounts[table], table).toBeGreaterThan(0);
     expect(sourceCounts.touchpoints).toBeGreaterThan(1000); // more than one batch

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { errorBody } from "./schemas";
+import { errorBody, WEBHOOK_EVENT_BODIES } from "./schemas";
 import { ROUTES } from "./routes";
 
 /** Errors every authenticated route may answer. */
@@ -68,6 +68,28 @@ export function openApiDocument(): Record<string, unknown> {
     };
   }
   components.Error ??= schema(errorBody, "output");
+  // What keepwarm sends to a webhook (OpenAPI 3.1 `webhooks`): one operation per event type.
+  const webhooks: Record<string, unknown> = {};
+  for (const [type, body] of Object.entries(WEBHOOK_EVENT_BODIES)) {
+    webhooks[type] = {
+      post: {
+        summary: type === "webhook.ping" ? "Sent by keepwarm webhooks test" : `Sent to webhooks subscribed to ${type}`,
+        parameters: [
+          {
+            name: "Keepwarm-Signature",
+            in: "header",
+            required: true,
+            schema: { type: "string" },
+            description: 't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>',
+          },
+          { name: "Keepwarm-Event-Id", in: "header", required: true, schema: { type: "string" }, description: "The event id, as in the body" },
+          { name: "Keepwarm-Event-Type", in: "header", required: true, schema: { type: "string" } },
+        ],
+        requestBody: { required: true, content: { "application/json": { schema: schema(body, "output") } } },
+        responses: { "2XX": { description: "Received; any other answer (or none within 5 s) is retried with backoff" } },
+      },
+    };
+  }
   return {
     openapi: "3.1.0",
     info: {
@@ -77,6 +99,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: "/" }],
     paths,
+    webhooks,
     components: {
       schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
       securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "keepwarm tokens create --name NAME --scopes ingest,read,act" } },

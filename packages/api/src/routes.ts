@@ -23,6 +23,7 @@ import {
   listNudges,
   liveNudgesOfCustomer,
   type NudgeView,
+  nudgeResource,
   nudgeView,
   type Store,
 } from "@keepwarm/store";
@@ -87,23 +88,8 @@ export interface Route {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-function nudgeOut(view: NudgeView): z.infer<typeof nudgeBody> {
-  return {
-    id: view.nudgeId,
-    rule_id: view.ruleId,
-    status: view.status,
-    priority: view.priority,
-    explanation: view.explanation,
-    message: view.message,
-    action: view.action,
-    customer: { id: view.customerExternalId, name: view.customerName, owner_slack_id: view.ownerSlackId, segment: view.segment },
-    created_at: iso(view.createdAt) as string,
-    snoozed_until: iso(view.snoozedUntil),
-    closed_by: view.closedBy,
-    close_reason: view.closeReason,
-    close_note: view.closeNote,
-  };
-}
+/** The store's one shape of a nudge for other systems (webhook events carry it too), checked against the schema here. */
+const nudgeOut: (view: NudgeView) => z.infer<typeof nudgeBody> = nudgeResource;
 
 const ingestRoute = (kind: ImportKind): Route => ({
   method: "POST",

@@ -1,5 +1,5 @@
 import { customerItem, npsItem, purchaseItem, SNOOZE_DAYS, touchItem } from "@keepwarm/core";
-import { NUDGE_STATUSES } from "@keepwarm/store";
+import { NUDGE_STATUSES, PING_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from "@keepwarm/store";
 import { z } from "zod";
 
 /** The API's request and response bodies: parsed with these, and the OpenAPI document is generated from them. */
@@ -122,3 +122,37 @@ export const statsQuery = z.strictObject({
   segment: z.string().max(100).optional(),
 });
 export const statsResponse = z.record(z.string(), z.unknown()).describe("The same object as `keepwarm stats --json`").meta({ id: "Stats" });
+
+const customerRef = z.object({ id: z.string(), name: z.string(), owner_slack_id: z.string().nullable(), segment: z.string().nullable() });
+
+export const touchBody = z
+  .object({
+    id: z.int(),
+    kind: z.string(),
+    occurred_at: instant,
+    logged_at: instant,
+    logged_by: z.string().nullable(),
+    note: z.string().nullable(),
+    source: z.string().describe("cli, slack, modal, import (CSV import and the API's /touches)"),
+    customer: customerRef,
+  })
+  .meta({ id: "Touch" });
+
+const eventEnvelope = <T extends z.ZodType>(type: string, data: T) =>
+  z.object({
+    id: z.string().describe("The event's stable id (evt_…): the same in every retry; dedupe on it"),
+    type: z.literal(type),
+    occurred_at: instant.describe("When the change happened"),
+    data,
+  });
+
+/** The body of each webhook event (documented in the OpenAPI document's `webhooks`). */
+export const WEBHOOK_EVENT_BODIES: Record<string, z.ZodType> = {
+  ...Object.fromEntries(
+    WEBHOOK_EVENT_TYPES.map((type) => [
+      type,
+      type === "touch.created" ? eventEnvelope(type, z.object({ touch: touchBody })) : eventEnvelope(type, z.object({ nudge: nudgeBody })),
+    ]),
+  ),
+  [PING_EVENT_TYPE]: eventEnvelope(PING_EVENT_TYPE, z.object({ webhook_id: z.int(), message: z.string() })),
+};

@@ -5,7 +5,7 @@ import { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
 import { App, HTTPReceiver, type Logger, LogLevel, SocketModeReceiver } from "@slack/bolt";
 import type { Server } from "node:http";
-import { type Clock, systemClock } from "./delivery/clock";
+import { type Clock, startWebhookLoop, systemClock, type WebhookLoop, WebhookSender } from "@keepwarm/core";
 import { type DeliveryLoop, startDeliveryLoop } from "./delivery/delivery-loop";
 import { deliveryClient } from "./delivery/slack-errors";
 import { SlackDelivery } from "./delivery/slack-delivery";
@@ -29,6 +29,8 @@ export interface CreateAppOptions {
   teamId?: string;
   /** Run the delivery loop in the background (default true); tests drive `delivery` directly. */
   deliveryLoop?: boolean;
+  /** Run the webhook sender in the background (default true), on the delivery clock. */
+  webhookLoop?: boolean;
   deliveryIntervalMs?: number;
   /** Interface to listen on in HTTP mode (default all). */
   host?: string;
@@ -39,6 +41,8 @@ export interface CreateAppOptions {
 export interface BotApp {
   app: App;
   delivery: SlackDelivery;
+  /** Sends webhook deliveries, beside Slack delivery and never inside its passes. */
+  webhooks: WebhookSender;
   mode: "http" | "socket";
   /** Start serving; returns the bound HTTP port (/healthz in both modes, /slack/events in HTTP mode). */
   start(port?: number): Promise<number>;
@@ -165,6 +169,8 @@ export function createApp(options: CreateAppOptions): BotApp {
     clock: options.deliveryClock ?? systemClock,
     logger: log,
   });
+  const webhooks = new WebhookSender({ store, clock: options.deliveryClock ?? systemClock, log: (m) => log.warn(m) });
+  let webhookLoop: WebhookLoop | undefined;
   let loop: DeliveryLoop | undefined;
   const readChannel =
     env.KEEPWARM_READ_CHANNEL === undefined
@@ -195,6 +201,7 @@ export function createApp(options: CreateAppOptions): BotApp {
   const bot: BotApp = {
     app,
     delivery,
+    webhooks,
     mode: socketMode ? "socket" : "http",
     failed,
     slackStatus: () => link.status(),
@@ -232,6 +239,7 @@ export function createApp(options: CreateAppOptions): BotApp {
       }
       if (options.deliveryLoop !== false && !stopped)
         loop = startDeliveryLoop(delivery, { logger: log, ...(options.deliveryIntervalMs ? { intervalMs: options.deliveryIntervalMs } : {}) });
+      if (options.webhookLoop !== false && !stopped) webhookLoop = startWebhookLoop(webhooks, { log: (m) => log.info(m) });
       return bound;
     },
     async stop() {
@@ -239,6 +247,8 @@ export function createApp(options: CreateAppOptions): BotApp {
       link.stop();
       await loop?.stop();
       loop = undefined;
+      await webhookLoop?.stop();
+      webhookLoop = undefined;
       if (socketReceiver !== undefined) await app.stop().catch((error: Error) => log.warn(`Socket Mode stop: ${error.message}`));
       if (server !== undefined) await closeServer(server);
     },

@@ -1,4 +1,4 @@
-import { healthFacts, type Store, storageStatus } from "@keepwarm/store";
+import { healthFacts, type Store, storageStatus, webhookBacklog } from "@keepwarm/store";
 
 export interface Health {
   ok: boolean;
@@ -7,6 +7,8 @@ export interface Health {
   storage: { ok: boolean; readOnly: string | null; freeBytes: number | null; diskFull: boolean } | null;
   lastSweep: { id: number; status: string; startedAt: string; finishedAt: string | null; error: string | null } | null;
   outbox: { pending: number; retrying: number; failed: number; oldestPendingAt: string | null } | null;
+  /** Webhook deliveries waiting (first tries and retries) and given up (`keepwarm webhooks log --failed`). */
+  webhooks: { pending: number; failed: number } | null;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -16,6 +18,7 @@ export async function health(store: Store): Promise<Health> {
   try {
     const { lastSweep: sweep, outbox } = await healthFacts(store.db);
     const storage = await storageStatus(store);
+    const webhooks = await webhookBacklog(store.db);
     const storageOk = storage.readOnly === undefined && !storage.diskFull;
     return {
       ok: storageOk,
@@ -26,8 +29,9 @@ export async function health(store: Store): Promise<Health> {
           ? null
           : { id: sweep.id, status: sweep.status, startedAt: iso(sweep.startedAt) as string, finishedAt: iso(sweep.finishedAt), error: sweep.error },
       outbox: { pending: outbox.pending, retrying: outbox.retrying, failed: outbox.failed, oldestPendingAt: iso(outbox.oldestPendingAt) },
+      webhooks,
     };
   } catch (error) {
-    return { ok: false, db: { ok: false, error: (error as Error).message }, storage: null, lastSweep: null, outbox: null };
+    return { ok: false, db: { ok: false, error: (error as Error).message }, storage: null, lastSweep: null, outbox: null, webhooks: null };
   }
 }

@@ -1,6 +1,5 @@
 export * from "./app";
 export * from "./blocks/nudge-message";
-export * from "./delivery/clock";
 export * from "./delivery/delivery-loop";
 export * from "./delivery/rate-limiter";
 export * from "./delivery/slack-delivery";

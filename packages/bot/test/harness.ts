@@ -3,7 +3,8 @@ import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, interactionBody, postSigned, slashCommandBody, tempDir } from "@keepwarm/testkit";
-import { type BotApp, type Clock, createApp } from "../src/index";
+import type { Clock } from "@keepwarm/core";
+import { type BotApp, createApp } from "../src/index";
 
 export const SECRET = "test-signing-secret";
 export const TEAM = "T0TEST";
@@ -120,7 +121,16 @@ export async function startHarness(
     ...options.env,
   });
   const silent = { info: () => {}, warn: () => {}, error: () => {} };
-  const bot = createApp({ store, env, clock: options.clockNow ?? (() => NOW), deliveryClock: clock, logger: silent, deliveryLoop: false, host: "127.0.0.1" });
+  const bot = createApp({
+    store,
+    env,
+    clock: options.clockNow ?? (() => NOW),
+    deliveryClock: clock,
+    logger: silent,
+    deliveryLoop: false,
+    webhookLoop: false,
+    host: "127.0.0.1",
+  });
   const port = await bot.start(0);
   const url = `http://127.0.0.1:${port}`;
   return {

@@ -3,7 +3,8 @@ import { enqueueOutbox, openStore, type Store, writeTransaction } from "@keepwar
 import { freshDatabase, TEST_ENGINE } from "@keepwarm/store/testing";
 import { FakeSlack, tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CLAIM_TTL_MS, ChannelRateLimiter, type DeliveryPass, deliveryClient, SlackDelivery, type SlackDeliveryOptions, systemClock } from "../src/index";
+import { systemClock } from "@keepwarm/core";
+import { CLAIM_TTL_MS, ChannelRateLimiter, type DeliveryPass, deliveryClient, SlackDelivery, type SlackDeliveryOptions } from "../src/index";
 import { FakeClock, outboxRows, seedCustomers } from "./harness";
 
 const MAX_PER_DAY = 10;

@@ -2,7 +2,8 @@ import { openStore, type Store } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, tempDir } from "@keepwarm/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Clock, deliveryClient, SlackDelivery } from "../src/index";
+import type { Clock } from "@keepwarm/core";
+import { deliveryClient, SlackDelivery } from "../src/index";
 import { WORKSPACE_BURST } from "../src/delivery/workspace-pace";
 import { NOW, seedCustomers, sweep } from "./harness";
 

@@ -41,3 +41,7 @@ export * from "./import/ingest";
 export * from "./delivery/preferences";
 export * from "./delivery/personal-delivery";
 export * from "./delivery/preference-records";
+export * from "./delivery/clock";
+export * from "./delivery/webhooks/signature";
+export * from "./delivery/webhooks/sender";
+export * from "./delivery/webhooks/webhooks";

@@ -16,7 +16,10 @@ export const COPIED_TABLES = [
   "sweep_runs",
   "nudges",
   "nudge_earlier_messages",
+  "webhooks",
+  "webhook_events",
   "outbox",
+  "webhook_attempts",
   "meta",
   "api_tokens",
 ] as const;

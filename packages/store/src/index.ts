@@ -60,3 +60,7 @@ export * from "./repos/seed-loader";
 export * from "./repos/api-tokens";
 export * from "./tables/rep-preferences.table";
 export * from "./repos/rep-preferences";
+export * from "./tables/webhooks.table";
+export * from "./repos/webhooks";
+export * from "./repos/webhook-events";
+export * from "./repos/webhook-delivery";

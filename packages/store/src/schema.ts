@@ -14,6 +14,7 @@ import type { SlackChannelsTable } from "./tables/slack-channels.table";
 import type { SlackPaceTable } from "./tables/slack-pace.table";
 import type { SweepRunsTable } from "./tables/sweep-runs.table";
 import type { TouchpointsTable } from "./tables/touchpoints.table";
+import type { WebhookAttemptsTable, WebhookEventsTable, WebhooksTable } from "./tables/webhooks.table";
 
 export interface Database {
   customers: CustomersTable;
@@ -33,4 +34,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   api_idempotency: ApiIdempotencyTable;
   rep_preferences: RepPreferencesTable;
+  webhooks: WebhooksTable;
+  webhook_events: WebhookEventsTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

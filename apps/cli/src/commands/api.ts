@@ -1,10 +1,11 @@
 import { createApiHandler } from "@keepwarm/api";
+import { startWebhookLoop, WebhookSender } from "@keepwarm/core";
 import { closeServer, createHttpServer, listen } from "@keepwarm/bot";
 import type { Run } from "../command";
 import { exitSoonAfterStop, untilSignal } from "./bot";
 import type { apiArgs } from "./index";
 
-/** The HTTP API alone (no Slack): /api/v1 and /healthz on PORT. */
+/** The HTTP API alone (no Slack): /api/v1 and /healthz on PORT, and the webhook sender. */
 export const apiCommand: Run<typeof apiArgs> = async (values, ctx) => {
   const store = await ctx.store();
   const api = createApiHandler({
@@ -17,8 +18,10 @@ export const apiCommand: Run<typeof apiArgs> = async (values, ctx) => {
   const stopped = untilSignal(ctx, "api");
   try {
     const port = await listen(server, ctx.env.PORT, values.host);
-    ctx.err(`[api] listening on port ${port}: /api/v1 (OpenAPI at /api/v1/openapi.json), GET /healthz; Ctrl-C to stop`);
+    ctx.err(`[api] listening on port ${port}: /api/v1 (OpenAPI at /api/v1/openapi.json), GET /healthz; sending webhooks; Ctrl-C to stop`);
+    const webhooks = startWebhookLoop(new WebhookSender({ store, log: (m) => ctx.err(`[api] ${m}`) }), { log: (m) => ctx.err(`[api] ${m}`) });
     await stopped;
+    await webhooks.stop();
     await closeServer(server);
     return 0;
   } finally {

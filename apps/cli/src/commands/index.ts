@@ -175,6 +175,36 @@ export const prefsSetArgs = {
   ...jsonArg,
   ...dbArg,
 } as const satisfies ArgsDef;
+export const webhooksAddArgs = {
+  url: { type: "positional", required: true, valueHint: "URL", description: "where to POST events: an https:// (or http://) URL; redirects are not followed" },
+  events: {
+    type: "string",
+    required: true,
+    valueHint: "nudge.created,…",
+    description:
+      "what to send (comma-separated): nudge.created, nudge.delivered, nudge.resolved, nudge.snoozed, nudge.dismissed, nudge.expired, nudge.escalated, nudge.claimed, touch.created",
+  },
+  ...jsonArg,
+  ...dbArg,
+} as const satisfies ArgsDef;
+export const webhooksListArgs = { ...jsonArg, ...dbArg } as const satisfies ArgsDef;
+const webhookIdArg = {
+  id: { type: "positional", required: true, valueHint: "ID", description: "the webhook's id (from keepwarm webhooks list)" },
+} as const satisfies ArgsDef;
+export const webhooksRemoveArgs = { ...webhookIdArg, ...dbArg } as const satisfies ArgsDef;
+export const webhooksTestArgs = { ...webhookIdArg, ...dbArg } as const satisfies ArgsDef;
+export const webhooksLogArgs = {
+  webhook: { type: "string", valueHint: "ID", description: "only this webhook's deliveries" },
+  failed: { type: "boolean", description: "only deliveries that used every attempt (retry them with keepwarm webhooks retry)" },
+  limit: { type: "string", valueHint: "N", description: "at most this many deliveries, newest first (1–100000, default 50)" },
+  ...jsonArg,
+  ...dbArg,
+} as const satisfies ArgsDef;
+export const webhooksRetryArgs = {
+  ids: { type: "positional", required: false, valueHint: "ID…", description: "the failed deliveries to send again (ids from keepwarm webhooks log)" },
+  "all-failed": { type: "boolean", description: "send every failed delivery again" },
+  ...dbArg,
+} as const satisfies ArgsDef;
 export const startArgs = { "run-now": { type: "boolean", description: "sweep once at start, then on the schedule" }, ...dbArg } as const satisfies ArgsDef;
 
 const rules = group({
@@ -427,6 +457,49 @@ export const COMMANDS: Record<string, KeepwarmCommand> = {
         description: "set a rep's preferences for them (the same checks as the App Home form)",
         args: prefsSetArgs,
         load: async () => (await import("./prefs")).prefsSetCommand,
+      }),
+    },
+  }),
+  webhooks: group({
+    name: "webhooks",
+    description: "outbound webhooks: signed POSTs of nudge and touch events to other systems",
+    subCommands: {
+      add: command({
+        name: "add",
+        description: "add a webhook: its signing secret is printed once on stdout",
+        args: webhooksAddArgs,
+        load: async () => (await import("./webhooks")).webhooksAddCommand,
+      }),
+      list: command({
+        name: "list",
+        description: "every webhook: id, URL, events, created, removed (never the secret)",
+        args: webhooksListArgs,
+        load: async () => (await import("./webhooks")).webhooksListCommand,
+      }),
+      remove: command({
+        name: "remove",
+        description: "remove a webhook: nothing more is sent to it; its log stays",
+        args: webhooksRemoveArgs,
+        load: async () => (await import("./webhooks")).webhooksRemoveCommand,
+      }),
+      test: command({
+        name: "test",
+        description: "queue a webhook.ping event for one webhook (sent by the running bot, api, start or worker)",
+        args: webhooksTestArgs,
+        load: async () => (await import("./webhooks")).webhooksTestCommand,
+      }),
+      log: command({
+        name: "log",
+        description: "each delivery: event id and type, attempts, last HTTP status or error, next attempt, delivered at",
+        args: webhooksLogArgs,
+        load: async () => (await import("./webhooks")).webhooksLogCommand,
+      }),
+      retry: command({
+        name: "retry",
+        description: "send failed deliveries again, attempts starting over (give ids or --all-failed)",
+        args: webhooksRetryArgs,
+        variadic: true,
+        load: async () => (await import("./webhooks")).webhooksRetryCommand,
       }),
     },
   }),

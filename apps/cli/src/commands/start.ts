@@ -1,4 +1,5 @@
 import { createApp } from "@keepwarm/bot";
+import { startWebhookLoop, WebhookSender } from "@keepwarm/core";
 import { startWorker } from "@keepwarm/worker";
 import type { Run } from "../command";
 import { nextSweepText } from "../local-time";
@@ -17,6 +18,11 @@ export const startCommand: Run<typeof startArgs> = async (values, ctx) => {
   const bot = ctx.env.SLACK_BOT_TOKEN === undefined ? undefined : createApp({ store, env: ctx.env, logger: log });
   const stopped = untilSignal(ctx, "start");
   try {
+    // The bot runs the webhook sender itself; without it, this process does.
+    const webhooks =
+      bot === undefined
+        ? startWebhookLoop(new WebhookSender({ store, log: (m) => ctx.err(`[start] ${m}`) }), { log: (m) => ctx.err(`[start] ${m}`) })
+        : undefined;
     if (bot === undefined) ctx.err("[start] SLACK_BOT_TOKEN is not set: running the worker only, nudges print to the console");
     else {
       const port = await startBot(bot, ctx.env.PORT, stopped);
@@ -39,6 +45,7 @@ export const startCommand: Run<typeof startArgs> = async (values, ctx) => {
       else await runUntilStopped(bot, stopped);
     } finally {
       await worker.stop();
+      await webhooks?.stop();
     }
     return 0;
   } finally {

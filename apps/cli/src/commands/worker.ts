@@ -1,3 +1,4 @@
+import { startWebhookLoop, WebhookSender } from "@keepwarm/core";
 import { startWorker } from "@keepwarm/worker";
 import type { Run } from "../command";
 import { nextSweepText } from "../local-time";
@@ -29,8 +30,12 @@ export const workerCommand: Run<typeof workerArgs> = async (values, ctx) => {
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
   ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); ${nextSweepText(worker.nextRun(), ctx.calendar)}; Ctrl-C to stop`);
+  // Webhooks go out from here too: a worker-only install (console delivery) still sends them.
+  const log = (m: string) => ctx.err(`[worker] ${m}`);
+  const webhooks = startWebhookLoop(new WebhookSender({ store, log }), { log });
   if (values["run-now"]) await worker.tick();
   await stopped;
   await worker.stop();
+  await webhooks.stop();
   return 0;
 };

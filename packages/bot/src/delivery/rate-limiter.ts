@@ -1,4 +1,4 @@
-import type { Clock } from "./clock";
+import type { Clock } from "@keepwarm/core";
 import type { WorkspacePace } from "./workspace-pace";
 
 /**

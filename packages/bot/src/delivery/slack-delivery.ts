@@ -36,7 +36,7 @@ import { MAX_DIGEST, type RenderedMessage, renderMessage } from "../blocks/nudge
 import type { BotLogger } from "../deps";
 import { ChannelDirectory } from "./channel-directory";
 import { yieldToHandlers } from "./yield";
-import { type Clock, systemClock } from "./clock";
+import { type Clock, systemClock } from "@keepwarm/core";
 import { deliveryMetadata, HISTORY_INTERVAL_MS, lookUpPosted } from "./message-lookup";
 import { ChannelRateLimiter } from "./rate-limiter";
 import { classifySlackError, type SlackFailure } from "./slack-errors";

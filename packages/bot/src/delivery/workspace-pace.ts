@@ -1,5 +1,5 @@
 import { reserveSlackWrite, type Store } from "@keepwarm/store";
-import type { Clock } from "./clock";
+import type { Clock } from "@keepwarm/core";
 
 /** Messages at once before the pace applies (Slack allows short bursts). */
 export const WORKSPACE_BURST = 8;

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { type Db, writeTransaction } from "../engine/transaction";
 import { type BulkTouchWriter, type ImportedTouch, repeatsInstant, type TouchWriterOptions, touchContentKey } from "./bulk-import";
+import { emitTouchEvents } from "./webhook-events";
 
 /**
  * The touches import on PostgreSQL: one set-based INSERT per few thousand rows, the
@@ -77,6 +78,13 @@ export async function openPostgresTouchWriter(db: Db, options: TouchWriterOption
           if (summary !== undefined && summary.n > 0) ranges.push({ lo: Number(summary.lo), hi: Number(summary.hi), n: summary.n, ids: summary.ids });
         }
         if (dryRun) throw new DryRunRollback(ranges);
+        // touch.created for exactly the rows this batch inserted, in its transaction.
+        const ids: number[] = [];
+        for (const range of ranges) {
+          if (range.ids !== null) ids.push(...range.ids.map(Number));
+          else for (let id = range.lo; id <= range.hi; id++) ids.push(id);
+        }
+        await emitTouchEvents(trx, ids, loggedAt);
         return ranges;
       });
       const written = await transaction.catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type { Db } from "../engine/transaction";
 import { type BulkTouchWriter, type ImportedTouch, repeatsInstant, type TouchWriterOptions, touchContentKey } from "./bulk-import";
+import { emitTouchEvents } from "./webhook-events";
 
 /**
  * The touches import on SQLite: prepared multi-row statements on the raw connection.
@@ -13,12 +14,20 @@ import { type BulkTouchWriter, type ImportedTouch, repeatsInstant, type TouchWri
  * more random B-tree insert per row: 1–2 µs at a million rows, more than this lookup.)
  *
  * Each batch runs while holding kysely's connection lock, so no kysely query of this
- * process lands between its statements.
+ * process lands between its statements; its touch.created webhook events (when a webhook
+ * subscribes) are written in the batch's transaction, through that connection.
  */
 const CHUNK = 64;
 const PARAMS_PER_ROW = 7;
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
+
+/** Every id of these [first, last] runs. */
+function idsOf(ranges: ReadonlyArray<readonly [number, number]>): number[] {
+  const ids: number[] = [];
+  for (const [first, last] of ranges) for (let id = first; id <= last; id++) ids.push(id);
+  return ids;
+}
 
 export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Database, options: TouchWriterOptions): Promise<BulkTouchWriter> {
   const { loggedAt, ledger, dryRun = false } = options;
@@ -136,10 +145,11 @@ export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Databa
   return {
     parallel: 1,
     async write(rows) {
-      const result = await db.connection().execute(async () => {
+      const result = await db.connection().execute(async (conn) => {
         sqlite.exec("BEGIN IMMEDIATE");
         try {
           const written = writeBatch(rows);
+          if (!dryRun) await emitTouchEvents(conn, idsOf(written.ranges), loggedAt);
           sqlite.exec(dryRun ? "ROLLBACK" : "COMMIT");
           return written;
         } catch (error) {

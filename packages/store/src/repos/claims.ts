@@ -1,6 +1,7 @@
 import { type Db, writeTransaction } from "../engine/transaction";
 import { LIVE_STATUSES } from "../tables/nudges.table";
 import { enqueueOutbox } from "./outbox";
+import { emitNudgeEvents } from "./webhook-events";
 
 export type ClaimResult =
   | { outcome: "claimed"; owner: string }
@@ -44,6 +45,7 @@ export async function claimUnownedCustomer(db: Db, claim: { nudgeId: number; by:
       shown.map((row) => ({ kind: "update" as const, nudgeId: row.id })),
       claim.now,
     );
+    await emitNudgeEvents(trx, "nudge.claimed", [claim.nudgeId], claim.now);
     return { outcome: "claimed", owner: claim.by };
   });
 }

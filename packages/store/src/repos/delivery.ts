@@ -5,6 +5,7 @@ import { type Db, writeTransaction } from "../engine/transaction";
 import type { Database } from "../schema";
 import { selectNudgeViews } from "./nudge-views";
 import { enqueueOutbox, type OutboxKind } from "./outbox";
+import { emitNudgeEvents } from "./webhook-events";
 
 export interface ClaimRequest {
   /** Who claims: unique per delivery process (and per SlackDelivery in it). */
@@ -29,6 +30,8 @@ export interface DeliveryClaim {
 type OutboxScope = ExpressionBuilder<Database & { o: Database["outbox"]; n: Database["nudges"]; c: Database["customers"] }, "o" | "n" | "c">;
 
 /**
+ * Slack's items only: a webhook item has no nudge, so the inner join leaves it out.
+ *
  * Who an item is for, as far as delivery must keep it together: a rep's DMs (one
  * daily budget, one digest), a channel's nudges (one digest), a channel's message
  * updates; an escalation stands alone. A claim takes a recipient's due items whole,
@@ -232,7 +235,8 @@ export async function maxDeliveryAttempts(db: Db, outboxIds: readonly number[]):
 }
 
 /**
- * Slack has the message: the nudges record where it is, their items are done. One
+ * Slack has the message: the nudges record where it is, their items are done, and
+ * nudge.delivered is emitted for each (a re-delivery after a snooze emits it again). One
  * transaction. A nudge closed or snoozed while its message was on the way (a post that
  * hung, settled later by a look-up) gets an `update`, so its buttons do not stay.
  */
@@ -302,6 +306,12 @@ export async function recordDelivered(
         changed.map((row) => ({ kind: "update" as const, nudgeId: row.id })),
         now,
       );
+      await emitNudgeEvents(
+        trx,
+        "nudge.delivered",
+        part.map((i) => i.nudgeId),
+        now,
+      );
     }
   });
 }
@@ -330,12 +340,13 @@ export async function rescheduleOutboxItems(db: Db, outboxIds: readonly number[]
   }
 }
 
-/** Pending items that failed at least once and wait for a retry. */
+/** Pending Slack items that failed at least once and wait for a retry. */
 export async function countRetryingOutbox(db: Db): Promise<number> {
   const row = await db
     .selectFrom("outbox")
     .select((eb) => eb.fn.countAll<number>().as("n"))
     .where("status", "=", "pending")
+    .where("kind", "<>", "webhook")
     .where("attempts", ">", 0)
     .executeTakeFirstOrThrow();
   return Number(row.n);

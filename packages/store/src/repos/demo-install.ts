@@ -15,7 +15,19 @@ export async function demoInstallState(db: Db): Promise<{ customers: number; dem
 }
 
 /** Everything `demo --reset` deletes, children before parents; rule versions stay (history). */
-const DEMO_TABLES = ["outbox", "nudges", "sweep_runs", "touchpoints", "nps_responses", "purchases", "customers", "leases", "meta"] as const;
+const DEMO_TABLES = [
+  "webhook_attempts",
+  "outbox",
+  "webhook_events",
+  "nudges",
+  "sweep_runs",
+  "touchpoints",
+  "nps_responses",
+  "purchases",
+  "customers",
+  "leases",
+  "meta",
+] as const;
 
 /** Empty the install for fresh demo data, in one transaction. */
 export async function clearDemoInstall(db: Db): Promise<void> {

@@ -2,7 +2,19 @@ import { type Db, writeTransaction } from "../engine/transaction";
 import { LIVE_STATUSES, type NewNudge } from "../tables/nudges.table";
 
 /** Every table the demo fills, children first: `demo --reset` empties them in this order. */
-const DEMO_TABLES = ["outbox", "nudges", "sweep_runs", "touchpoints", "nps_responses", "purchases", "customers", "leases", "meta"] as const;
+const DEMO_TABLES = [
+  "webhook_attempts",
+  "outbox",
+  "webhook_events",
+  "nudges",
+  "sweep_runs",
+  "touchpoints",
+  "nps_responses",
+  "purchases",
+  "customers",
+  "leases",
+  "meta",
+] as const;
 
 /** When the demo data in this database was made (ISO), or undefined when it holds no demo. */
 export async function demoMarker(db: Db): Promise<string | undefined> {

@@ -28,6 +28,7 @@ export async function doctorFigures(db: Db): Promise<DoctorFigures> {
       eb.fn.countAll<number>().filterWhere("status", "=", "failed").as("failed"),
     ])
     .where("status", "in", ["pending", "failed"])
+    .where("kind", "<>", "webhook")
     .executeTakeFirstOrThrow();
   return { customers: Number(customers.n), lastSweep, outboxPending: Number(outbox.pending), outboxFailed: Number(outbox.failed) };
 }

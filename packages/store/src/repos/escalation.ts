@@ -1,5 +1,6 @@
 import { type Db, writeTransaction } from "../engine/transaction";
 import { enqueueOutbox } from "./outbox";
+import { emitNudgeEvents } from "./webhook-events";
 
 export interface EscalationCandidate {
   nudgeId: number;
@@ -51,6 +52,7 @@ export async function markEscalated(db: Db, nudgeIds: readonly number[], now: nu
       escalated.map((nudgeId) => ({ kind: "escalate", nudgeId })),
       now,
     );
+    await emitNudgeEvents(trx, "nudge.escalated", escalated, now);
     return escalated;
   });
 }

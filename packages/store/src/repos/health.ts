@@ -22,6 +22,8 @@ export async function healthFacts(db: Db): Promise<HealthFacts> {
       eb.fn.min("created_at").filterWhere("status", "=", "pending").as("oldestPendingAt"),
     ])
     .where("status", "in", ["pending", "failed"])
+    // Slack's backlog: webhook items are reported apart (webhookBacklog).
+    .where("kind", "<>", "webhook")
     .executeTakeFirstOrThrow();
   return {
     lastSweep,

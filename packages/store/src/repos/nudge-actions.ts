@@ -2,8 +2,10 @@ import { sql, type UpdateObject } from "kysely";
 import { type Db, writeTransaction } from "../engine/transaction";
 import type { Database } from "../schema";
 import { LIVE_STATUSES, type Nudge } from "../tables/nudges.table";
+import type { NudgeEventType } from "../tables/webhooks.table";
 import type { CooldownUntil } from "../time";
 import { enqueueOutbox } from "./outbox";
+import { emitNudgeEvents } from "./webhook-events";
 
 /** What a rep's button did: the nudge as it is now, or why nothing changed. */
 export type NudgeActionResult = { ok: true; nudge: Nudge } | { ok: false; reason: "not_found" | "closed"; nudge?: Nudge };
@@ -15,12 +17,14 @@ export async function findNudge(db: Db, nudgeId: number): Promise<Nudge | undefi
 /**
  * Change a nudge that is still live, in one transaction: the status guard in the
  * UPDATE decides, so two clicks (or a click and a sweep) in two processes change it
- * once. A nudge already in Slack gets its message rewritten (outbox "update").
+ * once. A nudge already in Slack gets its message rewritten (outbox "update"), and
+ * the change's webhook event is emitted in the same transaction.
  */
 async function changeLiveNudge(
   db: Db,
   nudgeId: number,
   now: number,
+  event: NudgeEventType,
   set: UpdateObject<Database, "nudges">,
   cooldownUntil?: CooldownUntil,
 ): Promise<NudgeActionResult> {
@@ -38,13 +42,14 @@ async function changeLiveNudge(
     }
     if (cooldownUntil !== undefined) await setCooldowns(trx, [nudge], cooldownUntil);
     if (nudge.delivered_at !== null) await enqueueOutbox(trx, [{ kind: "update", nudgeId }], now);
+    await emitNudgeEvents(trx, event, [nudgeId], now);
     return { ok: true, nudge };
   });
 }
 
 /** Snooze a live nudge until `until`. */
 export async function snoozeLiveNudge(db: Db, change: { nudgeId: number; until: number; by: string; now: number }): Promise<NudgeActionResult> {
-  return changeLiveNudge(db, change.nudgeId, change.now, {
+  return changeLiveNudge(db, change.nudgeId, change.now, "nudge.snoozed", {
     status: "snoozed",
     snoozed_until: change.until,
     snoozed_by: change.by,
@@ -61,6 +66,7 @@ export async function dismissLiveNudge(
     db,
     change.nudgeId,
     change.now,
+    "nudge.dismissed",
     { status: "dismissed", closed_at: change.now, closed_by: change.by, close_reason: "dismissed", close_note: change.note },
     change.cooldownUntil,
   );
@@ -79,6 +85,7 @@ export async function resolveLiveNudge(
     db,
     change.nudgeId,
     change.now,
+    "nudge.resolved",
     { status: "resolved", closed_at: change.now, closed_by: change.by, close_reason: "manual", close_note: change.note },
     change.cooldownUntil,
   );

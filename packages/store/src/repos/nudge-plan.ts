@@ -4,6 +4,7 @@ import type { Db } from "../engine/transaction";
 import { driverOf, type Store } from "../open-store";
 import { LIVE_STATUSES } from "../tables/nudges.table";
 import { enqueueOutbox, type OutboxWrite } from "./outbox";
+import { emitNudgeEvents } from "./webhook-events";
 
 /** A live nudge as the sweep plans against it. */
 export interface LiveNudgeRow {
@@ -166,6 +167,9 @@ async function insertNudgesPostgres(trx: Db, rows: readonly PlannedNudgeRow[], n
  * reopen and expire touch only nudges still in the state the plan saw. Deliveries of
  * created and reopened nudges are enqueued `held` (released when the sweep ends);
  * held-out nudges are never delivered; an expired nudge its rep saw gets an `update`.
+ * The webhook events (nudge.created, nudge.expired) are emitted here, the one write of
+ * planned nudges, in the same transaction. Held-out nudges emit nothing: a receiver
+ * acting on them would spoil the experiment.
  * Returns the (rule, customer) pairs actually created.
  */
 export async function applyNudgePlan(store: Store, trx: Db, plan: NudgePlanWrite, now: number): Promise<Array<{ ruleId: string; customerId: number }>> {
@@ -173,7 +177,10 @@ export async function applyNudgePlan(store: Store, trx: Db, plan: NudgePlanWrite
   const created = store.engine === "sqlite" ? insertNudgesSqlite(store, plan.create, now) : await insertNudgesPostgres(trx, plan.create, now);
   const heldOut = new Set(plan.create.filter((row) => row.heldOut).map((row) => `${row.ruleId}\u0000${row.customerId}`));
   // Held-out nudges are recorded for the experiment and never delivered.
-  for (const row of created) if (!heldOut.has(`${row.ruleId}\u0000${row.customerId}`)) outbox.push({ kind: "deliver", nudgeId: row.id, status: "held" });
+  const shown: number[] = [];
+  for (const row of created) if (!heldOut.has(`${row.ruleId}\u0000${row.customerId}`)) shown.push(row.id);
+  for (const id of shown) outbox.push({ kind: "deliver", nudgeId: id, status: "held" });
+  const expiredIds: number[] = [];
   for (const ids of batches(plan.reopen)) {
     const reopened = await trx
       .updateTable("nudges")
@@ -195,10 +202,15 @@ export async function applyNudgePlan(store: Store, trx: Db, plan: NudgePlanWrite
         .where("status", "in", LIVE_STATUSES)
         .returning(["id", "delivered_at as deliveredAt"])
         .execute();
-      for (const row of expired) if (row.deliveredAt !== null) outbox.push({ kind: "update", nudgeId: Number(row.id) });
+      for (const row of expired) {
+        expiredIds.push(Number(row.id));
+        if (row.deliveredAt !== null) outbox.push({ kind: "update", nudgeId: Number(row.id) });
+      }
     }
   }
   await enqueueOutbox(trx, outbox, now);
+  await emitNudgeEvents(trx, "nudge.created", shown, now);
+  await emitNudgeEvents(trx, "nudge.expired", expiredIds, now);
   return created.map((row) => ({ ruleId: row.ruleId, customerId: row.customerId }));
 }
 

@@ -59,12 +59,26 @@ export type RetryOutcome = { retried: number[]; notFound: number[]; notFailed: A
  * now, attempts and error cleared. Only `failed` items move; the answer says which ids
  * were not there or not failed, so nothing else is touched by a mistyped id.
  */
-export async function retryFailedOutbox(db: Db, target: { ids: readonly number[] } | { allFailed: true }, now: number): Promise<RetryOutcome> {
+export async function retryFailedOutbox(
+  db: Db,
+  target: { ids: readonly number[] } | { allFailed: true },
+  now: number,
+  /** Only items of this kind (`keepwarm webhooks retry`: "webhook"); others count as not found. */
+  kind?: string,
+): Promise<RetryOutcome> {
   return writeTransaction(db, async (trx) => {
     const outcome: RetryOutcome = { retried: [], notFound: [], notFailed: [] };
     let ids: number[];
     if ("ids" in target) {
-      const found = target.ids.length === 0 ? [] : await trx.selectFrom("outbox").select(["id", "status"]).where("id", "in", target.ids).execute();
+      const found =
+        target.ids.length === 0
+          ? []
+          : await trx
+              .selectFrom("outbox")
+              .select(["id", "status"])
+              .where("id", "in", target.ids)
+              .$if(kind !== undefined, (qb) => qb.where("kind", "=", kind as string))
+              .execute();
       const byId = new Map(found.map((row) => [Number(row.id), row.status]));
       ids = [];
       for (const id of target.ids) {
@@ -75,7 +89,14 @@ export async function retryFailedOutbox(db: Db, target: { ids: readonly number[]
       }
       if (outcome.notFound.length > 0 || outcome.notFailed.length > 0) return outcome;
     } else {
-      ids = (await trx.selectFrom("outbox").select("id").where("status", "=", "failed").execute()).map((row) => Number(row.id));
+      ids = (
+        await trx
+          .selectFrom("outbox")
+          .select("id")
+          .where("status", "=", "failed")
+          .$if(kind !== undefined, (qb) => qb.where("kind", "=", kind as string))
+          .execute()
+      ).map((row) => Number(row.id));
     }
     for (let i = 0; i < ids.length; i += 1000) {
       const part = ids.slice(i, i + 1000);

@@ -1,19 +1,23 @@
 import type { Db } from "../engine/transaction";
 import type { OutboxTable } from "../tables/outbox.table";
 
-/** What the delivery side does with an item: post a nudge, rewrite its message, escalate it. */
-export const OUTBOX_KINDS = ["deliver", "update", "escalate"] as const;
-export type OutboxKind = (typeof OUTBOX_KINDS)[number];
+/** What Slack delivery does with an item: post a nudge, rewrite its message, escalate it. */
+export const SLACK_OUTBOX_KINDS = ["deliver", "update", "escalate"] as const;
+/** Every kind of outbox item: Slack's, and "webhook" (one event to one webhook, sent by the webhook sender). */
+export const OUTBOX_KINDS = [...SLACK_OUTBOX_KINDS, "webhook"] as const;
+export type OutboxKind = (typeof SLACK_OUTBOX_KINDS)[number];
 
-export interface OutboxWrite {
-  kind: OutboxKind;
-  nudgeId: number;
-  /** "held" while the sweep that planned it still runs; "pending" is due at `dueAt`. */
-  status?: Extract<OutboxTable["status"], "pending" | "held">;
-  dueAt?: number;
-}
+export type OutboxWrite =
+  | {
+      kind: OutboxKind;
+      nudgeId: number;
+      /** "held" while the sweep that planned it still runs; "pending" is due at `dueAt`. */
+      status?: Extract<OutboxTable["status"], "pending" | "held">;
+      dueAt?: number;
+    }
+  | { kind: "webhook"; webhookId: number; webhookEventId: number; dueAt?: number };
 
-/** Rows per INSERT: under SQLite's and PostgreSQL's bound-parameter limits at 5 columns. */
+/** Rows per INSERT: under SQLite's and PostgreSQL's bound-parameter limits at 8 columns. */
 const BATCH = 1000;
 
 /**
@@ -24,8 +28,10 @@ export async function enqueueOutbox(trx: Db, items: readonly OutboxWrite[], now 
   for (let start = 0; start < items.length; start += BATCH) {
     const rows = items.slice(start, start + BATCH).map((item) => ({
       kind: item.kind,
-      nudge_id: item.nudgeId,
-      status: item.status ?? "pending",
+      nudge_id: item.kind === "webhook" ? null : item.nudgeId,
+      webhook_id: item.kind === "webhook" ? item.webhookId : null,
+      webhook_event_id: item.kind === "webhook" ? item.webhookEventId : null,
+      status: item.kind === "webhook" ? "pending" : (item.status ?? "pending"),
       attempts: 0,
       next_attempt_at: item.dueAt ?? now,
       created_at: now,

@@ -2,6 +2,7 @@ import { type Db, writeTransaction } from "../engine/transaction";
 import type { OutboxTable } from "../tables/outbox.table";
 import { type NudgeView, selectNudgeViews } from "./nudge-views";
 import type { OutboxKind } from "./outbox";
+import { emitNudgeEvents } from "./webhook-events";
 
 /** A pending outbox item with the nudge it is about. */
 export interface PendingDelivery extends NudgeView {
@@ -46,16 +47,17 @@ export async function markOutboxDone(
   await db.updateTable("outbox").set({ status, done_at: now, last_error: note }).where("id", "=", outboxId).execute();
 }
 
-/** A nudge printed by console delivery: delivered (once) and its outbox item done, together. */
+/** A nudge printed by console delivery: delivered (once, emitting nudge.delivered) and its outbox item done, together. */
 export async function markDeliveredOnConsole(db: Db, delivery: { nudgeId: number; outboxId: number; now: number }): Promise<void> {
   await writeTransaction(db, async (trx) => {
-    await trx
+    const printed = await trx
       .updateTable("nudges")
       .set({ delivered_at: delivery.now, slack_channel: "console" })
       .where("id", "=", delivery.nudgeId)
       .where("delivered_at", "is", null)
-      .execute();
+      .executeTakeFirst();
     await markOutboxDone(trx, delivery.outboxId, delivery.now);
+    if (Number(printed.numUpdatedRows) > 0) await emitNudgeEvents(trx, "nudge.delivered", [delivery.nudgeId], delivery.now);
   });
 }
 

@@ -4,6 +4,7 @@ import { LIVE_STATUSES } from "../tables/nudges.table";
 import type { CooldownUntil } from "../time";
 import { enqueueOutbox } from "./outbox";
 import type { RecordedTouch, TouchToRecord } from "./touches";
+import { emitNudgeEvents, emitTouchEvents } from "./webhook-events";
 
 interface Statements {
   insert: BetterSqlite3.Statement<unknown[]>;
@@ -18,7 +19,7 @@ const live = LIVE_STATUSES.map((status) => `'${status}'`).join(", ");
  * recordTouch on SQLite: the same statements as insertTouch and resolveNudgesByTouch,
  * prepared once per connection, in one BEGIN IMMEDIATE transaction taken while holding
  * kysely's connection lock (as writeTransaction does); the outbox write goes through
- * enqueueOutbox on that same connection. A `/touch` writes nothing else, and the bot
+ * enqueueOutbox (and the webhook events) on that same connection. A `/touch` writes nothing else, and the bot
  * logs many.
  */
 export async function recordTouchSqlite(
@@ -58,6 +59,7 @@ async function writeTouch(trx: Db, sqlite: BetterSqlite3.Database, touch: TouchT
     prepared.set(sqlite, statements);
   }
   const touchId = Number(statements.insert.run(touch.customerId, touch.kind, touch.occurredAt, now, touch.loggedBy, touch.note, touch.source).lastInsertRowid);
+  await emitTouchEvents(trx, [touchId], now);
   if (touch.occurredAt > now) return { touchId, resolved: [] };
   const closed = statements.resolve
     .all({ now, touchId, closedBy: touch.loggedBy ?? touch.source, customerId: touch.customerId, occurredAt: touch.occurredAt })
@@ -65,5 +67,11 @@ async function writeTouch(trx: Db, sqlite: BetterSqlite3.Database, touch: TouchT
   for (const n of closed) statements.cooldown.run(cooldownUntil(n.cooldown_days), n.id);
   const updates = closed.filter((n) => n.delivered_at !== null).map((n) => ({ kind: "update" as const, nudgeId: n.id }));
   if (updates.length > 0) await enqueueOutbox(trx, updates, now);
+  await emitNudgeEvents(
+    trx,
+    "nudge.resolved",
+    closed.map((n) => n.id),
+    now,
+  );
   return { touchId, resolved: closed.map((n) => ({ nudgeId: n.id, ruleId: n.rule_id, customerId: touch.customerId, touchId })) };
 }

@@ -7,6 +7,7 @@ import type { CooldownUntil } from "../time";
 import { setCooldowns } from "./nudge-actions";
 import { enqueueOutbox, type OutboxWrite } from "./outbox";
 import { recordTouchSqlite } from "./touches.sqlite";
+import { emitNudgeEvents, emitTouchEvents } from "./webhook-events";
 
 /** A nudge a touch closed, and the touch that did. */
 export interface ResolvedNudge {
@@ -33,7 +34,7 @@ export interface RecordedTouch {
 
 /**
  * Record a touch and, in the same transaction, resolve the customer's nudges it
- * answers (resolveNudgesByTouch). On SQLite the two statements are prepared once
+ * answers (resolveNudgesByTouch) and emit touch.created and nudge.resolved. On SQLite the two statements are prepared once
  * per connection (recordTouchSqlite): the bot's hot path.
  */
 export async function recordTouch(store: Store, touch: TouchToRecord, now: number, cooldownUntil: CooldownUntil): Promise<RecordedTouch> {
@@ -49,6 +50,7 @@ export async function recordTouch(store: Store, touch: TouchToRecord, now: numbe
       note: touch.note,
       source: touch.source,
     });
+    await emitTouchEvents(trx, [touchId], now);
     const resolved = await resolveNudgesByTouch(
       trx,
       { id: touchId, customerId: touch.customerId, occurredAt: touch.occurredAt, closedBy: touch.loggedBy ?? touch.source },
@@ -134,6 +136,12 @@ export async function resolveNudgesByTouch(
     closed.filter((n) => n.delivered_at !== null).map((n) => ({ kind: "update" as const, nudgeId: n.id })),
     now,
   );
+  await emitNudgeEvents(
+    trx,
+    "nudge.resolved",
+    closed.map((n) => n.id),
+    now,
+  );
   return closed.map((n) => ({ nudgeId: n.id, ruleId: n.rule_id, customerId: touch.customerId, touchId: touch.id }));
 }
 
@@ -213,6 +221,12 @@ async function closeByTouches(
     resolved.push({ nudgeId: candidate.nudgeId, ruleId: candidate.ruleId, customerId: candidate.customerId, touchId: candidate.touchId });
   }
   await enqueueOutbox(trx, updates, now);
+  await emitNudgeEvents(
+    trx,
+    "nudge.resolved",
+    resolved.map((r) => r.nudgeId),
+    now,
+  );
   return resolved;
 }
 

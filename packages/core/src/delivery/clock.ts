@@ -1,4 +1,4 @@
-/** Time as delivery sees it; tests pass a fake one so rate limits and backoff take no real seconds. */
+/** Time as delivery (Slack and webhooks) sees it; tests pass a fake one so rate limits and backoff take no real seconds. */
 export interface Clock {
   now(): number;
   sleep(ms: number): Promise<void>;
