@@ -55,3 +55,4 @@ export * from "./repos/customer-lookups";
 export * from "./repos/bulk-import-writer";
 export * from "./repos/seed-loader";
 export * from "./repos/api-tokens";
+export * from "./repos/evaluation-queue";

@@ -1,4 +1,5 @@
 import type { ApiIdempotencyTable, ApiTokensTable } from "./tables/api-tokens.table";
+import type { EvaluationQueueTable } from "./tables/evaluation-queue.table";
 import type { CustomersTable } from "./tables/customers.table";
 import type { LeasesTable } from "./tables/leases.table";
 import type { OwnersTable } from "./tables/owners.table";
@@ -27,4 +28,5 @@ export interface Database {
   slack_channels: SlackChannelsTable;
   api_tokens: ApiTokensTable;
   api_idempotency: ApiIdempotencyTable;
+  evaluation_queue: EvaluationQueueTable;
 }

@@ -9,6 +9,7 @@ import {
   type NewNpsResponse,
   type NewPurchase,
   openBulkTouchWriter,
+  queueEvaluationOfTouchesAfter,
   resolveNudgesByTouchesAfter,
   type Store,
   TOUCH_KINDS,
@@ -22,6 +23,7 @@ import { z } from "zod";
 import type { ImportKind } from "./kinds";
 import { CUSTOMER_COLUMNS, checkNps, checkTouch, customerUpsertOf, PurchaseKeys, RowProblem } from "./row-checks";
 import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
+import { queueing } from "./queue-written";
 
 /**
  * The CSV import's rows as JSON items (the HTTP API's ingest). An item's field takes
@@ -259,7 +261,7 @@ async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{
     }
     case "nps": {
       const rows = valid.map((v) => v.row as NewNpsResponse);
-      const inserted = await writeTransaction(store.db, (trx) => insertNpsResponses(trx, rows));
+      const inserted = await writeTransaction(store.db, async (trx) => queueing(trx, await insertNpsResponses(trx, rows), now));
       return firstOfEach(
         rows.map((r) => `${r.customer_id}:${r.responded_at}`),
         inserted.map((r) => `${r.customer_id}:${r.responded_at}`),
@@ -267,7 +269,7 @@ async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{
     }
     case "purchases": {
       const rows = valid.map((v) => v.row as NewPurchase);
-      const inserted = await writeTransaction(store.db, (trx) => insertPurchases(trx, rows));
+      const inserted = await writeTransaction(store.db, async (trx) => queueing(trx, await insertPurchases(trx, rows), now));
       return firstOfEach(
         rows.map((r) => r.dedupe_key),
         inserted.map((r) => r.dedupe_key),
@@ -294,7 +296,10 @@ async function writeTouches(store: Store, rows: ImportedTouch[], now: number): P
     await writer.close();
   }
   const written = await touchesWrittenBy(store.db, ledger);
-  const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now));
+  const resolved = await writeTransaction(store.db, async (trx) => {
+    await queueEvaluationOfTouchesAfter(trx, after, now);
+    return resolveNudgesByTouchesAfter(trx, after, now);
+  });
   return { written, resolved: resolved.length };
 }
 

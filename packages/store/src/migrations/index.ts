@@ -11,6 +11,7 @@ import * as nudgeVariant from "./2026-12-02T01-00_nudge-variant";
 import * as nudgeClaims from "./2026-12-02T02-00_nudge-claims";
 import * as importIdentityAndOwners from "./2026-12-02T12-00_import-identity-and-owners";
 import * as apiTokens from "./2026-12-02T13-00_api-tokens";
+import * as evaluationQueue from "./2026-12-03T02-00_evaluation-queue";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -28,6 +29,7 @@ export const migrationProvider: MigrationProvider = {
       "2026-12-02T02-00_nudge-claims": nudgeClaims,
       "2026-12-02T12-00_import-identity-and-owners": importIdentityAndOwners,
       "2026-12-02T13-00_api-tokens": apiTokens,
+      "2026-12-03T02-00_evaluation-queue": evaluationQueue,
     };
   },
 };

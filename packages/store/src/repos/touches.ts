@@ -4,6 +4,7 @@ import { driverOf, type Store } from "../open-store";
 import { LIVE_STATUSES } from "../tables/nudges.table";
 import type { NewTouchpoint } from "../tables/touchpoints.table";
 import { DAY_MS } from "../time";
+import { queueEvaluation } from "./evaluation-queue";
 import { enqueueOutbox, type OutboxWrite } from "./outbox";
 import { recordTouchSqlite } from "./touches.sqlite";
 
@@ -32,7 +33,7 @@ export interface RecordedTouch {
 
 /**
  * Record a touch and, in the same transaction, resolve the customer's nudges it
- * answers (resolveNudgesByTouch). On SQLite the two statements are prepared once
+ * answers (resolveNudgesByTouch) and queue the customer for real-time evaluation. On SQLite the two statements are prepared once
  * per connection (recordTouchSqlite): the bot's hot path.
  */
 export async function recordTouch(store: Store, touch: TouchToRecord, now: number): Promise<RecordedTouch> {
@@ -53,6 +54,7 @@ export async function recordTouch(store: Store, touch: TouchToRecord, now: numbe
       { id: touchId, customerId: touch.customerId, occurredAt: touch.occurredAt, closedBy: touch.loggedBy ?? touch.source },
       now,
     );
+    await queueEvaluation(trx, [touch.customerId], now);
     return { touchId, resolved };
   });
 }
