@@ -3,7 +3,7 @@ import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, interactionBody, postSigned, slashCommandBody, tempDir } from "@keepwarm/testkit";
-import { type BotApp, type Clock, createApp } from "../src/index";
+import { type BotApp, type Clock, createApp, systemClock } from "../src/index";
 
 export const SECRET = "test-signing-secret";
 export const TEAM = "T0TEST";
@@ -99,7 +99,14 @@ export async function sweep(store: Store, now = NOW) {
 }
 
 export async function startHarness(
-  options: { env?: Record<string, string>; customers?: CustomerSeed[]; teamId?: string; clockNow?: () => number } = {},
+  options: {
+    env?: Record<string, string>;
+    customers?: CustomerSeed[];
+    teamId?: string;
+    clockNow?: () => number;
+    /** Run the background loops (delivery, real-time evaluation) on the real clock, as a deployed bot does; off, tests drive delivery. */
+    loops?: boolean;
+  } = {},
 ): Promise<Harness> {
   const tmp = tempDir("keepwarm-bot-");
   const clock = new FakeClock();
@@ -120,7 +127,15 @@ export async function startHarness(
     ...options.env,
   });
   const silent = { info: () => {}, warn: () => {}, error: () => {} };
-  const bot = createApp({ store, env, clock: options.clockNow ?? (() => NOW), deliveryClock: clock, logger: silent, deliveryLoop: false, host: "127.0.0.1" });
+  const bot = createApp({
+    store,
+    env,
+    clock: options.clockNow ?? (() => NOW),
+    deliveryClock: options.loops ? systemClock : clock,
+    logger: silent,
+    deliveryLoop: options.loops ?? false,
+    host: "127.0.0.1",
+  });
   const port = await bot.start(0);
   const url = `http://127.0.0.1:${port}`;
   return {
