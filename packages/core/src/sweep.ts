@@ -262,6 +262,9 @@ async function sweepChunks(
     }
     if (last === Number.MAX_SAFE_INTEGER) return totals;
     after = last;
+    // On SQLite every await above is a microtask: without a turn of the event loop a bot
+    // in the same process (`keepwarm start`) would serve no request until the sweep ends.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
