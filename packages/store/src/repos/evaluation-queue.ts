@@ -40,7 +40,7 @@ export async function queueEvaluationOfTouchesAfter(trx: Db, afterTouchId: numbe
     .expression((eb) =>
       eb
         .selectFrom("touchpoints")
-        .select(["customer_id", sql<number>`1`.as("seq"), sql<number>`${now}`.as("queued_at")])
+        .select(["customer_id", sql<number>`1`.as("seq"), sql<number>`cast(${now} as bigint)`.as("queued_at")])
         .distinct()
         .where("id", ">", afterTouchId),
     )
