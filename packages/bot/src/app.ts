@@ -1,6 +1,6 @@
 import { createApiHandler } from "@keepwarm/api";
 import type { Env } from "@keepwarm/core";
-import { UserError } from "@keepwarm/core";
+import { type EvaluationLoop, startEvaluationLoop, UserError } from "@keepwarm/core";
 import { Calendar } from "@keepwarm/rules";
 import type { Store } from "@keepwarm/store";
 import { App, HTTPReceiver, type Logger, LogLevel, SocketModeReceiver } from "@slack/bolt";
@@ -32,6 +32,8 @@ export interface CreateAppOptions {
   /** Run the webhook sender in the background (default true), on the delivery clock. */
   webhookLoop?: boolean;
   deliveryIntervalMs?: number;
+  /** Drain the real-time evaluation queue in the background (default: as deliveryLoop). */
+  evaluationLoop?: boolean;
   /** Interface to listen on in HTTP mode (default all). */
   host?: string;
   /** How long each start-up check of a token may wait for Slack (default 10 s). */
@@ -176,6 +178,7 @@ export function createApp(options: CreateAppOptions): BotApp {
     env.KEEPWARM_READ_CHANNEL === undefined
       ? undefined
       : new ReadChannel(env.KEEPWARM_READ_CHANNEL, store, deliveryClient(token, env.SLACK_API_URL, 10_000), now, log);
+  let evaluation: EvaluationLoop | undefined;
   const deps: BotDeps = { store, env, calendar, now, logger: log, readChannel, kickDelivery: () => loop?.kick() };
 
   app.use(replayGuardMiddleware(new ReplayGuard(), (m) => log.warn(m)));
@@ -240,11 +243,16 @@ export function createApp(options: CreateAppOptions): BotApp {
       if (options.deliveryLoop !== false && !stopped)
         loop = startDeliveryLoop(delivery, { logger: log, ...(options.deliveryIntervalMs ? { intervalMs: options.deliveryIntervalMs } : {}) });
       if (options.webhookLoop !== false && !stopped) webhookLoop = startWebhookLoop(webhooks, { log: (m) => log.info(m) });
+      // Customers whose facts just changed (API, /touch, imports elsewhere): their nudges go out at once.
+      if ((options.evaluationLoop ?? options.deliveryLoop !== false) && !stopped)
+        evaluation = startEvaluationLoop(store, { calendar, log: (line) => log.info(line), onChange: () => loop?.kick() });
       return bound;
     },
     async stop() {
       stopped = true;
       link.stop();
+      await evaluation?.stop();
+      evaluation = undefined;
       await loop?.stop();
       loop = undefined;
       await webhookLoop?.stop();

@@ -3,7 +3,7 @@ import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, interactionBody, postSigned, slashCommandBody, tempDir } from "@keepwarm/testkit";
-import type { Clock } from "@keepwarm/core";
+import { type Clock, systemClock } from "@keepwarm/core";
 import { type BotApp, createApp } from "../src/index";
 
 export const SECRET = "test-signing-secret";
@@ -100,7 +100,14 @@ export async function sweep(store: Store, now = NOW) {
 }
 
 export async function startHarness(
-  options: { env?: Record<string, string>; customers?: CustomerSeed[]; teamId?: string; clockNow?: () => number } = {},
+  options: {
+    env?: Record<string, string>;
+    customers?: CustomerSeed[];
+    teamId?: string;
+    clockNow?: () => number;
+    /** Run the background loops (delivery, real-time evaluation) on the real clock, as a deployed bot does; off, tests drive delivery. */
+    loops?: boolean;
+  } = {},
 ): Promise<Harness> {
   const tmp = tempDir("keepwarm-bot-");
   const clock = new FakeClock();
@@ -125,9 +132,9 @@ export async function startHarness(
     store,
     env,
     clock: options.clockNow ?? (() => NOW),
-    deliveryClock: clock,
+    deliveryClock: options.loops ? systemClock : clock,
     logger: silent,
-    deliveryLoop: false,
+    deliveryLoop: options.loops ?? false,
     webhookLoop: false,
     host: "127.0.0.1",
   });

@@ -21,6 +21,7 @@ export * from "./preview";
 export * from "./rule-sets";
 export * from "./rule-versions";
 export * from "./sweep";
+export * from "./realtime";
 export * from "./touch-text";
 export * from "./touches";
 export * from "./delivery/budget";

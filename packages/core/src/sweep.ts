@@ -162,8 +162,8 @@ export function planNudges(
 /** Customers per chunk: bounds the memory of a sweep, whatever the number of customers. */
 export const SWEEP_CHUNK = 5_000;
 
-/** The rows a chunk's plan creates (facts JSON: only what the nudge keeps). */
-function plannedRows(plan: Plan, ruleSetVersion: number, runId: number): PlannedNudgeRow[] {
+/** The rows a plan creates (facts JSON: only what the nudge keeps); a real-time evaluation has no sweep run (null). */
+export function plannedRows(plan: Plan, ruleSetVersion: number, runId: number | null): PlannedNudgeRow[] {
   return plan.create.map((match) => {
     const nudge = match.rule.nudge;
     return {
@@ -262,6 +262,9 @@ async function sweepChunks(
     }
     if (last === Number.MAX_SAFE_INTEGER) return totals;
     after = last;
+    // On SQLite every await above is a microtask: without a turn of the event loop a bot
+    // in the same process (`keepwarm start`) would serve no request until the sweep ends.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

@@ -64,3 +64,4 @@ export * from "./tables/webhooks.table";
 export * from "./repos/webhooks";
 export * from "./repos/webhook-events";
 export * from "./repos/webhook-delivery";
+export * from "./repos/evaluation-queue";

@@ -1,4 +1,5 @@
 import type { ApiIdempotencyTable, ApiTokensTable } from "./tables/api-tokens.table";
+import type { EvaluationQueueTable } from "./tables/evaluation-queue.table";
 import type { CustomersTable } from "./tables/customers.table";
 import type { LeasesTable } from "./tables/leases.table";
 import type { OwnersTable } from "./tables/owners.table";
@@ -37,4 +38,5 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_events: WebhookEventsTable;
   webhook_attempts: WebhookAttemptsTable;
+  evaluation_queue: EvaluationQueueTable;
 }

@@ -1,5 +1,5 @@
 import { createApiHandler } from "@keepwarm/api";
-import { startWebhookLoop, WebhookSender } from "@keepwarm/core";
+import { startEvaluationLoop, startWebhookLoop, WebhookSender } from "@keepwarm/core";
 import { closeServer, createHttpServer, listen } from "@keepwarm/bot";
 import type { Run } from "../command";
 import { exitSoonAfterStop, untilSignal } from "./bot";
@@ -16,6 +16,8 @@ export const apiCommand: Run<typeof apiArgs> = async (values, ctx) => {
   });
   const server = createHttpServer({ store, now: () => Date.now(), api });
   const stopped = untilSignal(ctx, "api");
+  // Ingested events re-evaluate their customers here; the nudges wait in the outbox for the bot (or worker) to deliver.
+  const evaluation = startEvaluationLoop(store, { calendar: ctx.calendar, log: (line) => ctx.err(`[api] ${line}`) });
   try {
     const port = await listen(server, ctx.env.PORT, values.host);
     ctx.err(`[api] listening on port ${port}: /api/v1 (OpenAPI at /api/v1/openapi.json), GET /healthz; sending webhooks; Ctrl-C to stop`);
@@ -25,6 +27,7 @@ export const apiCommand: Run<typeof apiArgs> = async (values, ctx) => {
     await closeServer(server);
     return 0;
   } finally {
+    await evaluation.stop();
     exitSoonAfterStop();
   }
 };

@@ -1,5 +1,5 @@
 import { createApp } from "@keepwarm/bot";
-import { startWebhookLoop, WebhookSender } from "@keepwarm/core";
+import { startEvaluationLoop, startWebhookLoop, WebhookSender } from "@keepwarm/core";
 import { startWorker } from "@keepwarm/worker";
 import type { Run } from "../command";
 import { nextSweepText } from "../local-time";
@@ -38,12 +38,24 @@ export const startCommand: Run<typeof startArgs> = async (values, ctx) => {
         else await printNudges(store, ctx);
       },
     });
+    // With the bot, its own loop drains the real-time queue; without, nudges it plans print here.
+    const evaluation =
+      bot === undefined
+        ? startEvaluationLoop(store, {
+            calendar: ctx.calendar,
+            log: (line) => ctx.err(`[worker] ${line}`),
+            onChange: () => {
+              printNudges(store, ctx).catch((error: Error) => ctx.err(`[worker] ${error.message}`));
+            },
+          })
+        : undefined;
     ctx.err(`[worker] sweeping on "${ctx.env.KEEPWARM_SCHEDULE}" (${ctx.env.KEEPWARM_TZ}); ${nextSweepText(worker.nextRun(), ctx.calendar)}; Ctrl-C to stop`);
     try {
       if (values["run-now"]) await worker.tick();
       if (bot === undefined) await stopped;
       else await runUntilStopped(bot, stopped);
     } finally {
+      await evaluation?.stop();
       await worker.stop();
       await webhooks?.stop();
     }

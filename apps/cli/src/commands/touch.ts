@@ -1,4 +1,4 @@
-import { logTouch, parseTouchTokens, tokensFromArgs, UserError } from "@keepwarm/core";
+import { drainEvaluationQueue, evaluationClaimant, logTouch, parseTouchTokens, type RealtimeReport, tokensFromArgs, UserError } from "@keepwarm/core";
 import { TOUCH_KINDS } from "@keepwarm/store";
 import type { Run } from "../command";
 import type { touchArgs } from "./index";
@@ -37,6 +37,9 @@ export const touchCommand: Run<typeof touchArgs> = async (values, ctx) => {
     now,
     calendar: ctx.calendar,
   });
+  // One customer: evaluate it here rather than leave it to a running process. Claimed by
+  // a running process already (claimed 0), that process has it.
+  const evaluation = await drainEvaluationQueue(store, { calendar: ctx.calendar, claimant: evaluationClaimant(), customerIds: [parsed.customer.id] });
   if (values.json) {
     ctx.out(
       JSON.stringify({
@@ -46,6 +49,15 @@ export const touchCommand: Run<typeof touchArgs> = async (values, ctx) => {
         occurredAt: new Date(parsed.occurredAt).toISOString(),
         note: parsed.note,
         resolved: result.resolved.map((r) => ({ nudgeId: r.nudgeId, ruleId: r.ruleId })),
+        evaluation:
+          evaluation.claimed === 0
+            ? { status: "queued" }
+            : {
+                status: "evaluated",
+                created: evaluation.created.map((m) => ({ ruleId: m.rule.id, heldOut: m.heldOut })),
+                expired: evaluation.expired,
+                reopened: evaluation.reopened,
+              },
       }),
     );
     return 0;
@@ -53,5 +65,22 @@ export const touchCommand: Run<typeof touchArgs> = async (values, ctx) => {
   ctx.out(`logged ${parsed.kind} with ${parsed.customer.name} on ${ctx.calendar.isoDate(parsed.occurredAt)}${parsed.note ? `: ${parsed.note}` : ""}`);
   if (result.resolved.length > 0)
     ctx.out(`resolved ${result.resolved.length} nudge${result.resolved.length === 1 ? "" : "s"}: ${result.resolved.map((r) => r.ruleId).join(", ")}`);
+  ctx.out(evaluationLine(evaluation));
   return 0;
 };
+
+/** What re-evaluating the customer changed, as one line. */
+function evaluationLine(report: RealtimeReport): string {
+  if (report.claimed === 0) return "rules: queued for re-evaluation (a running keepwarm process has it)";
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const delivered = report.created.filter((m) => !m.heldOut);
+  const parts = [
+    ...(delivered.length > 0
+      ? [`${plural(delivered.length, "new nudge")} (${delivered.map((m) => m.rule.id).join(", ")}), delivered by the running bot or the next sweep`]
+      : []),
+    ...(delivered.length < report.created.length ? [`${report.created.length - delivered.length} held out (recorded, not sent)`] : []),
+    ...(report.reopened > 0 ? [`${report.reopened} reopened`] : []),
+    ...(report.expired > 0 ? [`${plural(report.expired, "nudge")} expired (conditions cleared)`] : []),
+  ];
+  return `rules: re-evaluated; ${parts.length === 0 ? "no change" : parts.join("; ")}`;
+}

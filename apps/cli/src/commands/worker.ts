@@ -1,4 +1,4 @@
-import { startWebhookLoop, WebhookSender } from "@keepwarm/core";
+import { startEvaluationLoop, startWebhookLoop, WebhookSender } from "@keepwarm/core";
 import { startWorker } from "@keepwarm/worker";
 import type { Run } from "../command";
 import { nextSweepText } from "../local-time";
@@ -7,17 +7,21 @@ import type { workerArgs } from "./index";
 
 export const workerCommand: Run<typeof workerArgs> = async (values, ctx) => {
   const store = await ctx.store();
-  const worker = startWorker({
-    store,
-    env: ctx.env,
+  const deliver = async () => {
+    if (ctx.env.SLACK_BOT_TOKEN !== undefined) {
+      const pass = await (await import("@keepwarm/bot")).deliverOnceToSlack(store, ctx.env, (m) => ctx.err(`[worker] slack: ${m}`));
+      if (!pass.busy) ctx.err(`[worker] slack: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.failed} failed`);
+    } else {
+      await printNudges(store, ctx);
+    }
+  };
+  const worker = startWorker({ store, env: ctx.env, log: (line) => ctx.err(`[worker] ${line}`), afterSweep: deliver });
+  // Between sweeps, customers whose facts just changed are re-evaluated and their nudges delivered at once.
+  const evaluation = startEvaluationLoop(store, {
+    calendar: ctx.calendar,
     log: (line) => ctx.err(`[worker] ${line}`),
-    afterSweep: async () => {
-      if (ctx.env.SLACK_BOT_TOKEN !== undefined) {
-        const pass = await (await import("@keepwarm/bot")).deliverOnceToSlack(store, ctx.env, (m) => ctx.err(`[worker] slack: ${m}`));
-        if (!pass.busy) ctx.err(`[worker] slack: ${pass.delivered} delivered, ${pass.updated} updated, ${pass.failed} failed`);
-      } else {
-        await printNudges(store, ctx);
-      }
+    onChange: () => {
+      deliver().catch((error: Error) => ctx.err(`[worker] delivery failed: ${error.message}`));
     },
   });
   // Handlers go in before the first sweep: a signal during --run-now must wait for it, not kill it.
@@ -35,6 +39,7 @@ export const workerCommand: Run<typeof workerArgs> = async (values, ctx) => {
   const webhooks = startWebhookLoop(new WebhookSender({ store, log }), { log });
   if (values["run-now"]) await worker.tick();
   await stopped;
+  await evaluation.stop();
   await worker.stop();
   await webhooks.stop();
   return 0;

@@ -15,6 +15,7 @@ import {
   type NewNpsResponse,
   type NewPurchase,
   openBulkTouchWriter,
+  queueEvaluationOfTouchesAfter,
   ownerDirectory,
   resolveNudgesByTouchesAfter,
   type Store,
@@ -29,6 +30,7 @@ import { type ColumnPlan, planColumns } from "./columns";
 import { type CsvDialect, describeDialect, MalformedCsvError, readCsv } from "./csv-reader";
 import { type DateFormat, readDate } from "./date-format";
 import { COLUMNS, DATE_COLUMNS, type ImportKind } from "./kinds";
+import { queueing } from "./queue-written";
 import type { ColumnMapping } from "./mapping";
 import { OwnerResolver } from "./owners";
 import { CUSTOMER_COLUMNS, checkNps, checkTouch, csvAttributes, customerUpsertOf, PurchaseKeys, RowProblem } from "./row-checks";
@@ -338,7 +340,10 @@ async function writeRows(
       touches = undefined;
       await writer.close();
       if (!dryRun) {
-        const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now, cooldownUntil(now, options.calendar ?? UTC)));
+        const resolved = await writeTransaction(store.db, async (trx) => {
+          await queueEvaluationOfTouchesAfter(trx, after, now);
+          return resolveNudgesByTouchesAfter(trx, after, now, cooldownUntil(now, options.calendar ?? UTC));
+        });
         report.resolvedNudges = resolved.length;
       }
     } else if (kind === "customers") {
@@ -354,8 +359,12 @@ async function writeRows(
     } else {
       const table = kind === "nps" ? "nps_responses" : "purchases";
       await checked.inBatches(batchRows, async (rows) => {
-        const inserted = await transaction<Array<{ id: number }>>((trx) =>
-          kind === "nps" ? insertNpsResponses(trx, rows as NewNpsResponse[]) : insertPurchases(trx, rows as NewPurchase[]),
+        const inserted = await transaction<Array<{ id: number }>>(async (trx) =>
+          queueing<{ id: number; customer_id: number }>(
+            trx,
+            kind === "nps" ? await insertNpsResponses(trx, rows as NewNpsResponse[]) : await insertPurchases(trx, rows as NewPurchase[]),
+            now,
+          ),
         );
         const ids = inserted.map((row) => row.id);
         if (!dryRun) ledger.addIds(table, ids);

@@ -9,6 +9,7 @@ import {
   type NewNpsResponse,
   type NewPurchase,
   openBulkTouchWriter,
+  queueEvaluationOfTouchesAfter,
   resolveNudgesByTouchesAfter,
   type Store,
   TOUCH_KINDS,
@@ -23,6 +24,7 @@ import { cooldownUntil } from "../dates";
 import type { ImportKind } from "./kinds";
 import { CUSTOMER_COLUMNS, checkNps, checkTouch, customerUpsertOf, PurchaseKeys, RowProblem } from "./row-checks";
 import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
+import { queueing } from "./queue-written";
 
 /**
  * The CSV import's rows as JSON items (the HTTP API's ingest). An item's field takes
@@ -267,7 +269,7 @@ async function writeItems(
     }
     case "nps": {
       const rows = valid.map((v) => v.row as NewNpsResponse);
-      const inserted = await writeTransaction(store.db, (trx) => insertNpsResponses(trx, rows));
+      const inserted = await writeTransaction(store.db, async (trx) => queueing(trx, await insertNpsResponses(trx, rows), now));
       return firstOfEach(
         rows.map((r) => `${r.customer_id}:${r.responded_at}`),
         inserted.map((r) => `${r.customer_id}:${r.responded_at}`),
@@ -275,7 +277,7 @@ async function writeItems(
     }
     case "purchases": {
       const rows = valid.map((v) => v.row as NewPurchase);
-      const inserted = await writeTransaction(store.db, (trx) => insertPurchases(trx, rows));
+      const inserted = await writeTransaction(store.db, async (trx) => queueing(trx, await insertPurchases(trx, rows), now));
       return firstOfEach(
         rows.map((r) => r.dedupe_key),
         inserted.map((r) => r.dedupe_key),
@@ -302,7 +304,10 @@ async function writeTouches(store: Store, rows: ImportedTouch[], now: number, ca
     await writer.close();
   }
   const written = await touchesWrittenBy(store.db, ledger);
-  const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now, cooldownUntil(now, calendar)));
+  const resolved = await writeTransaction(store.db, async (trx) => {
+    await queueEvaluationOfTouchesAfter(trx, after, now);
+    return resolveNudgesByTouchesAfter(trx, after, now, cooldownUntil(now, calendar));
+  });
   return { written, resolved: resolved.length };
 }
 

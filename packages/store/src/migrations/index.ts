@@ -12,6 +12,7 @@ import * as nudgeClaims from "./2026-12-02T02-00_nudge-claims";
 import * as importIdentityAndOwners from "./2026-12-02T12-00_import-identity-and-owners";
 import * as apiTokens from "./2026-12-02T13-00_api-tokens";
 import * as webhooks from "./2026-12-03T01-00_webhooks";
+import * as evaluationQueue from "./2026-12-03T02-00_evaluation-queue";
 import * as repPreferences from "./2026-12-03T03-00_rep-preferences";
 import * as nudgeEarlierMessages from "./2026-12-03T05-00_nudge-earlier-messages";
 import * as slackPace from "./2026-12-03T05-00_slack-pace";
@@ -33,6 +34,7 @@ export const migrationProvider: MigrationProvider = {
       "2026-12-02T12-00_import-identity-and-owners": importIdentityAndOwners,
       "2026-12-02T13-00_api-tokens": apiTokens,
       "2026-12-03T01-00_webhooks": webhooks,
+      "2026-12-03T02-00_evaluation-queue": evaluationQueue,
       "2026-12-03T03-00_rep-preferences": repPreferences,
       "2026-12-03T05-00_nudge-earlier-messages": nudgeEarlierMessages,
       "2026-12-03T05-00_slack-pace": slackPace,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { driverOf, type Store, StoreError } from "../open-store";
-import { CUSTOMER_SELECT, type FactChunk, type FactRowChunks, HISTORY_TABLES, type ScanColumn, toFactScanRow } from "./fact-scan.shared";
+import { CUSTOMER_SELECT, type FactChunk, type FactRowChunks, type FactScanRow, HISTORY_TABLES, type ScanColumn, toFactScanRow } from "./fact-scan.shared";
 
 /**
  * A slice's fact inputs in one set-based statement: the customers with ids in
@@ -11,8 +11,13 @@ import { CUSTOMER_SELECT, type FactChunk, type FactRowChunks, HISTORY_TABLES, ty
  * latest value comes from an ordered aggregate, ties broken as on SQLite. A table no
  * column reads is not joined at all.
  */
-export function factScanPostgres(columns: readonly ScanColumn[]): { sql: string; values: unknown[] } {
-  const values: unknown[] = [null, null, null];
+export function factScanPostgres(columns: readonly ScanColumn[], by: "range" | "ids" = "range"): { sql: string; values: unknown[] } {
+  // A slice of the whole scan ($1, $2], or the customers of the array $1; asOf follows.
+  const scope =
+    by === "range"
+      ? { values: [null, null, null], asOf: "$3", customers: "id > $1 AND id <= $2", history: "customer_id > $1 AND customer_id <= $2" }
+      : { values: [null, null], asOf: "$2", customers: "id = ANY($1::bigint[])", history: "customer_id = ANY($1::bigint[])" };
+  const values: unknown[] = [...scope.values];
   const param = (value: unknown, cast = "") => {
     values.push(value);
     return `$${values.length}${cast}`;
@@ -52,14 +57,14 @@ export function factScanPostgres(columns: readonly ScanColumn[]): { sql: string;
     return `LEFT JOIN (
   SELECT customer_id, ${aggregates.join(", ")}
   FROM ${table}
-  WHERE customer_id > $1 AND customer_id <= $2 AND ${time} <= $3
+  WHERE ${scope.history} AND ${time} <= ${scope.asOf}
   GROUP BY customer_id
 ) ${of} ON ${of}.customer_id = c.id`;
   });
   const sql = `WITH c AS (
   SELECT ${CUSTOMER_SELECT.join(", ")}
   FROM customers
-  WHERE id > $1 AND id <= $2 AND (churned_at IS NULL OR churned_at > $3) AND least(created_at, coalesce(since_at, created_at)) <= $3
+  WHERE ${scope.customers} AND (churned_at IS NULL OR churned_at > ${scope.asOf}) AND least(created_at, coalesce(since_at, created_at)) <= ${scope.asOf}
 )
 SELECT ${select.join(", ")}
 FROM c
@@ -134,4 +139,15 @@ export function factRowChunksPostgres(store: Store, asOf: number, columns: reado
     ahead = undefined;
     return fetchNextAhead(hit ?? fetchChunk(after, limit), limit);
   };
+}
+
+/** The scan's rows of the given customers only (real-time evaluation): the same statement, scoped by id. */
+export async function factRowsOfPostgres(store: Store, asOf: number, columns: readonly ScanColumn[], customerIds: readonly number[]): Promise<FactScanRow[]> {
+  const driver = driverOf(store);
+  if (driver.engine !== "postgres") throw new StoreError("not a PostgreSQL store");
+  const { sql, values } = factScanPostgres(columns, "ids");
+  values[0] = customerIds;
+  values[1] = asOf;
+  const result = await driver.pool.query<unknown[]>({ text: sql, values, rowMode: "array" });
+  return result.rows.map(toFactScanRow);
 }

@@ -38,14 +38,15 @@ function columnSql(column: ScanColumn, i: number, params: Record<string, number 
  * A customer exists from `since` (imports are often later than the relationship
  * began) or from when it was added, until it churns.
  */
-export function factScanSqlite(columns: readonly ScanColumn[]): { sql: string; params: Record<string, number | string> } {
+export function factScanSqlite(columns: readonly ScanColumn[], by: "range" | "ids" = "range"): { sql: string; params: Record<string, number | string> } {
   const params: Record<string, number | string> = {};
   const select = [...CUSTOMER_SELECT.map((name) => `c.${name}`), ...columns.map((column, i) => columnSql(column, i, params))];
+  // A chunk of the whole scan (keyset by id), or the customers named by a JSON array (@ids).
+  const scope = by === "range" ? "c.id > @after\nORDER BY c.id LIMIT @limit" : "c.id IN (SELECT value FROM json_each(@ids))\nORDER BY c.id";
   const sql = `SELECT ${select.join(",\n  ")}
 FROM customers c
 WHERE (c.churned_at IS NULL OR c.churned_at > @asOf) AND min(c.created_at, coalesce(c.since_at, c.created_at)) <= @asOf
-  AND c.id > @after
-ORDER BY c.id LIMIT @limit`;
+  AND ${scope}`;
   return { sql, params };
 }
 
@@ -59,4 +60,13 @@ export function factRowChunksSqlite(store: Store, asOf: number, columns: readonl
     const rows = (statement.all({ ...params, asOf, after, limit }) as unknown[][]).map(toFactScanRow);
     return { rows, next: rows.length < limit ? undefined : (rows[rows.length - 1] as FactScanRow).id };
   };
+}
+
+/** The scan's rows of the given customers only (real-time evaluation): the same statement, scoped by id. */
+export function factRowsOfSqlite(store: Store, asOf: number, columns: readonly ScanColumn[], customerIds: readonly number[]): FactScanRow[] {
+  const driver = driverOf(store);
+  if (driver.engine !== "sqlite") throw new StoreError("not a SQLite store");
+  const { sql, params } = factScanSqlite(columns, "ids");
+  const statement = driver.sqlite.prepare(sql).raw();
+  return (statement.all({ ...params, asOf, ids: JSON.stringify(customerIds) }) as unknown[][]).map(toFactScanRow);
 }

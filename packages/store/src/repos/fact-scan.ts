@@ -1,7 +1,7 @@
 import type { Store } from "../open-store";
-import { factRowChunksPostgres } from "./fact-scan.postgres";
+import { factRowChunksPostgres, factRowsOfPostgres } from "./fact-scan.postgres";
 import { checkScanColumns, FACT_SCAN_CHUNK, type FactRowChunks, type FactScanRow, type ScanColumn } from "./fact-scan.shared";
-import { factRowChunksSqlite } from "./fact-scan.sqlite";
+import { factRowChunksSqlite, factRowsOfSqlite } from "./fact-scan.sqlite";
 
 export * from "./fact-scan.shared";
 
@@ -19,4 +19,11 @@ export async function* scanFactRows(store: Store, asOf: number, columns: readonl
     if (chunk.rows.length > 0) yield chunk.rows;
     after = chunk.next;
   }
+}
+
+/** The fact rows of the given customers at `asOf` (those that exist then), in id order: the scan's SQL, scoped to them. */
+export async function factRowsOf(store: Store, asOf: number, columns: readonly ScanColumn[], customerIds: readonly number[]): Promise<FactScanRow[]> {
+  checkScanColumns(columns, asOf);
+  if (customerIds.length === 0) return [];
+  return store.engine === "postgres" ? factRowsOfPostgres(store, asOf, columns, customerIds) : factRowsOfSqlite(store, asOf, columns, customerIds);
 }

@@ -1,7 +1,8 @@
 import type BetterSqlite3 from "better-sqlite3";
-import { sql } from "kysely";
+import { type SelectQueryBuilder, sql } from "kysely";
 import type { Db } from "../engine/transaction";
 import { driverOf, type Store } from "../open-store";
+import type { Database } from "../schema";
 import { LIVE_STATUSES } from "../tables/nudges.table";
 import { enqueueOutbox, type OutboxWrite } from "./outbox";
 import { emitNudgeEvents } from "./webhook-events";
@@ -17,13 +18,20 @@ export interface LiveNudgeRow {
   delivered: number;
 }
 
-/** The live nudges of the customers with ids in (after, last]. Reads the narrow nudges_live_plan index. */
-export async function liveNudgesInRange(db: Db, after: number, last: number): Promise<LiveNudgeRow[]> {
-  const rows = await db
-    .selectFrom("nudges")
+/** Which customers a plan read covers: the ids in (after, last] (a sweep's chunk), or a list (real-time evaluation). */
+export type PlanScope = { after: number; last: number } | { customerIds: readonly number[] };
+
+type NudgeRead = SelectQueryBuilder<Database, "nudges", object>;
+
+function scoped(query: NudgeRead, scope: PlanScope): NudgeRead {
+  if ("customerIds" in scope) return query.where("customer_id", "in", scope.customerIds.length === 0 ? [-1] : [...scope.customerIds]);
+  return query.where("customer_id", ">", scope.after).where("customer_id", "<=", scope.last);
+}
+
+/** The live nudges of the customers of `scope`. Reads the narrow nudges_live_plan index. */
+export async function liveNudgesOf(db: Db, scope: PlanScope): Promise<LiveNudgeRow[]> {
+  const rows = await scoped(db.selectFrom("nudges"), scope)
     .select(["id", "rule_id as ruleId", "customer_id as customerId", "status", "snoozed_until as snoozedUntil", "delivered_at as deliveredAt"])
-    .where("customer_id", ">", after)
-    .where("customer_id", "<=", last)
     .where("status", "in", LIVE_STATUSES)
     .execute();
   return rows.map((row) => ({
@@ -36,19 +44,26 @@ export async function liveNudgesInRange(db: Db, after: number, last: number): Pr
   }));
 }
 
-/** The (rule, customer) pairs of customers in (after, last] still inside a cooldown at `now`. */
-export async function coolingPairsInRange(db: Db, after: number, last: number, now: number): Promise<Array<{ ruleId: string; customerId: number }>> {
-  return db
-    .selectFrom("nudges")
+/** The live nudges of the customers with ids in (after, last]. */
+export async function liveNudgesInRange(db: Db, after: number, last: number): Promise<LiveNudgeRow[]> {
+  return liveNudgesOf(db, { after, last });
+}
+
+/** The (rule, customer) pairs of the customers of `scope` still inside a cooldown at `now`. */
+export async function coolingPairsOf(db: Db, scope: PlanScope, now: number): Promise<Array<{ ruleId: string; customerId: number }>> {
+  return scoped(db.selectFrom("nudges"), scope)
     .select(["rule_id as ruleId", "customer_id as customerId"])
     .distinct()
-    .where("customer_id", ">", after)
-    .where("customer_id", "<=", last)
     .where("cooldown_until", ">", now)
     .execute();
 }
 
-/** A nudge a sweep creates; it starts open. */
+/** The (rule, customer) pairs of customers in (after, last] still inside a cooldown at `now`. */
+export async function coolingPairsInRange(db: Db, after: number, last: number, now: number): Promise<Array<{ ruleId: string; customerId: number }>> {
+  return coolingPairsOf(db, { after, last }, now);
+}
+
+/** A nudge a sweep (or a real-time evaluation, without a sweep run) creates; it starts open. */
 export interface PlannedNudgeRow {
   ruleId: string;
   ruleSetVersion: number;
@@ -63,7 +78,7 @@ export interface PlannedNudgeRow {
   resolveOnTouch: boolean;
   cooldownDays: number;
   destination: string;
-  sweepRunId: number;
+  sweepRunId: number | null;
   lastTouchAt: number | null;
   /** "a" or "b" when the rule runs an A/B test of its message; else null. */
   variant: "a" | "b" | null;
@@ -165,21 +180,29 @@ async function insertNudgesPostgres(trx: Db, rows: readonly PlannedNudgeRow[], n
  * `store`), with the deliveries it causes. Creates skip a (rule, customer) that already
  * has a live nudge (the partial unique index: a concurrent writer may have won it);
  * reopen and expire touch only nudges still in the state the plan saw. Deliveries of
- * created and reopened nudges are enqueued `held` (released when the sweep ends);
- * held-out nudges are never delivered; an expired nudge its rep saw gets an `update`.
+ * created and reopened nudges are enqueued `held` (released when the sweep ends), or
+ * `pending` for a real-time evaluation, which nothing holds back; held-out nudges are
+ * never delivered; an expired nudge its rep saw gets an `update`.
  * The webhook events (nudge.created, nudge.expired) are emitted here, the one write of
  * planned nudges, in the same transaction. Held-out nudges emit nothing: a receiver
  * acting on them would spoil the experiment.
  * Returns the (rule, customer) pairs actually created.
  */
-export async function applyNudgePlan(store: Store, trx: Db, plan: NudgePlanWrite, now: number): Promise<Array<{ ruleId: string; customerId: number }>> {
+export async function applyNudgePlan(
+  store: Store,
+  trx: Db,
+  plan: NudgePlanWrite,
+  now: number,
+  options: { deliveries?: "held" | "pending" } = {},
+): Promise<Array<{ ruleId: string; customerId: number }>> {
+  const deliveries = options.deliveries ?? "held";
   const outbox: OutboxWrite[] = [];
   const created = store.engine === "sqlite" ? insertNudgesSqlite(store, plan.create, now) : await insertNudgesPostgres(trx, plan.create, now);
   const heldOut = new Set(plan.create.filter((row) => row.heldOut).map((row) => `${row.ruleId}\u0000${row.customerId}`));
   // Held-out nudges are recorded for the experiment and never delivered.
   const shown: number[] = [];
   for (const row of created) if (!heldOut.has(`${row.ruleId}\u0000${row.customerId}`)) shown.push(row.id);
-  for (const id of shown) outbox.push({ kind: "deliver", nudgeId: id, status: "held" });
+  for (const id of shown) outbox.push({ kind: "deliver", nudgeId: id, status: deliveries });
   const expiredIds: number[] = [];
   for (const ids of batches(plan.reopen)) {
     const reopened = await trx
@@ -189,7 +212,7 @@ export async function applyNudgePlan(store: Store, trx: Db, plan: NudgePlanWrite
       .where("status", "=", "snoozed")
       .returning("id")
       .execute();
-    for (const row of reopened) outbox.push({ kind: "deliver", nudgeId: Number(row.id), status: "held" });
+    for (const row of reopened) outbox.push({ kind: "deliver", nudgeId: Number(row.id), status: deliveries });
   }
   const byReason = new Map<string, number[]>();
   for (const { id, reason } of plan.expire) byReason.set(reason, [...(byReason.get(reason) ?? []), id]);
@@ -200,6 +223,9 @@ export async function applyNudgePlan(store: Store, trx: Db, plan: NudgePlanWrite
         .set({ status: "expired", closed_at: now, close_reason: reason, updated_at: now })
         .where("id", "in", ids)
         .where("status", "in", LIVE_STATUSES)
+        // A nudge created after the plan's facts were read (a real-time evaluation
+        // during a sweep) rests on newer facts: older ones do not expire it.
+        .where("created_at", "<=", now)
         .returning(["id", "delivered_at as deliveredAt"])
         .execute();
       for (const row of expired) {

@@ -2,6 +2,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import type { Db } from "../engine/transaction";
 import { LIVE_STATUSES } from "../tables/nudges.table";
 import type { CooldownUntil } from "../time";
+import { queueEvaluation } from "./evaluation-queue";
 import { enqueueOutbox } from "./outbox";
 import type { RecordedTouch, TouchToRecord } from "./touches";
 import { emitNudgeEvents, emitTouchEvents } from "./webhook-events";
@@ -60,6 +61,7 @@ async function writeTouch(trx: Db, sqlite: BetterSqlite3.Database, touch: TouchT
   }
   const touchId = Number(statements.insert.run(touch.customerId, touch.kind, touch.occurredAt, now, touch.loggedBy, touch.note, touch.source).lastInsertRowid);
   await emitTouchEvents(trx, [touchId], now);
+  await queueEvaluation(trx, [touch.customerId], now);
   if (touch.occurredAt > now) return { touchId, resolved: [] };
   const closed = statements.resolve
     .all({ now, touchId, closedBy: touch.loggedBy ?? touch.source, customerId: touch.customerId, occurredAt: touch.occurredAt })

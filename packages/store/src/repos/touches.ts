@@ -4,6 +4,7 @@ import { driverOf, type Store } from "../open-store";
 import { LIVE_STATUSES } from "../tables/nudges.table";
 import type { NewTouchpoint } from "../tables/touchpoints.table";
 import type { CooldownUntil } from "../time";
+import { queueEvaluation } from "./evaluation-queue";
 import { setCooldowns } from "./nudge-actions";
 import { enqueueOutbox, type OutboxWrite } from "./outbox";
 import { recordTouchSqlite } from "./touches.sqlite";
@@ -34,7 +35,7 @@ export interface RecordedTouch {
 
 /**
  * Record a touch and, in the same transaction, resolve the customer's nudges it
- * answers (resolveNudgesByTouch) and emit touch.created and nudge.resolved. On SQLite the two statements are prepared once
+ * answers (resolveNudgesByTouch), emit touch.created and nudge.resolved, and queue the customer for real-time evaluation. On SQLite the two statements are prepared once
  * per connection (recordTouchSqlite): the bot's hot path.
  */
 export async function recordTouch(store: Store, touch: TouchToRecord, now: number, cooldownUntil: CooldownUntil): Promise<RecordedTouch> {
@@ -57,6 +58,7 @@ export async function recordTouch(store: Store, touch: TouchToRecord, now: numbe
       now,
       cooldownUntil,
     );
+    await queueEvaluation(trx, [touch.customerId], now);
     return { touchId, resolved };
   });
 }

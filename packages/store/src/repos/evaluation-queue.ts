@@ -1,0 +1,127 @@
+import { sql } from "kysely";
+import { isPostgres } from "../engine/dialect";
+import { type Db, writeTransaction } from "../engine/transaction";
+
+/** A customer a drainer took from the queue, and the queue write it saw. */
+export interface ClaimedEvaluation {
+  customerId: number;
+  seq: number;
+  queuedAt: number;
+}
+
+/** Rows per statement: well under both engines' bound-parameter limits. */
+const BATCH = 1000;
+
+/**
+ * Queue customers for re-evaluation. Call it in the transaction of the write that
+ * changed their facts, so the change and the promise to look at it commit together.
+ * A customer already queued keeps its place (its queued_at) and gets a new `seq`: a
+ * drainer evaluating it from older facts leaves it queued (finishEvaluations).
+ */
+export async function queueEvaluation(trx: Db, customerIds: Iterable<number>, now: number): Promise<void> {
+  const ids = [...new Set(customerIds)];
+  for (let start = 0; start < ids.length; start += BATCH) {
+    await trx
+      .insertInto("evaluation_queue")
+      .values(ids.slice(start, start + BATCH).map((customerId) => ({ customer_id: customerId, seq: 1, queued_at: now })))
+      .onConflict((oc) => oc.column("customer_id").doUpdateSet({ seq: sql`evaluation_queue.seq + 1` }))
+      .execute();
+  }
+}
+
+/**
+ * Queue the customers of every touch written after `afterTouchId` (a bulk touches
+ * write): one set-based statement, however many touches.
+ */
+export async function queueEvaluationOfTouchesAfter(trx: Db, afterTouchId: number, now: number): Promise<void> {
+  await trx
+    .insertInto("evaluation_queue")
+    .columns(["customer_id", "seq", "queued_at"])
+    .expression((eb) =>
+      eb
+        .selectFrom("touchpoints")
+        .select(["customer_id", sql<number>`1`.as("seq"), sql<number>`cast(${now} as bigint)`.as("queued_at")])
+        .distinct()
+        .where("id", ">", afterTouchId),
+    )
+    .onConflict((oc) => oc.column("customer_id").doUpdateSet({ seq: sql`evaluation_queue.seq + 1` }))
+    .execute();
+}
+
+/**
+ * Take up to `limit` queued customers, oldest first, for `ttlMs`: each goes to one
+ * drainer at a time. On PostgreSQL the rows are picked `FOR UPDATE SKIP LOCKED`, so
+ * concurrent drainers never wait on each other; on SQLite the write transaction (one
+ * writer at a time) gives the same. `customerIds` restricts the claim to those
+ * customers (a one-shot CLI evaluating what it just wrote). A killed drainer's claim
+ * runs out and the customer is taken again.
+ */
+export async function claimEvaluations(
+  db: Db,
+  request: { claimant: string; now: number; limit: number; ttlMs: number; customerIds?: readonly number[] },
+): Promise<ClaimedEvaluation[]> {
+  const { claimant, now, limit } = request;
+  if (request.customerIds !== undefined && request.customerIds.length === 0) return [];
+  // Most polls find nothing: a read first keeps them out of the write lock (SQLite's is database-wide).
+  const waiting = await db
+    .selectFrom("evaluation_queue")
+    .select("customer_id")
+    .where((eb) => eb.or([eb("claimed_until", "is", null), eb("claimed_until", "<=", now)]))
+    .$if(request.customerIds !== undefined, (qb) => qb.where("customer_id", "in", request.customerIds ?? []))
+    .limit(1)
+    .executeTakeFirst();
+  if (waiting === undefined) return [];
+  const postgres = isPostgres(db);
+  return writeTransaction(db, async (trx) => {
+    const rows = await trx
+      .selectFrom("evaluation_queue")
+      .select(["customer_id as customerId", "seq", "queued_at as queuedAt"])
+      .where((eb) => eb.or([eb("claimed_until", "is", null), eb("claimed_until", "<=", now)]))
+      .$if(request.customerIds !== undefined, (qb) => qb.where("customer_id", "in", request.customerIds ?? []))
+      .orderBy("queued_at")
+      .orderBy("customer_id")
+      .limit(limit)
+      .$if(postgres, (qb) => qb.forUpdate().skipLocked())
+      .execute();
+    if (rows.length === 0) return [];
+    await trx
+      .updateTable("evaluation_queue")
+      .set({ claimed_by: claimant, claimed_until: now + request.ttlMs })
+      .where(
+        "customer_id",
+        "in",
+        rows.map((row) => row.customerId),
+      )
+      .execute();
+    return rows.map((row) => ({ customerId: Number(row.customerId), seq: Number(row.seq), queuedAt: Number(row.queuedAt) }));
+  });
+}
+
+/**
+ * A drainer is done with its claimed customers: in the transaction that applied their
+ * plan, delete each row no write touched since the claim; a customer queued again
+ * meanwhile (its facts changed after they were read) is released for another pass.
+ */
+export async function finishEvaluations(trx: Db, claimant: string, claimed: readonly ClaimedEvaluation[]): Promise<void> {
+  for (const row of claimed) {
+    await trx.deleteFrom("evaluation_queue").where("customer_id", "=", row.customerId).where("seq", "=", row.seq).where("claimed_by", "=", claimant).execute();
+  }
+  const ids = claimed.map((row) => row.customerId);
+  for (let start = 0; start < ids.length; start += BATCH) {
+    await trx
+      .updateTable("evaluation_queue")
+      .set({ claimed_by: null, claimed_until: null })
+      .where("customer_id", "in", ids.slice(start, start + BATCH))
+      .where("claimed_by", "=", claimant)
+      .execute();
+  }
+}
+
+/** Customers waiting for re-evaluation, and the oldest wait's start (doctor, tests, the CLI). */
+export async function evaluationQueueDepth(db: Db): Promise<{ queued: number; oldestAt: number | null }> {
+  const row = await db
+    .selectFrom("evaluation_queue")
+    .select((eb) => [eb.fn.countAll<number>().as("queued"), eb.fn.min("queued_at").as("oldestAt")])
+    .executeTakeFirst();
+  return { queued: Number(row?.queued ?? 0), oldestAt: row?.oldestAt === null || row?.oldestAt === undefined ? null : Number(row.oldestAt) };
+}
