@@ -9,8 +9,6 @@ import {
   type Db,
   type ImportedTouch,
   ImportLedger,
-  insertNpsResponses,
-  insertPurchases,
   maxTouchId,
   type NewNpsResponse,
   type NewPurchase,
@@ -35,6 +33,7 @@ import { CUSTOMER_COLUMNS, checkNps, checkTouch, csvAttributes, customerUpsertOf
 import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
 import { CheckedRows, type CheckedRowsOptions, type RowCodec, Spool } from "./spool";
 import { fastTouch, type TouchValues } from "./touch-fast-path";
+import { type CheckedInserts, writeCheckedInserts } from "./write-checked";
 
 export interface RowError {
   file: string;
@@ -353,13 +352,10 @@ async function writeRows(
     } else {
       const table = kind === "nps" ? "nps_responses" : "purchases";
       await checked.inBatches(batchRows, async (rows) => {
-        const inserted = await transaction<Array<{ id: number }>>((trx) =>
-          kind === "nps" ? insertNpsResponses(trx, rows as NewNpsResponse[]) : insertPurchases(trx, rows as NewPurchase[]),
-        );
-        const ids = inserted.map((row) => row.id);
-        if (!dryRun) ledger.addIds(table, ids);
-        report.inserted += ids.length;
-        report.unchanged += rows.length - ids.length;
+        const written = await transaction((trx) => writeCheckedInserts(trx, { kind, rows } as CheckedInserts));
+        if (!dryRun) ledger.addIds(table, written.ids);
+        report.inserted += written.ids.length;
+        report.unchanged += rows.length - written.ids.length;
         await committed(rows.length);
       });
     }

@@ -3,11 +3,7 @@ import {
   customerIdsByExternalIds,
   type ImportedTouch,
   ImportLedger,
-  insertNpsResponses,
-  insertPurchases,
   maxTouchId,
-  type NewNpsResponse,
-  type NewPurchase,
   openBulkTouchWriter,
   resolveNudgesByTouchesAfter,
   type Store,
@@ -22,6 +18,7 @@ import { z } from "zod";
 import type { ImportKind } from "./kinds";
 import { CUSTOMER_COLUMNS, checkNps, checkTouch, customerUpsertOf, PurchaseKeys, RowProblem } from "./row-checks";
 import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
+import { type CheckedInserts, firstOfEach, writeCheckedInserts } from "./write-checked";
 
 /**
  * The CSV import's rows as JSON items (the HTTP API's ingest). An item's field takes
@@ -257,21 +254,11 @@ async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{
       );
       return changes.outcomes.map((o) => (o === "inserted" ? "created" : o === "updated" ? "updated" : "already_present"));
     }
-    case "nps": {
-      const rows = valid.map((v) => v.row as NewNpsResponse);
-      const inserted = await writeTransaction(store.db, (trx) => insertNpsResponses(trx, rows));
-      return firstOfEach(
-        rows.map((r) => `${r.customer_id}:${r.responded_at}`),
-        inserted.map((r) => `${r.customer_id}:${r.responded_at}`),
-      );
-    }
+    case "nps":
     case "purchases": {
-      const rows = valid.map((v) => v.row as NewPurchase);
-      const inserted = await writeTransaction(store.db, (trx) => insertPurchases(trx, rows));
-      return firstOfEach(
-        rows.map((r) => r.dedupe_key),
-        inserted.map((r) => r.dedupe_key),
-      );
+      const batch = { kind, rows: valid.map((v) => v.row) } as CheckedInserts;
+      const { fresh } = await writeTransaction(store.db, (trx) => writeCheckedInserts(trx, batch));
+      return fresh.map((isNew) => (isNew ? "created" : "already_present"));
     }
     case "touches": {
       const rows = valid.map((v) => v.row as ImportedTouch);
@@ -279,7 +266,7 @@ async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{
       touchTurn = turn.catch(() => {});
       const { written, resolved } = await turn;
       result.resolvedNudges = resolved;
-      return firstOfEach(rows.map(touchContentKey), written.map(touchContentKey));
+      return firstOfEach(rows.map(touchContentKey), written.map(touchContentKey)).map((isNew) => (isNew ? "created" : "already_present"));
     }
   }
 }
@@ -296,14 +283,4 @@ async function writeTouches(store: Store, rows: ImportedTouch[], now: number): P
   const written = await touchesWrittenBy(store.db, ledger);
   const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now));
   return { written, resolved: resolved.length };
-}
-
-/** Per row key: "created" for the first row of each key that was written, "already_present" for the rest. */
-function firstOfEach(keys: readonly string[], writtenKeys: readonly string[]): ItemStatus[] {
-  const fresh = new Set(writtenKeys);
-  return keys.map((key) => {
-    if (!fresh.has(key)) return "already_present";
-    fresh.delete(key);
-    return "created";
-  });
 }
