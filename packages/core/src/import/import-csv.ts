@@ -7,6 +7,7 @@ import {
   customerIdRange,
   customerIdsByExternalIds,
   type Db,
+  findCustomerById,
   type ImportedTouch,
   ImportLedger,
   maxTouchId,
@@ -17,6 +18,7 @@ import {
   resolveNudgesByTouchesAfter,
   type Store,
   TOUCH_KINDS,
+  TouchOccurrences,
   undoImport,
   upsertCustomers,
   writeTransaction,
@@ -61,7 +63,7 @@ export interface ImportReport {
   notes: string[];
   /** Owners (emails, names) no Slack member is known for, with how many rows named each. */
   unresolvedOwners: Array<{ owner: string; rows: number }>;
-  /** Dry run of customers: a few external ids per outcome. */
+  /** Dry run: a few rows per outcome (customers: external ids; other kinds: the customer's id and the row). */
   samples: { inserted: string[]; updated: string[]; unchanged: string[] };
 }
 
@@ -318,20 +320,36 @@ async function writeRows(
     });
     return result as T;
   };
+  const samples = new RowSamples();
   try {
     if (kind === "touches") {
       const after = await maxTouchId(store.db);
       const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger, dryRun });
       touches = writer;
+      // Identical rows share a customer, so a partition (customer id range) holds all of them: count them per partition.
+      const occurrences = new TouchOccurrences();
+      let partitionNow = 0;
       await (checked as CheckedRows<ImportedTouch>).inBatches(
         batchRows,
         async (rows) => {
           const result = await writer.write(rows);
           report.inserted += result.inserted;
           report.unchanged += result.unchanged;
+          if (dryRun) samples.add(rows, result.fresh, describeTouch);
           await committed(rows.length);
         },
         writer.parallel,
+        {
+          each(row, partition) {
+            if (partition !== partitionNow) {
+              occurrences.clear();
+              partitionNow = partition;
+            }
+            occurrences.number(row);
+          },
+          // The nth of a content is new only while fewer than n are stored: its earlier ones must be written first.
+          alone: (rows) => rows.some((row) => (row.occurrence ?? 1) > 1),
+        },
       );
       touches = undefined;
       await writer.close();
@@ -353,12 +371,14 @@ async function writeRows(
       const table = kind === "nps" ? "nps_responses" : "purchases";
       await checked.inBatches(batchRows, async (rows) => {
         const written = await transaction((trx) => writeCheckedInserts(trx, { kind, rows } as CheckedInserts));
-        if (!dryRun) ledger.addIds(table, written.ids);
+        if (dryRun) samples.add(rows as Array<NewNpsResponse | NewPurchase>, written.fresh, describeInsert);
+        else ledger.addIds(table, written.ids);
         report.inserted += written.ids.length;
         report.unchanged += rows.length - written.ids.length;
         await committed(rows.length);
       });
     }
+    if (dryRun) await samples.into(store.db, report);
   } catch (error) {
     await touches?.close();
     try {
@@ -372,6 +392,51 @@ async function writeRows(
     throw error;
   }
 }
+
+/**
+ * A dry run's sample rows of touches, NPS responses and purchases: the first few that
+ * would be created and that are already present, named by customer id as in the file.
+ */
+class RowSamples {
+  private readonly picked: Array<{ outcome: "inserted" | "unchanged"; customerId: number; text: string }> = [];
+  private readonly counts = { inserted: 0, unchanged: 0 };
+
+  add<Row>(rows: readonly Row[], fresh: readonly boolean[], describe: (row: Row) => { customerId: number; text: string }): void {
+    for (let i = 0; i < rows.length; i++) {
+      const outcome = fresh[i] ? "inserted" : "unchanged";
+      if (this.counts[outcome] >= SAMPLES) {
+        if (this.counts.inserted >= SAMPLES && this.counts.unchanged >= SAMPLES) return;
+        continue;
+      }
+      this.counts[outcome]++;
+      this.picked.push({ outcome, ...describe(rows[i] as Row) });
+    }
+  }
+
+  async into(db: Db, report: ImportReport): Promise<void> {
+    for (const { outcome, customerId, text } of this.picked) {
+      const customer = await findCustomerById(db, customerId);
+      report.samples[outcome].push(`${customer?.external_id ?? `#${customerId}`} ${text}`);
+    }
+  }
+}
+
+const isoOf = (at: number) => new Date(at).toISOString().replace(/\.000Z$/, "Z");
+const quoted = (text: string | null | undefined) =>
+  text === null || text === undefined ? "" : ` ${JSON.stringify(text.length > 40 ? `${text.slice(0, 39)}…` : text)}`;
+
+const describeTouch = (row: ImportedTouch) => ({
+  customerId: row.customerId,
+  text: `${isoOf(row.occurredAt)} ${row.kind}${quoted(row.note)}${row.loggedBy === null ? "" : ` by ${row.loggedBy}`}${row.externalId === null ? "" : ` (external_id ${row.externalId})`}`,
+});
+
+const describeInsert = (row: NewNpsResponse | NewPurchase) =>
+  "score" in row
+    ? {
+        customerId: row.customer_id,
+        text: `${isoOf(row.responded_at)} score ${row.score}${quoted(row.comment)}${row.external_id ? ` (external_id ${row.external_id})` : ""}`,
+      }
+    : { customerId: row.customer_id, text: `${isoOf(row.occurred_at)} amount ${((row.amount_cents ?? 0) / 100).toFixed(2)}` };
 
 /** Customer row ids by external id, looked up a chunk of rows at a time and remembered (up to 2M ids). */
 class CustomerIds {

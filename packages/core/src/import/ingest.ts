@@ -3,13 +3,11 @@ import {
   customerIdsByExternalIds,
   type ImportedTouch,
   ImportLedger,
-  maxTouchId,
   openBulkTouchWriter,
   resolveNudgesByTouchesAfter,
   type Store,
   TOUCH_KINDS,
-  touchContentKey,
-  touchesWrittenBy,
+  TouchOccurrences,
   upsertCustomers,
   writeTransaction,
 } from "@keepwarm/store";
@@ -18,7 +16,7 @@ import { z } from "zod";
 import type { ImportKind } from "./kinds";
 import { CUSTOMER_COLUMNS, checkNps, checkTouch, customerUpsertOf, PurchaseKeys, RowProblem } from "./row-checks";
 import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
-import { type CheckedInserts, firstOfEach, writeCheckedInserts } from "./write-checked";
+import { type CheckedInserts, writeCheckedInserts } from "./write-checked";
 
 /**
  * The CSV import's rows as JSON items (the HTTP API's ingest). An item's field takes
@@ -233,13 +231,6 @@ async function checkItems(store: Store, kind: ImportKind, items: readonly unknow
   });
 }
 
-/**
- * The SQLite touch writer sets connection pragmas for its duration and puts them back
- * when closed: two at once in one process would put back each other's settings. API
- * touch batches therefore take turns (each is one short transaction anyway).
- */
-let touchTurn: Promise<unknown> = Promise.resolve();
-
 /** Write the valid rows; their statuses in the same order. */
 async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{ row: unknown }>, now: number, result: IngestResult): Promise<ItemStatus[]> {
   if (valid.length === 0) return [];
@@ -262,25 +253,18 @@ async function writeItems(store: Store, kind: ImportKind, valid: ReadonlyArray<{
     }
     case "touches": {
       const rows = valid.map((v) => v.row as ImportedTouch);
-      const turn = touchTurn.then(() => writeTouches(store, rows, now));
-      touchTurn = turn.catch(() => {});
-      const { written, resolved } = await turn;
-      result.resolvedNudges = resolved;
-      return firstOfEach(rows.map(touchContentKey), written.map(touchContentKey)).map((isNew) => (isNew ? "created" : "already_present"));
+      // A request is to the API what a file is to the import: identical items in it are distinct touches.
+      const occurrences = new TouchOccurrences();
+      for (const row of rows) occurrences.number(row);
+      const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger: new ImportLedger(), keepSettings: true });
+      try {
+        const { fresh } = await writer.write(rows, async (trx, after) => {
+          result.resolvedNudges = (await resolveNudgesByTouchesAfter(trx, after, now)).length;
+        });
+        return fresh.map((isNew) => (isNew ? "created" : "already_present"));
+      } finally {
+        await writer.close();
+      }
     }
   }
-}
-
-async function writeTouches(store: Store, rows: ImportedTouch[], now: number): Promise<{ written: ImportedTouch[]; resolved: number }> {
-  const after = await maxTouchId(store.db);
-  const ledger = new ImportLedger();
-  const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger });
-  try {
-    await writer.write(rows);
-  } finally {
-    await writer.close();
-  }
-  const written = await touchesWrittenBy(store.db, ledger);
-  const resolved = await writeTransaction(store.db, (trx) => resolveNudgesByTouchesAfter(trx, after, now));
-  return { written, resolved: resolved.length };
 }
