@@ -29,6 +29,10 @@ export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Databa
   const keys: unknown[] = [];
   const externalIds: string[] = [];
   let maxId: Statement | undefined;
+  const maxTouchId = (): Statement => {
+    maxId ??= sqlite.prepare("SELECT coalesce(max(id), 0) FROM touchpoints").pluck();
+    return maxId;
+  };
   // For the import's duration, then handed back as they were: a page cache of the
   // import's size class, and no foreign-key checks, which made the 64-row touch inserts
   // ≈ 2.5 × as costly (touchpoints is a child of customers and a parent of nudges).
@@ -148,7 +152,7 @@ export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Databa
       const result = await db.connection().execute(async (conn) => {
         sqlite.exec("BEGIN IMMEDIATE");
         try {
-          const after = within === undefined ? 0 : Number((maxId ??= sqlite.prepare("SELECT coalesce(max(id), 0) FROM touchpoints").pluck()).get());
+          const after = within === undefined ? 0 : Number(maxTouchId().get());
           const written = writeBatch(rows);
           await within?.(conn, after);
           sqlite.exec(dryRun ? "ROLLBACK" : "COMMIT");
