@@ -10,11 +10,13 @@ import { postgresAnswers } from "../packages/store/src/engine/scratch";
 
 const pgUrl = process.env.KEEPWARM_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const only = process.env.KEEPWARM_TEST_ENGINE;
+// `pnpm test -- filter` passes the "--" on; vitest would read the filters after it as nothing.
+const filters = process.argv.slice(2).filter((arg) => arg !== "--");
 const dir = mkdtempSync(join(tmpdir(), "keepwarm-counts-"));
 const counts = join(dir, "counts.jsonl");
 
 function run(engine: "sqlite" | "postgres"): boolean {
-  const result = spawnSync(process.execPath, ["node_modules/vitest/vitest.mjs", "run", ...process.argv.slice(2)], {
+  const result = spawnSync(process.execPath, ["node_modules/vitest/vitest.mjs", "run", ...filters], {
     stdio: "inherit",
     env: { ...process.env, KEEPWARM_TEST_ENGINE: engine, KEEPWARM_TEST_COUNTS: counts },
   });

@@ -190,11 +190,22 @@ export async function ingestItems(
   return result;
 }
 
+/** Per calendar, built once: building the four kinds' zod schemas took most of a single-event request's CPU. */
+const schemasByCalendar = new WeakMap<Calendar, ReturnType<typeof ingestItemSchemas>>();
+function schemasFor(calendar: Calendar): ReturnType<typeof ingestItemSchemas> {
+  let schemas = schemasByCalendar.get(calendar);
+  if (schemas === undefined) {
+    schemas = ingestItemSchemas(calendar);
+    schemasByCalendar.set(calendar, schemas);
+  }
+  return schemas;
+}
+
 /** The API's customer fields: the import's, and the owner as a Slack member id. */
 const API_CUSTOMER_COLUMNS = [...CUSTOMER_COLUMNS, ["owner_slack_id", "owner_slack_id"] as const];
 
 async function checkItems(store: Store, kind: ImportKind, items: readonly unknown[], now: number, calendar?: Calendar): Promise<Array<Checked<unknown>>> {
-  const schema = calendar === undefined ? INGEST_ITEMS[kind] : ingestItemSchemas(calendar)[kind];
+  const schema = calendar === undefined ? INGEST_ITEMS[kind] : schemasFor(calendar)[kind];
   const purchaseKeys = new PurchaseKeys();
   const parsed = items.map((item) => schema.safeParse(item));
   const externalIds = new Set<string>();

@@ -7,7 +7,8 @@ import type { BulkTouchWriter, ImportedTouch, TouchWriterOptions } from "./bulk-
  * columns sent as arrays and unnested (one round trip, no parameter limit).
  *
  * - Duplicates are left out by a LATERAL index probe of touchpoints_customer_time per
- *   row. (NOT EXISTS let the planner pick a hash anti-join over a sequential scan of
+ *   row, for the nth stored touch of its content when the row is the nth of that content
+ *   in its file (OFFSET n-1 LIMIT 1). (NOT EXISTS let the planner pick a hash anti-join over a sequential scan of
  *   the whole table whenever its statistics lagged behind a growing import: the cost
  *   of each batch grew with the table.)
  * - NOT EXISTS-style checks race under READ COMMITTED: two imports of the same file at

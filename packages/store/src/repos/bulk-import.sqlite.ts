@@ -20,11 +20,26 @@ const PARAMS_PER_ROW = 7;
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
 
+interface WriterStatements {
+  inserts: Map<number, Statement>;
+  lookups: Map<number, Statement>;
+  externalLookups: Map<number, Statement>;
+}
+
+/** Per connection, kept across writers: the API opens one per request, and preparing its statements each time cost more than the write. */
+const statementsByConnection = new WeakMap<BetterSqlite3.Database, WriterStatements>();
+function statementsOf(sqlite: BetterSqlite3.Database): WriterStatements {
+  let statements = statementsByConnection.get(sqlite);
+  if (statements === undefined) {
+    statements = { inserts: new Map(), lookups: new Map(), externalLookups: new Map() };
+    statementsByConnection.set(sqlite, statements);
+  }
+  return statements;
+}
+
 export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Database, options: TouchWriterOptions): Promise<BulkTouchWriter> {
   const { loggedAt, ledger, dryRun = false, keepSettings = false } = options;
-  const inserts = new Map<number, Statement>();
-  const lookups = new Map<number, Statement>();
-  const externalLookups = new Map<number, Statement>();
+  const { inserts, lookups, externalLookups } = statementsOf(sqlite);
   const params: unknown[] = [];
   const keys: unknown[] = [];
   const externalIds: string[] = [];
