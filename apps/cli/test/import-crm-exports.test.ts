@@ -181,6 +181,8 @@ describe("keepwarm import: real CRM exports, without hand-editing", () => {
     expect(dry.stdout).toContain(
       "(semicolon-separated, CRLF line endings): would create 4, leave 0 as already present, refuse 0 invalid rows; nothing was written",
     );
+    // Sample rows of what would be written, by the customer's id as in the file.
+    expect(dry.stdout).toContain('  new: 9001 2026-11-20T14:30:00Z call "Renewal talk;\\r\\nbudget approved" by U0JANE001 (external_id A-1)');
     expect(await box.withStore(async (store) => (await store.db.selectFrom("touchpoints").select("id").execute()).length)).toBe(0);
     const touches = await box.cli(touchArgs);
     expect(touches.code, touches.stderr).toBe(0);

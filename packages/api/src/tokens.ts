@@ -66,6 +66,7 @@ export async function authenticate(store: Store, authorization: string | undefin
   if (match === null || !(match[1] as string).startsWith(PREFIX)) return undefined;
   const token = await findApiTokenByHash(store.db, hashToken(match[1] as string));
   if (token === undefined || token.revoked_at !== null) return undefined;
-  await markApiTokenUsed(store.db, token.id, now);
+  // At most one write a minute per token (the store's guard too): most requests then only read.
+  if (token.last_used_at === null || token.last_used_at < now - 60_000) await markApiTokenUsed(store.db, token.id, now);
   return token;
 }

@@ -34,13 +34,16 @@ describe("ingest answers per item, with the CSV import's validation and dedupe",
     expect(c3.body.customer.attributes).toEqual({ plan: "pro", trial: false });
   });
 
-  it("stores touches, NPS responses and purchases once: repeats in the batch and across requests are already present", async () => {
+  it("stores every event once: identical items in one request are distinct events, the same request again adds nothing", async () => {
     await post("/customers", { items: customers(["C-1", "C-2"]) });
+    // Two identical calls in one request are two calls, as two identical rows in one CSV file.
     const touch = { customer_id: "C-1", occurred_at: isoDaysAgo(3), kind: "call", note: "renewal talk" };
-    const touches = await post("/touches", { items: [touch, touch, { customer_id: "C-2", occurred_at: isoDaysAgo(1).slice(0, 10) }] });
-    expect(statuses(touches)).toEqual(["created", "already_present", "created"]);
+    const batch = { items: [touch, touch, { customer_id: "C-2", occurred_at: isoDaysAgo(1).slice(0, 10) }] };
+    expect(statuses(await post("/touches", batch))).toEqual(["created", "created", "created"]);
+    expect(statuses(await post("/touches", batch))).toEqual(["already_present", "already_present", "already_present"]);
     expect(statuses(await post("/touches", { items: [touch] }))).toEqual(["already_present"]);
-    expect(await countRows(fx.store, "touchpoints")).toBe(2);
+    expect(statuses(await post("/touches", { items: [touch, touch, touch] }))).toEqual(["already_present", "already_present", "created"]);
+    expect(await countRows(fx.store, "touchpoints")).toBe(4);
 
     const nps = { customer_id: "C-1", responded_at: isoDaysAgo(2), score: 3, comment: "slow support" };
     expect(statuses(await post("/nps", { items: [nps, { ...nps, customer_id: "C-2", score: "9" }] }))).toEqual(["created", "created"]);

@@ -44,15 +44,18 @@ describe("re-importing touches adds nothing twice", () => {
     const file = csvFile("touches.csv", lines);
 
     const first = await importCsv(fx.store, "touches", file, { now: NOW });
-    expect(first).toMatchObject({ committed: true, rows: 308, inserted: 305, unchanged: 3, invalid: [] });
+    // Identical rows in one file are distinct events: the repeats are stored too.
+    expect(first).toMatchObject({ committed: true, rows: 308, inserted: 308, unchanged: 0, invalid: [] });
     const stored = await touches();
-    expect(stored).toHaveLength(305);
+    expect(stored).toHaveLength(308);
     expect(stored.filter((t) => t.customer === "C-1" && t.at === Date.parse(same)).map((t) => `${t.kind}|${t.note}|${t.loggedBy}`)).toEqual([
       "call|first|null",
       "call|second|null",
       "email|first|null",
       "call|null|null",
       "call|null|U0000001",
+      "call|first|null",
+      "call|null|null",
     ]);
 
     expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 0, unchanged: 308 });
@@ -61,7 +64,7 @@ describe("re-importing touches adds nothing twice", () => {
     // A later export that repeats most of the old rows and adds a few: only the new ones land.
     const later = [...lines.slice(0, 200), `C-3,${iso(daysBefore(1))},visit,new one,`, ...lines.slice(200), `C-4,${iso(daysBefore(1))},chat,,`];
     expect(await importCsv(fx.store, "touches", csvFile("later.csv", later), { now: NOW })).toMatchObject({ committed: true, inserted: 2, unchanged: 308 });
-    expect(await touches()).toHaveLength(307);
+    expect(await touches()).toHaveLength(310);
   });
 
   it("hands the connection back with foreign keys enforced and no transaction open, committed or not", async () => {
@@ -75,12 +78,45 @@ describe("re-importing touches adds nothing twice", () => {
   });
 });
 
-describe("duplicates inside one file", () => {
-  it("the same touch twice in a file that matches nothing stored is stored once", async () => {
+describe("identical rows inside one file", () => {
+  it("two identical touches in one file are two touches, and importing the file again adds neither", async () => {
     const at = iso(daysBefore(4));
     const file = csvFile("twice.csv", ["customer_id,occurred_at,kind,note", `C-1,${at},call,hello`, `C-2,${at},call,hello`, ` C-1 ,${at},Call,  hello `]);
-    expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 2, unchanged: 1 });
-    expect((await touches()).map((t) => t.customer)).toEqual(["C-1", "C-2"]);
+    expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 3, unchanged: 0 });
+    expect((await touches()).map((t) => t.customer)).toEqual(["C-1", "C-1", "C-2"]);
+    expect(await importCsv(fx.store, "touches", file, { now: NOW })).toMatchObject({ committed: true, inserted: 0, unchanged: 3 });
+    // A later export with a third identical call adds that one only.
+    const later = csvFile("later.csv", ["customer_id,occurred_at,kind,note", ...Array.from({ length: 3 }, () => `C-1,${at},call,hello`)]);
+    expect(await importCsv(fx.store, "touches", later, { now: NOW })).toMatchObject({ committed: true, inserted: 1, unchanged: 2 });
+    expect(await touches()).toHaveLength(4);
+  });
+
+  it("counts repeats across write batches: the second of two identical rows in another batch is still a touch", async () => {
+    const at = iso(daysBefore(2));
+    const lines = [
+      "customer_id,occurred_at,kind,note",
+      `C-5,${at},call,same`,
+      ...Array.from({ length: 7 }, (_, i) => `C-6,${iso(daysBefore(3) + i)},email,x`),
+      `C-5,${at},call,same`,
+    ];
+    const file = csvFile("batches.csv", lines);
+    expect(await importCsv(fx.store, "touches", file, { now: NOW, batchRows: 3 })).toMatchObject({ committed: true, inserted: 9, unchanged: 0 });
+    expect(await importCsv(fx.store, "touches", file, { now: NOW, batchRows: 3 })).toMatchObject({ committed: true, inserted: 0, unchanged: 9 });
+  });
+
+  it("a dry run lists sample rows of what it would create and what is already present", async () => {
+    const at = iso(daysBefore(4));
+    const header = "customer_id,occurred_at,kind,note";
+    await importCsv(fx.store, "touches", csvFile("old.csv", [header, `C-1,${at},call,hello`]), { now: NOW });
+    const file = csvFile("dry.csv", [header, `C-1,${at},call,hello`, `C-1,${at},call,hello`, `C-2,${at},visit,`]);
+    const report = await importCsv(fx.store, "touches", file, { now: NOW, dryRun: true });
+    expect(report).toMatchObject({ committed: false, dryRun: true, inserted: 2, unchanged: 1 });
+    expect(report.samples).toEqual({
+      inserted: [`C-1 ${at.replace(".000Z", "Z")} call "hello"`, `C-2 ${at.replace(".000Z", "Z")} visit`],
+      updated: [],
+      unchanged: [`C-1 ${at.replace(".000Z", "Z")} call "hello"`],
+    });
+    expect(await touches()).toHaveLength(1);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   type Store,
   searchCustomers,
   type ImportedTouch,
+  TouchOccurrences,
   undoImport,
 } from "../src/index";
 import { freshDatabase, TEST_ENGINE } from "../src/testing/database";
@@ -87,32 +88,47 @@ describe("customer lookups", () => {
   });
 });
 
+/** The rows numbered as the import numbers a file's rows (TouchOccurrences). */
+const numbered = (rows: ImportedTouch[]): ImportedTouch[] => {
+  const occurrences = new TouchOccurrences();
+  for (const row of rows) occurrences.number(row);
+  return rows;
+};
+
 describe("the touches bulk writer", () => {
-  it("skips exact duplicates of stored imported touches and within a batch, and records what it inserted", async () => {
+  it("writes the nth identical row while fewer than n imported touches with its content are stored, and records what it inserted", async () => {
     const ledger = new ImportLedger();
     const writer = await openBulkTouchWriter(store, { loggedAt: NOW, ledger });
     const [a, b] = ids as [number, number];
     try {
+      // Two identical calls in one file (occurrences 1 and 2) are two touches.
       const first = await writer.write(
-        rowsOf([
-          [a, NOW - 1000, "call", "hi", null],
-          [a, NOW - 1000, "call", "hi", null],
-          [a, NOW - 1000, "call", "hi", "U1"],
-          [b, NOW - 2000, "email", null, null],
-        ]),
+        numbered(
+          rowsOf([
+            [a, NOW - 1000, "call", "hi", null],
+            [a, NOW - 1000, "call", "hi", null],
+            [a, NOW - 1000, "call", "hi", "U1"],
+            [b, NOW - 2000, "email", null, null],
+          ]),
+        ),
       );
-      expect(first).toEqual({ inserted: 3, unchanged: 1 });
+      expect(first).toEqual({ inserted: 4, unchanged: 0, fresh: [true, true, true, true] });
+      // The same file again adds nothing; a third identical call does.
       const again = await writer.write(
-        rowsOf([
-          [a, NOW - 1000, "call", "hi", null],
-          [b, NOW - 3000, "email", null, null],
-        ]),
+        numbered(
+          rowsOf([
+            [a, NOW - 1000, "call", "hi", null],
+            [a, NOW - 1000, "call", "hi", null],
+            [a, NOW - 1000, "call", "hi", null],
+            [b, NOW - 3000, "email", null, null],
+          ]),
+        ),
       );
-      expect(again).toEqual({ inserted: 1, unchanged: 1 });
+      expect(again).toEqual({ inserted: 2, unchanged: 2, fresh: [false, false, true, true] });
     } finally {
       await writer.close();
     }
-    expect(await touchCount()).toBe(4);
+    expect(await touchCount()).toBe(6);
     await store.db.insertInto("touchpoints").values({ customer_id: a, kind: "visit", occurred_at: NOW, logged_at: NOW, source: "cli" }).execute();
     await undoImport(store.db, ledger);
     expect(await store.db.selectFrom("touchpoints").select(["kind", "source"]).execute()).toEqual([{ kind: "visit", source: "cli" }]);
@@ -133,8 +149,13 @@ describe("the touches bulk writer", () => {
       expect(await writer.write([withId("E-1", "same"), withId("E-2", "same"), withId("E-1", "other"), withId(null, "same")])).toEqual({
         inserted: 3,
         unchanged: 1,
+        fresh: [true, true, false, true],
       });
-      expect(await writer.write([withId("E-2", "changed"), withId("E-3", "same"), withId(null, "same")])).toEqual({ inserted: 1, unchanged: 2 });
+      expect(await writer.write([withId("E-2", "changed"), withId("E-3", "same"), withId(null, "same")])).toEqual({
+        inserted: 1,
+        unchanged: 2,
+        fresh: [false, true, false],
+      });
     } finally {
       await writer.close();
     }
@@ -158,11 +179,12 @@ describe("the touches bulk writer", () => {
             [a, NOW - 1000, "call", "hi", null],
             [a, NOW - 1000, "call", "hi", null],
             [a, NOW, "email", null, null],
-          ]),
+          ]).map((row, i) => ({ ...row, occurrence: i === 1 ? 2 : 1 })),
         ),
       ).toEqual({
-        inserted: 2,
-        unchanged: 1,
+        inserted: 3,
+        unchanged: 0,
+        fresh: [true, true, true],
       });
     } finally {
       await writer.close();
@@ -178,7 +200,7 @@ describe("the touches bulk writer", () => {
     const before = [sqlite.pragma("foreign_keys", { simple: true }), sqlite.pragma("cache_size", { simple: true })];
     const writer = await openBulkTouchWriter(store, { loggedAt: NOW, ledger: new ImportLedger() });
     expect(sqlite.pragma("foreign_keys", { simple: true })).toBe(0);
-    await expect(writer.write(rowsOf([[ids[0] as number, NOW, "call", "x", null]]))).resolves.toEqual({ inserted: 1, unchanged: 0 });
+    await expect(writer.write(rowsOf([[ids[0] as number, NOW, "call", "x", null]]))).resolves.toEqual({ inserted: 1, unchanged: 0, fresh: [true] });
     await writer.close();
     expect([sqlite.pragma("foreign_keys", { simple: true }), sqlite.pragma("cache_size", { simple: true }), sqlite.inTransaction]).toEqual([...before, false]);
   });

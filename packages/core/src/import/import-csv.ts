@@ -7,10 +7,9 @@ import {
   customerIdRange,
   customerIdsByExternalIds,
   type Db,
+  findCustomerById,
   type ImportedTouch,
   ImportLedger,
-  insertNpsResponses,
-  insertPurchases,
   maxTouchId,
   type NewNpsResponse,
   type NewPurchase,
@@ -20,6 +19,7 @@ import {
   resolveNudgesByTouchesAfter,
   type Store,
   TOUCH_KINDS,
+  TouchOccurrences,
   undoImport,
   upsertCustomers,
   writeTransaction,
@@ -30,7 +30,6 @@ import { type ColumnPlan, planColumns } from "./columns";
 import { type CsvDialect, describeDialect, MalformedCsvError, readCsv } from "./csv-reader";
 import { type DateFormat, readDate } from "./date-format";
 import { COLUMNS, DATE_COLUMNS, type ImportKind } from "./kinds";
-import { queueing } from "./queue-written";
 import type { ColumnMapping } from "./mapping";
 import { OwnerResolver } from "./owners";
 import { CUSTOMER_COLUMNS, checkNps, checkTouch, csvAttributes, customerUpsertOf, PurchaseKeys, RowProblem } from "./row-checks";
@@ -38,6 +37,7 @@ import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
 import { CheckedRows, type CheckedRowsOptions, type RowCodec, Spool } from "./spool";
 import { fastTouch, type TouchValues } from "./touch-fast-path";
 import { cooldownUntil } from "../dates";
+import { type CheckedInserts, writeCheckedInserts } from "./write-checked";
 
 export interface RowError {
   file: string;
@@ -65,7 +65,7 @@ export interface ImportReport {
   notes: string[];
   /** Owners (emails, names) no Slack member is known for, with how many rows named each. */
   unresolvedOwners: Array<{ owner: string; rows: number }>;
-  /** Dry run of customers: a few external ids per outcome. */
+  /** Dry run: a few rows per outcome (customers: external ids; other kinds: the customer's id and the row). */
   samples: { inserted: string[]; updated: string[]; unchanged: string[] };
 }
 
@@ -322,20 +322,36 @@ async function writeRows(
     });
     return result as T;
   };
+  const samples = new RowSamples();
   try {
     if (kind === "touches") {
       const after = await maxTouchId(store.db);
       const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger, dryRun });
       touches = writer;
+      // Identical rows share a customer, so a partition (customer id range) holds all of them: count them per partition.
+      const occurrences = new TouchOccurrences();
+      let partitionNow = 0;
       await (checked as CheckedRows<ImportedTouch>).inBatches(
         batchRows,
         async (rows) => {
           const result = await writer.write(rows);
           report.inserted += result.inserted;
           report.unchanged += result.unchanged;
+          if (dryRun) samples.add(rows, result.fresh, describeTouch);
           await committed(rows.length);
         },
         writer.parallel,
+        {
+          each(row, partition) {
+            if (partition !== partitionNow) {
+              occurrences.clear();
+              partitionNow = partition;
+            }
+            occurrences.number(row);
+          },
+          // The nth of a content is new only while fewer than n are stored: its earlier ones must be written first.
+          alone: (rows) => rows.some((row) => (row.occurrence ?? 1) > 1),
+        },
       );
       touches = undefined;
       await writer.close();
@@ -359,20 +375,15 @@ async function writeRows(
     } else {
       const table = kind === "nps" ? "nps_responses" : "purchases";
       await checked.inBatches(batchRows, async (rows) => {
-        const inserted = await transaction<Array<{ id: number }>>(async (trx) =>
-          queueing<{ id: number; customer_id: number }>(
-            trx,
-            kind === "nps" ? await insertNpsResponses(trx, rows as NewNpsResponse[]) : await insertPurchases(trx, rows as NewPurchase[]),
-            now,
-          ),
-        );
-        const ids = inserted.map((row) => row.id);
-        if (!dryRun) ledger.addIds(table, ids);
-        report.inserted += ids.length;
-        report.unchanged += rows.length - ids.length;
+        const written = await transaction((trx) => writeCheckedInserts(trx, { kind, rows } as CheckedInserts, now));
+        if (dryRun) samples.add(rows as Array<NewNpsResponse | NewPurchase>, written.fresh, describeInsert);
+        else ledger.addIds(table, written.ids);
+        report.inserted += written.ids.length;
+        report.unchanged += rows.length - written.ids.length;
         await committed(rows.length);
       });
     }
+    if (dryRun) await samples.into(store.db, report);
   } catch (error) {
     await touches?.close();
     try {
@@ -386,6 +397,51 @@ async function writeRows(
     throw error;
   }
 }
+
+/**
+ * A dry run's sample rows of touches, NPS responses and purchases: the first few that
+ * would be created and that are already present, named by customer id as in the file.
+ */
+class RowSamples {
+  private readonly picked: Array<{ outcome: "inserted" | "unchanged"; customerId: number; text: string }> = [];
+  private readonly counts = { inserted: 0, unchanged: 0 };
+
+  add<Row>(rows: readonly Row[], fresh: readonly boolean[], describe: (row: Row) => { customerId: number; text: string }): void {
+    for (let i = 0; i < rows.length; i++) {
+      const outcome = fresh[i] ? "inserted" : "unchanged";
+      if (this.counts[outcome] >= SAMPLES) {
+        if (this.counts.inserted >= SAMPLES && this.counts.unchanged >= SAMPLES) return;
+        continue;
+      }
+      this.counts[outcome]++;
+      this.picked.push({ outcome, ...describe(rows[i] as Row) });
+    }
+  }
+
+  async into(db: Db, report: ImportReport): Promise<void> {
+    for (const { outcome, customerId, text } of this.picked) {
+      const customer = await findCustomerById(db, customerId);
+      report.samples[outcome].push(`${customer?.external_id ?? `#${customerId}`} ${text}`);
+    }
+  }
+}
+
+const isoOf = (at: number) => new Date(at).toISOString().replace(/\.000Z$/, "Z");
+const quoted = (text: string | null | undefined) =>
+  text === null || text === undefined ? "" : ` ${JSON.stringify(text.length > 40 ? `${text.slice(0, 39)}…` : text)}`;
+
+const describeTouch = (row: ImportedTouch) => ({
+  customerId: row.customerId,
+  text: `${isoOf(row.occurredAt)} ${row.kind}${quoted(row.note)}${row.loggedBy === null ? "" : ` by ${row.loggedBy}`}${row.externalId === null ? "" : ` (external_id ${row.externalId})`}`,
+});
+
+const describeInsert = (row: NewNpsResponse | NewPurchase) =>
+  "score" in row
+    ? {
+        customerId: row.customer_id,
+        text: `${isoOf(row.responded_at)} score ${row.score}${quoted(row.comment)}${row.external_id ? ` (external_id ${row.external_id})` : ""}`,
+      }
+    : { customerId: row.customer_id, text: `${isoOf(row.occurred_at)} amount ${((row.amount_cents ?? 0) / 100).toFixed(2)}` };
 
 /** Customer row ids by external id, looked up a chunk of rows at a time and remembered (up to 2M ids). */
 class CustomerIds {

@@ -3,18 +3,12 @@ import {
   customerIdsByExternalIds,
   type ImportedTouch,
   ImportLedger,
-  insertNpsResponses,
-  insertPurchases,
-  maxTouchId,
-  type NewNpsResponse,
-  type NewPurchase,
   openBulkTouchWriter,
   queueEvaluationOfTouchesAfter,
   resolveNudgesByTouchesAfter,
   type Store,
   TOUCH_KINDS,
-  touchContentKey,
-  touchesWrittenBy,
+  TouchOccurrences,
   upsertCustomers,
   writeTransaction,
 } from "@keepwarm/store";
@@ -24,7 +18,7 @@ import { cooldownUntil } from "../dates";
 import type { ImportKind } from "./kinds";
 import { CUSTOMER_COLUMNS, checkNps, checkTouch, customerUpsertOf, PurchaseKeys, RowProblem } from "./row-checks";
 import { customerRow, npsRow, purchaseRow, touchRow } from "./row-parsers";
-import { queueing } from "./queue-written";
+import { type CheckedInserts, writeCheckedInserts } from "./write-checked";
 
 /**
  * The CSV import's rows as JSON items (the HTTP API's ingest). An item's field takes
@@ -198,11 +192,22 @@ export async function ingestItems(
   return result;
 }
 
+/** Per calendar, built once: building the four kinds' zod schemas took most of a single-event request's CPU. */
+const schemasByCalendar = new WeakMap<Calendar, ReturnType<typeof ingestItemSchemas>>();
+function schemasFor(calendar: Calendar): ReturnType<typeof ingestItemSchemas> {
+  let schemas = schemasByCalendar.get(calendar);
+  if (schemas === undefined) {
+    schemas = ingestItemSchemas(calendar);
+    schemasByCalendar.set(calendar, schemas);
+  }
+  return schemas;
+}
+
 /** The API's customer fields: the import's, and the owner as a Slack member id. */
 const API_CUSTOMER_COLUMNS = [...CUSTOMER_COLUMNS, ["owner_slack_id", "owner_slack_id"] as const];
 
 async function checkItems(store: Store, kind: ImportKind, items: readonly unknown[], now: number, calendar?: Calendar): Promise<Array<Checked<unknown>>> {
-  const schema = calendar === undefined ? INGEST_ITEMS[kind] : ingestItemSchemas(calendar)[kind];
+  const schema = calendar === undefined ? INGEST_ITEMS[kind] : schemasFor(calendar)[kind];
   const purchaseKeys = new PurchaseKeys();
   const parsed = items.map((item) => schema.safeParse(item));
   const externalIds = new Set<string>();
@@ -239,13 +244,6 @@ async function checkItems(store: Store, kind: ImportKind, items: readonly unknow
   });
 }
 
-/**
- * The SQLite touch writer sets connection pragmas for its duration and puts them back
- * when closed: two at once in one process would put back each other's settings. API
- * touch batches therefore take turns (each is one short transaction anyway).
- */
-let touchTurn: Promise<unknown> = Promise.resolve();
-
 /** Write the valid rows; their statuses in the same order. */
 async function writeItems(
   store: Store,
@@ -267,56 +265,27 @@ async function writeItems(
       );
       return changes.outcomes.map((o) => (o === "inserted" ? "created" : o === "updated" ? "updated" : "already_present"));
     }
-    case "nps": {
-      const rows = valid.map((v) => v.row as NewNpsResponse);
-      const inserted = await writeTransaction(store.db, async (trx) => queueing(trx, await insertNpsResponses(trx, rows), now));
-      return firstOfEach(
-        rows.map((r) => `${r.customer_id}:${r.responded_at}`),
-        inserted.map((r) => `${r.customer_id}:${r.responded_at}`),
-      );
-    }
+    case "nps":
     case "purchases": {
-      const rows = valid.map((v) => v.row as NewPurchase);
-      const inserted = await writeTransaction(store.db, async (trx) => queueing(trx, await insertPurchases(trx, rows), now));
-      return firstOfEach(
-        rows.map((r) => r.dedupe_key),
-        inserted.map((r) => r.dedupe_key),
-      );
+      const batch = { kind, rows: valid.map((v) => v.row) } as CheckedInserts;
+      const { fresh } = await writeTransaction(store.db, (trx) => writeCheckedInserts(trx, batch, now));
+      return fresh.map((isNew) => (isNew ? "created" : "already_present"));
     }
     case "touches": {
       const rows = valid.map((v) => v.row as ImportedTouch);
-      const turn = touchTurn.then(() => writeTouches(store, rows, now, calendar));
-      touchTurn = turn.catch(() => {});
-      const { written, resolved } = await turn;
-      result.resolvedNudges = resolved;
-      return firstOfEach(rows.map(touchContentKey), written.map(touchContentKey));
+      // A request is to the API what a file is to the import: identical items in it are distinct touches.
+      const occurrences = new TouchOccurrences();
+      for (const row of rows) occurrences.number(row);
+      const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger: new ImportLedger(), keepSettings: true });
+      try {
+        const { fresh } = await writer.write(rows, async (trx, after) => {
+          await queueEvaluationOfTouchesAfter(trx, after, now);
+          result.resolvedNudges = (await resolveNudgesByTouchesAfter(trx, after, now, cooldownUntil(now, calendar))).length;
+        });
+        return fresh.map((isNew) => (isNew ? "created" : "already_present"));
+      } finally {
+        await writer.close();
+      }
     }
   }
-}
-
-async function writeTouches(store: Store, rows: ImportedTouch[], now: number, calendar?: Calendar): Promise<{ written: ImportedTouch[]; resolved: number }> {
-  const after = await maxTouchId(store.db);
-  const ledger = new ImportLedger();
-  const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger });
-  try {
-    await writer.write(rows);
-  } finally {
-    await writer.close();
-  }
-  const written = await touchesWrittenBy(store.db, ledger);
-  const resolved = await writeTransaction(store.db, async (trx) => {
-    await queueEvaluationOfTouchesAfter(trx, after, now);
-    return resolveNudgesByTouchesAfter(trx, after, now, cooldownUntil(now, calendar));
-  });
-  return { written, resolved: resolved.length };
-}
-
-/** Per row key: "created" for the first row of each key that was written, "already_present" for the rest. */
-function firstOfEach(keys: readonly string[], writtenKeys: readonly string[]): ItemStatus[] {
-  const fresh = new Set(writtenKeys);
-  return keys.map((key) => {
-    if (!fresh.has(key)) return "already_present";
-    fresh.delete(key);
-    return "created";
-  });
 }

@@ -19,6 +19,13 @@ export interface CheckedRowsOptions<T> {
   partitionOf?: (row: T) => number;
 }
 
+export interface BatchHooks<T> {
+  /** Called for each row as it is read back, in order, with its partition. */
+  each?: (row: T, partition: number) => void;
+  /** A batch that must start only once every batch before it has finished. */
+  alone?: (rows: T[]) => boolean;
+}
+
 /**
  * The rows an import has checked, kept in a temporary file between checking the whole
  * file and writing it: memory stays flat in the file's size, and the writing pass
@@ -55,10 +62,11 @@ export class CheckedRows<T> {
    * fails, no further batch starts, the running ones finish, and then the failure is
    * thrown.
    */
-  async inBatches(size: number, handle: (rows: T[]) => Promise<void>, parallel = 1): Promise<void> {
+  async inBatches(size: number, handle: (rows: T[]) => Promise<void>, parallel = 1, hooks: BatchHooks<T> = {}): Promise<void> {
     const running = new Set<Promise<void>>();
     const failed: Array<{ error: unknown }> = [];
     const start = async (rows: T[]) => {
+      if (hooks.alone?.(rows)) while (running.size > 0) await Promise.race(running);
       const task: Promise<void> = handle(rows).then(
         () => {
           running.delete(task);
@@ -77,7 +85,9 @@ export class CheckedRows<T> {
       for (let partition = 0; partition < this.partitions; partition++) {
         const reader = this.spool.reader(partition);
         while (reader.next()) {
-          batch.push(this.codec.read(reader));
+          const row = this.codec.read(reader);
+          hooks.each?.(row, partition);
+          batch.push(row);
           if (batch.length === size) {
             await start(batch);
             batch = [];

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { type Db, writeTransaction } from "../engine/transaction";
-import { type BulkTouchWriter, type ImportedTouch, repeatsInstant, type TouchWriterOptions, touchContentKey } from "./bulk-import";
+import type { BulkTouchWriter, ImportedTouch, TouchWriterOptions } from "./bulk-import";
 import { emitTouchEvents } from "./webhook-events";
 
 /**
@@ -8,7 +8,8 @@ import { emitTouchEvents } from "./webhook-events";
  * columns sent as arrays and unnested (one round trip, no parameter limit).
  *
  * - Duplicates are left out by a LATERAL index probe of touchpoints_customer_time per
- *   row. (NOT EXISTS let the planner pick a hash anti-join over a sequential scan of
+ *   row, for the nth stored touch of its content when the row is the nth of that content
+ *   in its file (OFFSET n-1 LIMIT 1). (NOT EXISTS let the planner pick a hash anti-join over a sequential scan of
  *   the whole table whenever its statistics lagged behind a growing import: the cost
  *   of each batch grew with the table.)
  * - NOT EXISTS-style checks race under READ COMMITTED: two imports of the same file at
@@ -35,48 +36,59 @@ class DryRunRollback extends Error {
 }
 
 export async function openPostgresTouchWriter(db: Db, options: TouchWriterOptions): Promise<BulkTouchWriter> {
-  const { loggedAt, ledger, dryRun = false } = options;
+  const { loggedAt, ledger, dryRun = false, keepSettings = false } = options;
   return {
     parallel: 2,
-    async write(rows) {
+    async write(rows, within) {
       let first = Number.POSITIVE_INFINITY;
       let last = Number.NEGATIVE_INFINITY;
       for (const row of rows) {
         if (row.customerId < first) first = row.customerId;
         if (row.customerId > last) last = row.customerId;
       }
+      const fresh: boolean[] = new Array(rows.length).fill(true);
       const transaction = writeTransaction(db, async (trx) => {
         // No JIT: compiling these per-row expressions costs more than it saves.
-        await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+        if (!keepSettings) await sql`SET LOCAL synchronous_commit = off`.execute(trx);
         await sql`SET LOCAL jit = off`.execute(trx);
         await sql`SELECT pg_advisory_xact_lock(hashtext('keepwarm:touch-import'), b::int)
           FROM generate_series(${first}::bigint >> ${CUSTOMER_BLOCK_BITS}, ${last}::bigint >> ${CUSTOMER_BLOCK_BITS}) AS b`.execute(trx);
+        const after =
+          within === undefined ? 0 : Number((await sql<{ id: number }>`SELECT coalesce(max(id), 0) AS id FROM touchpoints`.execute(trx)).rows[0]?.id ?? 0);
         const ranges: Array<{ lo: number; hi: number; n: number; ids: number[] | null }> = [];
         for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
-          const chosen = firstOfEachContent(rows, from, Math.min(rows.length, from + ROWS_PER_STATEMENT));
-          const result = await sql<{ lo: number | null; hi: number | null; n: number; ids: number[] | null }>`
-            WITH inserted AS (
-              INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, external_id, source)
-              SELECT v.customer_id, v.kind, v.occurred_at, ${loggedAt}, v.logged_by, v.note, v.external_id, 'import'
-              FROM unnest(${chosen.customerId}::bigint[], ${chosen.kind}::text[], ${chosen.occurredAt}::bigint[], ${chosen.loggedBy}::text[], ${chosen.note}::text[], ${chosen.externalId}::text[])
-                WITH ORDINALITY AS v(customer_id, kind, occurred_at, logged_by, note, external_id, ord)
+          const columns = columnsOf(rows, from, Math.min(rows.length, from + ROWS_PER_STATEMENT), fresh);
+          if (columns.customerId.length === 0) continue;
+          // A row without an external id is new unless `occurrence` stored imported touches share its content (OFFSET n-1 LIMIT 1: the nth).
+          const result = await sql<{ lo: number | null; hi: number | null; n: number; ids: number[] | null; skipped: number[] | null }>`
+            WITH v AS (
+              SELECT * FROM unnest(${columns.customerId}::bigint[], ${columns.kind}::text[], ${columns.occurredAt}::bigint[], ${columns.loggedBy}::text[], ${columns.note}::text[], ${columns.externalId}::text[], ${columns.occurrence}::int[], ${columns.index}::int[])
+                AS v(customer_id, kind, occurred_at, logged_by, note, external_id, occurrence, pos)),
+            chosen AS (
+              SELECT v.* FROM v
               LEFT JOIN LATERAL (
                 SELECT 1 AS found FROM touchpoints t
                 WHERE v.external_id IS NULL AND t.customer_id = v.customer_id AND t.occurred_at = v.occurred_at AND t.source = 'import'
                   AND t.external_id IS NULL AND t.kind = v.kind AND t.note IS NOT DISTINCT FROM v.note AND t.logged_by IS NOT DISTINCT FROM v.logged_by
-                LIMIT 1) AS stored ON true
-              WHERE stored.found IS NULL
-              ORDER BY v.ord
-              -- A row with an external id: its unique index decides (a stored one, or an earlier one of this statement).
+                OFFSET v.occurrence - 1 LIMIT 1) AS stored ON true
+              LEFT JOIN LATERAL (SELECT 1 AS found FROM touchpoints t WHERE t.external_id = v.external_id LIMIT 1) AS known ON true
+              WHERE stored.found IS NULL AND known.found IS NULL),
+            inserted AS (
+              INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, external_id, source)
+              SELECT customer_id, kind, occurred_at, ${loggedAt}, logged_by, note, external_id, 'import' FROM chosen ORDER BY pos
+              -- An external id another session stored meanwhile: its unique index decides.
               ON CONFLICT (external_id) WHERE external_id IS NOT NULL DO NOTHING
               RETURNING id)
             -- The ids as a range when they are one (no other session inserted meanwhile), else each of them.
             SELECT min(id) AS lo, max(id) AS hi, count(*)::int AS n,
-              CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL ELSE array_agg(id) END AS ids
+              CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL ELSE array_agg(id) END AS ids,
+              (SELECT array_agg(pos) FROM v WHERE NOT EXISTS (SELECT 1 FROM chosen c WHERE c.pos = v.pos)) AS skipped
             FROM inserted`.execute(trx);
           const summary = result.rows[0];
+          for (const index of summary?.skipped ?? []) fresh[index] = false;
           if (summary !== undefined && summary.n > 0) ranges.push({ lo: Number(summary.lo), hi: Number(summary.hi), n: summary.n, ids: summary.ids });
         }
+        await within?.(trx, after);
         if (dryRun) throw new DryRunRollback(ranges);
         // touch.created for exactly the rows this batch inserted, in its transaction.
         const ids: number[] = [];
@@ -98,9 +110,10 @@ export async function openPostgresTouchWriter(db: Db, options: TouchWriterOption
         if (range.ids === null) ledger.addRange("touchpoints", range.lo, range.hi);
         else ledger.addIds("touchpoints", range.ids.map(Number));
       }
-      return { inserted, unchanged: rows.length - inserted };
+      return { inserted, unchanged: rows.length - inserted, fresh };
     },
     async close() {
+      if (keepSettings) return;
       // A transaction with a transaction id commits synchronously: the WAL is flushed
       // up to its commit record, and with it every batch committed before.
       await sql`SELECT txid_current()`.execute(db);
@@ -115,18 +128,27 @@ interface TouchColumns {
   note: Array<string | null>;
   loggedBy: Array<string | null>;
   externalId: Array<string | null>;
+  occurrence: number[];
+  /** The row's index in the batch. */
+  index: number[];
 }
 
-/** Rows `[from, to)` as columns, without the repeats of an earlier row's exact content (one statement cannot see its own inserts). */
-function firstOfEachContent(rows: readonly ImportedTouch[], from: number, to: number): TouchColumns {
-  const columns: TouchColumns = { customerId: [], occurredAt: [], kind: [], note: [], loggedBy: [], externalId: [] };
-  const seen = repeatsInstant(rows, from, to) ? new Set<string>() : undefined;
+/**
+ * Rows `[from, to)` as columns, without a repeat of an external id earlier in the batch
+ * (marked not fresh here: one statement cannot see its own inserts).
+ */
+function columnsOf(rows: readonly ImportedTouch[], from: number, to: number, fresh: boolean[]): TouchColumns {
+  const columns: TouchColumns = { customerId: [], occurredAt: [], kind: [], note: [], loggedBy: [], externalId: [], occurrence: [], index: [] };
+  let externalIds: Set<string> | undefined;
   for (let r = from; r < to; r++) {
     const row = rows[r] as ImportedTouch;
-    if (seen !== undefined && row.externalId === null) {
-      const key = touchContentKey(row);
-      if (seen.has(key)) continue;
-      seen.add(key);
+    if (row.externalId !== null) {
+      externalIds ??= new Set(rows.slice(0, from).flatMap((earlier) => (earlier.externalId === null ? [] : [earlier.externalId])));
+      if (externalIds.has(row.externalId)) {
+        fresh[r] = false;
+        continue;
+      }
+      externalIds.add(row.externalId);
     }
     columns.customerId.push(row.customerId);
     columns.occurredAt.push(row.occurredAt);
@@ -134,6 +156,8 @@ function firstOfEachContent(rows: readonly ImportedTouch[], from: number, to: nu
     columns.note.push(row.note);
     columns.loggedBy.push(row.loggedBy);
     columns.externalId.push(row.externalId);
+    columns.occurrence.push(row.occurrence ?? 1);
+    columns.index.push(r);
   }
   return columns;
 }

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type { Db } from "../engine/transaction";
-import { type BulkTouchWriter, type ImportedTouch, repeatsInstant, type TouchWriterOptions, touchContentKey } from "./bulk-import";
+import { type BulkTouchWriter, type ImportedTouch, type TouchWriterOptions, touchContentKey } from "./bulk-import";
 import { emitTouchEvents } from "./webhook-events";
 
 /**
@@ -29,14 +29,34 @@ function idsOf(ranges: ReadonlyArray<readonly [number, number]>): number[] {
   return ids;
 }
 
+interface WriterStatements {
+  inserts: Map<number, Statement>;
+  lookups: Map<number, Statement>;
+  externalLookups: Map<number, Statement>;
+}
+
+/** Per connection, kept across writers: the API opens one per request, and preparing its statements each time cost more than the write. */
+const statementsByConnection = new WeakMap<BetterSqlite3.Database, WriterStatements>();
+function statementsOf(sqlite: BetterSqlite3.Database): WriterStatements {
+  let statements = statementsByConnection.get(sqlite);
+  if (statements === undefined) {
+    statements = { inserts: new Map(), lookups: new Map(), externalLookups: new Map() };
+    statementsByConnection.set(sqlite, statements);
+  }
+  return statements;
+}
+
 export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Database, options: TouchWriterOptions): Promise<BulkTouchWriter> {
-  const { loggedAt, ledger, dryRun = false } = options;
-  const inserts = new Map<number, Statement>();
-  const lookups = new Map<number, Statement>();
-  const externalLookups = new Map<number, Statement>();
+  const { loggedAt, ledger, dryRun = false, keepSettings = false } = options;
+  const { inserts, lookups, externalLookups } = statementsOf(sqlite);
   const params: unknown[] = [];
   const keys: unknown[] = [];
   const externalIds: string[] = [];
+  let maxId: Statement | undefined;
+  const maxTouchId = (): Statement => {
+    maxId ??= sqlite.prepare("SELECT coalesce(max(id), 0) FROM touchpoints").pluck();
+    return maxId;
+  };
   // For the import's duration, then handed back as they were: a page cache of the
   // import's size class, and no foreign-key checks, which made the 64-row touch inserts
   // ≈ 2.5 × as costly (touchpoints is a child of customers and a parent of nudges).
@@ -44,11 +64,12 @@ export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Databa
   // keepwarm never deletes a customer (only `demo --reset` empties a demo database).
   // Pragmas are no-ops inside a transaction: these run between them.
   let restore: { cacheSize: number; foreignKeys: number } | undefined;
-  await db.connection().execute(async () => {
-    restore = { cacheSize: Number(sqlite.pragma("cache_size", { simple: true })), foreignKeys: Number(sqlite.pragma("foreign_keys", { simple: true })) };
-    sqlite.pragma("foreign_keys = OFF");
-    sqlite.pragma("cache_size = -65536");
-  });
+  if (!keepSettings)
+    await db.connection().execute(async () => {
+      restore = { cacheSize: Number(sqlite.pragma("cache_size", { simple: true })), foreignKeys: Number(sqlite.pragma("foreign_keys", { simple: true })) };
+      sqlite.pragma("foreign_keys = OFF");
+      sqlite.pragma("cache_size = -65536");
+    });
 
   const insert = (rows: number): Statement => {
     let statement = inserts.get(rows);
@@ -95,9 +116,10 @@ export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Databa
     return [last - rows + 1, last];
   };
 
-  const writeBatch = (rows: readonly ImportedTouch[]): { inserted: number; unchanged: number; ranges: Array<[number, number]> } => {
+  const writeBatch = (rows: readonly ImportedTouch[]): { inserted: number; fresh: boolean[]; ranges: Array<[number, number]> } => {
     const total = rows.length;
     const ranges: Array<[number, number]> = [];
+    const fresh: boolean[] = new Array(total).fill(true);
     let inserted = 0;
     for (let from = 0; from < total; from += CHUNK) {
       const to = Math.min(total, from + CHUNK);
@@ -111,45 +133,53 @@ export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Databa
         else externalIds.push(row.externalId);
       }
       const stored = keys.length === 0 ? [] : (lookup(keys.length / 2).all(keys) as unknown[][]);
-      const storedIds = externalIds.length === 0 ? undefined : new Set(byExternalId(externalIds.length).all(externalIds) as string[]);
-      if (stored.length === 0 && storedIds === undefined && !repeatsInstant(rows, from, to)) {
+      // Rows without an external id are each the nth of their content: with nothing stored at their instants, all are new.
+      if (stored.length === 0 && externalIds.length === 0) {
         ranges.push(write(to - from, params));
         inserted += to - from;
         continue;
       }
-      // The slow path: compare full content, stored rows first, then the chunk's own earlier rows.
-      const seen = new Set(stored.map((row) => JSON.stringify(row)));
-      const seenIds = storedIds ?? new Set<string>();
-      const fresh: unknown[] = [];
+      // The slow path: a row is new while fewer stored touches share its content than its occurrence; an external id once.
+      const storedCounts = new Map<string, number>();
+      for (const row of stored) {
+        const key = JSON.stringify(row);
+        storedCounts.set(key, (storedCounts.get(key) ?? 0) + 1);
+      }
+      const seenIds = externalIds.length === 0 ? new Set<string>() : new Set(byExternalId(externalIds.length).all(externalIds) as string[]);
+      const chosen: unknown[] = [];
       for (let r = from; r < to; r++) {
         const row = rows[r] as ImportedTouch;
         if (row.externalId !== null) {
-          if (seenIds.has(row.externalId)) continue;
+          if (seenIds.has(row.externalId)) {
+            fresh[r] = false;
+            continue;
+          }
           seenIds.add(row.externalId);
-        } else {
-          const key = touchContentKey(row);
-          if (seen.has(key)) continue;
-          seen.add(key);
+        } else if ((storedCounts.get(touchContentKey(row)) ?? 0) >= (row.occurrence ?? 1)) {
+          fresh[r] = false;
+          continue;
         }
         const at = (r - from) * PARAMS_PER_ROW;
-        for (let i = 0; i < PARAMS_PER_ROW; i++) fresh.push(params[at + i]);
+        for (let i = 0; i < PARAMS_PER_ROW; i++) chosen.push(params[at + i]);
       }
-      if (fresh.length > 0) {
-        ranges.push(write(fresh.length / PARAMS_PER_ROW, fresh));
-        inserted += fresh.length / PARAMS_PER_ROW;
+      if (chosen.length > 0) {
+        ranges.push(write(chosen.length / PARAMS_PER_ROW, chosen));
+        inserted += chosen.length / PARAMS_PER_ROW;
       }
     }
-    return { inserted, unchanged: total - inserted, ranges };
+    return { inserted, fresh, ranges };
   };
 
   return {
     parallel: 1,
-    async write(rows) {
+    async write(rows, within) {
       const result = await db.connection().execute(async (conn) => {
         sqlite.exec("BEGIN IMMEDIATE");
         try {
+          const after = within === undefined ? 0 : Number(maxTouchId().get());
           const written = writeBatch(rows);
           if (!dryRun) await emitTouchEvents(conn, idsOf(written.ranges), loggedAt);
+          await within?.(conn, after);
           sqlite.exec(dryRun ? "ROLLBACK" : "COMMIT");
           return written;
         } catch (error) {
@@ -158,7 +188,7 @@ export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Databa
         }
       });
       if (!dryRun) for (const [first, last] of result.ranges) ledger.addRange("touchpoints", first, last);
-      return { inserted: result.inserted, unchanged: result.unchanged };
+      return { inserted: result.inserted, unchanged: rows.length - result.inserted, fresh: result.fresh };
     },
     async close() {
       const previous = restore;

@@ -87,6 +87,11 @@ export interface ImportedTouch {
   loggedBy: string | null;
   /** The CRM's id of the touch: when given, it alone decides whether the touch is stored already. */
   externalId: string | null;
+  /**
+   * Without an external id: this row is the nth (1-based; absent = 1) of its exact
+   * content in its file or request (see TouchOccurrences).
+   */
+  occurrence?: number;
 }
 
 export interface TouchWriterOptions {
@@ -95,75 +100,91 @@ export interface TouchWriterOptions {
   ledger: ImportLedger;
   /** Roll every write back instead of committing it (its counts are still returned). */
   dryRun?: boolean;
+  /**
+   * SQLite: leave the connection's settings alone (foreign keys on, its page cache). For
+   * small writes next to other work (the HTTP API): the import's settings pay off only
+   * over many rows, and switching them per request would drop the page cache each time.
+   */
+  keepSettings?: boolean;
 }
 
 export interface TouchBatchResult {
   inserted: number;
-  /** Rows skipped as duplicates of an imported touch already stored or earlier in the batch. */
+  /** Rows skipped as already stored. */
   unchanged: number;
+  /** Per row of the batch, in order: written (true) or already present (false). */
+  fresh: boolean[];
 }
 
 /**
  * The touches import's hot path, one implementation per engine. Each `write` is one
  * short transaction. A row with an external id is a duplicate when a touch with that
- * external id is stored or came earlier in the batch. A row without one is
- * deduplicated on its exact stored content: it is a duplicate when an imported touch
- * (source 'import', no external id) of the same customer at the same instant with the
- * same kind, note and logged_by is stored, or came earlier in the batch. No hash, so
- * nothing can collide: two different touches in the same millisecond are both kept.
+ * external id is stored or came earlier in the batch. A row without one is the nth
+ * occurrence of its exact content (customer, instant, kind, note, logged_by) in its
+ * file: it is a duplicate when at least n imported touches (source 'import', no
+ * external id) with that content are stored. So two identical rows in one file are two
+ * touches, and importing the file again finds both. No hash, so nothing can collide.
  * What a write commits is recorded in the ledger.
  */
 export interface BulkTouchWriter {
   /** How many writes the caller may run at once (the writer keeps two that share customers apart). */
   readonly parallel: number;
-  write(rows: readonly ImportedTouch[]): Promise<TouchBatchResult>;
+  /**
+   * Write one batch in one transaction; `within` runs in that transaction after the
+   * rows are written (given the transaction and the highest touch id before them).
+   */
+  write(rows: readonly ImportedTouch[], within?: (trx: Db, afterTouchId: number) => Promise<void>): Promise<TouchBatchResult>;
   /** Hand the connection back as it was and make every write durable (call it before undoImport, too). */
   close(): Promise<void>;
 }
 
-/** The exact-content key of a touch, for the duplicates inside one batch. */
+/** The exact-content key of a touch (without its occurrence). */
 export function touchContentKey(row: ImportedTouch): string {
   return JSON.stringify([row.customerId, row.occurredAt, row.kind, row.note, row.loggedBy]);
 }
 
-/** Whether two rows of `rows[from, to)` share customer and instant (only then may two be the same touch). */
-export function repeatsInstant(rows: readonly ImportedTouch[], from: number, to: number): boolean {
-  if (to - from <= 128) {
-    // A few thousand number comparisons beat building a key string per row.
-    for (let r = from + 1; r < to; r++) {
-      const row = rows[r] as ImportedTouch;
-      for (let q = from; q < r; q++) {
-        const earlier = rows[q] as ImportedTouch;
-        if (earlier.occurredAt === row.occurredAt && earlier.customerId === row.customerId) return true;
+const sameTouch = (a: ImportedTouch, b: ImportedTouch): boolean =>
+  a.customerId === b.customerId && a.occurredAt === b.occurredAt && a.kind === b.kind && a.note === b.note && a.loggedBy === b.loggedBy;
+
+/**
+ * Numbers each row without an external id by the occurrences of its exact content so
+ * far (ImportedTouch.occurrence). Identical rows share customer and instant, so the
+ * common case is one Map lookup on a number; only rows whose customer and instant
+ * repeat are compared field by field. Memory grows with the distinct rows it has seen:
+ * the CSV import starts it afresh for each customer-id range it writes (identical rows
+ * always fall into the same range).
+ */
+export class TouchOccurrences {
+  private readonly first = new Map<number, ImportedTouch>();
+  private readonly repeats = new Map<number, Array<{ row: ImportedTouch; count: number }>>();
+
+  number(row: ImportedTouch): void {
+    if (row.externalId !== null) return;
+    // Exact as a double: instants < 2^43 ms (year 2248) times 1024. Different customers may share a key; sameTouch decides.
+    const key = row.occurredAt * 1024 + (row.customerId & 1023);
+    const first = this.first.get(key);
+    if (first === undefined) {
+      this.first.set(key, row);
+      row.occurrence = 1;
+      return;
+    }
+    let list = this.repeats.get(key);
+    if (list === undefined) {
+      list = [{ row: first, count: 1 }];
+      this.repeats.set(key, list);
+    }
+    for (const entry of list) {
+      if (sameTouch(entry.row, row)) {
+        row.occurrence = ++entry.count;
+        return;
       }
     }
-    return false;
+    list.push({ row, count: 1 });
+    row.occurrence = 1;
   }
-  const seen = new Set<string>();
-  for (let r = from; r < to; r++) {
-    const row = rows[r] as ImportedTouch;
-    const key = `${row.customerId}:${row.occurredAt}`;
-    if (seen.has(key)) return true;
-    seen.add(key);
-  }
-  return false;
-}
 
-/** The content of the touches an import wrote (by the ledger's id runs): which of its rows were new. */
-export async function touchesWrittenBy(db: Db, ledger: ImportLedger): Promise<ImportedTouch[]> {
-  const runs = ledger.idRuns("touchpoints");
-  if (runs.length === 0) return [];
-  const rows = await db
-    .selectFrom("touchpoints")
-    .select(["customer_id", "occurred_at", "kind", "note", "logged_by", "external_id"])
-    .where((eb) => eb.or(runs.map(([first, last]) => eb.and([eb("id", ">=", first), eb("id", "<=", last)]))))
-    .execute();
-  return rows.map((row) => ({
-    customerId: row.customer_id,
-    occurredAt: row.occurred_at,
-    kind: row.kind,
-    note: row.note,
-    loggedBy: row.logged_by,
-    externalId: row.external_id,
-  }));
+  clear(): void {
+    this.first.clear();
+    this.repeats.clear();
+  }
 }

@@ -1,4 +1,5 @@
-import { sql } from "kysely";
+import { CompiledQuery, sql } from "kysely";
+import { isPostgres } from "../engine/dialect";
 import { type Db, writeTransaction } from "../engine/transaction";
 import { driverOf, type Store } from "../open-store";
 import { LIVE_STATUSES } from "../tables/nudges.table";
@@ -90,6 +91,21 @@ export async function maxTouchId(db: Db): Promise<number> {
   return Number(row?.id ?? 0);
 }
 
+/** The live contact nudges of customers touched after a touch id, each with the newest such touch that answers it. */
+const CANDIDATES = `SELECT n.id AS "nudgeId", n.rule_id AS "ruleId", n.customer_id AS "customerId", n.cooldown_days AS "cooldownDays",
+    n.delivered_at AS "deliveredAt",
+    (SELECT t.id FROM touchpoints t
+      WHERE t.customer_id = n.customer_id AND t.id > ? AND t.occurred_at > coalesce(n.last_touch_at, -1) AND t.occurred_at <= ?
+      ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS "touchId"
+  FROM nudges n
+  WHERE n.status IN (${LIVE_STATUSES.map(() => "?").join(", ")}) AND n.resolve_on_touch = 1
+    AND n.customer_id IN (SELECT DISTINCT customer_id FROM touchpoints WHERE id > ?)
+  ORDER BY n.id`;
+const CANDIDATES_SQL = {
+  sqlite: CANDIDATES,
+  postgres: CANDIDATES.split("?").reduce((text, part, i) => (i === 0 ? part : `${text}$${i}${part}`), ""),
+};
+
 interface Candidate {
   nudgeId: number;
   ruleId: string;
@@ -153,31 +169,12 @@ export async function resolveNudgesByTouch(
  * touch that answers it. Run it in one transaction so the import resolves all or none.
  */
 export async function resolveNudgesByTouchesAfter(trx: Db, afterTouchId: number, now: number, cooldownUntil: CooldownUntil): Promise<ResolvedNudge[]> {
-  const candidates: Candidate[] = await trx
-    .selectFrom("nudges as n")
-    .select((eb) => [
-      "n.id as nudgeId",
-      "n.rule_id as ruleId",
-      "n.customer_id as customerId",
-      "n.cooldown_days as cooldownDays",
-      "n.delivered_at as deliveredAt",
-      eb
-        .selectFrom("touchpoints as t")
-        .select("t.id")
-        .whereRef("t.customer_id", "=", "n.customer_id")
-        .where("t.id", ">", afterTouchId)
-        .where("t.occurred_at", ">", sql<number>`coalesce(n.last_touch_at, -1)`)
-        .where("t.occurred_at", "<=", now)
-        .orderBy("t.occurred_at", "desc")
-        .orderBy("t.id", "desc")
-        .limit(1)
-        .as("touchId"),
-    ])
-    .where("n.status", "in", LIVE_STATUSES)
-    .where("n.resolve_on_touch", "=", 1)
-    .where("n.customer_id", "in", (eb) => eb.selectFrom("touchpoints").select("customer_id").distinct().where("id", ">", afterTouchId))
-    .orderBy("n.id")
-    .execute();
+  // Pre-written SQL: building this query with kysely cost about a third of a single-event API request.
+  const query = isPostgres(trx) ? CANDIDATES_SQL.postgres : CANDIDATES_SQL.sqlite;
+  const candidates = (await trx.executeQuery<Candidate>(CompiledQuery.raw(query, [afterTouchId, now, ...LIVE_STATUSES, afterTouchId]))).rows.map((c) => ({
+    ...c,
+    touchId: c.touchId === null ? null : Number(c.touchId),
+  }));
   const touchIds = [...new Set(candidates.flatMap((c) => (c.touchId === null ? [] : [c.touchId])))];
   const closers = new Map<number, string>();
   for (let start = 0; start < touchIds.length; start += INSERT_BATCH) {
