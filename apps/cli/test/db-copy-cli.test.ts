@@ -70,6 +70,11 @@ describe.skipIf(!pgAnswers)(title, () => {
         .values({ nudge_id: nudge.id, slack_channel: "D0REP", slack_ts: "1.000100", replaced_at: 0 })
         .execute();
     });
+    // The owner directory and a rep's preferences (filled from Slack in a real install).
+    await withStore(source, async (store) => {
+      await store.db.insertInto("owners").values({ slack_id: "U0REP0001", email: "rep@example.com", name: "Rep One", updated_at: 0 }).execute();
+    });
+    expect((await runCli(["prefs", "set", "--user", "U0REP0001", "--quiet", "22-7", "--cap", "3"], env)).code).toBe(0);
     // A webhook with an event and one (refused) attempt: its secret and log move too.
     expect((await runCli(["webhooks", "add", "http://127.0.0.1:9/hook", "--events", "touch.created"], env)).code).toBe(0);
     expect((await runCli(["webhooks", "test", "1"], env)).code).toBe(0);

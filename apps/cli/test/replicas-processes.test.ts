@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { defaultRulesText } from "@keepwarm/rules";
 import { openStore, type Store } from "@keepwarm/store";
 import { freshDatabase, TEST_ENGINE } from "@keepwarm/store/testing";
 import { FakeSlack, type RecordedCall, runCli, spawnCli, tempDir } from "@keepwarm/testkit";
@@ -14,9 +15,11 @@ import { afterEach, describe, expect, it } from "vitest";
  *    to the bots. One bot claims them and posts; it is killed while posts are in flight
  *    (the fake Slack answers 250 ms late), so Slack has messages the database never
  *    recorded, and its claims hold for CLAIM_TTL_MS (60 s).
- * 2. An NPS survey arrives (120 drops spread over every chunk); two workers start with
- *    --run-now. The one that takes the sweep lease is killed once its first chunk has
- *    committed: its run is left `running`, its nudges' deliveries `held`.
+ * 2. An admin turns on the "nps-drop" rule, which matches 120 customers spread over
+ *    every chunk (their survey was imported at the start, when the rule was off, so the
+ *    bots' real-time evaluation planned nothing for them: only a sweep can). Two workers
+ *    start with --run-now. The one that takes the sweep lease is killed once its first
+ *    chunk has committed: its run is left `running`, its nudges' deliveries `held`.
  * 3. The other worker takes the lease over when it runs out, marks the run `abandoned`,
  *    releases what it held, and sweeps; the survivors deliver. After the dead bot's
  *    claims run out, its items are taken over and first looked for in the conversation.
@@ -166,10 +169,22 @@ describe.skipIf(!PG)("replicas as real processes (needs PostgreSQL: run with KEE
       KEEPWARM_MAX_NUDGES_PER_DAY: "1000",
       SLACK_API_URL: fake.apiUrl,
       KEEPWARM_SLACK_HISTORY_PER_MINUTE: "100",
+      // The workspace pace (4 messages a second by default) would stretch 320 posts past the
+      // settle time; workspace-pace.test.ts proves the pace itself.
+      KEEPWARM_SLACK_MESSAGES_PER_SECOND: "1000",
     };
 
     const imported = await runCli(["import", "customers", tmp.file("customers.csv", customersCsv(now))], base, { timeoutMs: SETUP_MS });
     expect(imported.code, imported.stderr).toBe(0);
+    // The default rules without nps-drop, then the NPS survey: its drops match no active rule yet.
+    const defaults = JSON.parse(defaultRulesText()) as { rules: Array<{ id: string }> };
+    const withoutNps = { ...defaults, rules: defaults.rules.filter((rule) => rule.id !== "nps-drop") };
+    const rulesOff = await runCli(["rules", "apply", tmp.file("rules-v1.json", JSON.stringify(withoutNps)), "--author", "admin"], base, {
+      timeoutMs: SETUP_MS,
+    });
+    expect(rulesOff.code, rulesOff.stderr).toBe(0);
+    const npsImport = await runCli(["import", "nps", tmp.file("nps.csv", npsCsv(now))], base, { timeoutMs: SETUP_MS });
+    expect(npsImport.code, npsImport.stderr).toBe(0);
     store = await openStore(db);
     const s = store;
 
@@ -195,9 +210,9 @@ describe.skipIf(!PG)("replicas as real processes (needs PostgreSQL: run with KEE
     const unrecorded = await s.db.selectFrom("nudges").select("id").where("id", "in", postedByVictim).where("delivered_at", "is", null).execute();
     expect(unrecorded.length).toBeGreaterThan(0);
 
-    // 2. An NPS survey arrives; two workers start, and the one sweeping is killed mid-sweep.
-    const npsImport = await runCli(["import", "nps", tmp.file("nps.csv", npsCsv(now))], base, { timeoutMs: SETUP_MS });
-    expect(npsImport.code, npsImport.stderr).toBe(0);
+    // 2. The admin turns nps-drop on; two workers start, and the one sweeping is killed mid-sweep.
+    const rulesOn = await runCli(["rules", "apply", tmp.file("rules-v2.json", defaultRulesText()), "--author", "admin"], base, { timeoutMs: SETUP_MS });
+    expect(rulesOn.code, rulesOn.stderr).toBe(0);
     const workers = ["a", "b"].map((id) =>
       start(`worker-${id}`, ["worker", "--run-now"], { ...base, SLACK_BOT_TOKEN: `xoxb-worker-${id}`, KEEPWARM_SCHEDULE: "*/3 * * * * *" }),
     );

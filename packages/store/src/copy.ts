@@ -4,8 +4,11 @@ import { type Store, StoreError } from "./open-store";
 
 /**
  * The tables an install's data lives in, parents before children (foreign keys).
- * `leases` is left out: it names the processes working on a database, not data; so is
- * `api_idempotency`, the API's answers of the last day to requests that may be retried.
+ * Left out, as state of the running processes rather than data: `leases` (who works
+ * on the database), `api_idempotency` (the API's answers of the last day to requests
+ * that may be retried), `evaluation_queue` (customers waiting for a real-time pass; the
+ * first sweep on the copy covers them), `slack_channels` (a cache of channel ids,
+ * resolved again on demand) and `slack_pace` (the workspace pace's last slots).
  */
 export const COPIED_TABLES = [
   "customers",
@@ -22,6 +25,8 @@ export const COPIED_TABLES = [
   "webhook_attempts",
   "meta",
   "api_tokens",
+  "owners",
+  "rep_preferences",
 ] as const;
 export type CopiedTable = (typeof COPIED_TABLES)[number];
 
@@ -117,8 +122,11 @@ async function refuseNonEmpty(db: Loose, display: string): Promise<void> {
   }
 }
 
+/** The key a table is paged by, where it is not `id` (and so has no identity sequence either). */
+const KEYS: Partial<Record<CopiedTable, string>> = { meta: "key", owners: "slack_id", rep_preferences: "slack_id" };
+
 async function copyTable(source: Loose, target: Loose, table: CopiedTable, progress: (copied: number) => void): Promise<void> {
-  const key = table === "meta" ? "key" : "id";
+  const key = KEYS[table] ?? "id";
   let copied = 0;
   let after: unknown;
   for (;;) {
@@ -143,7 +151,7 @@ async function copyTable(source: Loose, target: Loose, table: CopiedTable, progr
 /** Rows inserted with their ids leave an identity sequence behind: move each one past the largest id. */
 async function continueIdentities(trx: Db): Promise<void> {
   for (const table of COPIED_TABLES) {
-    if (table === "meta") continue;
+    if (KEYS[table] !== undefined) continue;
     await sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), max(id)) FROM ${sql.table(table)}`.execute(trx);
   }
 }
