@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { UserError } from "@keepwarm/core";
 import type { Calendar } from "@keepwarm/rules";
-import { type ApiToken, findIdempotentAnswer, type Store, saveIdempotentAnswer } from "@keepwarm/store";
+import { type ApiToken, findIdempotentAnswer, isDatabaseUnavailable, type Store, saveIdempotentAnswer } from "@keepwarm/store";
 import type { z } from "zod";
 import { openApiDocument } from "./openapi";
 import { RateLimiter } from "./rate-limit";
@@ -149,6 +149,8 @@ export function createApiHandler(options: ApiOptions): ApiHandler {
 
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
+      // An overloaded or restarting database is not our bug: the client should come back.
+      if (isDatabaseUnavailable(error)) return send(res, 503, { error: "the database is busy or unreachable; retry shortly" }, { "retry-after": "1" });
       options.onError?.(error);
       send(res, 500, { error: "internal error; the request may be retried" });
     });

@@ -78,16 +78,17 @@ export function evaluationClaimant(): string {
 
 /** Claim up to a batch of queued customers and evaluate them; nothing claimed, nothing done. */
 export async function drainEvaluationQueue(store: Store, options: DrainOptions): Promise<RealtimeReport> {
-  const now = options.now ?? Date.now();
   const claimed = await claimEvaluations(store.db, {
     claimant: options.claimant,
-    now,
+    now: options.now ?? Date.now(),
     limit: options.limit ?? REALTIME_BATCH,
     ttlMs: CLAIM_TTL_MS,
     ...(options.customerIds === undefined ? {} : { customerIds: options.customerIds }),
   });
   if (claimed.length === 0) return { claimed: 0, evaluated: 0, created: [], reopened: 0, expired: 0 };
-  return evaluateClaimed(store, claimed, { ...options, now });
+  // The facts' instant is taken after the claim, not before: a claim that waited for a
+  // connection must not evaluate as of a moment before the events it was queued for.
+  return evaluateClaimed(store, claimed, { ...options, now: options.now ?? Date.now() });
 }
 
 /**

@@ -3,7 +3,7 @@ export * from "./schema";
 export * from "./time";
 export { type Engine, engineOf, maskLocation } from "./engine/location";
 export { isPostgres } from "./engine/dialect";
-export { type Db, writeTransaction } from "./engine/transaction";
+export { type Db, isDatabaseUnavailable, writeTransaction } from "./engine/transaction";
 export { createPostgresDatabase, dropPostgresDatabases, postgresAnswers, serverCpuByPid } from "./engine/scratch";
 export * from "./tables/customers.table";
 export * from "./tables/touchpoints.table";

@@ -1,4 +1,10 @@
-import pg from "pg";
+import type pg from "pg";
+
+/** pg is loaded on first use: a SQLite install (and every CLI start) never pays for it. */
+async function newClient(config: pg.ClientConfig): Promise<pg.Client> {
+  const { default: pgModule } = await import("pg");
+  return new pgModule.Client(config);
+}
 
 /**
  * Create an empty PostgreSQL database next to the one `adminUrl` names and return its
@@ -6,7 +12,7 @@ import pg from "pg";
  */
 export async function createPostgresDatabase(adminUrl: string, name: string): Promise<string> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`invalid database name "${name}"`);
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = await newClient({ connectionString: adminUrl });
   await client.connect();
   try {
     await client.query(`CREATE DATABASE ${name}`);
@@ -20,7 +26,7 @@ export async function createPostgresDatabase(adminUrl: string, name: string): Pr
 
 /** The databases whose name starts with `prefix`. */
 export async function listPostgresDatabases(adminUrl: string, prefix: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = await newClient({ connectionString: adminUrl });
   await client.connect();
   try {
     const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [prefix]);
@@ -33,7 +39,7 @@ export async function listPostgresDatabases(adminUrl: string, prefix: string): P
 /** Drop every database whose name starts with `prefix` (test clean-up), connections and all. */
 export async function dropPostgresDatabases(adminUrl: string, prefix: string): Promise<number> {
   if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`invalid prefix "${prefix}"`);
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = await newClient({ connectionString: adminUrl });
   await client.connect();
   try {
     const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [prefix]);
@@ -46,7 +52,7 @@ export async function dropPostgresDatabases(adminUrl: string, prefix: string): P
 
 /** Whether a PostgreSQL server answers at `url` within `timeoutMs`. */
 export async function postgresAnswers(url: string, timeoutMs = 3000): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  const client = await newClient({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   try {
     await client.connect();
     await client.query("SELECT 1");
@@ -66,7 +72,7 @@ export async function postgresAnswers(url: string, timeoutMs = 3000): Promise<bo
  */
 export async function serverCpuByPid(url: string): Promise<Map<number, number>> {
   const { readFileSync } = await import("node:fs");
-  const client = new pg.Client({ connectionString: url });
+  const client = await newClient({ connectionString: url });
   await client.connect();
   const cpu = new Map<number, number>();
   try {

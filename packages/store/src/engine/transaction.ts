@@ -26,3 +26,21 @@ export async function writeTransaction<T>(db: Db, work: (trx: Db) => Promise<T>)
     }
   });
 }
+
+/**
+ * A failure of the database's availability, not of the request: the pool had no
+ * connection free in time, the server refused or dropped the connection, or SQLite
+ * stayed locked past its busy timeout. A server answers these with "try again" (503),
+ * never as its own bug.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  if (e === null || typeof e !== "object") return false;
+  const code = typeof e.code === "string" ? e.code : "";
+  const message = typeof e.message === "string" ? e.message : "";
+  return (
+    ["ECONNREFUSED", "ECONNRESET", "SQLITE_BUSY", "57P01", "57P03", "53300"].includes(code) ||
+    message.startsWith("timeout exceeded when trying to connect") ||
+    message === "Connection terminated unexpectedly"
+  );
+}
