@@ -46,3 +46,4 @@ export * from "./delivery/clock";
 export * from "./delivery/webhooks/signature";
 export * from "./delivery/webhooks/sender";
 export * from "./delivery/webhooks/webhooks";
+export * from "./background-loop";

@@ -1,3 +1,4 @@
+import { type BackgroundLoop, startBackgroundLoop } from "./background-loop";
 import type { Calendar } from "@keepwarm/rules";
 import {
   applyNudgePlan,
@@ -135,13 +136,8 @@ async function evaluateClaimed(store: Store, claimed: readonly ClaimedEvaluation
   });
 }
 
-export interface EvaluationLoop {
-  /** Drain soon (this process just queued a customer). */
-  kick(): void;
-  stop(): Promise<void>;
-  /** Resolves once the queue was found empty after this call (tests, benches). */
-  idle(): Promise<void>;
-}
+/** The real-time queue drained in the background; `idle()` resolves once a pass found it empty. */
+export type EvaluationLoop = BackgroundLoop;
 
 /**
  * The queue drained in the background of a long-running process (bot, worker,
@@ -156,77 +152,26 @@ export function startEvaluationLoop(
   const interval = options.intervalMs ?? 250;
   const claimant = evaluationClaimant();
   const cache = new EvaluationCache();
-  let stopped = false;
-  let running: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let again = false;
+  const limit = options.limit ?? REALTIME_BATCH;
   let failures = 0;
-  let waiters: Array<() => void> = [];
-
-  const schedule = (ms: number) => {
-    if (stopped) return;
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(run, ms);
-    timer.unref();
-  };
-
-  function run(): void {
-    if (stopped) return;
-    if (running !== undefined) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      let full = false;
-      let empty = false;
-      try {
-        const limit = options.limit ?? REALTIME_BATCH;
-        const report = await drainEvaluationQueue(store, { calendar: options.calendar, claimant, limit, cache });
-        failures = 0;
-        full = report.claimed === limit;
-        empty = report.claimed === 0;
-        if (report.created.length + report.reopened + report.expired > 0) {
-          options.log(
-            `real-time: ${report.claimed} customer${report.claimed === 1 ? "" : "s"} re-evaluated, ${report.created.length} new nudge${report.created.length === 1 ? "" : "s"}, ${report.reopened} reopened, ${report.expired} expired`,
-          );
-          options.onChange?.(report);
-        }
-      } catch (error) {
-        failures++;
-        options.log(`real-time evaluation failed: ${(error as Error).message}`);
-      } finally {
-        running = undefined;
-        if (empty) {
-          const done = waiters;
-          waiters = [];
-          for (const resolve of done) resolve();
-        }
-        // A backlog goes on at once; a failing database is retried with a growing pause.
-        const wait = failures > 0 ? Math.min(30_000, interval * 2 ** failures) : again || full ? 0 : interval;
-        again = false;
-        schedule(wait);
+  return startBackgroundLoop(
+    async () => {
+      const report = await drainEvaluationQueue(store, { calendar: options.calendar, claimant, limit, cache });
+      failures = 0;
+      if (report.created.length + report.reopened + report.expired > 0) {
+        options.log(
+          `real-time: ${report.claimed} customer${report.claimed === 1 ? "" : "s"} re-evaluated, ${report.created.length} new nudge${report.created.length === 1 ? "" : "s"}, ${report.reopened} reopened, ${report.expired} expired`,
+        );
+        options.onChange?.(report);
       }
-    })();
-  }
-
-  schedule(0);
-  return {
-    kick() {
-      if (running !== undefined) again = true;
-      else schedule(0);
+      // A backlog (a large import) goes on at once.
+      return { nextInMs: report.claimed === limit ? 0 : interval, settled: report.claimed === 0 };
     },
-    idle() {
-      return new Promise((resolve) => {
-        waiters.push(resolve);
-        if (running === undefined) schedule(0);
-      });
+    (error) => {
+      failures++;
+      options.log(`real-time evaluation failed: ${(error as Error).message}`);
+      // A failing database is retried with a growing pause.
+      return { nextInMs: Math.min(30_000, interval * 2 ** failures), settled: false };
     },
-    async stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      await running;
-      for (const resolve of waiters) resolve();
-      waiters = [];
-    },
-  };
+  );
 }

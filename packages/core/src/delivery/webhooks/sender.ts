@@ -8,6 +8,7 @@ import {
   type Store,
   type WebhookDelivery,
 } from "@keepwarm/store";
+import { type BackgroundLoop, startBackgroundLoop } from "../../background-loop";
 import { type Clock, systemClock } from "../clock";
 import { postWebhook } from "./http-post";
 import { WEBHOOK_EVENT_ID_HEADER, WEBHOOK_EVENT_TYPE_HEADER, WEBHOOK_SIGNATURE_HEADER, webhookSignature } from "./signature";
@@ -191,13 +192,7 @@ export class WebhookSender {
   }
 }
 
-export interface WebhookLoop {
-  /** Run a pass soon. */
-  kick(): void;
-  stop(): Promise<void>;
-  /** Resolves after the next complete pass (tests). */
-  idle(): Promise<void>;
-}
+export type WebhookLoop = BackgroundLoop;
 
 /**
  * The sender in the background of a long-running process (bot, api, start, worker): a
@@ -206,60 +201,15 @@ export interface WebhookLoop {
  */
 export function startWebhookLoop(sender: WebhookSender, options: { intervalMs?: number; log?: (line: string) => void } = {}): WebhookLoop {
   const interval = options.intervalMs ?? 1000;
-  let stopped = false;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let timer: NodeJS.Timeout | undefined;
-  let waiters: Array<() => void> = [];
-  const schedule = (ms: number) => {
-    if (stopped) return;
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(run, ms);
-    timer.unref();
-  };
-  function run(): void {
-    if (stopped) return;
-    if (running !== undefined) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      let more = false;
-      try {
-        const pass = await sender.runOnce();
-        more = pass.more;
-        if (pass.sent + pass.failed > 0) options.log?.(`webhooks: ${pass.sent} sent, ${pass.retrying} to retry, ${pass.failed} failed`);
-      } catch (error) {
-        options.log?.(`webhook pass failed: ${(error as Error).message}`);
-      } finally {
-        running = undefined;
-        const done = waiters;
-        waiters = [];
-        for (const resolve of done) resolve();
-        const wait = again || more ? 0 : interval;
-        again = false;
-        schedule(wait);
-      }
-    })();
-  }
-  schedule(0);
-  return {
-    kick() {
-      if (running !== undefined) again = true;
-      else schedule(0);
+  return startBackgroundLoop(
+    async () => {
+      const pass = await sender.runOnce();
+      if (pass.sent + pass.failed > 0) options.log?.(`webhooks: ${pass.sent} sent, ${pass.retrying} to retry, ${pass.failed} failed`);
+      return { nextInMs: pass.more ? 0 : interval, settled: true };
     },
-    idle() {
-      return new Promise((resolve) => {
-        waiters.push(resolve);
-        if (running === undefined) schedule(0);
-      });
+    (error) => {
+      options.log?.(`webhook pass failed: ${(error as Error).message}`);
+      return { nextInMs: interval, settled: true };
     },
-    async stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      await running;
-      for (const resolve of waiters) resolve();
-      waiters = [];
-    },
-  };
+  );
 }
