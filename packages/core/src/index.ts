@@ -47,3 +47,4 @@ export * from "./delivery/webhooks/signature";
 export * from "./delivery/webhooks/sender";
 export * from "./delivery/webhooks/webhooks";
 export * from "./background-loop";
+export * from "./slots";

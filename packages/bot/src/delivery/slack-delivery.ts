@@ -36,7 +36,7 @@ import { MAX_DIGEST, type RenderedMessage, renderMessage } from "../blocks/nudge
 import type { BotLogger } from "../deps";
 import { ChannelDirectory } from "./channel-directory";
 import { yieldToHandlers } from "./yield";
-import { type Clock, systemClock } from "@keepwarm/core";
+import { type Clock, Slots, systemClock } from "@keepwarm/core";
 import { deliveryMetadata, HISTORY_INTERVAL_MS, lookUpPosted } from "./message-lookup";
 import { ChannelRateLimiter } from "./rate-limiter";
 import { classifySlackError, type SlackFailure } from "./slack-errors";
@@ -163,23 +163,6 @@ class LanePace {
  * lane waiting for its channel's next slot holds none.
  */
 export const CALLS_AT_ONCE = 8;
-
-class Slots {
-  private waiting: Array<() => void> = [];
-  constructor(private free: number) {}
-  async take(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  give(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
-}
 
 async function runLanes(lanes: Array<Array<() => Promise<void>>>, probe = false): Promise<void> {
   const first = lanes.find((lane) => lane.length > 0);

@@ -1,53 +1,14 @@
-import { type Db, writeTransaction } from "../engine/transaction";
-import { LIVE_STATUSES, type NewNudge } from "../tables/nudges.table";
+import type { Db } from "../engine/transaction";
+import type { NewNudge } from "../tables/nudges.table";
+import { DEMO_META_KEY } from "./demo-install";
 
-/** Every table the demo fills, children first: `demo --reset` empties them in this order. */
-const DEMO_TABLES = [
-  "webhook_attempts",
-  "outbox",
-  "webhook_events",
-  "nudges",
-  "sweep_runs",
-  "touchpoints",
-  "nps_responses",
-  "purchases",
-  "customers",
-  "leases",
-  "meta",
-] as const;
-
-/** When the demo data in this database was made (ISO), or undefined when it holds no demo. */
-export async function demoMarker(db: Db): Promise<string | undefined> {
-  const row = await db.selectFrom("meta").select("value").where("key", "=", "demo").executeTakeFirst();
-  return row?.value;
-}
-
+/** Mark the install as holding demo data made at `value` (ISO): `demo` knows it may reset it. */
 export async function setDemoMarker(db: Db, value: string): Promise<void> {
   await db
     .insertInto("meta")
-    .values({ key: "demo", value })
+    .values({ key: DEMO_META_KEY, value })
     .onConflict((oc) => oc.column("key").doUpdateSet({ value }))
     .execute();
-}
-
-/** Empty every table the demo fills (rule versions stay), in one transaction. */
-export async function clearDemoTables(db: Db): Promise<void> {
-  await writeTransaction(db, async (trx) => {
-    for (const table of DEMO_TABLES) await trx.deleteFrom(table).execute();
-  });
-}
-
-/** Live nudges per rule, most first. */
-export async function liveNudgeCountsByRule(db: Db): Promise<Array<{ ruleId: string; n: number }>> {
-  const rows = await db
-    .selectFrom("nudges")
-    .select((eb) => ["rule_id as ruleId", eb.fn.countAll<number>().as("n")])
-    .where("status", "in", LIVE_STATUSES)
-    .groupBy("rule_id")
-    .orderBy("n", "desc")
-    .orderBy("rule_id")
-    .execute();
-  return rows.map((row) => ({ ruleId: row.ruleId, n: Number(row.n) }));
 }
 
 /**

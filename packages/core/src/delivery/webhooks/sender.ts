@@ -10,6 +10,7 @@ import {
 } from "@keepwarm/store";
 import { type BackgroundLoop, startBackgroundLoop } from "../../background-loop";
 import { type Clock, systemClock } from "../clock";
+import { Slots } from "../../slots";
 import { postWebhook } from "./http-post";
 import { WEBHOOK_EVENT_ID_HEADER, WEBHOOK_EVENT_TYPE_HEADER, WEBHOOK_SIGNATURE_HEADER, webhookSignature } from "./signature";
 
@@ -48,23 +49,6 @@ export interface WebhookPass {
   postponed: number;
   /** Due items were left for the next pass: run again at once. */
   more: boolean;
-}
-
-class Slots {
-  private waiting: Array<() => void> = [];
-  constructor(private free: number) {}
-  async take(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  give(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
 }
 
 /**
