@@ -26,7 +26,9 @@ class VirtualClock implements Clock {
   private tick(): void {
     if (this.ticking) return;
     this.ticking = true;
-    // A few real milliseconds let the other processes' database work reach their next sleep first.
+    // Real milliseconds let the other processes' database work reach their next sleep
+    // before time jumps: jumping early would wake their overdue sleeps together, a burst
+    // real time never gives. 25 ms is ample for a PostgreSQL round trip on a loaded machine.
     setTimeout(() => {
       this.ticking = false;
       this.sleepers.sort((a, b) => a.until - b.until);
@@ -35,7 +37,7 @@ class VirtualClock implements Clock {
       this.t = Math.max(this.t, next.until);
       next.wake();
       if (this.sleepers.length > 0) this.tick();
-    }, 3);
+    }, 25);
   }
 }
 
