@@ -1,8 +1,8 @@
-import { findCustomerByExternalId, liveNudgesOfCustomer, recentTouches } from "@keepwarm/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { READ_CHANNEL_TTL_MS } from "../src/security/read-channel";
 import { STRANGER_TEXT } from "../src/security/access";
-import { blockAction, type Harness, NOW, startHarness, sweep, TEAM, viewSubmission } from "./harness";
+import { asUser } from "./as-user";
+import { type Harness, NOW, startHarness, sweep, viewSubmission } from "./harness";
 
 /**
  * KEEPWARM_READ_CHANNEL: the members of #cs-team read every customer and act only as
@@ -32,52 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-async function answer(command: string, text: string, user: string): Promise<string> {
-  const sent = await h.command(command, text, user);
-  expect(sent.status).toBe(200);
-  const body = sent.json === undefined ? await h.response(sent.responseId) : (sent.json as Record<string, unknown>);
-  return JSON.stringify(body);
-}
-
-const customerOf = async (externalId: string) => {
-  const customer = await findCustomerByExternalId(h.store.db, externalId);
-  if (customer === undefined) throw new Error(`no customer ${externalId}`);
-  return customer;
-};
-const nudgeOf = async (externalId: string) => {
-  const [nudge] = await liveNudgesOfCustomer(h.store.db, (await customerOf(externalId)).id);
-  if (nudge === undefined) throw new Error(`no live nudge for ${externalId}`);
-  return { id: nudge.nudgeId, status: nudge.status };
-};
-const touchesOf = async (externalId: string) => (await recentTouches(h.store.db, (await customerOf(externalId)).id, 1000)).length;
-
-let clicks = 0;
-async function snooze(externalId: string, user: string): Promise<string> {
-  const { id } = await nudgeOf(externalId);
-  const responseId = `rc-snooze-${++clicks}`;
-  const res = await h.interact(
-    blockAction(
-      { type: "static_select", action_id: "nudge_snooze", selected_option: { text: { type: "plain_text", text: "3 days" }, value: `${id}:3` } },
-      { user, responseUrl: h.fake.responseUrl(responseId) },
-    ),
-  );
-  expect(res.status).toBe(200);
-  return JSON.stringify(await h.response(responseId));
-}
-
-async function picker(value: string, user: string): Promise<string[]> {
-  const res = await h.interact({
-    type: "block_suggestion",
-    user: { id: user, team_id: TEAM },
-    team: { id: TEAM, domain: "test" },
-    api_app_id: "A0KEEPWARM",
-    action_id: "customer_search",
-    block_id: "customer",
-    value,
-    view: { id: "V1", team_id: TEAM, type: "modal", callback_id: "touch_modal" },
-  });
-  return ((res.json as { options: Array<{ text: { text: string } }> }).options ?? []).map((o) => o.text.text).sort();
-}
+const { answer, customerOf, nudgeOf, touchesOf, snooze, picker } = asUser(() => h);
 
 describe("members of KEEPWARM_READ_CHANNEL read every customer", () => {
   it("a member who owns nothing looks up, lists and picks any customer, unowned included", async () => {

@@ -1,6 +1,6 @@
 import type { Calendar } from "@keepwarm/rules";
 import type { ClaimResult, Nudge, NudgeActionResult, Store } from "@keepwarm/store";
-import { claimUnownedCustomer, dismissLiveNudge, findNudge, resolveLiveNudge, snoozeLiveNudge } from "@keepwarm/store";
+import { claimUnownedCustomer, closeLiveNudgeByHand, findNudge, snoozeLiveNudge } from "@keepwarm/store";
 import { calendarDaysLater, cooldownUntil } from "./dates";
 import { UserError } from "./errors";
 
@@ -30,7 +30,7 @@ export async function dismissNudge(
   now = Date.now(),
   calendar?: Calendar,
 ): Promise<NudgeActionResult> {
-  return dismissLiveNudge(store.db, { nudgeId, by, note: closeNote(reason), now, cooldownUntil: cooldownUntil(now, calendar) });
+  return closeLiveNudgeByHand(store.db, { nudgeId, as: "dismissed", by, note: closeNote(reason), now, cooldownUntil: cooldownUntil(now, calendar) });
 }
 
 /** "I'll take it": the clicker becomes the owner of the nudge's unowned customer, unless someone was faster. */
@@ -46,7 +46,7 @@ export async function resolveNudge(
   now = Date.now(),
   calendar?: Calendar,
 ): Promise<NudgeActionResult> {
-  return resolveLiveNudge(store.db, { nudgeId, by, note: closeNote(note), now, cooldownUntil: cooldownUntil(now, calendar) });
+  return closeLiveNudgeByHand(store.db, { nudgeId, as: "resolved", by, note: closeNote(note), now, cooldownUntil: cooldownUntil(now, calendar) });
 }
 
 const closeNote = (text: string | null): string | null => (text === null || text.trim() === "" ? null : text.trim().slice(0, 500));

@@ -45,7 +45,8 @@ describe("isDatabaseUnavailable tells an unavailable database from a failing req
   it.skipIf(TEST_ENGINE !== "postgres")(
     "a PostgreSQL pool with no connection free in time, and a refused connection, are unavailable (needs PostgreSQL)",
     async () => {
-      const pool = new pg.Pool({ connectionString: TEST_PG_ADMIN_URL, max: 1, connectionTimeoutMillis: 100 });
+      // Long enough for the first connection on a busy machine; the second waits it out.
+      const pool = new pg.Pool({ connectionString: TEST_PG_ADMIN_URL, max: 1, connectionTimeoutMillis: 1500 });
       const held = await pool.connect();
       try {
         expect(isDatabaseUnavailable(await caught(() => pool.connect()))).toBe(true);

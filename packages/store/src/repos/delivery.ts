@@ -1,10 +1,9 @@
-import type { PendingDelivery } from "./pending-deliveries";
+import { type PendingDelivery, selectPendingDeliveries, toPendingDelivery } from "./pending-deliveries";
 import { type ExpressionBuilder, sql } from "kysely";
 import { isPostgres } from "../engine/dialect";
 import { type Db, writeTransaction } from "../engine/transaction";
 import type { Database } from "../schema";
-import { selectNudgeViews } from "./nudge-views";
-import { enqueueOutbox, type OutboxKind } from "./outbox";
+import { enqueueOutbox } from "./outbox";
 import { emitNudgeEvents } from "./webhook-events";
 
 export interface ClaimRequest {
@@ -135,20 +134,8 @@ export async function claimDueDeliveries(db: Db, request: ClaimRequest): Promise
   for (let start = 0; start < claimed.ids.length; start += READ_BATCH) {
     if (start > 0) await new Promise((resolve) => setImmediate(resolve));
     const part = claimed.ids.slice(start, start + READ_BATCH);
-    const rows = await selectNudgeViews(db)
-      .innerJoin("outbox as o", "o.nudge_id", "n.id")
-      .select([
-        "o.id as outboxId",
-        "o.kind as kind",
-        "o.attempts as attempts",
-        "o.intent_channel as intentChannel",
-        "o.intent_at as intentAt",
-        "o.created_at as queuedAt",
-      ])
-      .where("o.id", "in", part)
-      .execute();
-    for (const row of rows)
-      items.push({ ...row, kind: row.kind as OutboxKind, intentAt: row.intentAt === null ? null : Number(row.intentAt), queuedAt: Number(row.queuedAt) });
+    const rows = await selectPendingDeliveries(db).where("o.id", "in", part).execute();
+    for (const row of rows) items.push(toPendingDelivery(row));
   }
   items.sort((a, b) => a.outboxId - b.outboxId);
   return { items, claimedUntil, heldElsewhere: claimed.heldElsewhere, more: claimed.more };

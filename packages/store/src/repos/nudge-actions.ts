@@ -57,36 +57,23 @@ export async function snoozeLiveNudge(db: Db, change: { nudgeId: number; until: 
   });
 }
 
-/** Dismiss a live nudge; its rule stays quiet for the customer for the nudge's cooldown. */
-export async function dismissLiveNudge(
-  db: Db,
-  change: { nudgeId: number; by: string; note: string | null; now: number; cooldownUntil: CooldownUntil },
-): Promise<NudgeActionResult> {
-  return changeLiveNudge(
-    db,
-    change.nudgeId,
-    change.now,
-    "nudge.dismissed",
-    { status: "dismissed", closed_at: change.now, closed_by: change.by, close_reason: "dismissed", close_note: change.note },
-    change.cooldownUntil,
-  );
-}
-
 /**
- * Resolve a live nudge by hand (the API's resolve: the customer was taken care of
- * elsewhere). close_reason "manual", so the funnel does not count it as resolved by a
- * touch; the rule stays quiet for the customer for the nudge's cooldown, as after a touch.
+ * Close a live nudge by hand: dismissed, or resolved (the API's resolve: the customer was
+ * taken care of elsewhere; close_reason "manual", so the funnel does not count it as
+ * resolved by a touch). Either way its rule stays quiet for the customer for the
+ * nudge's cooldown, as after a touch.
  */
-export async function resolveLiveNudge(
+export async function closeLiveNudgeByHand(
   db: Db,
-  change: { nudgeId: number; by: string; note: string | null; now: number; cooldownUntil: CooldownUntil },
+  change: { nudgeId: number; as: "dismissed" | "resolved"; by: string; note: string | null; now: number; cooldownUntil: CooldownUntil },
 ): Promise<NudgeActionResult> {
+  const dismissed = change.as === "dismissed";
   return changeLiveNudge(
     db,
     change.nudgeId,
     change.now,
-    "nudge.resolved",
-    { status: "resolved", closed_at: change.now, closed_by: change.by, close_reason: "manual", close_note: change.note },
+    dismissed ? "nudge.dismissed" : "nudge.resolved",
+    { status: change.as, closed_at: change.now, closed_by: change.by, close_reason: dismissed ? "dismissed" : "manual", close_note: change.note },
     change.cooldownUntil,
   );
 }

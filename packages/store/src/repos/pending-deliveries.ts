@@ -16,9 +16,9 @@ export interface PendingDelivery extends NudgeView {
   queuedAt: number;
 }
 
-/** Outbox items due at `now`, oldest first, with their nudges. */
-export async function pendingDeliveries(db: Db, now: number, limit = 10_000): Promise<PendingDelivery[]> {
-  const rows = await selectNudgeViews(db)
+/** Outbox items joined to their nudges, selected as PendingDelivery rows (read them through `toPendingDelivery`). */
+export function selectPendingDeliveries(db: Db) {
+  return selectNudgeViews(db)
     .innerJoin("outbox as o", "o.nudge_id", "n.id")
     .select([
       "o.id as outboxId",
@@ -27,13 +27,20 @@ export async function pendingDeliveries(db: Db, now: number, limit = 10_000): Pr
       "o.intent_channel as intentChannel",
       "o.intent_at as intentAt",
       "o.created_at as queuedAt",
-    ])
-    .where("o.status", "=", "pending")
-    .where("o.next_attempt_at", "<=", now)
-    .orderBy("o.id")
-    .limit(limit)
-    .execute();
-  return rows as PendingDelivery[];
+    ]);
+}
+
+type PendingDeliveryRow = Awaited<ReturnType<ReturnType<typeof selectPendingDeliveries>["execute"]>>[number];
+
+/** PostgreSQL returns BIGINT columns as strings; the rest of the code reads numbers. */
+export function toPendingDelivery(row: PendingDeliveryRow): PendingDelivery {
+  return { ...row, kind: row.kind as OutboxKind, intentAt: row.intentAt === null ? null : Number(row.intentAt), queuedAt: Number(row.queuedAt) };
+}
+
+/** Outbox items due at `now`, oldest first, with their nudges. */
+export async function pendingDeliveries(db: Db, now: number, limit = 10_000): Promise<PendingDelivery[]> {
+  const rows = await selectPendingDeliveries(db).where("o.status", "=", "pending").where("o.next_attempt_at", "<=", now).orderBy("o.id").limit(limit).execute();
+  return rows.map(toPendingDelivery);
 }
 
 /** Close an outbox item: done, or skipped with the reason in last_error. */
