@@ -231,6 +231,9 @@ async function runEngine(engine: "sqlite" | "postgres", dir: string, rows: Retur
     `${failed}${failed > 0 ? ` ${JSON.stringify(singles.statuses)}` : ""}`,
   ]);
   errors += failed;
+  console.log(
+    `${label}: server CPU per single request ${(singleCpu / SINGLES).toFixed(2)} ms${engine === "postgres" ? ` (+ ${(singleDb / SINGLES).toFixed(2)} ms in PostgreSQL's backends)` : ""}; target ≤ 1 ms on SQLite; singles p99 ${percentile(sorted, 99).toFixed(1)} ms (target ≤ 50 ms), ${failed} failed`,
+  );
   await server.stop();
 
   const store = await openStore(apiDb);

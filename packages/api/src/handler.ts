@@ -8,7 +8,7 @@ import { openApiDocument } from "./openapi";
 import { RateLimiter } from "./rate-limit";
 import { readBodyWithin } from "./read-body";
 import { ApiError, type Answer, ROUTES, type Route } from "./routes";
-import { authenticate, scopesOf } from "./tokens";
+import { scopesOf, TokenCache } from "./tokens";
 
 /** A batch of 1,000 touches with long notes is well under this; anything bigger is refused unread. */
 export const MAX_API_BODY_BYTES = 2_000_000;
@@ -89,6 +89,7 @@ export function createApiHandler(options: ApiOptions): ApiHandler {
   const limiter = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
   const max = options.maxBodyBytes ?? MAX_API_BODY_BYTES;
   const openapi = JSON.stringify(openApiDocument());
+  const tokens = new TokenCache();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -102,7 +103,7 @@ export function createApiHandler(options: ApiOptions): ApiHandler {
       return send(res, found.status, { error: found.status === 404 ? `no route ${url.pathname.slice(0, 200)}` : `${method} is not allowed here` });
     const { route, params } = found;
     const at = now();
-    const token = await authenticate(options.store, req.headers.authorization, at);
+    const token = await tokens.authenticate(options.store, req.headers.authorization, at);
     if (token === undefined)
       return send(res, 401, { error: "missing, unknown or revoked token (Authorization: Bearer kw_…)" }, { "www-authenticate": "Bearer" });
     if (!scopesOf(token).includes(route.scope)) return send(res, 403, { error: `token "${token.name}" lacks the ${route.scope} scope` });

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { findApiTokenByName, revokeApiToken } from "@keepwarm/store";
+import { createApiToken, revokeToken, TOKEN_RECHECK_MS } from "../src/index";
 import { type ApiFixture, apiFixture, call, countRows, isoDaysAgo } from "./api-fixture";
 
 let fx: ApiFixture;
@@ -136,6 +138,27 @@ describe("tokens, scopes and limits", () => {
     expect((await post("/nudges/1/dismiss", {}, {}, fx.tokens.read)).status).toBe(403);
     expect(await countRows(fx.store, "customers")).toBe(0);
     expect((await call(fx.base, "GET", "/api/v1/nudges", { token: fx.tokens.revoked })).status).toBe(401);
+  });
+
+  it("a token revoked by another process is refused within TOKEN_RECHECK_MS; one revoked in this process at once", async () => {
+    const other = await createApiToken(fx.store, "crm", ["read"]);
+    const read = (token: string) => call(fx.base, "GET", "/api/v1/nudges", { token });
+    expect((await read(fx.tokens.read)).status).toBe(200);
+    expect((await read(other.secret)).status).toBe(200);
+    // What `keepwarm tokens revoke` in another process does: the row only, no word to this server.
+    const reader = await findApiTokenByName(fx.store.db, "reader");
+    expect(await revokeApiToken(fx.store.db, reader?.id ?? -1, Date.now())).toBe(true);
+    const revokedAt = performance.now();
+    let status = 200;
+    while (status === 200 && performance.now() - revokedAt < TOKEN_RECHECK_MS + 1_000) {
+      status = (await read(fx.tokens.read)).status;
+      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(status).toBe(401);
+    expect(performance.now() - revokedAt).toBeLessThan(TOKEN_RECHECK_MS + 500);
+    // Revoked through this process (revokeToken): its cached verification goes at once.
+    await revokeToken(fx.store, "crm");
+    expect((await read(other.secret)).status).toBe(401);
   });
 
   it("over the token's rate the API answers 429 with Retry-After", async () => {

@@ -8,6 +8,7 @@ import {
   factRowsOf,
   finishEvaluations,
   liveNudgesOf,
+  releaseEvaluations,
   type Store,
   writeTransaction,
 } from "@keepwarm/store";
@@ -89,7 +90,13 @@ export async function drainEvaluationQueue(store: Store, options: DrainOptions):
   if (claimed.length === 0) return { claimed: 0, evaluated: 0, created: [], reopened: 0, expired: 0 };
   // The facts' instant is taken after the claim, not before: a claim that waited for a
   // connection must not evaluate as of a moment before the events it was queued for.
-  return evaluateClaimed(store, claimed, { ...options, now: options.now ?? Date.now() });
+  try {
+    return await evaluateClaimed(store, claimed, { ...options, now: options.now ?? Date.now() });
+  } catch (error) {
+    // The next pass takes them again at once, not when the claim runs out a minute later.
+    await releaseEvaluations(store.db, options.claimant, claimed).catch(() => {});
+    throw error;
+  }
 }
 
 /**

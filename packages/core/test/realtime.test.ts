@@ -209,6 +209,46 @@ describe("real-time evaluation", () => {
   });
 });
 
+describe("real-time evaluation under concurrent writes", () => {
+  it("ingests naming the same customers in opposite orders, at once, all commit (no deadlock) and queue each customer once", async () => {
+    const ids = ["d-0", "d-1", "d-2", "d-3", "d-4", "d-5"];
+    for (const id of ids) await happyCustomer(id);
+    const nps = (order: string[], k: number) =>
+      ingestItems(
+        fx.store,
+        "nps",
+        order.map((customer, i) => ({ customer_id: customer, score: 7, responded_at: new Date(NOW - 1_000 * (k * 10 + i + 1)).toISOString() })),
+        { now: NOW, calendar: UTC },
+      );
+    const touches = (order: string[], k: number) =>
+      ingestItems(
+        fx.store,
+        "touches",
+        order.map((customer, i) => ({ customer_id: customer, occurred_at: new Date(NOW - 1_000 * (k * 10 + i + 1)).toISOString(), note: `t${k}` })),
+        { now: NOW, calendar: UTC },
+      );
+    const reversed = [...ids].reverse();
+    const results = await Promise.allSettled(
+      Array.from({ length: 24 }, (_, k) => (k % 4 === 0 ? nps(ids, k) : k % 4 === 1 ? nps(reversed, k) : k % 4 === 2 ? touches(ids, k) : touches(reversed, k))),
+    );
+    expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    expect((await evaluationQueueDepth(fx.store.db)).queued).toBe(ids.length);
+  });
+
+  it("a pass that fails hands its customers back at once, not when its claim runs out", async () => {
+    await happyCustomer("acme");
+    await postNps("acme", 2);
+    // A stored rule set the evaluation cannot load: the pass throws after its claim.
+    const stored = await fx.store.db.selectFrom("rule_sets").select(["id", "json"]).where("active", "=", 1).executeTakeFirstOrThrow();
+    await fx.store.db.updateTable("rule_sets").set({ json: "{ not json" }).where("id", "=", stored.id).execute();
+    await expect(drain(NOW, "failing")).rejects.toThrow();
+    await fx.store.db.updateTable("rule_sets").set({ json: stored.json }).where("id", "=", stored.id).execute();
+    // Same instant: a claim left to run out would still hold the customer for a minute.
+    const report = await drain(NOW, "next");
+    expect(report).toMatchObject({ claimed: 1, evaluated: 1 });
+  });
+});
+
 describe("real-time evaluation beside a running sweep", () => {
   it("a sweep whose facts predate the drop does not expire the nudge real-time evaluation created from it", async () => {
     await happyCustomer("acme");

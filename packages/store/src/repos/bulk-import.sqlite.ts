@@ -30,6 +30,7 @@ function idsOf(ranges: ReadonlyArray<readonly [number, number]>): number[] {
 }
 
 interface WriterStatements {
+  maxId?: Statement;
   inserts: Map<number, Statement>;
   lookups: Map<number, Statement>;
   externalLookups: Map<number, Statement>;
@@ -48,14 +49,14 @@ function statementsOf(sqlite: BetterSqlite3.Database): WriterStatements {
 
 export async function openSqliteTouchWriter(db: Db, sqlite: BetterSqlite3.Database, options: TouchWriterOptions): Promise<BulkTouchWriter> {
   const { loggedAt, ledger, dryRun = false, keepSettings = false } = options;
-  const { inserts, lookups, externalLookups } = statementsOf(sqlite);
+  const statements = statementsOf(sqlite);
+  const { inserts, lookups, externalLookups } = statements;
   const params: unknown[] = [];
   const keys: unknown[] = [];
   const externalIds: string[] = [];
-  let maxId: Statement | undefined;
   const maxTouchId = (): Statement => {
-    maxId ??= sqlite.prepare("SELECT coalesce(max(id), 0) FROM touchpoints").pluck();
-    return maxId;
+    statements.maxId ??= sqlite.prepare("SELECT coalesce(max(id), 0) FROM touchpoints").pluck();
+    return statements.maxId;
   };
   // For the import's duration, then handed back as they were: a page cache of the
   // import's size class, and no foreign-key checks, which made the 64-row touch inserts

@@ -91,7 +91,11 @@ export async function maxTouchId(db: Db): Promise<number> {
   return Number(row?.id ?? 0);
 }
 
-/** The live contact nudges of customers touched after a touch id, each with the newest such touch that answers it. */
+/**
+ * The live contact nudges of customers touched after a touch id, each with the newest
+ * such touch that answers it. The id range has an upper bound so that SQLite reads the
+ * new touches by rowid (see QUEUE_TOUCHES_AFTER in evaluation-queue.ts), not the whole table.
+ */
 const CANDIDATES = `SELECT n.id AS "nudgeId", n.rule_id AS "ruleId", n.customer_id AS "customerId", n.cooldown_days AS "cooldownDays",
     n.delivered_at AS "deliveredAt",
     (SELECT t.id FROM touchpoints t
@@ -99,7 +103,7 @@ const CANDIDATES = `SELECT n.id AS "nudgeId", n.rule_id AS "ruleId", n.customer_
       ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS "touchId"
   FROM nudges n
   WHERE n.status IN (${LIVE_STATUSES.map(() => "?").join(", ")}) AND n.resolve_on_touch = 1
-    AND n.customer_id IN (SELECT DISTINCT customer_id FROM touchpoints WHERE id > ?)
+    AND n.customer_id IN (SELECT DISTINCT customer_id FROM touchpoints WHERE id > ? AND id <= ${Number.MAX_SAFE_INTEGER})
   ORDER BY n.id`;
 const CANDIDATES_SQL = {
   sqlite: CANDIDATES,
