@@ -104,6 +104,58 @@ describe("identical rows inside one file", () => {
     expect(await importCsv(fx.store, "touches", file, { now: NOW, batchRows: 3 })).toMatchObject({ committed: true, inserted: 0, unchanged: 9 });
   });
 
+  it("finds an identical touch another import stored between two of its batches, beside its own earlier rows", async () => {
+    const at = iso(daysBefore(2));
+    const other = (i: number) => `C-5,${iso(daysBefore(3) + i)},email,x`;
+    const lines = [
+      "customer_id,occurred_at,kind,note",
+      `C-5,${at},call,same`,
+      other(1),
+      other(2),
+      other(3),
+      other(4),
+      other(5),
+      `C-5,${at},call,same`,
+      `C-5,${at},call,same`,
+      other(6),
+    ];
+    let planted = false;
+    const report = await importCsv(fx.store, "touches", csvFile("between.csv", lines), {
+      now: NOW,
+      batchRows: 3,
+      afterBatch: async () => {
+        if (planted) return;
+        planted = true;
+        // Stored by another import after the first batch: with this import's own first copy, two are stored
+        // when the third batch comes, so the file's second copy is present and its third is new.
+        await plantTouch("C-5", Date.parse(at), "call", "same");
+      },
+    });
+    expect(report).toMatchObject({ committed: true, inserted: 8, unchanged: 1 });
+    expect((await touches()).filter((t) => t.note === "same")).toHaveLength(3);
+  });
+
+  it("queues for evaluation the customers it wrote a touch for, not those whose rows were all present", async () => {
+    const queued = async () =>
+      (
+        await fx.store.db
+          .selectFrom("evaluation_queue as q")
+          .innerJoin("customers as c", "c.id", "q.customer_id")
+          .select("c.external_id")
+          .orderBy("c.external_id")
+          .execute()
+      ).map((row) => row.external_id);
+    const header = "customer_id,occurred_at,kind,note";
+    const old = [`C-1,${iso(daysBefore(3))},call,a`, `C-2,${iso(daysBefore(4))},email,b`, `C-2,${iso(daysBefore(4))},email,b`];
+    await fx.store.db.deleteFrom("evaluation_queue").execute();
+    expect(await importCsv(fx.store, "touches", csvFile("first.csv", [header, ...old]), { now: NOW })).toMatchObject({ inserted: 3 });
+    expect(await queued()).toEqual(["C-1", "C-2"]);
+    await fx.store.db.deleteFrom("evaluation_queue").execute();
+    const later = [header, ...old, `C-3,${iso(daysBefore(1))},visit,c`];
+    expect(await importCsv(fx.store, "touches", csvFile("later.csv", later), { now: NOW })).toMatchObject({ inserted: 1, unchanged: 3 });
+    expect(await queued()).toEqual(["C-3"]);
+  });
+
   it("a dry run lists sample rows of what it would create and what is already present", async () => {
     const at = iso(daysBefore(4));
     const header = "customer_id,occurred_at,kind,note";

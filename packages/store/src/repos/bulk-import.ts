@@ -106,6 +106,12 @@ export interface TouchWriterOptions {
    * over many rows, and switching them per request would drop the page cache each time.
    */
   keepSettings?: boolean;
+  /**
+   * Every write is part of one file, numbered as one: a row's occurrence counts its
+   * identical rows in earlier writes too (the CSV import). A writer may then take its
+   * own earlier touches as those earlier rows, never as stored copies from before.
+   */
+  oneFile?: boolean;
 }
 
 export interface TouchBatchResult {
