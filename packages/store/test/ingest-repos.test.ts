@@ -193,6 +193,37 @@ describe("the touches bulk writer", () => {
     expect(ledger.idRuns("touchpoints")).toEqual([]);
   });
 
+  it.skipIf(TEST_ENGINE !== "postgres")(
+    "on PostgreSQL, numbers a batch's new touches in its order, and refuses a batch naming a missing customer, writing none of it",
+    async () => {
+      const [a, b] = ids as [number, number];
+      const writer = await openBulkTouchWriter(store, { loggedAt: NOW, ledger: new ImportLedger() });
+      try {
+        await writer.write(
+          rowsOf([
+            [b, NOW - 1, "call", "first", null],
+            [a, NOW - 2, "call", "second", null],
+            [b, NOW - 3, "call", "third", null],
+          ]),
+        );
+        const written = await store.db.selectFrom("touchpoints").select("note").orderBy("id").execute();
+        expect(written.map((row) => row.note)).toEqual(["first", "second", "third"]);
+        const missing = Math.max(...ids) + 1000;
+        await expect(
+          writer.write(
+            rowsOf([
+              [a, NOW - 4, "call", "fourth", null],
+              [missing, NOW - 5, "call", "nobody's", null],
+            ]),
+          ),
+        ).rejects.toThrow();
+      } finally {
+        await writer.close();
+      }
+      expect(await touchCount()).toBe(3);
+    },
+  );
+
   it.skipIf(TEST_ENGINE !== "sqlite")("hands the SQLite connection back with foreign keys on and its page cache as it was", async () => {
     const driver = driverOf(store);
     if (driver.engine !== "sqlite") return;
