@@ -226,45 +226,67 @@ async function sweepChunks(
     totals.evaluated++;
     if (options.onProgress !== undefined && totals.evaluated % 10_000 === 0) options.onProgress(totals.evaluated);
   };
+  // PostgreSQL: a chunk's write transaction runs on the server while the next chunk is
+  // evaluated here (its facts were fetched ahead): one write in flight at a time, in
+  // chunk order, each awaited before the next begins. SQLite's one connection does one
+  // thing at a time, so there every write completes before the scan goes on.
+  const overlapWrites = store.engine === "postgres";
+  let writing: Promise<void> | undefined;
   let after = 0;
-  for (;;) {
-    const { rows, next } = await scan(after, chunkSize);
-    // The chunk covers the ids (after, last]: its live nudges are planned with it.
-    const last = next ?? Number.MAX_SAFE_INTEGER;
-    const matches = await matchRows(evaluation, rows, { now, calendar, lastTouch }, counted);
-    totals.matched += matches.length;
-    const planChunk = async (db: Db) => {
-      const live = await liveNudgesInRange(db, after, last);
-      const cooling = new Set((await coolingPairsInRange(db, after, last, now)).map((pair) => pairKey(pair.ruleId, pair.customerId)));
-      return planNudges(matches, live, cooling, evaluation.ruleIds, now);
-    };
-    if (options.dryRun) {
-      const plan = await planChunk(store.db);
-      for (const match of plan.create) totals.created.push(match);
-      totals.reopened += plan.reopen.length;
-      totals.expired += plan.expire.length;
-    } else {
-      await writeTransaction(store.db, async (trx) => {
-        await options.fence(trx);
-        const plan = await planChunk(trx);
-        const written = await applyNudgePlan(
-          store,
-          trx,
-          { create: plannedRows(plan, ruleSet.version, options.runId), reopen: plan.reopen.map((n) => n.id), expire: plan.expire },
-          now,
-        );
-        // A concurrent writer may have won a key: report only the nudges this chunk created.
-        const created = new Set(written.map((pair) => pairKey(pair.ruleId, pair.customerId)));
-        for (const match of plan.create) if (created.has(pairKey(match.rule.id, match.customerId))) totals.created.push(match);
+  try {
+    for (;;) {
+      const { rows, next } = await scan(after, chunkSize);
+      // The chunk covers the ids (after, last]: its live nudges are planned with it.
+      const last = next ?? Number.MAX_SAFE_INTEGER;
+      const from = after;
+      const matches = await matchRows(evaluation, rows, { now, calendar, lastTouch }, counted);
+      totals.matched += matches.length;
+      const planChunk = async (db: Db) => {
+        const live = await liveNudgesInRange(db, from, last);
+        const cooling = new Set((await coolingPairsInRange(db, from, last, now)).map((pair) => pairKey(pair.ruleId, pair.customerId)));
+        return planNudges(matches, live, cooling, evaluation.ruleIds, now);
+      };
+      if (options.dryRun) {
+        const plan = await planChunk(store.db);
+        for (const match of plan.create) totals.created.push(match);
         totals.reopened += plan.reopen.length;
         totals.expired += plan.expire.length;
-      });
+      } else {
+        await writing;
+        const write = writeTransaction(store.db, async (trx) => {
+          await options.fence(trx);
+          const plan = await planChunk(trx);
+          const written = await applyNudgePlan(
+            store,
+            trx,
+            { create: plannedRows(plan, ruleSet.version, options.runId), reopen: plan.reopen.map((n) => n.id), expire: plan.expire },
+            now,
+          );
+          // A concurrent writer may have won a key: report only the nudges this chunk created.
+          const created = new Set(written.map((pair) => pairKey(pair.ruleId, pair.customerId)));
+          for (const match of plan.create) if (created.has(pairKey(match.rule.id, match.customerId))) totals.created.push(match);
+          totals.reopened += plan.reopen.length;
+          totals.expired += plan.expire.length;
+        });
+        if (overlapWrites) {
+          writing = write;
+          // Its failure surfaces at the next await of `writing`; until then it is not unhandled.
+          write.catch(() => {});
+        } else await write;
+      }
+      if (last === Number.MAX_SAFE_INTEGER) {
+        await writing;
+        return totals;
+      }
+      after = last;
+      // On SQLite every await above is a microtask: without a turn of the event loop a bot
+      // in the same process (`keepwarm start`) would serve no request until the sweep ends.
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    if (last === Number.MAX_SAFE_INTEGER) return totals;
-    after = last;
-    // On SQLite every await above is a microtask: without a turn of the event loop a bot
-    // in the same process (`keepwarm start`) would serve no request until the sweep ends.
-    await new Promise((resolve) => setImmediate(resolve));
+  } catch (error) {
+    // Nothing may still be writing when the sweep reports its failure.
+    await writing?.catch(() => {});
+    throw error;
   }
 }
 

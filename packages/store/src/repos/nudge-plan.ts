@@ -1,6 +1,7 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { type SelectQueryBuilder, sql } from "kysely";
 import type { Db } from "../engine/transaction";
+import { pgArray } from "../engine/pg-array";
 import { driverOf, type Store } from "../open-store";
 import type { Database } from "../schema";
 import { LIVE_STATUSES } from "../tables/nudges.table";
@@ -150,13 +151,13 @@ function insertNudgesSqlite(store: Store, rows: readonly PlannedNudgeRow[], now:
 }
 
 /**
- * PostgreSQL: one INSERT of the whole chunk, its columns sent as arrays and unnested
- * (a round trip and a small statement however many rows; row-by-row VALUES cost twice
- * the time and three times the CPU), the created rows returned.
+ * PostgreSQL: one INSERT of the whole chunk, its columns sent as array literals and
+ * unnested (a round trip and a small statement however many rows; row-by-row VALUES
+ * cost twice the time and three times the CPU), the created rows returned.
  */
 async function insertNudgesPostgres(trx: Db, rows: readonly PlannedNudgeRow[], now: number): Promise<Created[]> {
   if (rows.length === 0) return [];
-  const column = <T>(pick: (row: PlannedNudgeRow) => T): T[] => rows.map(pick);
+  const column = (pick: (row: PlannedNudgeRow) => string | number | null) => pgArray(rows.map(pick));
   const { rows: created } = await sql<{ id: number; rule_id: string; customer_id: number }>`
     INSERT INTO nudges (rule_id, rule_set_version, customer_id, status, priority, explanation, message, action, facts,
       held_out, resolve_on_touch, cooldown_days, destination, sweep_run_id, last_touch_at, created_at, updated_at, variant)
