@@ -9,6 +9,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Tests spawn real CLI processes and servers; two cores, so keep parallelism modest.
     maxWorkers: 2,
+    // One module graph per worker, not per file: importing Bolt, kysely, zod and the
+    // packages afresh for each of ~100 files cost more CPU than the tests themselves.
+    // Safe because no test mocks modules, stubs globals or changes process.env.
+    isolate: false,
     // On PostgreSQL every test gets its own database; start and end with none left over.
     globalSetup: [
       fileURLToPath(new URL("./packages/store/src/testing/global-setup.ts", import.meta.url)),

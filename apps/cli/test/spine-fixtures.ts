@@ -1,5 +1,5 @@
 import { DAY_MS, openStore, type Store, writeTransaction } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { type CliResult, tempDir } from "@keepwarm/testkit";
 import { runInProcess as runCli } from "./in-process";
 import { expect } from "vitest";
@@ -8,7 +8,7 @@ import { expect } from "vitest";
 export const isoDaysAgo = (days: number): string => new Date(Date.now() - days * DAY_MS).toISOString().slice(0, 10);
 
 /**
- * A temp folder with a database and a CLI bound to it. The database (freshDatabase: a
+ * A temp folder with a database and a CLI bound to it. The database (migratedDatabase: a
  * file on SQLite, a new database on PostgreSQL) is made on first use.
  */
 export function cliSandbox() {
@@ -16,7 +16,7 @@ export function cliSandbox() {
   let database: Promise<string> | undefined;
   /** The KEEPWARM_DB value of the sandbox. */
   const db = (): Promise<string> => {
-    database ??= freshDatabase(tmp);
+    database ??= migratedDatabase(tmp);
     return database;
   };
   return {

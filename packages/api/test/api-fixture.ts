@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Calendar } from "@keepwarm/rules";
 import { openStore, type Store } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { type ApiOptions, createApiHandler, createApiToken, revokeToken } from "../src/index";
 
@@ -23,7 +23,7 @@ export interface ApiFixture {
 /** A fresh database of the engine under test, tokens, and the API listening on 127.0.0.1 (port 0). */
 export async function apiFixture(): Promise<ApiFixture> {
   const tmp = tempDir("keepwarm-api-");
-  const store = await openStore(await freshDatabase(tmp));
+  const store = await openStore(await migratedDatabase(tmp));
   const tokens = {
     all: (await createApiToken(store, "all", ["ingest", "read", "act"])).secret,
     read: (await createApiToken(store, "reader", ["read"])).secret,

@@ -1,7 +1,7 @@
 import { type Env, parseEnv, runSweep } from "@keepwarm/core";
 import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, interactionBody, postSigned, slashCommandBody, tempDir } from "@keepwarm/testkit";
 import { type Clock, systemClock } from "@keepwarm/core";
 import { type BotApp, createApp } from "../src/index";
@@ -113,7 +113,7 @@ export async function startHarness(
   const clock = new FakeClock();
   // Slack's message timestamps follow delivery's clock, so look-ups by time window line up.
   const fake = await new FakeSlack({ teamId: options.teamId ?? TEAM, now: () => clock.now() }).start();
-  const location = await freshDatabase(tmp, "bot.db");
+  const location = await migratedDatabase(tmp, "bot.db");
   const store = await openStore(location);
   // A running bot's connection pool is warm. A cold one (PostgreSQL) makes the first
   // concurrent queries wait for new connections, which skews timing tests.

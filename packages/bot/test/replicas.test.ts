@@ -1,6 +1,6 @@
 import { Calendar } from "@keepwarm/rules";
 import { enqueueOutbox, openStore, type Store, writeTransaction } from "@keepwarm/store";
-import { freshDatabase, TEST_ENGINE } from "@keepwarm/store/testing";
+import { migratedDatabase, TEST_ENGINE } from "@keepwarm/store/testing";
 import { FakeSlack, tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "@keepwarm/core";
@@ -32,7 +32,7 @@ afterEach(async () => {
  * processes each have their own, and wait for each other normally).
  */
 async function twoReplicas(sideBySide: boolean): Promise<[Store, Store]> {
-  const location = await freshDatabase(tmp, "replicas.db");
+  const location = await migratedDatabase(tmp, "replicas.db");
   const a = await openStore(location);
   const b = sideBySide && TEST_ENGINE === "sqlite" ? a : await openStore(location);
   stores.push(a, b);

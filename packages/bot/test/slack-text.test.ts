@@ -1,7 +1,7 @@
 import { computeStats, type EscalationDetails, type NudgeView, type RuleDiff, type RulePreview } from "@keepwarm/core";
 import { Calendar } from "@keepwarm/rules";
 import { type Customer, DAY_MS, openStore } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { describe, expect, it } from "vitest";
 import { escalationMessage } from "../src/blocks/escalation-message";
@@ -179,7 +179,7 @@ describe("every message, view and answer builder, with hostile strings in every 
 
   it("the App Home, the modals and the customer picker", async () => {
     const tmp = tempDir("keepwarm-escape-");
-    const store = await openStore(await freshDatabase(tmp));
+    const store = await openStore(await migratedDatabase(tmp));
     try {
       const calendar = new Calendar("UTC");
       const stats = await computeStats(store, { since: NOW - 90 * DAY_MS, until: NOW, calendar });
@@ -242,7 +242,7 @@ describe("every message, view and answer builder, with hostile strings in every 
 
   it("the stats answer", async () => {
     const tmp = tempDir("keepwarm-escape-");
-    const store = await openStore(await freshDatabase(tmp));
+    const store = await openStore(await migratedDatabase(tmp));
     try {
       const stats = await computeStats(store, { since: NOW - 90 * DAY_MS, until: NOW, calendar: new Calendar("UTC"), segment: H });
       const comparison = { verdict: H } as never;

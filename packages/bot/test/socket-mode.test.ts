@@ -1,6 +1,6 @@
 import { parseEnv } from "@keepwarm/core";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, spawnCli, tempDir } from "@keepwarm/testkit";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -147,7 +147,7 @@ afterEach(async () => {
 
 describe("Socket Mode", () => {
   it("connects through SLACK_API_URL with the app token, acks /touch over the socket, stores the touch and answers on the response_url", async () => {
-    const location = await freshDatabase(tmp, "socket.db");
+    const location = await migratedDatabase(tmp, "socket.db");
     const store = await openStore(location);
     await seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }]);
     const errors: string[] = [];
@@ -202,7 +202,7 @@ describe("Socket Mode", () => {
   });
 
   it("an envelope delivered twice (same envelope_id) is acked twice and logs once; a malformed envelope harms nothing", async () => {
-    const store = await openStore(await freshDatabase(tmp, "replay.db"));
+    const store = await openStore(await migratedDatabase(tmp, "replay.db"));
     await seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }]);
     const env = parseEnv({ KEEPWARM_DB: "unused", SLACK_BOT_TOKEN: "xoxb-test", SLACK_APP_TOKEN: "xapp-test", SLACK_API_URL: fake.apiUrl });
     const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -230,7 +230,7 @@ describe("Socket Mode", () => {
   });
 
   it("keepwarm bot with SLACK_APP_TOKEN runs without SLACK_SIGNING_SECRET and serves /touch over the socket until SIGTERM", async () => {
-    const db = await freshDatabase(tmp, "cli.db");
+    const db = await migratedDatabase(tmp, "cli.db");
     const store = await openStore(db);
     await seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }], Date.now());
     await store.close();

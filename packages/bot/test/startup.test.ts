@@ -1,7 +1,7 @@
 import { createServer as createNetServer, type Server as NetServer } from "node:net";
 import { parseEnv } from "@keepwarm/core";
 import { openStore } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { freshDatabase, migratedDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, postSigned, runCli, slashCommandBody, spawnCli, tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../src/index";
@@ -154,7 +154,7 @@ describe("start-up that fails cleanly", () => {
 
 describe("Slack's state, in process", () => {
   it("a Slack that hangs at start, then answers: requests are ignored meanwhile, then served; /healthz follows", async () => {
-    const store = await openStore(await freshDatabase(tmp));
+    const store = await openStore(await migratedDatabase(tmp));
     await seedCustomers(store, [{ id: "C-1", name: "Acme Corp" }]);
     const env = parseEnv({ KEEPWARM_DB: "unused", SLACK_BOT_TOKEN: "xoxb-good", SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl });
     fake.hang("auth.test");

@@ -1,5 +1,5 @@
 import { openStore, type Store } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { FakeSlack, tempDir } from "@keepwarm/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Clock } from "@keepwarm/core";
@@ -57,7 +57,7 @@ async function setup(customers: number): Promise<{ store: Store; fake: FakeSlack
       if (call.method === "chat.postMessage") posts.push(clock.now());
     },
   }).start();
-  const store = await openStore(await freshDatabase(tmp, "pace.db"));
+  const store = await openStore(await migratedDatabase(tmp, "pace.db"));
   cleanup.push(
     () => tmp.cleanup(),
     () => store.close(),

@@ -1,6 +1,6 @@
 import { Calendar, type RuleFile, validateRuleFile } from "@keepwarm/rules";
 import { DAY_MS, type NewNpsResponse, type NewPurchase, type NewTouchpoint, openStore, type Store, TOUCH_KINDS } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { backtestRuleSet } from "../src/backtest";
@@ -208,7 +208,7 @@ function randomRules(random: Random): RuleFile {
 describe("one-pass backtest", () => {
   it("gives the day-by-day replay's report, to the sample, on 100 randomized histories and rule files", async () => {
     let fired = 0;
-    const store = await openStore(await freshDatabase(tmp, "histories.db"));
+    const store = await openStore(await migratedDatabase(tmp, "histories.db"));
     try {
       for (let seed = 1; seed <= 100; seed++) {
         const random = seededRandom(seed * 7919);
@@ -234,7 +234,7 @@ describe("one-pass backtest", () => {
   }, 180_000);
 
   it("reads each customer's history in chunks: customers beyond the first chunk count the same", async () => {
-    const store = await openStore(await freshDatabase(tmp, "many.db"));
+    const store = await openStore(await migratedDatabase(tmp, "many.db"));
     try {
       const since = NOW - 400 * DAY_MS;
       for (let start = 0; start < 4_500; start += 500) {

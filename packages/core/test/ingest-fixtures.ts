@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DAY_MS, insertCustomers, openStore, type Store } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 
 /** A fixed instant, so "days ago" never depends on when the suite runs. */
@@ -21,7 +21,7 @@ export interface IngestFixture {
 /** A fresh, migrated database of the engine under test, and a folder for CSV files. */
 export async function freshIngestStore(): Promise<IngestFixture> {
   const tmp = tempDir("keepwarm-ingest-");
-  const location = await freshDatabase(tmp);
+  const location = await migratedDatabase(tmp);
   const store = await openStore(location);
   return {
     store,

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { Calendar, type RuleFile, validateRuleFile } from "@keepwarm/rules";
 import { openStore, type Store } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyRuleSet, backtestRuleSet, isoWeek, previewRuleSet } from "../src/index";
@@ -18,7 +18,7 @@ function ruleFile(value: unknown): RuleFile {
 }
 
 beforeAll(async () => {
-  store = await openStore(await freshDatabase(tmp, "history.db"));
+  store = await openStore(await migratedDatabase(tmp, "history.db"));
   await buildHistory(store);
   await applyRuleSet(store, JSON.stringify(ACTIVE_RULES, null, 2), { author: "test", source: "fixture", now: NOW - 86_400_000 });
 });

@@ -1,6 +1,6 @@
 import { validateRuleFile } from "@keepwarm/rules";
 import { openStore, type Store } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyRuleSet, diffRuleFiles, diffSummary, exportRuleSet, listRuleSetVersions, RuleSetConflictError, rollbackRuleSet, UserError } from "../src/index";
@@ -10,7 +10,7 @@ let tmp: ReturnType<typeof tempDir>;
 let store: Store;
 beforeEach(async () => {
   tmp = tempDir("keepwarm-versions-");
-  store = await openStore(await freshDatabase(tmp, "k.db"));
+  store = await openStore(await migratedDatabase(tmp, "k.db"));
 });
 afterEach(async () => {
   await store.close();

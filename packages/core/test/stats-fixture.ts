@@ -1,6 +1,6 @@
 import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import type { StatsPeriod } from "../src/index";
 
@@ -12,7 +12,7 @@ export const PERIOD: StatsPeriod = { since: ago(90), until: NOW, calendar: UTC }
 
 export async function freshStatsStore(): Promise<{ store: Store; close(): Promise<void> }> {
   const tmp = tempDir("keepwarm-stats-");
-  const store = await openStore(await freshDatabase(tmp));
+  const store = await openStore(await migratedDatabase(tmp));
   return {
     store,
     async close() {

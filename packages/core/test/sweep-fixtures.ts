@@ -1,6 +1,6 @@
 import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { runSweep, type SweepOptions, type SweepReport } from "../src/index";
 
@@ -17,10 +17,10 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-/** A fresh, migrated database (SQLite file or PostgreSQL database, see freshDatabase) with its own temp folder. */
+/** A fresh, migrated database (SQLite file or PostgreSQL database, see migratedDatabase) with its own temp folder. */
 export async function freshStore(): Promise<Fixture> {
   const tmp = tempDir("keepwarm-core-");
-  const path = await freshDatabase(tmp);
+  const path = await migratedDatabase(tmp);
   const store = await openStore(path);
   return {
     store,

@@ -1,7 +1,7 @@
 import { tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS, factRowChunks, insertCustomers, insertTouches, openStore, type ScanColumn, type Store, scanFactRows } from "../src/index";
-import { freshDatabase } from "../src/testing/database";
+import { migratedDatabase } from "../src/testing/database";
 
 /*
  * The fact scan hands out chunks by cursor. On PostgreSQL a large chunk is fetched as
@@ -24,7 +24,7 @@ const expected = new Map<number, [number | null, number, string | null]>();
 
 beforeAll(async () => {
   tmp = tempDir("keepwarm-scan-chunks-");
-  store = await openStore(await freshDatabase(tmp));
+  store = await openStore(await migratedDatabase(tmp));
   const created = AS_OF - 400 * DAY_MS;
   const ids = await insertCustomers(
     store.db,

@@ -17,7 +17,7 @@ import {
   TouchOccurrences,
   undoImport,
 } from "../src/index";
-import { freshDatabase, TEST_ENGINE } from "../src/testing/database";
+import { migratedDatabase, TEST_ENGINE } from "../src/testing/database";
 
 const NOW = Date.parse("2026-06-15T12:00:00Z");
 let tmp: ReturnType<typeof tempDir>;
@@ -25,7 +25,7 @@ let store: Store;
 let ids: number[];
 beforeEach(async () => {
   tmp = tempDir("keepwarm-store-ingest-");
-  store = await openStore(await freshDatabase(tmp));
+  store = await openStore(await migratedDatabase(tmp));
   const names = ["Acme Corp", "Acme Industries", "50% Off Ltd", "5000 Club", "Under_Score", "Underscore Inc", "ACME corp", "Søren & Co"];
   ids = await insertCustomers(
     store.db,

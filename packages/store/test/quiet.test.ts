@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { QUIET_DAYS, quietBefore } from "../../core/src/quiet";
 import { Calendar } from "../../rules/src/calendar";
 import { countQuietCustomers, openStore, quietCustomers, type Store } from "../src/index";
-import { freshDatabase } from "../src/testing/database";
+import { migratedDatabase } from "../src/testing/database";
 
 /** Paris is UTC+2 in summer: local midnight is 22:00 UTC the day before, so a UTC-day definition would be off by one. */
 const PARIS = new Calendar("Europe/Paris");
@@ -17,7 +17,7 @@ let tmp: ReturnType<typeof tempDir>;
 let store: Store;
 beforeEach(async () => {
   tmp = tempDir("keepwarm-quiet-");
-  store = await openStore(await freshDatabase(tmp));
+  store = await openStore(await migratedDatabase(tmp));
 });
 afterEach(async () => {
   await store.close();

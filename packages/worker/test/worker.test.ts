@@ -1,5 +1,5 @@
 import { DAY_MS, openStore, type Store } from "@keepwarm/store";
-import { freshDatabase } from "@keepwarm/store/testing";
+import { migratedDatabase } from "@keepwarm/store/testing";
 import { failInserts } from "@keepwarm/store/testing/faults";
 import { tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -12,7 +12,7 @@ const logs: string[] = [];
 
 beforeEach(async () => {
   tmp = tempDir("keepwarm-worker-");
-  store = await openStore(await freshDatabase(tmp));
+  store = await openStore(await migratedDatabase(tmp));
   logs.length = 0;
   const since = Date.now() - 60 * DAY_MS;
   await store.db

@@ -1,5 +1,6 @@
-import { dropPostgresDatabases, listPostgresDatabases } from "../engine/scratch";
-import { TEST_DB_PREFIX, TEST_ENGINE, TEST_PG_ADMIN_URL } from "./database";
+import { closePostgresDatabase, createPostgresDatabase, dropPostgresDatabases, listPostgresDatabases } from "../engine/scratch";
+import { openStore } from "../open-store";
+import { TEMPLATE_SUFFIX, TEST_DB_PREFIX, TEST_ENGINE, TEST_PG_ADMIN_URL } from "./database";
 
 const alive = (pid: number) => {
   try {
@@ -14,15 +15,26 @@ const alive = (pid: number) => {
  * vitest globalSetup. On PostgreSQL each run names its databases after the vitest
  * process (`kwtest_<pid>_…`, through KEEPWARM_TEST_RUN, which the workers inherit),
  * drops its own at the end, and at the start drops only those of runs that are gone:
- * several runs can share one server.
+ * several runs can share one server. It migrates one template per run, which
+ * migratedDatabase copies.
  */
 export async function setup(): Promise<void> {
   if (TEST_ENGINE !== "postgres") return;
-  process.env.KEEPWARM_TEST_RUN = `${TEST_DB_PREFIX}${process.pid}_`;
+  const run = `${TEST_DB_PREFIX}${process.pid}_`;
+  // Every project inherits this setup: the first one does the work.
+  if (process.env.KEEPWARM_TEST_RUN === run) return;
+  process.env.KEEPWARM_TEST_RUN = run;
+  const gone = new Set<string>();
   for (const name of await listPostgresDatabases(TEST_PG_ADMIN_URL, TEST_DB_PREFIX)) {
     const pid = Number(/^kwtest_(\d+)_/.exec(name)?.[1]);
-    if (!Number.isFinite(pid) || !alive(pid)) await dropPostgresDatabases(TEST_PG_ADMIN_URL, name);
+    if (!Number.isFinite(pid)) gone.add(name);
+    else if (!alive(pid)) gone.add(`${TEST_DB_PREFIX}${pid}_`);
   }
+  for (const prefix of gone) await dropPostgresDatabases(TEST_PG_ADMIN_URL, prefix);
+  const template = `${run}${TEMPLATE_SUFFIX}`;
+  const store = await openStore(await createPostgresDatabase(TEST_PG_ADMIN_URL, template));
+  await store.close();
+  await closePostgresDatabase(TEST_PG_ADMIN_URL, template);
 }
 
 export async function teardown(): Promise<void> {

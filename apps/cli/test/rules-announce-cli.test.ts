@@ -1,7 +1,8 @@
 import { defaultRulesText } from "@keepwarm/rules";
-import { freshDatabase } from "@keepwarm/store/testing";
-import { FakeSlack, runCli, tempDir } from "@keepwarm/testkit";
+import { migratedDatabase } from "@keepwarm/store/testing";
+import { FakeSlack, tempDir } from "@keepwarm/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { runInProcess as runCli } from "./in-process";
 
 const tmp = tempDir("keepwarm-rules-announce-");
 let fake: FakeSlack;
@@ -18,7 +19,7 @@ function tighter(days: number): string {
 beforeAll(async () => {
   fake = await new FakeSlack().start();
   env = {
-    KEEPWARM_DB: await freshDatabase(tmp, "k.db"),
+    KEEPWARM_DB: await migratedDatabase(tmp, "k.db"),
     KEEPWARM_TZ: "UTC",
     SLACK_BOT_TOKEN: "xoxb-test",
     SLACK_API_URL: fake.apiUrl,
