@@ -25,8 +25,9 @@ import { emitTouchEvents } from "./webhook-events";
  *   transaction-level advisory locks on the blocks of 1,024 customer ids it covers, in
  *   ascending order (no deadlock): imports touching the same customers write one at a
  *   time, as on SQLite; /touch and the sweep never wait for them.
- * - A write of a few customers (an API request) is one INSERT … SELECT instead, one
- *   round trip, with a LATERAL probe per row (a few rows: no COPY, no id draw). It takes
+ * - A write of a few customers (an API request), or an API batch of up to 1,000 rows, is
+ *   one INSERT … SELECT instead, one round trip, with a LATERAL probe per row (no COPY,
+ *   no id draw; an API batch locks its blocks like an import). A few customers' write takes
  *   its blocks shared and then each customer's own lock: single events for different
  *   customers of one block go at once instead of in single file (which held the pool's
  *   connections waiting at 500 requests a second), and still wait for an import of
@@ -207,7 +208,8 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
     async write(rows, within) {
       if (rows.length === 0) return { inserted: 0, unchanged: 0, fresh: [] };
       const customers = [...new Set(rows.map((row) => row.customerId))].sort((a, b) => a - b);
-      if (customers.length <= FEW_CUSTOMERS && rows.length <= FEW_ROWS) {
+      // An API batch (keepSettings) is one statement too: COPY's extra round trips cost more than they save at 1,000 rows.
+      if (rows.length <= FEW_ROWS && (customers.length <= FEW_CUSTOMERS || keepSettings)) {
         const few = await writeFew(db, rows, customers, { loggedAt, dryRun, keepSettings }, within);
         if (!dryRun) addRuns(ledger, few.ids);
         return { inserted: few.ids.length, unchanged: rows.length - few.ids.length, fresh: few.fresh };
@@ -243,7 +245,7 @@ class DryRunRollback extends Error {
   }
 }
 
-/** A write of a few customers' rows: one statement (see the module's comment). */
+/** A write of a few customers' rows, or an API batch: one statement (see the module's comment). */
 async function writeFew(
   db: Db,
   rows: readonly ImportedTouch[],
@@ -257,10 +259,14 @@ async function writeFew(
     // One round trip: no JIT (compiling these per-row expressions costs more than it
     // saves), the locks, and the highest touch id (read as the statement starts:
     // touches committed meanwhile only widen `after`'s range).
-    const locks = sql`SELECT count(*) FROM (
-      SELECT pg_advisory_xact_lock_shared(hashtext('keepwarm:touch-import'), b) FROM unnest(${[...new Set(customers.map((c) => Math.floor(c / CUSTOMER_BLOCK)))]}::int[]) AS b
-      UNION ALL
-      SELECT pg_advisory_xact_lock(hashtext('keepwarm:touch-customer'), (c % 2147483648)::int) FROM unnest(${customers}::bigint[]) AS c) AS locked`;
+    const locks =
+      customers.length <= FEW_CUSTOMERS
+        ? sql`SELECT count(*) FROM (
+            SELECT pg_advisory_xact_lock_shared(hashtext('keepwarm:touch-import'), b) FROM unnest(${[...new Set(customers.map((c) => Math.floor(c / CUSTOMER_BLOCK)))]}::int[]) AS b
+            UNION ALL
+            SELECT pg_advisory_xact_lock(hashtext('keepwarm:touch-customer'), (c % 2147483648)::int) FROM unnest(${customers}::bigint[]) AS c) AS locked`
+        : sql`SELECT count(pg_advisory_xact_lock(hashtext('keepwarm:touch-import'), b::int))
+            FROM generate_series(${customers[0]}::bigint >> ${CUSTOMER_BLOCK_BITS}, ${customers[customers.length - 1]}::bigint >> ${CUSTOMER_BLOCK_BITS}) AS b`;
     const start = await sql<{ after: number }>`SELECT set_config('jit', 'off', true), (${locks}) AS locks,
       ${within === undefined ? sql`0` : sql`(SELECT coalesce(max(id), 0) FROM touchpoints)`} AS after`.execute(trx);
     const after = Number(start.rows[0]?.after ?? 0);
