@@ -28,7 +28,9 @@ class VirtualClock implements Clock {
     this.ticking = true;
     // Real milliseconds let the other processes' database work reach their next sleep
     // before time jumps: jumping early would wake their overdue sleeps together, a burst
-    // real time never gives. 25 ms is ample for a PostgreSQL round trip on a loaded machine.
+    // real time never gives. 100 ms: with 25 ms the tests that share this worker
+    // (isolate: false) sometimes delayed a process past the jump, and three posts late
+    // for their slots landed in one virtual instant.
     setTimeout(() => {
       this.ticking = false;
       this.sleepers.sort((a, b) => a.until - b.until);
@@ -37,7 +39,7 @@ class VirtualClock implements Clock {
       this.t = Math.max(this.t, next.until);
       next.wake();
       if (this.sleepers.length > 0) this.tick();
-    }, 25);
+    }, 100);
   }
 }
 
