@@ -1,8 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-/** Files that run in a fresh process of their own (isolate: true), unlike the rest. */
-const ISOLATED = ["test/workspace-pace.test.ts"];
 const projects = ["packages/store", "packages/rules", "packages/core", "packages/worker", "packages/bot", "packages/api", "apps/cli"];
 
 export default defineConfig({
@@ -21,14 +19,9 @@ export default defineConfig({
       fileURLToPath(new URL("./packages/testkit/src/build-cli.ts", import.meta.url)),
     ],
     reporters: ["default", "./packages/testkit/src/summary-reporter.ts"],
-    projects: [
-      ...projects.map((root) => ({
-        extends: true,
-        test: { name: root.split("/")[1] as string, root, include: ["test/**/*.test.ts"], exclude: ISOLATED },
-      })),
-      // Virtual time across three delivery processes: work left running by an earlier
-      // file in a shared worker delayed its processes past the virtual clock's jumps.
-      { extends: true, test: { name: "bot-isolated", root: "packages/bot", include: ISOLATED, isolate: true } },
-    ],
+    projects: projects.map((root) => ({
+      extends: true,
+      test: { name: root.split("/")[1] as string, root, include: ["test/**/*.test.ts"] },
+    })),
   },
 });
