@@ -220,9 +220,10 @@ describe("Socket Mode", () => {
       for (const [i, payload] of [undefined, null, []].entries()) link.push({ envelope_id: `bad-${i}`, type: "interactive", payload });
       const next = slashEnvelope("/touch", "Acme Corp email today", fake.responseUrl("next"));
       link.push(next);
-      await fake.waitFor(() => fake.responses.find((r) => r.id === "next"), WAIT_MS);
+      // Both commands run concurrently (each acked first): wait for both answers.
+      await fake.waitFor(() => fake.responses.find((r) => r.id === "next") && fake.responses.find((r) => r.id === "twice"), WAIT_MS);
       expect(fake.responses.filter((r) => r.id === "twice")).toHaveLength(1);
-      // The two /touch commands run concurrently (each acked first): either may be stored first.
+      // Either may be stored first.
       expect((await touchesOf(store)).map((t) => t.kind).sort()).toEqual(["call", "email"]);
     } finally {
       await bot?.stop();
