@@ -9,7 +9,10 @@ import { isPostgres } from "../engine/dialect";
  * transaction becomes one round trip (each cost the API server a socket write and a
  * wake-up). What the statements do is unchanged; see bulk-import.postgres.ts (writeFew)
  * and evaluation-queue.ts, which call them. SQLite prepares its statements in the
- * process instead (statement-cache.ts).
+ * process instead (statement-cache.ts). Generic plans are forced: PostgreSQL's default
+ * compares them with custom plans by estimate, and the estimate of an unnested array
+ * parameter (or an id range from a parameter) looks worse than the custom plan's, so it
+ * would plan every call anew; the generic plans are the same index probes.
  */
 
 /** The customers of the touches after an id, queued (queueEvaluationOfTouchesAfter). */

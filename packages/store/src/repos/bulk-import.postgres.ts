@@ -27,8 +27,11 @@ import { emitTouchEvents } from "./webhook-events";
  *   ascending order (no deadlock): imports touching the same customers write one at a
  *   time, as on SQLite; /touch and the sweep never wait for them.
  * - A write of a few customers (an API request), or an API batch of up to 1,000 rows, is
- *   one INSERT … SELECT instead, one round trip, with a LATERAL probe per row (no COPY,
- *   no id draw; an API batch locks its blocks like an import). A few customers' write takes
+ *   one INSERT … SELECT instead, with a LATERAL probe per row (no COPY, no id draw; an
+ *   API batch locks its blocks like an import), inside the PL/pgSQL function
+ *   keepwarm_write_touches with the locks: one round trip, planned once per connection.
+ *   A single event with nothing to resolve and no listener calls it alone, its whole
+ *   transaction (writeTouchesAlone). A few customers' write takes
  *   its blocks shared and then each customer's own lock: single events for different
  *   customers of one block go at once instead of in single file (which held the pool's
  *   connections waiting at 500 requests a second), and still wait for an import of
@@ -281,7 +284,7 @@ function applyWrite(row: WriteTouchesRow, fresh: boolean[]): Written & { after: 
   return { after: Number(row.after_id), ids: (row.ids ?? []).map(Number), fresh };
 }
 
-/** A write of a few customers' rows, or an API batch: one statement (see the module's comment). */
+/** A write of a few customers' rows, or an API batch, in a transaction of its own (see the module's comment). */
 async function writeFew(
   db: Db,
   rows: readonly ImportedTouch[],
