@@ -1,6 +1,6 @@
-import { openStore } from "@keepwarm/store";
+import { findCustomerByExternalId, insertWebhook, openStore } from "@keepwarm/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { importCsv, logTouch, UserError } from "../src/index";
+import { importCsv, ingestItems, logTouch, UserError } from "../src/index";
 import { countRows, daysBefore, freshIngestStore, type IngestFixture, iso, NOW, nudgeStatuses } from "./ingest-fixtures";
 import { sweepAt } from "./sweep-fixtures";
 
@@ -221,5 +221,42 @@ describe("importCsv writes in short transactions and stays all or nothing", () =
     // Nothing held the write lock meanwhile: no busy wait (SQLite's busy timeout is 10 s).
     expect(Math.max(...waits)).toBeLessThan(2000);
     expect(await count("touchpoints")).toBe(28);
+  });
+});
+
+describe("ingestItems (the HTTP API's touches)", () => {
+  const postTouch = (customer: string, days: number) =>
+    ingestItems(fx.store, "touches", [{ customer_id: customer, occurred_at: iso(daysBefore(days)), kind: "call" }], { now: NOW });
+  const queueSeq = async (customer: string) => {
+    const id = (await findCustomerByExternalId(fx.store.db, customer))?.id ?? -1;
+    return Number((await fx.store.db.selectFrom("evaluation_queue").select("seq").where("customer_id", "=", id).executeTakeFirst())?.seq ?? 0);
+  };
+  const touchEvents = async () =>
+    (await fx.store.db.selectFrom("webhook_events").select("payload").where("type", "=", "touch.created").orderBy("id").execute()).map(
+      (row) => (JSON.parse(row.payload) as { data: { touch: { occurred_at: string } } }).data.touch.occurred_at,
+    );
+
+  it("a single touch is stored once and queues its customer, resolves the contact nudge it answers, and reaches a touch.created webhook", async () => {
+    await seedCustomers();
+    await importCsv(fx.store, "touches", csvFile("old.csv", ["customer_id,occurred_at", `C-1,${iso(daysBefore(40))}`, `C-2,${iso(daysBefore(40))}`]), {
+      now: daysBefore(39),
+    });
+    expect((await sweepAt(fx.store, NOW)).created).toBe(2);
+    const queued = await queueSeq("C-1");
+
+    expect(await postTouch("C-1", 2)).toMatchObject({ committed: true, resolvedNudges: 1, counts: { created: 1 } });
+    expect(await nudgeStatuses(fx.store)).toEqual(["C-1 resolved", "C-2 open"]);
+    // No live nudge of C-1 left to resolve and no webhook: written alone (one statement on PostgreSQL), same answers.
+    expect(await postTouch("C-1", 1)).toMatchObject({ committed: true, resolvedNudges: 0, counts: { created: 1 } });
+    expect(await postTouch("C-1", 1)).toMatchObject({ committed: true, resolvedNudges: 0, counts: { created: 0, already_present: 1 } });
+    expect(await queueSeq("C-1")).toBe(queued + 2);
+    expect(await count("touchpoints")).toBe(4);
+
+    await insertWebhook(fx.store.db, { url: "https://example.com/hook", events: ["touch.created"], secret: "s3cret", now: NOW });
+    expect(await postTouch("C-1", 3)).toMatchObject({ committed: true, counts: { created: 1 } });
+    expect(await postTouch("C-1", 3)).toMatchObject({ committed: true, counts: { already_present: 1 } });
+    expect(await touchEvents()).toEqual([iso(daysBefore(3))]);
+    expect(await queueSeq("C-1")).toBe(queued + 3);
+    expect(await nudgeStatuses(fx.store)).toEqual(["C-1 resolved", "C-2 open"]);
   });
 });

@@ -56,6 +56,7 @@ export * from "./repos/demo";
 export * from "./repos/bulk-import";
 export * from "./repos/customer-lookups";
 export * from "./repos/bulk-import-writer";
+export * from "./repos/touch-ingest";
 export * from "./repos/seed-loader";
 export * from "./repos/api-tokens";
 export * from "./tables/rep-preferences.table";

@@ -2,10 +2,7 @@ import {
   type CustomerUpsert,
   customerIdsByExternalIds,
   type ImportedTouch,
-  ImportLedger,
-  openBulkTouchWriter,
-  queueEvaluationOfTouchesAfter,
-  resolveNudgesByTouchesAfter,
+  ingestTouches,
   type Store,
   TOUCH_KINDS,
   TouchOccurrences,
@@ -276,16 +273,9 @@ async function writeItems(
       // A request is to the API what a file is to the import: identical items in it are distinct touches.
       const occurrences = new TouchOccurrences();
       for (const row of rows) occurrences.number(row);
-      const writer = await openBulkTouchWriter(store, { loggedAt: now, ledger: new ImportLedger(), keepSettings: true });
-      try {
-        const { fresh } = await writer.write(rows, async (trx, after) => {
-          await queueEvaluationOfTouchesAfter(trx, after, now);
-          result.resolvedNudges = (await resolveNudgesByTouchesAfter(trx, after, now, cooldownUntil(now, calendar))).length;
-        });
-        return fresh.map((isNew) => (isNew ? "created" : "already_present"));
-      } finally {
-        await writer.close();
-      }
+      const written = await ingestTouches(store, rows, now, cooldownUntil(now, calendar));
+      result.resolvedNudges = written.resolvedNudges;
+      return written.fresh.map((isNew) => (isNew ? "created" : "already_present"));
     }
   }
 }

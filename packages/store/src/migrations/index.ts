@@ -16,6 +16,7 @@ import * as evaluationQueue from "./2026-12-03T02-00_evaluation-queue";
 import * as repPreferences from "./2026-12-03T03-00_rep-preferences";
 import * as nudgeEarlierMessages from "./2026-12-03T05-00_nudge-earlier-messages";
 import * as slackPace from "./2026-12-03T05-00_slack-pace";
+import * as touchWriteFunctions from "./2026-12-04T01-00_touch-write-functions";
 
 /** In-code provider: migrations ship inside the package, no directory scanning at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -38,6 +39,7 @@ export const migrationProvider: MigrationProvider = {
       "2026-12-03T03-00_rep-preferences": repPreferences,
       "2026-12-03T05-00_nudge-earlier-messages": nudgeEarlierMessages,
       "2026-12-03T05-00_slack-pace": slackPace,
+      "2026-12-04T01-00_touch-write-functions": touchWriteFunctions,
     };
   },
 };

@@ -1,7 +1,8 @@
-import { sql } from "kysely";
+import { CompiledQuery, sql } from "kysely";
 import type pg from "pg";
 import { copyField, copyFromText, RollBack, withClientTransaction } from "../engine/client-transaction.postgres";
 import { type Db, writeTransaction } from "../engine/transaction";
+import { LIVE_STATUSES } from "../tables/nudges.table";
 import type { BulkTouchWriter, ImportedTouch, TouchWriterOptions } from "./bulk-import";
 import { emitTouchEvents } from "./webhook-events";
 
@@ -26,8 +27,11 @@ import { emitTouchEvents } from "./webhook-events";
  *   ascending order (no deadlock): imports touching the same customers write one at a
  *   time, as on SQLite; /touch and the sweep never wait for them.
  * - A write of a few customers (an API request), or an API batch of up to 1,000 rows, is
- *   one INSERT … SELECT instead, one round trip, with a LATERAL probe per row (no COPY,
- *   no id draw; an API batch locks its blocks like an import). A few customers' write takes
+ *   one INSERT … SELECT instead, with a LATERAL probe per row (no COPY, no id draw; an
+ *   API batch locks its blocks like an import), inside the PL/pgSQL function
+ *   keepwarm_write_touches with the locks: one round trip, planned once per connection.
+ *   A single event with nothing to resolve and no listener calls it alone, its whole
+ *   transaction (writeTouchesAlone). A few customers' write takes
  *   its blocks shared and then each customer's own lock: single events for different
  *   customers of one block go at once instead of in single file (which held the pool's
  *   connections waiting at 500 requests a second), and still wait for an import of
@@ -245,7 +249,42 @@ class DryRunRollback extends Error {
   }
 }
 
-/** A write of a few customers' rows, or an API batch: one statement (see the module's comment). */
+/**
+ * The write of a few customers' rows, or of an API batch, as one call of the function
+ * keepwarm_write_touches (migration 2026-12-04T01-00): its statements are planned once
+ * per connection. Its result: the highest touch id before the write, the ids inserted
+ * (ascending), the places of the rows found stored; no row when it declined to write alone.
+ */
+const WRITE_TOUCHES = `SELECT after_id, ids, skipped FROM keepwarm_write_touches($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::bigint[],
+  $6::text[], $7::text[], $8::text[], $9::int[], $10::int[], $11::bigint, $12::bigint, $13::text[])`;
+
+interface WriteTouchesRow {
+  after_id: number;
+  ids: Array<number | string> | null;
+  skipped: number[] | null;
+}
+
+/** The function's locks and rows (without its alone_at and live statuses); marks repeats of an external id in `fresh`. */
+function writeArguments(rows: readonly ImportedTouch[], customers: readonly number[], loggedAt: number, fresh: boolean[]): unknown[] {
+  const few = customers.length <= FEW_CUSTOMERS;
+  let blocks: number[];
+  if (few) blocks = [...new Set(customers.map((c) => Math.floor(c / CUSTOMER_BLOCK)))];
+  else {
+    blocks = [];
+    for (let b = Math.floor((customers[0] as number) / CUSTOMER_BLOCK); b <= Math.floor((customers[customers.length - 1] as number) / CUSTOMER_BLOCK); b++)
+      blocks.push(b);
+  }
+  const c = columnsOf(rows, fresh);
+  return [few ? customers : null, blocks, c.customerId, c.kind, c.occurredAt, c.loggedBy, c.note, c.externalId, c.occurrence, c.index, loggedAt];
+}
+
+/** The function's row into `fresh`; the highest touch id before the write and the ids inserted. */
+function applyWrite(row: WriteTouchesRow, fresh: boolean[]): Written & { after: number } {
+  for (const index of row.skipped ?? []) fresh[index] = false;
+  return { after: Number(row.after_id), ids: (row.ids ?? []).map(Number), fresh };
+}
+
+/** A write of a few customers' rows, or an API batch, in a transaction of its own (see the module's comment). */
 async function writeFew(
   db: Db,
   rows: readonly ImportedTouch[],
@@ -254,51 +293,11 @@ async function writeFew(
   within: Parameters<BulkTouchWriter["write"]>[1],
 ): Promise<Written> {
   const fresh: boolean[] = new Array(rows.length).fill(true);
+  const args = [...writeArguments(rows, customers, loggedAt, fresh), null, null];
   const transaction = writeTransaction(db, async (trx) => {
     if (!keepSettings) await sql`SET LOCAL synchronous_commit = off`.execute(trx);
-    // One round trip: no JIT (compiling these per-row expressions costs more than it
-    // saves), the locks, and the highest touch id (read as the statement starts:
-    // touches committed meanwhile only widen `after`'s range).
-    const locks =
-      customers.length <= FEW_CUSTOMERS
-        ? sql`SELECT count(*) FROM (
-            SELECT pg_advisory_xact_lock_shared(hashtext('keepwarm:touch-import'), b) FROM unnest(${[...new Set(customers.map((c) => Math.floor(c / CUSTOMER_BLOCK)))]}::int[]) AS b
-            UNION ALL
-            SELECT pg_advisory_xact_lock(hashtext('keepwarm:touch-customer'), (c % 2147483648)::int) FROM unnest(${customers}::bigint[]) AS c) AS locked`
-        : sql`SELECT count(pg_advisory_xact_lock(hashtext('keepwarm:touch-import'), b::int))
-            FROM generate_series(${customers[0]}::bigint >> ${CUSTOMER_BLOCK_BITS}, ${customers[customers.length - 1]}::bigint >> ${CUSTOMER_BLOCK_BITS}) AS b`;
-    const start = await sql<{ after: number }>`SELECT set_config('jit', 'off', true), (${locks}) AS locks,
-      ${within === undefined ? sql`0` : sql`(SELECT coalesce(max(id), 0) FROM touchpoints)`} AS after`.execute(trx);
-    const after = Number(start.rows[0]?.after ?? 0);
-    const columns = columnsOf(rows, fresh);
-    let ids: number[] = [];
-    if (columns.customerId.length > 0) {
-      // A row without an external id is new unless `occurrence` stored imported touches share its content (OFFSET n-1 LIMIT 1: the nth).
-      const result = await sql<{ ids: number[] | null; skipped: number[] | null }>`
-        WITH v AS (
-          SELECT * FROM unnest(${columns.customerId}::bigint[], ${columns.kind}::text[], ${columns.occurredAt}::bigint[], ${columns.loggedBy}::text[], ${columns.note}::text[], ${columns.externalId}::text[], ${columns.occurrence}::int[], ${columns.index}::int[])
-            AS v(customer_id, kind, occurred_at, logged_by, note, external_id, occurrence, pos)),
-        chosen AS (
-          SELECT v.* FROM v
-          LEFT JOIN LATERAL (
-            SELECT 1 AS found FROM touchpoints t
-            WHERE v.external_id IS NULL AND t.customer_id = v.customer_id AND t.occurred_at = v.occurred_at AND t.source = 'import'
-              AND t.external_id IS NULL AND t.kind = v.kind AND t.note IS NOT DISTINCT FROM v.note AND t.logged_by IS NOT DISTINCT FROM v.logged_by
-            OFFSET v.occurrence - 1 LIMIT 1) AS stored ON true
-          LEFT JOIN LATERAL (SELECT 1 AS found FROM touchpoints t WHERE t.external_id = v.external_id LIMIT 1) AS known ON true
-          WHERE stored.found IS NULL AND known.found IS NULL),
-        inserted AS (
-          INSERT INTO touchpoints (customer_id, kind, occurred_at, logged_at, logged_by, note, external_id, source)
-          SELECT customer_id, kind, occurred_at, ${loggedAt}, logged_by, note, external_id, 'import' FROM chosen ORDER BY pos
-          -- An external id another session stored meanwhile: its unique index decides.
-          ON CONFLICT (external_id) WHERE external_id IS NOT NULL DO NOTHING
-          RETURNING id)
-        SELECT (SELECT array_agg(id ORDER BY id) FROM inserted) AS ids,
-          (SELECT array_agg(pos) FROM v WHERE NOT EXISTS (SELECT 1 FROM chosen c WHERE c.pos = v.pos)) AS skipped`.execute(trx);
-      const summary = result.rows[0];
-      for (const index of summary?.skipped ?? []) fresh[index] = false;
-      ids = (summary?.ids ?? []).map(Number);
-    }
+    const result = await trx.executeQuery<WriteTouchesRow>(CompiledQuery.raw(WRITE_TOUCHES, args));
+    const { after, ids } = applyWrite(result.rows[0] as WriteTouchesRow, fresh);
     await within?.(trx, after);
     if (dryRun) throw new DryRunRollback({ ids, fresh });
     // touch.created for exactly the rows this write inserted, in its transaction.
@@ -309,6 +308,24 @@ async function writeFew(
     if (error instanceof DryRunRollback) return error.written;
     throw error;
   });
+}
+
+/**
+ * A single event's whole transaction in one round trip: a few customers' rows written
+ * as writeFew does, and their customers queued for evaluation at `now`
+ * (queueEvaluationOfTouchesAfter). Undefined, with nothing written, when more is to
+ * do than that (a touch.created webhook listens, or a live contact nudge of these
+ * customers may be resolved) or the rows are too many: the caller then writes in a
+ * transaction of its own. Returns per row: written (true) or already present.
+ */
+export async function writeTouchesAlone(pool: pg.Pool, rows: readonly ImportedTouch[], now: number): Promise<boolean[] | undefined> {
+  const customers = [...new Set(rows.map((row) => row.customerId))].sort((a, b) => a - b);
+  if (rows.length === 0 || rows.length > FEW_ROWS || customers.length > FEW_CUSTOMERS) return undefined;
+  const fresh: boolean[] = new Array(rows.length).fill(true);
+  const values = [...writeArguments(rows, customers, now, fresh), now, LIVE_STATUSES];
+  // Named: each connection parses and plans the call once (kysely sends every statement unnamed).
+  const row = (await pool.query<WriteTouchesRow>({ name: "keepwarm_write_touches", text: WRITE_TOUCHES, values })).rows[0];
+  return row === undefined ? undefined : applyWrite(row, fresh).fresh;
 }
 
 interface TouchColumns {

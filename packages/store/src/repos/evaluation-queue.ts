@@ -36,13 +36,17 @@ export async function queueEvaluation(trx: Db, customerIds: Iterable<number>, no
  * bounded: with `id > ?` alone SQLite's planner guesses a quarter of the table and
  * scans all of touchpoints_customer_time for the DISTINCT instead of reading the new
  * rows by rowid (8 ms per single-touch API request at 100k touches). Pre-written, as
- * building it with kysely cost a tenth of such a request.
+ * building it with kysely cost a tenth of such a request. On PostgreSQL the same
+ * statement is the function keepwarm_queue_evaluation_after (migration
+ * 2026-12-04T01-00), planned once per connection instead of per call.
  */
-const QUEUE_TOUCHES_AFTER = `INSERT INTO evaluation_queue (customer_id, seq, queued_at)
+const QUEUE_TOUCHES_AFTER_SQL = {
+  sqlite: `INSERT INTO evaluation_queue (customer_id, seq, queued_at)
   SELECT DISTINCT customer_id, 1, CAST(? AS bigint) FROM touchpoints WHERE id > ? AND id <= ${Number.MAX_SAFE_INTEGER}
   ORDER BY customer_id
-  ON CONFLICT (customer_id) DO UPDATE SET seq = evaluation_queue.seq + 1`;
-const QUEUE_TOUCHES_AFTER_SQL = { sqlite: QUEUE_TOUCHES_AFTER, postgres: QUEUE_TOUCHES_AFTER.replace("?", "$1").replace("?", "$2") };
+  ON CONFLICT (customer_id) DO UPDATE SET seq = evaluation_queue.seq + 1`,
+  postgres: "SELECT keepwarm_queue_evaluation_after($2::bigint, $1::bigint)",
+};
 
 /**
  * Queue the customers of every touch written after `afterTouchId` (a bulk touches
