@@ -41,6 +41,11 @@ import { emitTouchEvents } from "./webhook-events";
  *   which is what the trigger does per row. Otherwise the trigger runs.
  * - Two batches run at once (each on its own connection, on disjoint customer ranges):
  *   the server's work is what limits the import, and one backend uses one core.
+ * - Round trips per batch of a first import: BEGIN with the settings, locks and
+ *   customer check (one statement of literals); the probe, which then also draws the
+ *   ids; the COPY; the webhook subscribers; COMMIT (ten before). Each is a wait for
+ *   the server in the batch's transaction. A batch whose probe finds stored touches
+ *   draws its ids in a round trip of its own, once Node has told the duplicates apart.
  * - Batches commit without waiting for their WAL flush (synchronous_commit off, for
  *   that transaction only); close() then commits one transaction that does wait,
  *   which flushes the WAL up to it and so every batch before it. A crash mid-import
