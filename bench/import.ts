@@ -13,7 +13,9 @@
  *
  * runs the same imports on PostgreSQL too (`--engine postgres` on PostgreSQL only), each
  * into a fresh database created on that server (and dropped afterwards), and prints
- * both engines' rows/s in one table beside the same baselines.
+ * both engines' rows/s in one table beside the same baselines, with the PostgreSQL
+ * server's CPU (its backends for the import's database) for each PostgreSQL import.
+ * Target (issue 10): ≥ 100k rows/s for the PostgreSQL import.
  *
  * Each size is imported twice more as a European CRM would export it: semicolons, CRLF
  * line endings and its own headers ("Customer ID;Date;Type;Notes;Logged By"), read
