@@ -224,6 +224,63 @@ describe("the touches bulk writer", () => {
     },
   );
 
+  it("writes a batch of many customers in its order, then only its new rows beside stored ones at the same instants, and external ids once", async () => {
+    const many = await insertCustomers(
+      store.db,
+      Array.from({ length: 24 }, (_, i) => ({
+        external_id: `M-${i}`,
+        name: `Many ${i}`,
+        loyalty_member: 0,
+        attributes: "{}",
+        created_at: NOW,
+        updated_at: NOW,
+      })),
+    );
+    const first = rowsOf(
+      many.flatMap(
+        (customer, i): Array<[number, number, string, string | null, string | null]> => [
+          [customer, NOW - i * 1000, "call", `a${i}`, null],
+          [customer, NOW - i * 1000 - 1, "email", `b${i}`, "U1"],
+        ],
+      ),
+    );
+    const writer = await openBulkTouchWriter(store, { loggedAt: NOW, ledger: new ImportLedger() });
+    // `within` gets the highest touch id before each write.
+    const afters: number[] = [];
+    const highest: number[] = [];
+    const within = async (_trx: unknown, after: number) => {
+      afters.push(after);
+    };
+    const written = async () => {
+      highest.push(Number((await sql<{ id: number }>`SELECT coalesce(max(id), 0) AS id FROM touchpoints`.execute(store.db)).rows[0]?.id));
+    };
+    try {
+      expect(await writer.write(first, within)).toMatchObject({ inserted: 48, unchanged: 0 });
+      await written();
+      const notes = async () => (await store.db.selectFrom("touchpoints").select(["id", "note"]).orderBy("id").execute()).map((row) => row.note);
+      expect(await notes()).toEqual(first.map((row) => row.note));
+      // The same rows again, with touches at five of their instants that differ in content, and two new ones.
+      const beside = first.slice(0, 5).map((row) => ({ ...row, note: `${row.note} again` }));
+      const fresh = rowsOf([
+        [many[3] as number, NOW - 7, "meeting", "new one", null],
+        [many[20] as number, NOW - 8, "meeting", "new two", null],
+      ]);
+      const second = [...first.slice(0, 10), beside[0], ...first.slice(10), ...beside.slice(1), ...fresh] as ImportedTouch[];
+      const result = await writer.write(second, within);
+      expect(result).toMatchObject({ inserted: 7, unchanged: 48 });
+      await written();
+      expect(result.fresh).toEqual(second.map((row) => row.note?.endsWith(" again") === true || row.note?.startsWith("new") === true));
+      expect((await notes()).slice(48)).toEqual(second.filter((_, i) => result.fresh[i]).map((row) => row.note));
+      const external = many.map((customer, i) => ({ ...(first[i * 2] as ImportedTouch), customerId: customer, note: `x${i}`, externalId: `E-${i}` }));
+      expect(await writer.write([...external, { ...(external[0] as ImportedTouch), note: "repeat" }], within)).toMatchObject({ inserted: 24, unchanged: 1 });
+      expect(await writer.write(external, within)).toMatchObject({ inserted: 0, unchanged: 24 });
+      expect(afters.slice(0, 3)).toEqual([0, ...highest]);
+    } finally {
+      await writer.close();
+    }
+    expect(await touchCount()).toBe(48 + 7 + 24);
+  });
+
   it.skipIf(TEST_ENGINE !== "sqlite")("hands the SQLite connection back with foreign keys on and its page cache as it was", async () => {
     const driver = driverOf(store);
     if (driver.engine !== "sqlite") return;

@@ -17,3 +17,34 @@ export function pgArray(values: readonly unknown[]): string {
   }
   return `${out}}`;
 }
+
+const INT8_OID = 20;
+const TWO_32 = 2 ** 32;
+
+/**
+ * Whole numbers as a PostgreSQL bigint[] in its binary form: pg sends a Buffer
+ * parameter as binary, so a `$1::bigint[]` parameter arrives without either side
+ * formatting or parsing text (pg's own conversion of a 10,000-number array cost more
+ * client CPU than the rest of an import batch's statements). Every value must be a
+ * safe integer.
+ */
+export function pgBigintArray(values: readonly number[]): Buffer {
+  // An empty array has no dimensions.
+  if (values.length === 0) return Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, INT8_OID]);
+  const out = Buffer.allocUnsafe(20 + 12 * values.length);
+  out.writeInt32BE(1, 0); // dimensions
+  out.writeInt32BE(0, 4); // no NULLs
+  out.writeInt32BE(INT8_OID, 8);
+  out.writeInt32BE(values.length, 12);
+  out.writeInt32BE(1, 16); // lower bound
+  let at = 20;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as number;
+    const high = Math.floor(value / TWO_32);
+    out.writeInt32BE(8, at);
+    out.writeInt32BE(high, at + 4);
+    out.writeUInt32BE(value - high * TWO_32, at + 8);
+    at += 12;
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql } from "kysely";
 import type pg from "pg";
 import { copyField, copyFromText, RollBack, withClientTransaction } from "../engine/client-transaction.postgres";
+import { pgBigintArray } from "../engine/pg-array";
 import { type Db, writeTransaction } from "../engine/transaction";
 import { LIVE_STATUSES } from "../tables/nudges.table";
 import type { BulkTouchWriter, ImportedTouch, TouchWriterOptions } from "./bulk-import";
@@ -44,6 +45,11 @@ import { emitTouchEvents } from "./webhook-events";
  *   which is what the trigger does per row. Otherwise the trigger runs.
  * - Two batches run at once (each on its own connection, on disjoint customer ranges):
  *   the server's work is what limits the import, and one backend uses one core.
+ * - Round trips per batch of a first import: BEGIN with the settings, locks and
+ *   customer check (one statement of literals); the probe, which then also draws the
+ *   ids; the COPY; the webhook subscribers; COMMIT (ten before). Each is a wait for
+ *   the server in the batch's transaction. A batch whose probe finds stored touches
+ *   draws its ids in a round trip of its own, once Node has told the duplicates apart.
  * - Batches commit without waiting for their WAL flush (synchronous_commit off, for
  *   that transaction only); close() then commits one transaction that does wait,
  *   which flushes the WAL up to it and so every batch before it. A crash mid-import
@@ -56,12 +62,24 @@ const CUSTOMER_BLOCK = 2 ** CUSTOMER_BLOCK_BITS;
 const FEW_CUSTOMERS = 16;
 const FEW_ROWS = 1000;
 
-const PROBE = `SELECT v.place::int, t.kind, t.note, t.logged_by
+const PROBE = `SELECT v.place::int AS place, t.kind, t.note, t.logged_by
   FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS v(customer_id, occurred_at, place)
   CROSS JOIN LATERAL (
     SELECT t.kind, t.note, t.logged_by FROM touchpoints t
     WHERE t.customer_id = v.customer_id AND t.occurred_at = v.occurred_at AND t.source = 'import' AND t.external_id IS NULL
     OFFSET 0) AS t`;
+
+/**
+ * The probe of a batch without external ids, which also draws its ids when it finds no
+ * stored touch at any of its instants (a first import: every row is new, and the draw
+ * needs no round trip of its own). Found any, it draws none: only Node can tell which
+ * of them are duplicates. The draw comes last, with place 0.
+ */
+const PROBE_AND_DRAW = `WITH stored AS MATERIALIZED (${PROBE}),
+  drawn AS (SELECT nextval($3::regclass) AS v FROM generate_series(1, $4::int) WHERE NOT EXISTS (SELECT 1 FROM stored))
+  SELECT place, kind, note, logged_by, NULL::bigint AS lo, NULL::bigint[] AS ids FROM stored
+  UNION ALL
+  SELECT 0, NULL, NULL, NULL, min(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL ELSE array_agg(v ORDER BY v) END FROM drawn HAVING count(*) > 0`;
 
 const INSERT_WITH_EXTERNAL_IDS = `INSERT INTO touchpoints (id, customer_id, kind, occurred_at, logged_at, logged_by, note, external_id, source)
   SELECT id, customer_id, kind, occurred_at, $8, logged_by, note, external_id, 'import'
@@ -72,8 +90,8 @@ const INSERT_WITH_EXTERNAL_IDS = `INSERT INTO touchpoints (id, customer_id, kind
 
 const COPY = "COPY touchpoints (id, customer_id, kind, occurred_at, logged_at, logged_by, note, source) FROM STDIN";
 
-/** A stored imported touch at a probed row's instant: the row's place in the probe, kind, note, logged_by. */
-type StoredTouch = [number, string, string | null, string | null];
+/** A stored imported touch at a probed row's instant: the row's place in the probe, kind, note, logged_by (PROBE_AND_DRAW adds its draw's two columns). */
+type StoredTouch = [number, string, string | null, string | null, ...unknown[]];
 
 interface ExternalRows {
   id: number[];
@@ -91,6 +109,16 @@ interface Written {
   fresh: boolean[];
 }
 
+/** The draw of a batch's ids, in the batch's order: a range, unless another session drew some meanwhile (then listed). */
+const DRAW = `SELECT min(v) AS lo, CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL ELSE array_agg(v ORDER BY v) END AS ids
+  FROM (SELECT nextval($1::regclass) AS v FROM generate_series(1, $2::int)) AS drawn`;
+
+/** Ids drawn for a batch: the ith fresh row's id is lo + i, or ids[i] when listed. */
+interface Drawn {
+  lo: number;
+  ids: string[] | null;
+}
+
 export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: TouchWriterOptions): Promise<BulkTouchWriter> {
   const { loggedAt, ledger, dryRun = false, keepSettings = false } = options;
   // Read on the first batch: a write of a few rows (an API request) never needs them.
@@ -102,44 +130,62 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
       .execute(db)
       .then(({ rows: [setup] }) => {
         const skipTriggers = !keepSettings && setup?.skip_triggers === true;
-        const settings = `SELECT set_config('jit', 'off', true)${keepSettings ? "" : ", set_config('synchronous_commit', 'off', true)"}${skipTriggers ? ", set_config('session_replication_role', 'replica', true)" : ""}`;
+        // No JIT: compiling these per-row expressions costs more than it saves. No bitmap scans: the
+        // probe's planner chose one per probed row, at twice the server CPU of a plain index scan.
+        const settings = `set_config('jit', 'off', true), set_config('enable_bitmapscan', 'off', true)${keepSettings ? "" : ", set_config('synchronous_commit', 'off', true)"}${skipTriggers ? ", set_config('session_replication_role', 'replica', true)" : ""}`;
         return { sequence: setup?.sequence as string, settings, skipTriggers };
       }));
 
-  const writeBatch = async (client: pg.PoolClient, rows: readonly ImportedTouch[]): Promise<Written> => {
-    const { sequence, settings, skipTriggers } = await setupOfBatches();
+  /**
+   * A batch's first statement, sent with its BEGIN in one round trip (so its values are
+   * literals, all of them integers): the settings, the locks of its customer blocks, its
+   * customers locked FOR KEY SHARE when the triggers are off, and the highest touch id
+   * for `within` (read as the statement starts: touches committed meanwhile only widen
+   * `after`'s range). Then `locked` and `after`.
+   */
+  const opening = (settings: string, skipTriggers: boolean, customerIds: readonly number[], within: boolean): string => {
+    for (const id of customerIds) if (!Number.isSafeInteger(id)) throw new Error(`touch import: customer id ${id} is not an integer`);
+    const first = customerIds[0] as number;
+    const last = customerIds[customerIds.length - 1] as number;
+    return `SELECT ${settings},
+      (SELECT count(pg_advisory_xact_lock(hashtext('keepwarm:touch-import'), b::int))
+        FROM generate_series(${first}::bigint >> ${CUSTOMER_BLOCK_BITS}, ${last}::bigint >> ${CUSTOMER_BLOCK_BITS}) AS b) AS locks,
+      ${skipTriggers ? `(SELECT count(*)::int FROM (SELECT 1 FROM customers WHERE id = ANY('{${customerIds.join(",")}}'::bigint[]) FOR KEY SHARE) AS locked)` : "NULL::int"} AS locked,
+      ${within ? "(SELECT coalesce(max(id), 0) FROM touchpoints)" : "0::bigint"} AS after`;
+  };
+
+  const writeBatch = async (client: pg.PoolClient, rows: readonly ImportedTouch[], sequence: string): Promise<Written> => {
     const fresh: boolean[] = new Array(rows.length).fill(true);
-    const customers = new Set<number>();
     const probed: number[] = [];
     const probeCustomers: number[] = [];
     const probeInstants: number[] = [];
     const externalIds: string[] = [];
     rows.forEach((row, r) => {
-      customers.add(row.customerId);
       if (row.externalId === null) {
         probed.push(r);
         probeCustomers.push(row.customerId);
         probeInstants.push(row.occurredAt);
       } else externalIds.push(row.externalId);
     });
-    const customerIds = [...customers].sort((a, b) => a - b);
-    // No JIT: compiling these per-row expressions costs more than it saves.
-    await client.query(settings);
-    await client.query(
-      `SELECT pg_advisory_xact_lock(hashtext('keepwarm:touch-import'), b::int)
-       FROM generate_series($1::bigint >> ${CUSTOMER_BLOCK_BITS}, $2::bigint >> ${CUSTOMER_BLOCK_BITS}) AS b`,
-      [customerIds[0], customerIds[customerIds.length - 1]],
-    );
-    if (skipTriggers) {
-      const locked = await client.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM (SELECT 1 FROM customers WHERE id = ANY($1::bigint[]) FOR KEY SHARE) AS locked",
-        [customerIds],
-      );
-      if (locked.rows[0]?.n !== customerIds.length) throw new Error("touch import: a customer of this batch was deleted while it was imported");
-    }
+    let drawn: Drawn | undefined;
     if (probeCustomers.length > 0) {
-      const stored = await client.query<StoredTouch>({ text: PROBE, values: [probeCustomers, probeInstants], rowMode: "array" });
-      markStored(rows, probed, stored.rows, fresh);
+      const values = [pgBigintArray(probeCustomers), pgBigintArray(probeInstants)];
+      if (externalIds.length === 0) {
+        const stored = await client.query<StoredTouch>({
+          text: PROBE_AND_DRAW,
+          values: [...values, sequence, rows.length],
+          rowMode: "array",
+        });
+        const draw = stored.rows.findIndex((row) => row[0] === 0);
+        if (draw >= 0) {
+          const [row] = stored.rows.splice(draw, 1);
+          drawn = { lo: row?.[4] as number, ids: (row?.[5] ?? null) as string[] | null };
+        }
+        markStored(rows, probed, stored.rows, fresh);
+      } else {
+        const stored = await client.query<StoredTouch>({ text: PROBE, values, rowMode: "array" });
+        markStored(rows, probed, stored.rows, fresh);
+      }
     }
     if (externalIds.length > 0) {
       const known = await client.query<[string]>({
@@ -157,13 +203,9 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
     let count = 0;
     for (const isFresh of fresh) if (isFresh) count++;
     if (count === 0) return { ids: [], fresh };
-    // Ids in the batch's order, so a customer's touches keep the file's order: a range, unless another session drew some meanwhile.
-    const drawn = await client.query<{ lo: number; hi: number; ids: string[] | null }>(
-      `SELECT min(v) AS lo, max(v) AS hi, CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL ELSE array_agg(v ORDER BY v) END AS ids
-       FROM (SELECT nextval($1::regclass) AS v FROM generate_series(1, $2::int)) AS drawn`,
-      [sequence, count],
-    );
-    const { lo, ids: listed } = drawn.rows[0] as { lo: number; ids: string[] | null };
+    // Ids in the batch's order, so a customer's touches keep the file's order.
+    drawn ??= (await client.query<Drawn>(DRAW, [sequence, count])).rows[0] as Drawn;
+    const { lo, ids: listed } = drawn;
     const idAt = listed === null ? (i: number) => lo + i : (i: number) => Number(listed[i]);
     const copy = new CopyText(rows.length * 96);
     const external: ExternalRows = { id: [], customerId: [], kind: [], occurredAt: [], loggedBy: [], note: [], externalId: [] };
@@ -218,18 +260,21 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
         if (!dryRun) addRuns(ledger, few.ids);
         return { inserted: few.ids.length, unchanged: rows.length - few.ids.length, fresh: few.fresh };
       }
-      const written = await withClientTransaction(pool, async (client, trx) => {
-        const after =
-          within === undefined
-            ? 0
-            : Number((await client.query<[number]>({ text: "SELECT coalesce(max(id), 0) FROM touchpoints", rowMode: "array" })).rows[0]?.[0] ?? 0);
-        const result = await writeBatch(client, rows);
-        await within?.(trx, after);
-        if (dryRun) throw new RollBack(result);
-        // touch.created for exactly the rows this batch inserted, in its transaction.
-        await emitTouchEvents(trx, result.ids, loggedAt);
-        return result;
-      });
+      const { sequence, settings, skipTriggers } = await setupOfBatches();
+      const written = await withClientTransaction(
+        pool,
+        async (client, trx, opened) => {
+          const [start] = opened.rows as Array<{ locked: number | null; after: number }>;
+          if (skipTriggers && start?.locked !== customers.length) throw new Error("touch import: a customer of this batch was deleted while it was imported");
+          const result = await writeBatch(client, rows, sequence);
+          await within?.(trx, Number(start?.after ?? 0));
+          if (dryRun) throw new RollBack(result);
+          // touch.created for exactly the rows this batch inserted, in its transaction.
+          await emitTouchEvents(trx, result.ids, loggedAt);
+          return result;
+        },
+        opening(settings, skipTriggers, customers, within !== undefined),
+      );
       if (!dryRun) addRuns(ledger, written.ids);
       return { inserted: written.ids.length, unchanged: rows.length - written.ids.length, fresh: written.fresh };
     },

@@ -1,5 +1,6 @@
 import { CompiledQuery, sql } from "kysely";
 import { isPostgres } from "../engine/dialect";
+import { pgBigintArray } from "../engine/pg-array";
 import { type Db, writeTransaction } from "../engine/transaction";
 
 /** A customer a drainer took from the queue, and the queue write it saw. */
@@ -12,6 +13,10 @@ export interface ClaimedEvaluation {
 /** Rows per statement: well under both engines' bound-parameter limits. */
 const BATCH = 1000;
 
+const QUEUE_POSTGRES = `INSERT INTO evaluation_queue (customer_id, seq, queued_at)
+  SELECT c, 1, $2::bigint FROM unnest($1::bigint[]) AS c ORDER BY c
+  ON CONFLICT (customer_id) DO UPDATE SET seq = evaluation_queue.seq + 1`;
+
 /**
  * Queue customers for re-evaluation. Call it in the transaction of the write that
  * changed their facts, so the change and the promise to look at it commit together.
@@ -22,6 +27,13 @@ const BATCH = 1000;
  */
 export async function queueEvaluation(trx: Db, customerIds: Iterable<number>, now: number): Promise<void> {
   const ids = [...new Set(customerIds)].sort((a, b) => a - b);
+  if (ids.length === 0) return;
+  if (isPostgres(trx)) {
+    // One statement, the ids one binary parameter: an import queues up to every customer, and
+    // building kysely's VALUES lists for them took ≈ 4 % of a 200k-row import's CPU.
+    await trx.executeQuery(CompiledQuery.raw(QUEUE_POSTGRES, [pgBigintArray(ids), now]));
+    return;
+  }
   for (let start = 0; start < ids.length; start += BATCH) {
     await trx
       .insertInto("evaluation_queue")
