@@ -13,6 +13,16 @@ export interface ClaimedEvaluation {
 const BATCH = 1000;
 
 /**
+ * queueEvaluation's statement on SQLite: the ids as one JSON array. Queueing 10,000
+ * customers once (as a touches import does) took ≈ 90 ms of CPU through kysely's
+ * 1,000-row VALUES statements, ≈ 20 ms this way. `WHERE true` tells SQLite's parser
+ * that ON CONFLICT is the upsert's.
+ */
+const QUEUE_IDS_SQLITE = `INSERT INTO evaluation_queue (customer_id, seq, queued_at)
+  SELECT value, 1, ? FROM json_each(?) WHERE true
+  ON CONFLICT (customer_id) DO UPDATE SET seq = evaluation_queue.seq + 1`;
+
+/**
  * Queue customers for re-evaluation. Call it in the transaction of the write that
  * changed their facts, so the change and the promise to look at it commit together.
  * A customer already queued keeps its place (its queued_at) and gets a new `seq`: a
@@ -22,7 +32,12 @@ const BATCH = 1000;
  */
 export async function queueEvaluation(trx: Db, customerIds: Iterable<number>, now: number): Promise<void> {
   const ids = [...new Set(customerIds)].sort((a, b) => a - b);
+  const postgres = isPostgres(trx);
   for (let start = 0; start < ids.length; start += BATCH) {
+    if (!postgres) {
+      await trx.executeQuery(CompiledQuery.raw(QUEUE_IDS_SQLITE, [now, JSON.stringify(ids.slice(start, start + BATCH))]));
+      continue;
+    }
     await trx
       .insertInto("evaluation_queue")
       .values(ids.slice(start, start + BATCH).map((customerId) => ({ customer_id: customerId, seq: 1, queued_at: now })))
