@@ -1,4 +1,4 @@
-import { CompiledQuery, sql } from "kysely";
+import { CompiledQuery } from "kysely";
 import { isPostgres } from "../engine/dialect";
 import { pgBigintArray } from "../engine/pg-array";
 import { type Db, writeTransaction } from "../engine/transaction";
@@ -18,6 +18,16 @@ const QUEUE_POSTGRES = `INSERT INTO evaluation_queue (customer_id, seq, queued_a
   ON CONFLICT (customer_id) DO UPDATE SET seq = evaluation_queue.seq + 1`;
 
 /**
+ * queueEvaluation's statement on SQLite: the ids as one JSON array. Queueing 10,000
+ * customers once (as a touches import does) took ≈ 90 ms of CPU through kysely's
+ * 1,000-row VALUES statements, ≈ 20 ms this way. `WHERE true` tells SQLite's parser
+ * that ON CONFLICT is the upsert's.
+ */
+const QUEUE_IDS_SQLITE = `INSERT INTO evaluation_queue (customer_id, seq, queued_at)
+  SELECT value, 1, ? FROM json_each(?) WHERE true
+  ON CONFLICT (customer_id) DO UPDATE SET seq = evaluation_queue.seq + 1`;
+
+/**
  * Queue customers for re-evaluation. Call it in the transaction of the write that
  * changed their facts, so the change and the promise to look at it commit together.
  * A customer already queued keeps its place (its queued_at) and gets a new `seq`: a
@@ -28,19 +38,11 @@ const QUEUE_POSTGRES = `INSERT INTO evaluation_queue (customer_id, seq, queued_a
 export async function queueEvaluation(trx: Db, customerIds: Iterable<number>, now: number): Promise<void> {
   const ids = [...new Set(customerIds)].sort((a, b) => a - b);
   if (ids.length === 0) return;
-  if (isPostgres(trx)) {
-    // One statement, the ids one binary parameter: an import queues up to every customer, and
-    // building kysely's VALUES lists for them took ≈ 4 % of a 200k-row import's CPU.
-    await trx.executeQuery(CompiledQuery.raw(QUEUE_POSTGRES, [pgBigintArray(ids), now]));
-    return;
-  }
-  for (let start = 0; start < ids.length; start += BATCH) {
-    await trx
-      .insertInto("evaluation_queue")
-      .values(ids.slice(start, start + BATCH).map((customerId) => ({ customer_id: customerId, seq: 1, queued_at: now })))
-      .onConflict((oc) => oc.column("customer_id").doUpdateSet({ seq: sql`evaluation_queue.seq + 1` }))
-      .execute();
-  }
+  // One statement per engine, the ids one parameter (binary array on PostgreSQL, JSON on
+  // SQLite): an import queues up to every customer, and building kysely's VALUES lists
+  // for them took ≈ 4 % of a 200k-row import's CPU.
+  if (isPostgres(trx)) await trx.executeQuery(CompiledQuery.raw(QUEUE_POSTGRES, [pgBigintArray(ids), now]));
+  else await trx.executeQuery(CompiledQuery.raw(QUEUE_IDS_SQLITE, [now, JSON.stringify(ids)]));
 }
 
 /**

@@ -105,6 +105,12 @@ const CANDIDATES = `SELECT n.id AS "nudgeId", n.rule_id AS "ruleId", n.customer_
   WHERE n.status IN (${LIVE_STATUSES.map(() => "?").join(", ")}) AND n.resolve_on_touch = 1
     AND n.customer_id IN (SELECT DISTINCT customer_id FROM touchpoints WHERE id > ? AND id <= ${Number.MAX_SAFE_INTEGER})
   ORDER BY n.id`;
+/**
+ * Whether any live contact nudge exists: without one the candidates query would still
+ * read every new touch for its IN list (≈ 0.1 s after a 200k-row import). The literal
+ * statuses let SQLite read the partial index of live nudges (nudges_live_plan).
+ */
+const ANY_LIVE_CONTACT = `SELECT 1 AS "one" FROM nudges WHERE status IN (${LIVE_STATUSES.map((status) => `'${status}'`).join(", ")}) AND resolve_on_touch = 1 LIMIT 1`;
 const CANDIDATES_SQL = {
   sqlite: CANDIDATES,
   postgres: CANDIDATES.split("?").reduce((text, part, i) => (i === 0 ? part : `${text}$${i}${part}`), ""),
@@ -173,6 +179,7 @@ export async function resolveNudgesByTouch(
  * touch that answers it. Run it in one transaction so the import resolves all or none.
  */
 export async function resolveNudgesByTouchesAfter(trx: Db, afterTouchId: number, now: number, cooldownUntil: CooldownUntil): Promise<ResolvedNudge[]> {
+  if ((await trx.executeQuery(CompiledQuery.raw(ANY_LIVE_CONTACT))).rows.length === 0) return [];
   // Pre-written SQL: building this query with kysely cost about a third of a single-event API request.
   const query = isPostgres(trx) ? CANDIDATES_SQL.postgres : CANDIDATES_SQL.sqlite;
   const candidates = (await trx.executeQuery<Candidate>(CompiledQuery.raw(query, [afterTouchId, now, ...LIVE_STATUSES, afterTouchId]))).rows.map((c) => ({
