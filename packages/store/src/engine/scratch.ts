@@ -8,17 +8,22 @@ async function newClient(config: pg.ClientConfig): Promise<pg.Client> {
 
 const DB_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+const SETTING_NAME = /^[a-z_]+$/;
+
 /**
  * Create a PostgreSQL database next to the one `adminUrl` names and return its URL
  * (tests, `db copy` rehearsals): empty, or a copy of `template` (which nobody may be
- * connected to). Names are checked: they go into DDL unquoted.
+ * connected to), with `settings` every session of it starts with (ALTER DATABASE …
+ * SET). Names are checked: they go into DDL unquoted.
  */
-export async function createPostgresDatabase(adminUrl: string, name: string, template?: string): Promise<string> {
+export async function createPostgresDatabase(adminUrl: string, name: string, template?: string, settings: Record<string, string> = {}): Promise<string> {
   for (const checked of [name, template]) if (checked !== undefined && !DB_NAME.test(checked)) throw new Error(`invalid database name "${checked}"`);
+  for (const setting of Object.keys(settings)) if (!SETTING_NAME.test(setting)) throw new Error(`invalid setting name "${setting}"`);
   const client = await newClient({ connectionString: adminUrl });
   await client.connect();
   try {
     await client.query(`CREATE DATABASE ${name}${template === undefined ? "" : ` TEMPLATE ${template}`}`);
+    for (const [setting, value] of Object.entries(settings)) await client.query(`ALTER DATABASE ${name} SET ${setting} = ${client.escapeLiteral(value)}`);
   } finally {
     await client.end();
   }

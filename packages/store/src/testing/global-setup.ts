@@ -1,6 +1,6 @@
 import { closePostgresDatabase, createPostgresDatabase, dropPostgresDatabases, listPostgresDatabases } from "../engine/scratch";
 import { openStore } from "../open-store";
-import { TEMPLATE_SUFFIX, TEST_DB_PREFIX, TEST_ENGINE, TEST_PG_ADMIN_URL } from "./database";
+import { TEMPLATE_SUFFIX, TEST_DB_PREFIX, TEST_DB_SETTINGS, TEST_ENGINE, TEST_PG_ADMIN_URL } from "./database";
 
 const alive = (pid: number) => {
   try {
@@ -32,7 +32,7 @@ export async function setup(): Promise<void> {
   }
   for (const prefix of gone) await dropPostgresDatabases(TEST_PG_ADMIN_URL, prefix);
   const template = `${run}${TEMPLATE_SUFFIX}`;
-  const store = await openStore(await createPostgresDatabase(TEST_PG_ADMIN_URL, template));
+  const store = await openStore(await createPostgresDatabase(TEST_PG_ADMIN_URL, template, undefined, TEST_DB_SETTINGS));
   await store.close();
   await closePostgresDatabase(TEST_PG_ADMIN_URL, template);
 }
