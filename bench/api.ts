@@ -4,7 +4,7 @@
  * the scheduled send, so a stalled server cannot hide its queue), beside the CSV import
  * of the same batched rows into a fresh database (the baseline, same run).
  *
- *   node --import tsx bench/api.ts [--engine sqlite|postgres|both] [--touches 100000] [--customers 2000] [--singles 5000] [--rate 500]
+ *   node --import tsx bench/api.ts [--engine sqlite|postgres|both] [--touches 100000] [--customers 2000] [--singles 5000] [--rate 500] [--warmup 1500]
  *
  * The API server (createApiHandler on node:http, a real token, loopback) runs in its own
  * process, so its CPU time is its own; on PostgreSQL the server backends' CPU is read
@@ -38,6 +38,7 @@ const args = benchArgs({
   customers: { type: "string" },
   singles: { type: "string" },
   rate: { type: "string" },
+  warmup: { type: "string" },
   engine: { type: "string" },
   "pg-url": { type: "string" },
   file: { type: "string" },
@@ -47,6 +48,7 @@ const TOUCHES = intArg(args.touches, 100_000, "--touches");
 const CUSTOMERS = intArg(args.customers, 2_000, "--customers");
 const SINGLES = intArg(args.singles, 5_000, "--singles");
 const RATE = intArg(args.rate, 500, "--rate");
+const WARMUP = args.warmup === "0" ? 0 : intArg(args.warmup, 1_500, "--warmup");
 const NOW = Number(args.now ?? Date.now());
 const PG_ADMIN_URL = String(args["pg-url"] ?? "postgres://postgres@127.0.0.1:5432/postgres");
 const PG_PREFIX = "kwbench_api_";
@@ -183,8 +185,8 @@ async function runEngine(engine: "sqlite" | "postgres", dir: string, rows: Retur
     await response.arrayBuffer();
   };
   // Batches of 1,000, one after the other.
-  let cpu0 = await server.cpuMs();
-  let db0 = await serverCpu(apiDb);
+  const cpu0 = await server.cpuMs();
+  const db0 = await serverCpu(apiDb);
   const started = performance.now();
   for (let i = 0; i < TOUCHES; i += 1000) await post(rows.slice(i, i + 1000));
   const batchMs = performance.now() - started;
@@ -201,45 +203,53 @@ async function runEngine(engine: "sqlite" | "postgres", dir: string, rows: Retur
     String(errors),
   ]);
 
-  // Single events at RATE per second, open loop.
-  cpu0 = await server.cpuMs();
-  db0 = await serverCpu(apiDb);
-  const singles = await openLoad({
-    url: server.url,
-    path: "/api/v1/touches",
-    rate: RATE,
-    count: SINGLES,
-    bodies: rows.slice(TOUCHES).map((t) => JSON.stringify({ items: [t] })),
-    secret: "",
-    bearer: server.secret,
-    timeoutMs: 5_000,
-  });
-  const singleCpu = (await server.cpuMs()) - cpu0;
-  const singleDb = (await serverCpu(apiDb)) - db0;
-  const sorted = singles.latencies.sort((a, b) => a - b);
-  const failed = singles.errors + singles.timeouts;
-  out.push([
-    label,
-    `API, single events at ${RATE}/s (open loop)`,
-    fmtInt(SINGLES),
-    fmtS(singles.wallMs),
-    fmtInt((singles.ok / singles.wallMs) * 1000),
-    fmtS(singleCpu),
-    engine === "postgres" ? fmtS(singleDb) : "",
-    percentile(sorted, 50).toFixed(1),
-    percentile(sorted, 99).toFixed(1),
-    `${failed}${failed > 0 ? ` ${JSON.stringify(singles.statuses)}` : ""}`,
-  ]);
-  errors += failed;
+  // Single events at RATE per second, open loop: first WARMUP requests (the server's first
+  // burst: on PostgreSQL its pool opens connections and each plans its statements), then
+  // the measured run, each its own row.
+  const singlesRow = async (phase: string, bodies: string[]) => {
+    const cpu = await server.cpuMs();
+    const db = await serverCpu(apiDb);
+    const load = await openLoad({
+      url: server.url,
+      path: "/api/v1/touches",
+      rate: RATE,
+      count: bodies.length,
+      bodies,
+      secret: "",
+      bearer: server.secret,
+      timeoutMs: 5_000,
+    });
+    const cpuMs = (await server.cpuMs()) - cpu;
+    const dbMs = (await serverCpu(apiDb)) - db;
+    const sorted = load.latencies.sort((a, b) => a - b);
+    const failed = load.errors + load.timeouts;
+    out.push([
+      label,
+      phase,
+      fmtInt(bodies.length),
+      fmtS(load.wallMs),
+      fmtInt((load.ok / load.wallMs) * 1000),
+      fmtS(cpuMs),
+      engine === "postgres" ? fmtS(dbMs) : "",
+      percentile(sorted, 50).toFixed(1),
+      percentile(sorted, 99).toFixed(1),
+      `${failed}${failed > 0 ? ` ${JSON.stringify(load.statuses)}` : ""}`,
+    ]);
+    errors += failed;
+    return { cpuMs, dbMs, p99: percentile(sorted, 99), failed };
+  };
+  const single = (t: unknown) => JSON.stringify({ items: [t] });
+  if (WARMUP > 0) await singlesRow(`API, first ${fmtInt(WARMUP)} single events at ${RATE}/s (cold)`, rows.slice(TOUCHES, TOUCHES + WARMUP).map(single));
+  const measured = await singlesRow(`API, single events at ${RATE}/s (open loop)`, rows.slice(TOUCHES + WARMUP).map(single));
   console.log(
-    `${label}: server CPU per single request ${(singleCpu / SINGLES).toFixed(2)} ms${engine === "postgres" ? ` (+ ${(singleDb / SINGLES).toFixed(2)} ms in PostgreSQL's backends)` : ""}; target ≤ 1 ms on SQLite; singles p99 ${percentile(sorted, 99).toFixed(1)} ms (target ≤ 50 ms), ${failed} failed`,
+    `${label}: server CPU per single request ${(measured.cpuMs / SINGLES).toFixed(2)} ms${engine === "postgres" ? ` (+ ${(measured.dbMs / SINGLES).toFixed(2)} ms in PostgreSQL's backends)` : ""}; target ≤ 1 ms on SQLite; singles p99 ${measured.p99.toFixed(1)} ms (target ≤ 50 ms), ${measured.failed} failed`,
   );
   await server.stop();
 
   const store = await openStore(apiDb);
   const stored = await countTouches(store.db, { from: 0, until: NOW, ownerSlackId: null });
   await store.close();
-  const expected = TOUCHES + SINGLES;
+  const expected = TOUCHES + WARMUP + SINGLES;
   console.log(`${label}: ${errors} errors; stored ${fmtInt(stored)} of ${fmtInt(expected)} touches${stored === expected ? " (each once)" : " (MISMATCH)"}`);
   return out;
 }
@@ -247,9 +257,11 @@ async function runEngine(engine: "sqlite" | "postgres", dir: string, rows: Retur
 async function main(): Promise<void> {
   const engine = String(args.engine ?? "sqlite");
   const engines = engine === "both" ? (["sqlite", "postgres"] as const) : engine === "postgres" ? (["postgres"] as const) : (["sqlite"] as const);
-  const rows = Array.from({ length: TOUCHES + SINGLES }, (_, i) => touchAt(i));
+  const rows = Array.from({ length: TOUCHES + WARMUP + SINGLES }, (_, i) => touchAt(i));
   const tmp = tempDb("keepwarm-bench-api-");
-  console.log(`API ingest benchmark: ${fmtInt(TOUCHES)} batched + ${fmtInt(SINGLES)} single touches, ${fmtInt(CUSTOMERS)} customers; ${machineLine()}`);
+  console.log(
+    `API ingest benchmark: ${fmtInt(TOUCHES)} batched + ${fmtInt(WARMUP)} + ${fmtInt(SINGLES)} single touches, ${fmtInt(CUSTOMERS)} customers; ${machineLine()}`,
+  );
   if (engines.includes("postgres" as never)) await dropPostgresDatabases(PG_ADMIN_URL, PG_PREFIX);
   try {
     const results: string[][] = [["engine", "phase", "events", "wall", "events/s", "API CPU", "PG server CPU", "p50 ms", "p99 ms", "errors"]];
