@@ -1,5 +1,5 @@
 import { WebhookSender } from "@keepwarm/core";
-import { COPIED_TABLES, createPostgresDatabase, openStore, postgresAnswers, type Store } from "@keepwarm/store";
+import { COPIED_TABLES, createPostgresDatabase, dropPostgresDatabases, openStore, postgresAnswers, type Store } from "@keepwarm/store";
 import { TEST_DB_PREFIX, TEST_PG_ADMIN_URL } from "@keepwarm/store/testing";
 import { tempDir } from "@keepwarm/testkit";
 import { runInProcess as runCli } from "./in-process";
@@ -15,7 +15,8 @@ const source = tmp.file("source.db");
 const env = { KEEPWARM_DB: source, KEEPWARM_TZ: "UTC" };
 const PERIOD = ["--since", new Date(Date.now() - 120 * 86_400_000).toISOString(), "--until", new Date().toISOString()];
 let counter = 0;
-const freshTarget = () => createPostgresDatabase(TEST_PG_ADMIN_URL, `${TEST_DB_PREFIX}copy_${process.pid}_${++counter}`);
+const TARGETS = `${TEST_DB_PREFIX}copy_${process.pid}_`;
+const freshTarget = () => createPostgresDatabase(TEST_PG_ADMIN_URL, `${TARGETS}${++counter}`);
 
 async function withStore<T>(location: string, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(location);
@@ -83,7 +84,11 @@ describe.skipIf(!pgAnswers)(title, () => {
     for (const table of COPIED_TABLES) expect(sourceCounts[table], table).toBeGreaterThan(0);
     expect(sourceCounts.touchpoints).toBeGreaterThan(1000); // more than one batch
   });
-  afterAll(() => tmp.cleanup());
+  afterAll(async () => {
+    tmp.cleanup();
+    // Either half of the suite may run this file: drop the targets here, not in the run's teardown.
+    await dropPostgresDatabases(TEST_PG_ADMIN_URL, TARGETS);
+  });
 
   it("copies every table into an empty database with the same ids, verifies the counts, and the copy works as an install", async () => {
     const target = await freshTarget();
