@@ -70,6 +70,12 @@ const PROBE = `SELECT v.place::int AS place, t.kind, t.note, t.logged_by
     OFFSET 0) AS t`;
 
 /**
+ * A batch's drawn ids (the values `v`) as `lo` and `ids`: a range from lo, unless
+ * another session drew some meanwhile (then listed). The shape of Drawn.
+ */
+const DRAWN_IDS = "min(v) AS lo, CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL ELSE array_agg(v ORDER BY v) END AS ids";
+
+/**
  * The probe of a batch without external ids, which also draws its ids when it finds no
  * stored touch at any of its instants (a first import: every row is new, and the draw
  * needs no round trip of its own). Found any, it draws none: only Node can tell which
@@ -79,7 +85,7 @@ const PROBE_AND_DRAW = `WITH stored AS MATERIALIZED (${PROBE}),
   drawn AS (SELECT nextval($3::regclass) AS v FROM generate_series(1, $4::int) WHERE NOT EXISTS (SELECT 1 FROM stored))
   SELECT place, kind, note, logged_by, NULL::bigint AS lo, NULL::bigint[] AS ids FROM stored
   UNION ALL
-  SELECT 0, NULL, NULL, NULL, min(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL ELSE array_agg(v ORDER BY v) END FROM drawn HAVING count(*) > 0`;
+  SELECT 0, NULL, NULL, NULL, ${DRAWN_IDS} FROM drawn HAVING count(*) > 0`;
 
 const INSERT_WITH_EXTERNAL_IDS = `INSERT INTO touchpoints (id, customer_id, kind, occurred_at, logged_at, logged_by, note, external_id, source)
   SELECT id, customer_id, kind, occurred_at, $8, logged_by, note, external_id, 'import'
@@ -109,9 +115,8 @@ interface Written {
   fresh: boolean[];
 }
 
-/** The draw of a batch's ids, in the batch's order: a range, unless another session drew some meanwhile (then listed). */
-const DRAW = `SELECT min(v) AS lo, CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL ELSE array_agg(v ORDER BY v) END AS ids
-  FROM (SELECT nextval($1::regclass) AS v FROM generate_series(1, $2::int)) AS drawn`;
+/** The draw of a batch's ids, in the batch's order. */
+const DRAW = `SELECT ${DRAWN_IDS} FROM (SELECT nextval($1::regclass) AS v FROM generate_series(1, $2::int)) AS drawn`;
 
 /** Ids drawn for a batch: the ith fresh row's id is lo + i, or ids[i] when listed. */
 interface Drawn {
@@ -170,22 +175,19 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
     let drawn: Drawn | undefined;
     if (probeCustomers.length > 0) {
       const values = [pgBigintArray(probeCustomers), pgBigintArray(probeInstants)];
-      if (externalIds.length === 0) {
-        const stored = await client.query<StoredTouch>({
-          text: PROBE_AND_DRAW,
-          values: [...values, sequence, rows.length],
-          rowMode: "array",
-        });
-        const draw = stored.rows.findIndex((row) => row[0] === 0);
-        if (draw >= 0) {
-          const [row] = stored.rows.splice(draw, 1);
-          drawn = { lo: row?.[4] as number, ids: (row?.[5] ?? null) as string[] | null };
-        }
-        markStored(rows, probed, stored.rows, fresh);
-      } else {
-        const stored = await client.query<StoredTouch>({ text: PROBE, values, rowMode: "array" });
-        markStored(rows, probed, stored.rows, fresh);
+      // With external ids the count of new rows waits for their lookup: no draw here.
+      const draws = externalIds.length === 0;
+      const stored = await client.query<StoredTouch>({
+        text: draws ? PROBE_AND_DRAW : PROBE,
+        values: draws ? [...values, sequence, rows.length] : values,
+        rowMode: "array",
+      });
+      const draw = draws ? stored.rows.findIndex((row) => row[0] === 0) : -1;
+      if (draw >= 0) {
+        const [row] = stored.rows.splice(draw, 1);
+        drawn = { lo: row?.[4] as number, ids: (row?.[5] ?? null) as string[] | null };
       }
+      markStored(rows, probed, stored.rows, fresh);
     }
     if (externalIds.length > 0) {
       const known = await client.query<[string]>({
