@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from "vitest";
  * 1. `keepwarm sweep --json` plans 200 "no-contact" nudges (2 per rep) and leaves them
  *    to the bots. One bot claims them and posts; it is killed while posts are in flight
  *    (the fake Slack answers 250 ms late), so Slack has messages the database never
- *    recorded, and its claims hold for CLAIM_TTL_MS (60 s).
+ *    recorded, and its claims hold for KEEPWARM_DELIVERY_CLAIM_SECONDS (30 s here).
  * 2. An admin turns on the "nps-drop" rule, which matches 120 customers spread over
  *    every chunk (their survey was imported at the start, when the rule was off, so the
  *    bots' real-time evaluation planned nothing for them: only a sweep can). Two workers
@@ -37,8 +37,10 @@ const DAY_MS = 86_400_000;
 const QUIET = CUSTOMERS / QUIET_EVERY;
 const NPS_DROPS = CUSTOMERS / NPS_EVERY;
 const BOT_KILL_AFTER_POSTS = 60;
-/** Past the dead bot's claim (60 s) plus a lease takeover and a delivery pass, with margin. */
-const SETTLE_MS = 100_000;
+/** The shortest claim an operator may set (KEEPWARM_DELIVERY_CLAIM_SECONDS): the dead bot's items wait this long. */
+const CLAIM_SECONDS = 30;
+/** Past the dead bot's claim plus a lease takeover and a delivery pass, with margin. */
+const SETTLE_MS = CLAIM_SECONDS * 1000 + 40_000;
 /** Imports, a sweep, process start-up: generous, for a loaded 2-core machine. */
 const SETUP_MS = 120_000;
 
@@ -169,6 +171,7 @@ describe.skipIf(!PG)("replicas as real processes (needs PostgreSQL: run with KEE
       KEEPWARM_MAX_NUDGES_PER_DAY: "1000",
       SLACK_API_URL: fake.apiUrl,
       KEEPWARM_SLACK_HISTORY_PER_MINUTE: "100",
+      KEEPWARM_DELIVERY_CLAIM_SECONDS: String(CLAIM_SECONDS),
       // The workspace pace (4 messages a second by default) would stretch 320 posts past the
       // settle time; workspace-pace.test.ts proves the pace itself.
       KEEPWARM_SLACK_MESSAGES_PER_SECOND: "1000",

@@ -166,6 +166,7 @@ export function createApp(options: CreateAppOptions): BotApp {
     escalation: { managers: env.KEEPWARM_MANAGERS, escalationChannel: env.KEEPWARM_ESCALATION_CHANNEL },
     maxNudgesPerDay: env.KEEPWARM_MAX_NUDGES_PER_DAY,
     historyPerMinute: env.KEEPWARM_SLACK_HISTORY_PER_MINUTE,
+    claimTtlMs: env.KEEPWARM_DELIVERY_CLAIM_SECONDS * 1000,
     messagesPerSecond: env.KEEPWARM_SLACK_MESSAGES_PER_SECOND,
     calendar,
     clock: options.deliveryClock ?? systemClock,

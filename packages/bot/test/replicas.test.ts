@@ -3,7 +3,7 @@ import { enqueueOutbox, openStore, type Store, writeTransaction } from "@keepwar
 import { migratedDatabase, TEST_ENGINE } from "@keepwarm/store/testing";
 import { FakeSlack, tempDir } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { systemClock } from "@keepwarm/core";
+import { EnvError, parseEnv, systemClock } from "@keepwarm/core";
 import { CLAIM_TTL_MS, ChannelRateLimiter, type DeliveryPass, deliveryClient, SlackDelivery, type SlackDeliveryOptions } from "../src/index";
 import { FakeClock, outboxRows, seedCustomers } from "./harness";
 
@@ -206,5 +206,13 @@ describe("two bots delivering from one database", () => {
     expect(fake.callsOf("conversations.history").length).toBeGreaterThanOrEqual(1);
     for (const rep of REPS) expect(posted.get(`D${rep.slice(1)}`)?.flat()).toHaveLength(MAX_PER_DAY);
     expect(expected.channel.every((id) => all.includes(id))).toBe(true);
+  });
+
+  it("KEEPWARM_DELIVERY_CLAIM_SECONDS sets the claim (default 60 s); under 30 s, shorter than a Slack call may take, it is refused in one line", () => {
+    expect(parseEnv({}).KEEPWARM_DELIVERY_CLAIM_SECONDS * 1000).toBe(CLAIM_TTL_MS);
+    expect(parseEnv({ KEEPWARM_DELIVERY_CLAIM_SECONDS: "30" }).KEEPWARM_DELIVERY_CLAIM_SECONDS).toBe(30);
+    expect(() => parseEnv({ KEEPWARM_DELIVERY_CLAIM_SECONDS: "10" })).toThrow(EnvError);
+    expect(() => parseEnv({ KEEPWARM_DELIVERY_CLAIM_SECONDS: "10" })).toThrow(/^KEEPWARM_DELIVERY_CLAIM_SECONDS="10": must be at least 30/);
+    expect(() => parseEnv({ KEEPWARM_DELIVERY_CLAIM_SECONDS: "1.5" })).toThrow(/^KEEPWARM_DELIVERY_CLAIM_SECONDS="1.5": must be a whole number/);
   });
 });

@@ -92,6 +92,14 @@ const envSchema = z.object({
   KEEPWARM_MAX_NUDGES_PER_DAY: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).default(20),
   // conversations.history calls Slack allows the app per minute: 1 for apps outside the Marketplace since 2025 (docs/slack.md).
   KEEPWARM_SLACK_HISTORY_PER_MINUTE: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).max(100, "must be at most 100").default(1),
+  // How long a bot's claim on outbox items holds without renewal: a killed bot's items pass to
+  // another replica after this. At least 30 s: a claim must outlive a Slack call (15 s timeout).
+  KEEPWARM_DELIVERY_CLAIM_SECONDS: z.coerce
+    .number({ error: WHOLE })
+    .int(WHOLE)
+    .min(30, "must be at least 30 (a claim must outlive a 15 s Slack call)")
+    .max(3600, "must be at most 3600")
+    .default(60),
   // Slack writes per second for the whole workspace, across every process (docs/slack.md: Pace and backoff).
   KEEPWARM_SLACK_MESSAGES_PER_SECOND: z.coerce
     .number({ error: "must be a number of messages per second, e.g. 4" })
