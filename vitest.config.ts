@@ -1,7 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
-
-const projects = ["packages/store", "packages/rules", "packages/core", "packages/worker", "packages/bot", "packages/api", "apps/cli"];
+import SlowFirstSequencer from "./packages/testkit/src/sequencer";
 
 export default defineConfig({
   test: {
@@ -19,9 +18,9 @@ export default defineConfig({
       fileURLToPath(new URL("./packages/testkit/src/build-cli.ts", import.meta.url)),
     ],
     reporters: ["default", "./packages/testkit/src/summary-reporter.ts"],
-    projects: projects.map((root) => ({
-      extends: true,
-      test: { name: root.split("/")[1] as string, root, include: ["test/**/*.test.ts"] },
-    })),
+    // One project, not one per package: vitest ran projects one after the other, so each
+    // project's slowest file left the other core idle at its end.
+    include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts"],
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });
