@@ -8,13 +8,15 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const module of testModules) {
-      if (module.state() === "failed" && [...module.children.allTests()].length === 0) failed++;
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === "passed") passed++;
-        else if (state === "failed") failed++;
+        else if (state === "failed") failedHere++;
         else skipped++;
       }
+      // A file that failed outside its tests (an import, a beforeAll) leaves them all skipped: it is one failure.
+      failed += module.state() === "failed" && failedHere === 0 ? 1 : failedHere;
     }
     const engine = process.env.KEEPWARM_TEST_ENGINE === "postgres" ? "postgres" : "sqlite";
     process.stdout.write(`\n${engine}: ${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ""}\n`);
