@@ -78,6 +78,33 @@ describe("customer lookups", () => {
     expect((await lookups.byNamePrefix("acme", 6)).map((c) => c.external_id)).toEqual(["C-1", "C-7", "C-2"]);
   });
 
+  it("give the import row ids by exact external id for lists of any length, and every id only up to a limit", async () => {
+    const more = await insertCustomers(
+      store.db,
+      Array.from({ length: 1200 }, (_, i) => ({
+        external_id: `M-${i}`,
+        name: `More ${i}`,
+        loyalty_member: 0,
+        attributes: "{}",
+        created_at: NOW,
+        updated_at: NOW,
+      })),
+    );
+    const lookups = customerLookups(store);
+    for (const length of [0, 1, 2, 16, 17, 100, 101, 500, 501, 1200]) {
+      // Every other id is unknown (or in another case): absent from the answer.
+      const asked = Array.from({ length }, (_, i) => (i % 2 === 0 ? `M-${i}` : i % 4 === 1 ? `m-${i}` : `X-${i}`));
+      const found = await lookups.idsByExternalIds(asked);
+      expect(found).toEqual(new Map(asked.flatMap((id, i) => (i % 2 === 0 ? [[id, more[i] as number] as const] : []))));
+    }
+    expect((await lookups.idsByExternalIds(["C-1", "C-1", "c-1"])).get("C-1")).toBe(ids[0]);
+    const all = await lookups.allIds(1208);
+    expect(all?.size).toBe(1208);
+    expect(all?.get("M-7")).toBe(more[7]);
+    expect(all?.get("C-8")).toBe(ids[7]);
+    expect(await lookups.allIds(1207)).toBeUndefined();
+  });
+
   it.skipIf(TEST_ENGINE !== "postgres")("seek an index for a name prefix on PostgreSQL, whatever the collation", async () => {
     const plan = await store.db.connection().execute(async (conn) => {
       // Eight customers: without this the planner rightly prefers reading the table.

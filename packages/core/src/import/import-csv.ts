@@ -4,8 +4,9 @@ import { Calendar } from "@keepwarm/rules";
 import {
   type BulkTouchWriter,
   type CustomerUpsert,
+  type CustomerLookups,
   customerIdRange,
-  customerIdsByExternalIds,
+  customerLookups,
   type Db,
   findCustomerById,
   type ImportedTouch,
@@ -138,9 +139,11 @@ const issueText = (error: z.ZodError): string =>
  * content in the store's bulk writer).
  */
 export async function importCsv(store: Store, kind: ImportKind, file: string, options: ImportOptions = {}): Promise<ImportReport> {
+  let bytes: number;
   try {
     const info = await stat(file);
     if (!info.isFile()) throw new UserError(`${file} is not a file`);
+    bytes = info.size;
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
@@ -163,7 +166,7 @@ export async function importCsv(store: Store, kind: ImportKind, file: string, op
     unresolvedOwners: [],
     samples: { inserted: [], updated: [], unchanged: [] },
   };
-  const checked = await checkFile(store.db, kind, file, now, report, options, await writeOrder(store.db, kind));
+  const checked = await checkFile(store, kind, file, bytes, now, report, options, await writeOrder(store.db, kind));
   try {
     if (report.invalid.length > 0 && !options.skipInvalid && !options.dryRun) return report;
     await writeRows(store, kind, checked, now, report, options);
@@ -193,16 +196,18 @@ interface RowKind<T extends object, Row> {
 
 /** Step 1: read and check the whole file, keeping the rows to write; writes nothing. */
 async function checkFile(
-  db: Db,
+  store: Store,
   kind: ImportKind,
   file: string,
+  bytes: number,
   now: number,
   report: ImportReport,
   options: ImportOptions,
   order: CheckedRowsOptions<unknown>,
 ): Promise<CheckedRows<unknown>> {
-  const customers = new CustomerIds(db);
-  const owners = kind === "customers" ? new OwnerResolver(await ownerDirectory(db)) : undefined;
+  const customers = new CustomerIds(customerLookups(store));
+  if (kind !== "customers") await customers.preload(Math.floor(bytes / ROW_BYTES));
+  const owners = kind === "customers" ? new OwnerResolver(await ownerDirectory(store.db)) : undefined;
   // 64 KiB reads: each chunk's text then stays under V8's large-object size (128 KiB), so it is
   // allocated in the young generation's recycled pages; 256 KiB chunks each took fresh pages
   // (three per chunk: the read buffer, its text, the text joined to the previous tail), ≈ 15 % more CPU.
@@ -470,11 +475,27 @@ const describeInsert = (row: NewNpsResponse | NewPurchase) =>
       }
     : { customerId: row.customer_id, text: `${isoOf(row.occurred_at)} amount ${((row.amount_cents ?? 0) / 100).toFixed(2)}` };
 
-/** Customer row ids by external id, looked up a chunk of rows at a time and remembered (up to 2M ids). */
+/** Bytes per row of a touches, NPS or purchases file, generously: few rows are longer, so a file has at least its bytes / ROW_BYTES rows, about. */
+const ROW_BYTES = 100;
+/** Customer ids CustomerIds remembers at most. */
+const KNOWN_IDS = 2_000_000;
+
+/** Customer row ids by external id, looked up a chunk of rows at a time and remembered (up to KNOWN_IDS ids). */
 class CustomerIds {
   private readonly known = new Map<string, number | null>();
   private readonly missing = new Set<string>();
-  constructor(private readonly db: Db) {}
+  constructor(private readonly lookups: CustomerLookups) {}
+
+  /**
+   * Every customer's id at once, when there are at most `limit` customers (the file's rows, about):
+   * such a file looks most of them up anyway, and a row whose customer is known is checked in one
+   * step, where a row with an unknown one holds the rest of its chunk until the lookup.
+   */
+  async preload(limit: number): Promise<void> {
+    if (limit < 1) return;
+    const all = await this.lookups.allIds(Math.min(limit, KNOWN_IDS));
+    if (all !== undefined) for (const [externalId, id] of all) this.known.set(externalId, id);
+  }
 
   /** The row id (null: no such customer), or undefined when not looked up yet: then `resolve` looks it up. */
   peek(externalId: string): number | null | undefined {
@@ -483,13 +504,13 @@ class CustomerIds {
     return id;
   }
 
-  /** Look up every id `peek` did not know, in one query per 500. */
+  /** Look up every id `peek` did not know. */
   async resolve(): Promise<void> {
     if (this.missing.size === 0) return;
     const missing = [...this.missing];
     this.missing.clear();
-    if (this.known.size + missing.length > 2_000_000) this.known.clear();
-    const found = await customerIdsByExternalIds(this.db, missing);
+    if (this.known.size + missing.length > KNOWN_IDS) this.known.clear();
+    const found = await this.lookups.idsByExternalIds(missing);
     for (const id of missing) this.known.set(detach(id), found.get(id) ?? null);
   }
 

@@ -4,6 +4,10 @@ import { join } from "node:path";
 
 /** Bytes buffered per partition before a spool block is written. */
 const BLOCK = 64 * 1024;
+/** Texts up to this many UTF-16 units (or bytes) take the spool's own ASCII paths. */
+const SHORT_TEXT = 64;
+/** Slots of a reader's cache of short texts (a power of two). */
+const TEXT_CACHE = 512;
 
 /** How one kind of checked row is packed into a spool and read back. */
 export interface RowCodec<T> {
@@ -163,9 +167,23 @@ export class Spool {
       this.at = this.buffer.writeInt32LE(-1, this.at);
       return;
     }
-    const length = this.buffer.write(value, this.at + 4, "utf8");
-    this.buffer.writeInt32LE(length, this.at);
-    this.at += 4 + length;
+    const buffer = this.buffer;
+    const start = this.at + 4;
+    const chars = value.length;
+    // Short ASCII text (ids, user names, most notes) copied by hand: Buffer#write is a call into
+    // C++ that cost more than the copy, three times per touch.
+    let length = chars <= SHORT_TEXT ? chars : -1;
+    for (let i = 0; i < length; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) {
+        length = -1;
+        break;
+      }
+      buffer[start + i] = c;
+    }
+    if (length < 0) length = buffer.write(value, start, "utf8");
+    buffer.writeInt32LE(length, this.at);
+    this.at = start + length;
   }
 
   /** Bytes a text may take: at most 3 per UTF-16 unit, plus its length. */
@@ -201,6 +219,7 @@ export class SpoolReader {
   private at = 0;
   private end = 0;
   private block = 0;
+  private readonly texts: Array<string | undefined> = new Array(TEXT_CACHE).fill(undefined);
 
   constructor(
     private readonly fd: number,
@@ -233,12 +252,38 @@ export class SpoolReader {
     return this.buffer[this.at++] as number;
   }
 
+  /**
+   * Short ASCII texts come from a small cache by their bytes: the same user, kind of note or
+   * id recurs across rows, and each hit spares a string made in C++ and its garbage.
+   */
   text(): string | null {
-    const length = this.buffer.readInt32LE(this.at);
-    this.at += 4;
-    if (length < 0) return null;
-    const value = this.buffer.toString("utf8", this.at, this.at + length);
-    this.at += length;
+    const buffer = this.buffer;
+    const length = buffer.readInt32LE(this.at);
+    const start = this.at + 4;
+    if (length < 0) {
+      this.at = start;
+      return null;
+    }
+    const end = start + length;
+    this.at = end;
+    if (length > SHORT_TEXT) return buffer.toString("utf8", start, end);
+    let hash = length;
+    for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + (buffer[i] as number)) | 0;
+    const slot = hash & (TEXT_CACHE - 1);
+    const cached = this.texts[slot];
+    if (cached !== undefined && cached.length === length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (cached.charCodeAt(i) !== buffer[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cached;
+    }
+    const value = buffer.toString("utf8", start, end);
+    // Only ASCII (as many characters as bytes) is cached: its characters are its bytes, as compared above.
+    if (value.length === length) this.texts[slot] = value;
     return value;
   }
 }

@@ -28,7 +28,12 @@ export interface TouchColumns {
   externalId: number;
 }
 
-const KIND_OF_TEXT = new Map<string, string>([["", "other"], ...TOUCH_KINDS.map((k) => [k, k] as [string, string])]);
+/** The kind a cell names exactly ("" is other), or undefined. Compared, not looked up in a Map: a cell is a new string, which a Map must hash first. */
+function kindOf(text: string): string | undefined {
+  if (text === "") return "other";
+  for (const kind of TOUCH_KINDS) if (text === kind) return kind;
+  return undefined;
+}
 
 export function fastTouch(fields: readonly string[], columns: TouchColumns, calendar: Calendar): TouchValues | undefined {
   const rawCustomer = fields[columns.customerId] as string;
@@ -40,7 +45,7 @@ export function fastTouch(fields: readonly string[], columns: TouchColumns, cale
   let kind = "other";
   if (columns.kind >= 0) {
     const raw = fields[columns.kind] as string;
-    const known = KIND_OF_TEXT.get(raw) ?? KIND_OF_TEXT.get(raw.trim().toLowerCase());
+    const known = kindOf(raw) ?? kindOf(raw.trim().toLowerCase());
     if (known === undefined) return undefined;
     kind = known;
   }

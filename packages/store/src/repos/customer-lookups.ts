@@ -2,6 +2,7 @@ import { driverOf, type Store } from "../open-store";
 import type { Customer } from "../tables/customers.table";
 import { sqliteCustomerLookups } from "./customer-lookups.sqlite";
 import {
+  customerIdsByExternalIds,
   findCustomerByExternalId,
   findCustomerNamedByFirstOf,
   findCustomersByExternalIdNoCase,
@@ -23,6 +24,10 @@ export interface CustomerLookups {
   byNamePrefix(prefix: string, limit: number): Promise<Customer[]>;
   /** The first of `texts` naming a customer exactly, and that customer (findCustomerNamedByFirstOf). */
   namedByFirstOf(texts: readonly string[]): Promise<{ customer: Customer; text: string } | undefined>;
+  /** Row ids by external id (exact), absent ids absent: customerIdsByExternalIds, for the CSV import's check pass. */
+  idsByExternalIds(externalIds: readonly string[]): Promise<Map<string, number>>;
+  /** Every customer's row id by external id, or undefined when there are more than `limit` customers. */
+  allIds(limit: number): Promise<Map<string, number> | undefined>;
 }
 
 const lookups = new WeakMap<Store, CustomerLookups>();
@@ -34,13 +39,22 @@ export function customerLookups(store: Store): CustomerLookups {
     const db = store.db;
     found =
       driver.engine === "sqlite"
-        ? sqliteCustomerLookups(driver.sqlite)
+        ? sqliteCustomerLookups(driver.sqlite, db)
         : {
             byExternalId: (externalId) => findCustomerByExternalId(db, externalId),
             byExternalIdNoCase: (externalId, limit) => findCustomersByExternalIdNoCase(db, externalId, limit),
             byName: (name, limit) => findCustomersByName(db, name, limit),
             byNamePrefix: (prefix, limit) => findCustomersByNamePrefix(db, prefix, limit),
             namedByFirstOf: (texts) => findCustomerNamedByFirstOf(db, texts),
+            idsByExternalIds: (externalIds) => customerIdsByExternalIds(db, externalIds),
+            allIds: async (limit) => {
+              const rows = await db
+                .selectFrom("customers")
+                .select(["external_id", "id"])
+                .limit(limit + 1)
+                .execute();
+              return rows.length > limit ? undefined : new Map(rows.map((row) => [row.external_id, row.id]));
+            },
           };
     lookups.set(store, found);
   }
