@@ -135,6 +135,40 @@ describe("identical rows inside one file", () => {
     expect((await touches()).filter((t) => t.note === "same")).toHaveLength(3);
   });
 
+  it("with batches of many customers, finds an identical touch another import stored between them, and counts its own earlier rows", async () => {
+    const more = ["id,name", ...Array.from({ length: 40 }, (_, i) => `C-${i + 21},Customer ${i + 21}`)];
+    expect(await importCsv(fx.store, "customers", csvFile("more.csv", more), { now: daysBefore(300) })).toMatchObject({ inserted: 40 });
+    const at = iso(daysBefore(2));
+    const lines = ["customer_id,occurred_at,kind,note"];
+    // Two rows per customer; C-25's five straddle the first two batches of 50 rows (more than a few customers each).
+    for (let c = 1; c <= 60; c++) {
+      if (c === 25)
+        lines.push(
+          `C-25,${at},call,same`,
+          `C-25,${iso(daysBefore(3))},email,x`,
+          `C-25,${iso(daysBefore(4))},email,y`,
+          `C-25,${at},call,same`,
+          `C-25,${at},call,same`,
+        );
+      else lines.push(`C-${c},${iso(daysBefore(3) + c)},email,a`, `C-${c},${iso(daysBefore(5) + c)},meeting,b`);
+    }
+    const file = csvFile("many.csv", lines);
+    let planted = false;
+    const report = await importCsv(fx.store, "touches", file, {
+      now: NOW,
+      batchRows: 50,
+      afterBatch: async () => {
+        if (planted) return;
+        planted = true;
+        await plantTouch("C-25", Date.parse(at), "call", "same");
+      },
+    });
+    // The file's second "same" finds the planted one beside its own first: present; its third is new.
+    expect(report).toMatchObject({ committed: true, rows: 123, inserted: 122, unchanged: 1 });
+    expect((await touches()).filter((t) => t.note === "same")).toHaveLength(3);
+    expect(await importCsv(fx.store, "touches", file, { now: NOW, batchRows: 50 })).toMatchObject({ committed: true, inserted: 0, unchanged: 123 });
+  });
+
   it("queues for evaluation the customers it wrote a touch for, not those whose rows were all present", async () => {
     const queued = async () =>
       (

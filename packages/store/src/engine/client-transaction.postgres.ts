@@ -11,13 +11,13 @@ import type { Db } from "./transaction";
  * kysely reaches the client through a pool of that one client, so its queries and its
  * COMMIT run on it, and a nested transaction throws as usual. The BEGIN is sent here,
  * with `opening` (SQL without parameters: one statement or more) in the same round
- * trip; `work` gets the result of its last statement. `work` throws RollBack to end
+ * trip; `work` gets the results of its statements, in order. `work` throws RollBack to end
  * the transaction without committing. A connection whose transaction failed otherwise
  * is closed, not pooled: a COPY cut short can leave it mid-protocol.
  */
 export async function withClientTransaction<T>(
   pool: pg.Pool,
-  work: (client: pg.PoolClient, trx: Db, opened: pg.QueryResult) => Promise<T>,
+  work: (client: pg.PoolClient, trx: Db, opened: pg.QueryResult[]) => Promise<T>,
   opening?: string,
 ): Promise<T> {
   const client = await pool.connect();
@@ -25,7 +25,8 @@ export async function withClientTransaction<T>(
   const db = new Kysely<Database>({ dialect: new BegunDialect({ pool: { connect: async () => pinned, end: async () => {} } }) });
   try {
     const begun = await client.query(opening === undefined ? "BEGIN" : `BEGIN; ${opening}`);
-    const opened = (Array.isArray(begun) ? begun[begun.length - 1] : begun) as pg.QueryResult;
+    // Without `opening` there is only BEGIN's result, and nothing to hand over.
+    const opened = Array.isArray(begun) ? (begun.slice(1) as pg.QueryResult[]) : [];
     const result = await db.transaction().execute((trx) => work(client, trx, opened));
     client.release();
     return result;
@@ -55,19 +56,9 @@ export class RollBack extends Error {
   }
 }
 
-/** `COPY … FROM STDIN` of `text` (COPY's text format, its fields made with copyField), on the client's transaction. */
-export async function copyFromText(client: pg.PoolClient, statement: string, text: Buffer): Promise<void> {
+/** `COPY … FROM STDIN` of `data` (COPY's text or binary format, as `statement` says), on the client's transaction. */
+export async function copyFrom(client: pg.PoolClient, statement: string, data: Buffer): Promise<void> {
   // Loaded here, like pg itself: a SQLite install never loads it.
   const { from } = await import("pg-copy-streams");
-  await pipeline(Readable.from([text]), client.query(from(statement)));
-}
-
-const SPECIAL = /[\\\n\r\t]/;
-const ESCAPES: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-
-/** A value as a field of COPY's text format: NULL as \N, backslash and the separators escaped. */
-export function copyField(value: string | number | null): string {
-  if (value === null) return "\\N";
-  if (typeof value === "number") return String(value);
-  return SPECIAL.test(value) ? value.replace(/[\\\n\r\t]/g, (c) => ESCAPES[c] as string) : value;
+  await pipeline(Readable.from([data]), client.query(from(statement)));
 }

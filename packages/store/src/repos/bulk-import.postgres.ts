@@ -1,6 +1,6 @@
 import { CompiledQuery, sql } from "kysely";
 import type pg from "pg";
-import { copyField, copyFromText, RollBack, withClientTransaction } from "../engine/client-transaction.postgres";
+import { copyFrom, RollBack, withClientTransaction } from "../engine/client-transaction.postgres";
 import { pgBigintArray } from "../engine/pg-array";
 import { type Db, writeTransaction } from "../engine/transaction";
 import { LIVE_STATUSES } from "../tables/nudges.table";
@@ -15,6 +15,12 @@ import { emitTouchEvents } from "./webhook-events";
  * rows into 10k customers, server CPU per row (load ≈ 13): 17 µs for the former single
  * INSERT … SELECT with a LATERAL probe per row, 8 µs for this (4 µs of it the COPY).
  *
+ * - Only the rows of customers that have stored touches near them are probed: the
+ *   batch's opening lists, per customer, the touches between the first and the last
+ *   instant of its rows (touchedAndDrawn); a first import has none, and the touches a
+ *   batch shares with the batches before it (customers split between two) are this
+ *   import's own, which no row of the file can repeat. The probe was a third of the
+ *   server's CPU for a first import, one index lookup per row.
  * - The probe sends only each row's (customer_id, occurred_at) and gets back the stored
  *   imported touches without an external id at those instants (a forced nested loop
  *   over touchpoints_customer_time: a planner whose statistics lag a growing import
@@ -43,13 +49,17 @@ import { emitTouchEvents } from "./webhook-events";
  *   triggers off (keepwarm defines none of its own) and check the batch's customers in
  *   one statement instead: each exists and is locked FOR KEY SHARE until the commit,
  *   which is what the trigger does per row. Otherwise the trigger runs.
- * - Two batches run at once (each on its own connection, on disjoint customer ranges):
- *   the server's work is what limits the import, and one backend uses one core.
- * - Round trips per batch of a first import: BEGIN with the settings, locks and
- *   customer check (one statement of literals); the probe, which then also draws the
- *   ids; the COPY; the webhook subscribers; COMMIT (ten before). Each is a wait for
- *   the server in the batch's transaction. A batch whose probe finds stored touches
- *   draws its ids in a round trip of its own, once Node has told the duplicates apart.
+ * - Two batches run at once, each on its own connection. Consecutive batches share
+ *   customers (a customer id range is split where a batch ends) and so block locks:
+ *   the second waits for the first's commit in its opening, with its COPY data built
+ *   (CopyRows, before its transaction), so that the server goes on with it at once.
+ * - Round trips per batch of a first import: BEGIN with the settings, locks, customer
+ *   check and (a statement of its own) the touched customers and the draw of the ids,
+ *   all literals; the COPY; the webhook subscribers; COMMIT (ten before the probe moved
+ *   to COPY, five before the probe was skipped). Each is a wait for the server in the
+ *   batch's transaction. A batch whose customers have stored touches probes their rows,
+ *   and draws its ids with the probe or, when that finds some, in a round trip of its
+ *   own, once Node has told the duplicates apart.
  * - Batches commit without waiting for their WAL flush (synchronous_commit off, for
  *   that transaction only); close() then commits one transaction that does wait,
  *   which flushes the WAL up to it and so every batch before it. A crash mid-import
@@ -94,7 +104,62 @@ const INSERT_WITH_EXTERNAL_IDS = `INSERT INTO touchpoints (id, customer_id, kind
   ON CONFLICT (external_id) WHERE external_id IS NOT NULL DO NOTHING
   RETURNING id`;
 
-const COPY = "COPY touchpoints (id, customer_id, kind, occurred_at, logged_at, logged_by, note, source) FROM STDIN";
+const COPY = "COPY touchpoints (id, customer_id, kind, occurred_at, logged_at, logged_by, note, source) FROM STDIN (FORMAT binary)";
+
+/** Touch ids listed per customer by touchedAndDrawn: a customer with more is probed whatever they are. */
+const LISTED = 256;
+
+/**
+ * The batch's customers (of its rows without an external id) that have a stored touch,
+ * of any source, between the first and the last instant of their rows in it, with the
+ * ids of those touches (up to LISTED): only those customers' rows can be stored
+ * already, and not even theirs when every such touch is one this import wrote and its
+ * writes are one file's (TouchWriterOptions.oneFile: a row is then new, as an earlier
+ * row of the file with its content made it a later occurrence). So a first import probes no row (one index lookup per customer instead
+ * of one per row). Unless those customers hold more than half of the batch's rows,
+ * `draw` ids are drawn too (0: none), for rows some of which may turn out stored (their
+ * ids are then left unused). Sent with the batch's opening, as a statement of its own
+ * after it: it must see what was committed until the block locks were granted, and a
+ * statement sees what was committed when it started. Its values are literals (whole
+ * numbers, checked), as the opening's.
+ */
+function touchedAndDrawn(sequence: string, ranges: CustomerRanges, draw: number): string {
+  const array = (values: readonly number[]) => `'{${values.join(",")}}'::bigint[]`;
+  return `WITH touched AS MATERIALIZED (
+      SELECT c.id, c.rows, s.ids FROM unnest(${array(ranges.customers)}, ${array(ranges.first)}, ${array(ranges.last)}, ${array(ranges.rows)}) AS c(id, lo, hi, rows)
+      CROSS JOIN LATERAL (SELECT array_agg(t.id) AS ids FROM (
+        SELECT t.id FROM touchpoints t WHERE t.customer_id = c.id AND t.occurred_at BETWEEN c.lo AND c.hi LIMIT ${LISTED}) AS t) AS s
+      WHERE s.ids IS NOT NULL),
+    drawn AS (SELECT nextval('${sequence.replaceAll("'", "''")}'::regclass) AS v FROM generate_series(1, ${draw})
+      WHERE (SELECT coalesce(sum(rows), 0) FROM touched) * 2 <= ${draw})
+    SELECT (SELECT json_agg(json_build_array(id, ids)) FROM touched) AS touched, ${DRAWN_IDS} FROM drawn`;
+}
+
+/** Per customer of a batch's rows without an external id (ascending): the first and the last instant of its rows, and their number. */
+interface CustomerRanges {
+  customers: number[];
+  first: number[];
+  last: number[];
+  rows: number[];
+}
+
+function customerRanges(rows: readonly ImportedTouch[]): CustomerRanges {
+  const byCustomer = new Map<number, [number, number, number]>();
+  for (const row of rows) {
+    if (row.externalId !== null) continue;
+    if (!Number.isSafeInteger(row.occurredAt)) throw new Error(`touch import: instant ${row.occurredAt} is not an integer`);
+    const range = byCustomer.get(row.customerId);
+    if (range === undefined) byCustomer.set(row.customerId, [row.occurredAt, row.occurredAt, 1]);
+    else {
+      if (row.occurredAt < range[0]) range[0] = row.occurredAt;
+      else if (row.occurredAt > range[1]) range[1] = row.occurredAt;
+      range[2]++;
+    }
+  }
+  const customers = [...byCustomer.keys()].sort((a, b) => a - b);
+  const ranges = customers.map((c) => byCustomer.get(c) as [number, number, number]);
+  return { customers, first: ranges.map((r) => r[0]), last: ranges.map((r) => r[1]), rows: ranges.map((r) => r[2]) };
+}
 
 /** A stored imported touch at a probed row's instant: the row's place in the probe, kind, note, logged_by (PROBE_AND_DRAW adds its draw's two columns). */
 type StoredTouch = [number, string, string | null, string | null, ...unknown[]];
@@ -125,7 +190,9 @@ interface Drawn {
 }
 
 export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: TouchWriterOptions): Promise<BulkTouchWriter> {
-  const { loggedAt, ledger, dryRun = false, keepSettings = false } = options;
+  const { loggedAt, ledger, dryRun = false, keepSettings = false, oneFile = false } = options;
+  /** The touches this writer's batches inserted, when they are one file's (see touchedAndDrawn). */
+  const own = new IdRuns();
   // Read on the first batch: a write of a few rows (an API request) never needs them.
   let batchSetup: Promise<{ sequence: string; settings: string; skipTriggers: boolean }> | undefined;
   const setupOfBatches = () =>
@@ -148,7 +215,7 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
    * for `within` (read as the statement starts: touches committed meanwhile only widen
    * `after`'s range). Then `locked` and `after`.
    */
-  const opening = (settings: string, skipTriggers: boolean, customerIds: readonly number[], within: boolean): string => {
+  const openingOf = (settings: string, skipTriggers: boolean, customerIds: readonly number[], within: boolean): string => {
     for (const id of customerIds) if (!Number.isSafeInteger(id)) throw new Error(`touch import: customer id ${id} is not an integer`);
     const first = customerIds[0] as number;
     const last = customerIds[customerIds.length - 1] as number;
@@ -159,24 +226,38 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
       ${within ? "(SELECT coalesce(max(id), 0) FROM touchpoints)" : "0::bigint"} AS after`;
   };
 
-  const writeBatch = async (client: pg.PoolClient, rows: readonly ImportedTouch[], sequence: string): Promise<Written> => {
+  /**
+   * The batch's writes once its transaction is open and its blocks locked: `touched`
+   * (the customers whose rows may be stored already) and, when none is, the ids drawn
+   * for every row came with the opening. `copy` holds the rows without an external id,
+   * built before the transaction (their ids still to set).
+   */
+  const writeBatch = async (
+    client: pg.PoolClient,
+    rows: readonly ImportedTouch[],
+    sequence: string,
+    copy: CopyRows,
+    touched: ReadonlySet<number>,
+    drawnWithOpening: Drawn | undefined,
+  ): Promise<Written> => {
     const fresh: boolean[] = new Array(rows.length).fill(true);
     const probed: number[] = [];
     const probeCustomers: number[] = [];
     const probeInstants: number[] = [];
     const externalIds: string[] = [];
     rows.forEach((row, r) => {
-      if (row.externalId === null) {
+      if (row.externalId !== null) externalIds.push(row.externalId);
+      else if (touched.has(row.customerId)) {
         probed.push(r);
         probeCustomers.push(row.customerId);
         probeInstants.push(row.occurredAt);
-      } else externalIds.push(row.externalId);
+      }
     });
-    let drawn: Drawn | undefined;
+    let drawn = drawnWithOpening;
     if (probeCustomers.length > 0) {
       const values = [pgBigintArray(probeCustomers), pgBigintArray(probeInstants)];
-      // With external ids the count of new rows waits for their lookup: no draw here.
-      const draws = externalIds.length === 0;
+      // With external ids the count of new rows waits for their lookup: no draw here (nor when the opening drew).
+      const draws = externalIds.length === 0 && drawn === undefined;
       const stored = await client.query<StoredTouch>({
         text: draws ? PROBE_AND_DRAW : PROBE,
         values: draws ? [...values, sequence, rows.length] : values,
@@ -209,21 +290,23 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
     drawn ??= (await client.query<Drawn>(DRAW, [sequence, count])).rows[0] as Drawn;
     const { lo, ids: listed } = drawn;
     const idAt = listed === null ? (i: number) => lo + i : (i: number) => Number(listed[i]);
-    const copy = new CopyText(rows.length * 96);
     const external: ExternalRows = { id: [], customerId: [], kind: [], occurredAt: [], loggedBy: [], note: [], externalId: [] };
     const ids: number[] = [];
+    /** Per row in `copy`: written (false: stored already). */
+    const kept: boolean[] = [];
     let i = 0;
     for (let r = 0; r < rows.length; r++) {
-      if (!fresh[r]) continue;
       const row = rows[r] as ImportedTouch;
-      const id = idAt(i++);
       if (row.externalId === null) {
-        copy.add(
-          `${id}\t${row.customerId}\t${copyField(row.kind)}\t${row.occurredAt}\t${loggedAt}\t${copyField(row.loggedBy)}\t${copyField(row.note)}\timport\n`,
-        );
+        kept.push(fresh[r] as boolean);
+        if (!fresh[r]) continue;
+        const id = idAt(i++);
+        copy.setId(kept.length - 1, id);
         ids.push(id);
         continue;
       }
+      if (!fresh[r]) continue;
+      const id = idAt(i++);
       external.id.push(id);
       external.customerId.push(row.customerId);
       external.kind.push(row.kind);
@@ -232,7 +315,7 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
       external.note.push(row.note);
       external.externalId.push(row.externalId);
     }
-    if (ids.length > 0) await copyFromText(client, COPY, copy.bytes());
+    if (ids.length > 0) await copyFrom(client, COPY, copy.bytes(ids.length === kept.length ? undefined : kept));
     if (external.id.length === 0) return { ids, fresh };
     // An external id another session stored since the lookup: its unique index decides.
     const result = await client.query<[number]>({
@@ -263,19 +346,31 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
         return { inserted: few.ids.length, unchanged: rows.length - few.ids.length, fresh: few.fresh };
       }
       const { sequence, settings, skipTriggers } = await setupOfBatches();
+      // Built before the transaction, while another batch may hold the blocks' locks: only the ids are set inside it.
+      const copy = await CopyRows.of(rows, loggedAt);
+      const ranges = customerRanges(rows);
+      const drawWithOpening = rows.every((row) => row.externalId === null) ? rows.length : 0;
+      let opening = openingOf(settings, skipTriggers, customers, within !== undefined);
+      if (ranges.customers.length > 0) opening += `;\n${touchedAndDrawn(sequence, ranges, drawWithOpening)}`;
       const written = await withClientTransaction(
         pool,
-        async (client, trx, opened) => {
-          const [start] = opened.rows as Array<{ locked: number | null; after: number }>;
+        async (client, trx, [opened, checked]) => {
+          const [start] = (opened?.rows ?? []) as Array<{ locked: number | null; after: number }>;
           if (skipTriggers && start?.locked !== customers.length) throw new Error("touch import: a customer of this batch was deleted while it was imported");
-          const result = await writeBatch(client, rows, sequence);
+          const check = checked?.rows[0] as { touched: Array<[number, number[]]> | null; lo: number | null; ids: string[] | null } | undefined;
+          const touched = new Set<number>();
+          for (const [customer, ids] of check?.touched ?? []) if (ids.length >= LISTED || !ids.every((id) => own.has(id))) touched.add(customer);
+          const drawn = check?.lo === null || check?.lo === undefined ? undefined : { lo: check.lo, ids: check.ids };
+          const result = await writeBatch(client, rows, sequence, copy, touched, drawn);
+          // Before the commit: the next batch of these customers may hear of its opening first (it waits for this commit, not for Node).
+          if (oneFile && !dryRun) own.add(result.ids);
           await within?.(trx, Number(start?.after ?? 0));
           if (dryRun) throw new RollBack(result);
           // touch.created for exactly the rows this batch inserted, in its transaction.
           await emitTouchEvents(trx, result.ids, loggedAt);
           return result;
         },
-        opening(settings, skipTriggers, customers, within !== undefined),
+        opening,
       );
       if (!dryRun) addRuns(ledger, written.ids);
       return { inserted: written.ids.length, unchanged: rows.length - written.ids.length, fresh: written.fresh };
@@ -427,24 +522,117 @@ function markStored(rows: readonly ImportedTouch[], probed: readonly number[], s
   for (const [r, count] of same) if (count >= ((rows[r] as ImportedTouch).occurrence ?? 1)) fresh[r] = false;
 }
 
-/** COPY's text for a batch, encoded as it is built (one long string cost more to encode at the end than its rows). */
-class CopyText {
+const TWO_32 = 2 ** 32;
+/** COPY's binary signature, flags and header extension length. */
+const COPY_HEADER = Buffer.from("PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0", "latin1");
+/** Rows built between two looks at the event loop: a batch being built does not hold up the other batch's replies. */
+const ROWS_PER_TURN = 2048;
+
+/**
+ * The COPY data (binary format) of a batch's rows without an external id, built before
+ * its transaction with every id 0: once the ids are drawn, each is set in place (a
+ * field of fixed width), so the transaction waits for no building. Binary, as that
+ * needs no escaping and no number turned into text; the server's CPU is the same.
+ */
+class CopyRows {
   private buffer: Buffer;
-  private length = 0;
-  constructor(size: number) {
-    this.buffer = Buffer.allocUnsafe(size);
+  private length = COPY_HEADER.length;
+  /** Where each row starts, and (last) where the rows end. */
+  private readonly starts: number[] = [];
+
+  private constructor(rows: number) {
+    this.buffer = Buffer.allocUnsafe(COPY_HEADER.length + rows * 128 + 2);
+    COPY_HEADER.copy(this.buffer);
   }
-  add(line: string): void {
-    // A UTF-8 character takes at most 3 bytes per UTF-16 code unit.
-    if (this.length + line.length * 3 > this.buffer.length) {
-      const larger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + line.length * 3));
+
+  static async of(rows: readonly ImportedTouch[], loggedAt: number): Promise<CopyRows> {
+    const copy = new CopyRows(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      if (r % ROWS_PER_TURN === ROWS_PER_TURN - 1) await new Promise((resolve) => setImmediate(resolve));
+      const row = rows[r] as ImportedTouch;
+      if (row.externalId === null) copy.add(row, loggedAt);
+    }
+    copy.starts.push(copy.length);
+    return copy;
+  }
+
+  private add(row: ImportedTouch, loggedAt: number): void {
+    // 2 for the field count, 12 per bigint, 4 + at most 3 bytes per UTF-16 unit per text, 2 for the trailer.
+    const most = 2 + 4 * 12 + 4 * 4 + 3 * (row.kind.length + (row.note?.length ?? 0) + (row.loggedBy?.length ?? 0) + 6) + 2;
+    if (this.length + most > this.buffer.length) {
+      const larger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + most));
       this.buffer.copy(larger, 0, 0, this.length);
       this.buffer = larger;
     }
-    this.length += this.buffer.write(line, this.length);
+    const b = this.buffer;
+    this.starts.push(this.length);
+    let at = b.writeInt16BE(8, this.length);
+    at = bigint(b, at, 0);
+    at = bigint(b, at, row.customerId);
+    at = text(b, at, row.kind);
+    at = bigint(b, at, row.occurredAt);
+    at = bigint(b, at, loggedAt);
+    at = text(b, at, row.loggedBy);
+    at = text(b, at, row.note);
+    this.length = text(b, at, "import");
   }
-  bytes(): Buffer {
-    return this.buffer.subarray(0, this.length);
+
+  /** Set the id of the nth row added (after its field count and the id's length). */
+  setId(n: number, id: number): void {
+    bigint(this.buffer, (this.starts[n] as number) + 2, id);
+  }
+
+  /** The data to send: every row, or those `kept` says (by the order added). */
+  bytes(kept?: readonly boolean[]): Buffer {
+    if (kept === undefined) {
+      this.buffer.writeInt16BE(-1, this.length);
+      return this.buffer.subarray(0, this.length + 2);
+    }
+    const out = Buffer.allocUnsafe(this.length + 2);
+    let at = COPY_HEADER.copy(out);
+    for (let n = 0; n < kept.length; n++) if (kept[n]) at += this.buffer.copy(out, at, this.starts[n], this.starts[n + 1]);
+    at = out.writeInt16BE(-1, at);
+    return out.subarray(0, at);
+  }
+}
+
+/** A bigint field of binary COPY (a safe integer): its length, then the value as two 32-bit halves. */
+function bigint(buffer: Buffer, at: number, value: number): number {
+  const high = Math.floor(value / TWO_32);
+  buffer.writeInt32BE(8, at);
+  buffer.writeInt32BE(high, at + 4);
+  buffer.writeUInt32BE(value - high * TWO_32, at + 8);
+  return at + 12;
+}
+
+/** A text field of binary COPY: its length in bytes (-1: NULL), then its UTF-8. */
+function text(buffer: Buffer, at: number, value: string | null): number {
+  if (value === null) return buffer.writeInt32BE(-1, at);
+  const length = buffer.write(value, at + 4);
+  buffer.writeInt32BE(length, at);
+  return at + 4 + length;
+}
+
+/** Ascending ids kept as runs of consecutive ids (a batch's ids are mostly one run), newest last. */
+class IdRuns {
+  private readonly runs: Array<[first: number, last: number]> = [];
+
+  add(ids: readonly number[]): void {
+    let start = 0;
+    for (let i = 1; i <= ids.length; i++) {
+      if (i < ids.length && ids[i] === (ids[i - 1] as number) + 1) continue;
+      this.runs.push([ids[start] as number, ids[i - 1] as number]);
+      start = i;
+    }
+  }
+
+  /** Whether `id` is one of them: the newest runs first, as a batch's customers share touches with the batches just before it. */
+  has(id: number): boolean {
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      const [first, last] = this.runs[i] as [number, number];
+      if (id >= first && id <= last) return true;
+    }
+    return false;
   }
 }
 
