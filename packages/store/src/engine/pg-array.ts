@@ -38,13 +38,19 @@ export function pgBigintArray(values: readonly number[]): Buffer {
   out.writeInt32BE(values.length, 12);
   out.writeInt32BE(1, 16); // lower bound
   let at = 20;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i] as number;
-    const high = Math.floor(value / TWO_32);
-    out.writeInt32BE(8, at);
-    out.writeInt32BE(high, at + 4);
-    out.writeUInt32BE(value - high * TWO_32, at + 8);
-    at += 12;
-  }
+  for (let i = 0; i < values.length; i++) at = writePgBigint(out, at, values[i] as number);
   return out;
+}
+
+/**
+ * One bigint in PostgreSQL's binary form, as an array element or a binary COPY field
+ * has it: its length (8), then the value (a safe integer) as two 32-bit halves. Returns
+ * where the next field starts.
+ */
+export function writePgBigint(buffer: Buffer, at: number, value: number): number {
+  const high = Math.floor(value / TWO_32);
+  buffer.writeInt32BE(8, at);
+  buffer.writeInt32BE(high, at + 4);
+  buffer.writeUInt32BE(value - high * TWO_32, at + 8);
+  return at + 12;
 }

@@ -1,7 +1,7 @@
 import { CompiledQuery, sql } from "kysely";
 import type pg from "pg";
 import { copyFrom, RollBack, withClientTransaction } from "../engine/client-transaction.postgres";
-import { pgBigintArray } from "../engine/pg-array";
+import { pgBigintArray, writePgBigint } from "../engine/pg-array";
 import { type Db, writeTransaction } from "../engine/transaction";
 import { LIVE_STATUSES } from "../tables/nudges.table";
 import type { BulkTouchWriter, ImportedTouch, TouchWriterOptions } from "./bulk-import";
@@ -115,8 +115,9 @@ const LISTED = 256;
  * ids of those touches (up to LISTED): only those customers' rows can be stored
  * already, and not even theirs when every such touch is one this import wrote and its
  * writes are one file's (TouchWriterOptions.oneFile: a row is then new, as an earlier
- * row of the file with its content made it a later occurrence). So a first import probes no row (one index lookup per customer instead
- * of one per row). Unless those customers hold more than half of the batch's rows,
+ * row of the file with its content made it a later occurrence; the ledger knows this
+ * import's touches). So a first import probes no row (one index lookup per customer
+ * instead of one per row). Unless those customers hold more than half of the batch's rows,
  * `draw` ids are drawn too (0: none), for rows some of which may turn out stored (their
  * ids are then left unused). Sent with the batch's opening, as a statement of its own
  * after it: it must see what was committed until the block locks were granted, and a
@@ -191,8 +192,6 @@ interface Drawn {
 
 export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: TouchWriterOptions): Promise<BulkTouchWriter> {
   const { loggedAt, ledger, dryRun = false, keepSettings = false, oneFile = false } = options;
-  /** The touches this writer's batches inserted, when they are one file's (see touchedAndDrawn). */
-  const own = new IdRuns();
   // Read on the first batch: a write of a few rows (an API request) never needs them.
   let batchSetup: Promise<{ sequence: string; settings: string; skipTriggers: boolean }> | undefined;
   const setupOfBatches = () =>
@@ -359,11 +358,15 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
           if (skipTriggers && start?.locked !== customers.length) throw new Error("touch import: a customer of this batch was deleted while it was imported");
           const check = checked?.rows[0] as { touched: Array<[number, number[]]> | null; lo: number | null; ids: string[] | null } | undefined;
           const touched = new Set<number>();
-          for (const [customer, ids] of check?.touched ?? []) if (ids.length >= LISTED || !ids.every((id) => own.has(id))) touched.add(customer);
+          // One file's own earlier touches are no duplicates (see touchedAndDrawn): the ledger knows them.
+          for (const [customer, ids] of check?.touched ?? [])
+            if (!oneFile || ids.length >= LISTED || !ids.every((id) => ledger.has("touchpoints", id))) touched.add(customer);
           const drawn = check?.lo === null || check?.lo === undefined ? undefined : { lo: check.lo, ids: check.ids };
           const result = await writeBatch(client, rows, sequence, copy, touched, drawn);
-          // Before the commit: the next batch of these customers may hear of its opening first (it waits for this commit, not for Node).
-          if (oneFile && !dryRun) own.add(result.ids);
+          // Recorded before the commit: the next batch of these customers may hear of its opening
+          // first (it waits for this commit, not for Node). Should the commit fail, taking the ids
+          // back deletes nothing.
+          if (!dryRun) addRuns(ledger, result.ids);
           await within?.(trx, Number(start?.after ?? 0));
           if (dryRun) throw new RollBack(result);
           // touch.created for exactly the rows this batch inserted, in its transaction.
@@ -372,7 +375,6 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
         },
         opening,
       );
-      if (!dryRun) addRuns(ledger, written.ids);
       return { inserted: written.ids.length, unchanged: rows.length - written.ids.length, fresh: written.fresh };
     },
     async close() {
@@ -522,7 +524,6 @@ function markStored(rows: readonly ImportedTouch[], probed: readonly number[], s
   for (const [r, count] of same) if (count >= ((rows[r] as ImportedTouch).occurrence ?? 1)) fresh[r] = false;
 }
 
-const TWO_32 = 2 ** 32;
 /** COPY's binary signature, flags and header extension length. */
 const COPY_HEADER = Buffer.from("PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0", "latin1");
 /** Rows built between two looks at the event loop: a batch being built does not hold up the other batch's replies. */
@@ -567,11 +568,11 @@ class CopyRows {
     const b = this.buffer;
     this.starts.push(this.length);
     let at = b.writeInt16BE(8, this.length);
-    at = bigint(b, at, 0);
-    at = bigint(b, at, row.customerId);
+    at = writePgBigint(b, at, 0);
+    at = writePgBigint(b, at, row.customerId);
     at = text(b, at, row.kind);
-    at = bigint(b, at, row.occurredAt);
-    at = bigint(b, at, loggedAt);
+    at = writePgBigint(b, at, row.occurredAt);
+    at = writePgBigint(b, at, loggedAt);
     at = text(b, at, row.loggedBy);
     at = text(b, at, row.note);
     this.length = text(b, at, "import");
@@ -579,7 +580,7 @@ class CopyRows {
 
   /** Set the id of the nth row added (after its field count and the id's length). */
   setId(n: number, id: number): void {
-    bigint(this.buffer, (this.starts[n] as number) + 2, id);
+    writePgBigint(this.buffer, (this.starts[n] as number) + 2, id);
   }
 
   /** The data to send: every row, or those `kept` says (by the order added). */
@@ -596,44 +597,12 @@ class CopyRows {
   }
 }
 
-/** A bigint field of binary COPY (a safe integer): its length, then the value as two 32-bit halves. */
-function bigint(buffer: Buffer, at: number, value: number): number {
-  const high = Math.floor(value / TWO_32);
-  buffer.writeInt32BE(8, at);
-  buffer.writeInt32BE(high, at + 4);
-  buffer.writeUInt32BE(value - high * TWO_32, at + 8);
-  return at + 12;
-}
-
 /** A text field of binary COPY: its length in bytes (-1: NULL), then its UTF-8. */
 function text(buffer: Buffer, at: number, value: string | null): number {
   if (value === null) return buffer.writeInt32BE(-1, at);
   const length = buffer.write(value, at + 4);
   buffer.writeInt32BE(length, at);
   return at + 4 + length;
-}
-
-/** Ascending ids kept as runs of consecutive ids (a batch's ids are mostly one run), newest last. */
-class IdRuns {
-  private readonly runs: Array<[first: number, last: number]> = [];
-
-  add(ids: readonly number[]): void {
-    let start = 0;
-    for (let i = 1; i <= ids.length; i++) {
-      if (i < ids.length && ids[i] === (ids[i - 1] as number) + 1) continue;
-      this.runs.push([ids[start] as number, ids[i - 1] as number]);
-      start = i;
-    }
-  }
-
-  /** Whether `id` is one of them: the newest runs first, as a batch's customers share touches with the batches just before it. */
-  has(id: number): boolean {
-    for (let i = this.runs.length - 1; i >= 0; i--) {
-      const [first, last] = this.runs[i] as [number, number];
-      if (id >= first && id <= last) return true;
-    }
-    return false;
-  }
 }
 
 /** Ascending ids into the ledger as runs of consecutive ids. */

@@ -16,7 +16,10 @@ export class ImportLedger {
   /** Customers inserted, and customers updated with their rows before the import's first change. */
   readonly customers = { inserted: new Set<number>(), previous: new Map<number, Customer>() };
 
-  /** Ids first..last were inserted by this import (committed). */
+  /**
+   * Ids first..last were inserted by this import: committed, or in a transaction about to
+   * commit (taking back ids that never were deletes nothing; the sequence never hands them out again).
+   */
   addRange(table: ImportTable, first: number, last: number): void {
     if (last < first) return;
     let list = this.runs.get(table);
@@ -39,6 +42,16 @@ export class ImportLedger {
     for (const row of batch.previous) {
       if (!this.customers.inserted.has(row.id) && !this.customers.previous.has(row.id)) this.customers.previous.set(row.id, row);
     }
+  }
+
+  /** Whether this import inserted `id`: the newest runs first, as a batch's customers share touches with the batches just before it. */
+  has(table: ImportTable, id: number): boolean {
+    const list = this.runs.get(table) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const [first, last] = list[i] as [number, number];
+      if (id >= first && id <= last) return true;
+    }
+    return false;
   }
 
   idRuns(table: ImportTable): ReadonlyArray<readonly [number, number]> {

@@ -8,8 +8,8 @@ import { escapeLike } from "./customers";
  * The sizes of the IN statements of idsByExternalIds, the largest well under SQLite's
  * bound-parameter limit; a smaller list is padded with NULLs (which match nothing) to the next size.
  */
-const IN_SIZES = [1, 16, 100, 500] as const;
 const IN_IDS = 500;
+const IN_SIZES = [1, 16, 100, IN_IDS] as const;
 
 /**
  * customerLookups on SQLite: the SQL of customers.ts as prepared statements, run at
@@ -62,7 +62,7 @@ export function sqliteCustomerLookups(sqlite: BetterSqlite3.Database, db: Db): C
         const found = new Map<string, number>();
         for (let start = 0; start < externalIds.length; start += IN_IDS) {
           const slice: Array<string | null> = externalIds.slice(start, start + IN_IDS);
-          const size = IN_SIZES.find((n) => n >= slice.length) ?? IN_IDS;
+          const size = IN_SIZES.find((n) => n >= slice.length) as number;
           while (slice.length < size) slice.push(null);
           for (const [id, externalId] of idsIn(size).all(...slice)) found.set(externalId, id);
         }

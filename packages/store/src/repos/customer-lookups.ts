@@ -3,6 +3,7 @@ import type { Customer } from "../tables/customers.table";
 import { sqliteCustomerLookups } from "./customer-lookups.sqlite";
 import {
   customerIdsByExternalIds,
+  customerIdsUpTo,
   findCustomerByExternalId,
   findCustomerNamedByFirstOf,
   findCustomersByExternalIdNoCase,
@@ -26,7 +27,7 @@ export interface CustomerLookups {
   namedByFirstOf(texts: readonly string[]): Promise<{ customer: Customer; text: string } | undefined>;
   /** Row ids by external id (exact), absent ids absent: customerIdsByExternalIds, for the CSV import's check pass. */
   idsByExternalIds(externalIds: readonly string[]): Promise<Map<string, number>>;
-  /** Every customer's row id by external id, or undefined when there are more than `limit` customers. */
+  /** Every customer's row id by external id, or undefined when there are more than `limit` customers (customerIdsUpTo). */
   allIds(limit: number): Promise<Map<string, number> | undefined>;
 }
 
@@ -47,14 +48,7 @@ export function customerLookups(store: Store): CustomerLookups {
             byNamePrefix: (prefix, limit) => findCustomersByNamePrefix(db, prefix, limit),
             namedByFirstOf: (texts) => findCustomerNamedByFirstOf(db, texts),
             idsByExternalIds: (externalIds) => customerIdsByExternalIds(db, externalIds),
-            allIds: async (limit) => {
-              const rows = await db
-                .selectFrom("customers")
-                .select(["external_id", "id"])
-                .limit(limit + 1)
-                .execute();
-              return rows.length > limit ? undefined : new Map(rows.map((row) => [row.external_id, row.id]));
-            },
+            allIds: (limit) => customerIdsUpTo(db, limit),
           };
     lookups.set(store, found);
   }

@@ -195,6 +195,16 @@ export async function customerIdsByExternalIds(db: Db, externalIds: readonly str
   return found;
 }
 
+/** Every customer's row id by external id, or undefined when there are more than `limit` customers. */
+export async function customerIdsUpTo(db: Db, limit: number): Promise<Map<string, number> | undefined> {
+  const rows = await db
+    .selectFrom("customers")
+    .select(["external_id", "id"])
+    .limit(limit + 1)
+    .execute();
+  return rows.length > limit ? undefined : new Map(rows.map((row) => [row.external_id, row.id]));
+}
+
 /** The customer columns an import may set besides id and name (the CSV's optional columns, stored form). */
 export const CUSTOMER_IMPORT_FIELDS = [
   "segment",
