@@ -2,7 +2,7 @@ import { runSweep } from "@keepwarm/core";
 import { Calendar } from "@keepwarm/rules";
 import { DAY_MS, openStore } from "@keepwarm/store";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { FakeSlack, runCli, spawnCli, tempDir } from "@keepwarm/testkit";
+import { FakeSlack, runCli, spawnCli, tempDir, unusedPort } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { seedCustomers } from "./harness";
 
@@ -58,7 +58,7 @@ describe("keepwarm bot / start / sweep with Slack", () => {
   });
 
   it("keepwarm bot serves /healthz and stops cleanly on SIGTERM", async () => {
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const port = String(await unusedPort());
     const child = spawnCli(["bot"], {
       KEEPWARM_DB: await seededDb(),
       SLACK_BOT_TOKEN: "xoxb-1",
@@ -81,7 +81,7 @@ describe("keepwarm bot / start / sweep with Slack", () => {
   });
 
   it("keepwarm start sweeps and the bot delivers to Slack in the same process", async () => {
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const port = String(await unusedPort());
     const child = spawnCli(["start", "--run-now"], {
       KEEPWARM_DB: await seededDb(),
       SLACK_BOT_TOKEN: "xoxb-1",
@@ -121,7 +121,7 @@ describe("keepwarm bot / start / sweep with Slack", () => {
     );
     await store.close();
 
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const port = String(await unusedPort());
     const child = spawnCli(["start", "--run-now"], {
       KEEPWARM_DB: path,
       SLACK_BOT_TOKEN: "xoxb-1",

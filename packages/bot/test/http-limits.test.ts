@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { freshDatabase } from "@keepwarm/store/testing";
-import { FakeSlack, slackSignature, spawnCli, tempDir } from "@keepwarm/testkit";
+import { FakeSlack, slackSignature, spawnCli, tempDir, unusedPort } from "@keepwarm/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBodyWithin } from "@keepwarm/api";
 import { SECRET, startHarness } from "./harness";
@@ -20,7 +20,7 @@ let stderr = "";
 beforeAll(async () => {
   fake = await new FakeSlack().start();
   tmp = tempDir("keepwarm-limits-");
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await unusedPort();
   base = `http://127.0.0.1:${port}`;
   child = spawnCli(["bot"], {
     KEEPWARM_DB: await freshDatabase(tmp),

@@ -2,7 +2,7 @@ import { createServer as createNetServer, type Server as NetServer } from "node:
 import { parseEnv } from "@keepwarm/core";
 import { openStore } from "@keepwarm/store";
 import { freshDatabase, migratedDatabase } from "@keepwarm/store/testing";
-import { FakeSlack, postSigned, runCli, slashCommandBody, spawnCli, tempDir } from "@keepwarm/testkit";
+import { FakeSlack, postSigned, runCli, slashCommandBody, spawnCli, tempDir, unusedPort } from "@keepwarm/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../src/index";
 import { NOW, REP, SECRET, seedCustomers } from "./harness";
@@ -18,7 +18,6 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
-const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 type Health = { ok: boolean; slack: string };
 
 /** The one line a user error prints: no stack, no second line. */
@@ -33,7 +32,7 @@ function expectOneLine(result: { code: number | null; signal: string | null; std
 
 /** A running `keepwarm bot`, its stderr, /healthz, and how long it takes to stop on SIGTERM. */
 async function spawnBot(env: Record<string, string>) {
-  const port = freePort();
+  const port = await unusedPort();
   const child = spawnCli(["bot"], { KEEPWARM_DB: await freshDatabase(tmp), PORT: String(port), ...env });
   let stderr = "";
   child.stderr?.on("data", (c: Buffer) => {
@@ -124,7 +123,7 @@ describe("start-up that fails cleanly", () => {
   });
 
   it("with Slack unreachable, the bot listens, /healthz says why, and SIGTERM stops it promptly", async () => {
-    const closed = freePort();
+    const closed = await unusedPort();
     const bot = await spawnBot({ SLACK_BOT_TOKEN: "xoxb-good", SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: `http://127.0.0.1:${closed}/api/` });
     await bot.firstHealth();
     let health = await bot.health();
