@@ -217,10 +217,11 @@ describe("importCsv writes in short transactions and stays all or nothing", () =
       await other.close();
     }
     expect(report).toMatchObject({ committed: true, rows: 25, inserted: 25, unchanged: 0 });
-    expect(waits).toHaveLength(3);
+    // A batch each 10 rows, or more when batches run side by side (PostgreSQL): those end at a partition's end.
+    expect(waits.length).toBeGreaterThanOrEqual(3);
     // Nothing held the write lock meanwhile: no busy wait (SQLite's busy timeout is 10 s).
     expect(Math.max(...waits)).toBeLessThan(2000);
-    expect(await count("touchpoints")).toBe(28);
+    expect(await count("touchpoints")).toBe(25 + waits.length);
   });
 });
 

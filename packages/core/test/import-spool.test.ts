@@ -69,3 +69,38 @@ describe("import spool", () => {
     expect(back).toEqual(expected);
   });
 });
+
+describe("import spool batches", () => {
+  /** The batches of `rows` (partition = n's tens) handed over 10 at a time, `parallel` at once. */
+  async function batchesOf(rows: number[], parallel: number): Promise<number[][]> {
+    const checked = new CheckedRows(codec, { partitions: 10, partitionOf: (row) => Math.floor(row.n / 10) });
+    try {
+      for (const n of rows) checked.add({ n, text: null });
+      const batches: number[][] = [];
+      await checked.inBatches(
+        10,
+        async (batch) => {
+          batches.push(batch.map((row) => row.n));
+        },
+        parallel,
+      );
+      return batches;
+    } finally {
+      checked.close();
+    }
+  }
+  // Partitions of 4, 4, 3, 12 and 2 rows.
+  const rows = [0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, ...Array.from({ length: 12 }, (_, i) => 30 + (i % 10)), 40, 41];
+
+  it("cuts batches run side by side where a partition ends, so that two never share a partition below a batch's size", async () => {
+    const batches = await batchesOf(rows, 2);
+    expect(batches.map((batch) => batch.length)).toEqual([8, 3, 10, 4]);
+    expect(batches.flat()).toEqual([0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, ...rows.slice(11, 21), ...rows.slice(21)]);
+  });
+
+  it("fills every batch one at a time, across partitions", async () => {
+    const batches = await batchesOf(rows, 1);
+    expect(batches.map((batch) => batch.length)).toEqual([10, 10, 5]);
+    expect(batches.flat()).toEqual(rows);
+  });
+});

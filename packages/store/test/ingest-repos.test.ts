@@ -319,4 +319,66 @@ describe("the touches bulk writer", () => {
     await writer.close();
     expect([sqlite.pragma("foreign_keys", { simple: true }), sqlite.pragma("cache_size", { simple: true }), sqlite.inTransaction]).toEqual([...before, false]);
   });
+
+  it.skipIf(TEST_ENGINE !== "postgres")(
+    "lets other customers' batches and single touches write while an import's batch is open, and holds its customers' until its commit",
+    async () => {
+      const customers = await insertCustomers(
+        store.db,
+        Array.from({ length: 40 }, (_, i) => ({
+          external_id: `L-${i}`,
+          name: `Locked ${i}`,
+          loyalty_member: 0,
+          attributes: "{}",
+          created_at: NOW,
+          updated_at: NOW,
+        })),
+      );
+      // Twenty customers each: more than a few customers' write, so each goes the batch way; all in one block of ids.
+      const batchOf = (group: number[]) => rowsOf(group.map((customer, i) => [customer, NOW - i * 1000, "call", `n${i}`, null]));
+      const first = batchOf(customers.slice(0, 20));
+      const other = batchOf(customers.slice(20));
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const writer = () => openBulkTouchWriter(store, { loggedAt: NOW, ledger: new ImportLedger() });
+      const held = (await writer()).write(first, async () => {
+        entered();
+        await gate;
+      });
+      await inside;
+      try {
+        const tooLong = new Promise<string>((resolve) => setTimeout(() => resolve("waited"), 5000));
+        expect(await Promise.race([(await writer()).write(other).then((result) => result.inserted), tooLong])).toBe(20);
+        // A single touch (as /touch writes it) of another customer of the block goes at once too.
+        const single = rowsOf([[customers[30] as number, NOW - 5, "visit", null, null]]);
+        expect(await Promise.race([(await writer()).write(single).then((result) => result.inserted), tooLong])).toBe(1);
+        const settled: string[] = [];
+        const same = (await writer()).write(first).then((result) => {
+          settled.push("batch");
+          return result;
+        });
+        const one = (await writer()).write(first.slice(3, 4)).then((result) => {
+          settled.push("single");
+          return result;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(settled).toEqual([]);
+        release();
+        expect(await held).toMatchObject({ inserted: 20, unchanged: 0 });
+        // They waited for the commit, and so found their rows stored.
+        expect(await same).toMatchObject({ inserted: 0, unchanged: 20 });
+        expect(await one).toMatchObject({ inserted: 0, unchanged: 1 });
+      } finally {
+        release();
+        await held.catch(() => undefined);
+      }
+      expect(await touchCount()).toBe(41);
+    },
+  );
 });

@@ -2,6 +2,8 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** Rows read back between two looks at the event loop when batches run side by side: reading one does not hold up the replies of those running. */
+const ROWS_PER_TURN = 2048;
 /** Bytes buffered per partition before a spool block is written. */
 const BLOCK = 64 * 1024;
 /** Texts up to this many UTF-16 units (or bytes) take the spool's own ASCII paths. */
@@ -44,6 +46,8 @@ export interface BatchHooks<T> {
 export class CheckedRows<T> {
   private readonly spool: Spool;
   private readonly partitions: number;
+  /** Rows added per partition. */
+  private readonly counts: number[];
 
   constructor(
     private readonly codec: RowCodec<T>,
@@ -51,10 +55,13 @@ export class CheckedRows<T> {
   ) {
     this.partitions = options.partitions ?? 1;
     this.spool = new Spool(this.partitions);
+    this.counts = new Array(this.partitions).fill(0);
   }
 
   add(row: T): void {
-    this.spool.begin(this.options.partitionOf?.(row) ?? 0, this.codec.bytes(row));
+    const partition = this.options.partitionOf?.(row) ?? 0;
+    this.counts[partition] = (this.counts[partition] as number) + 1;
+    this.spool.begin(partition, this.codec.bytes(row));
     this.codec.write(this.spool, row);
   }
 
@@ -62,7 +69,11 @@ export class CheckedRows<T> {
    * Every row, partition by partition, handed over `size` at a time (the last batch may
    * be smaller), up to `parallel` batches at once. The next batch is read only once a
    * slot is free: with one at a time, reading it is the pause between two write
-   * transactions in which another process can take SQLite's write lock. If a handler
+   * transactions in which another process can take SQLite's write lock. Batches run
+   * side by side (parallel > 1) end where a partition does when the next one would not
+   * fit whole: two running batches then hold different partitions (touches: different
+   * customers, so neither waits for the other's locks), unless a partition alone is
+   * larger than a batch. If a handler
    * fails, no further batch starts, the running ones finish, and then the failure is
    * thrown.
    */
@@ -86,9 +97,15 @@ export class CheckedRows<T> {
     };
     try {
       let batch: T[] = [];
+      let read = 0;
       for (let partition = 0; partition < this.partitions; partition++) {
+        if (parallel > 1 && batch.length > 0 && batch.length + (this.counts[partition] as number) > size) {
+          await start(batch);
+          batch = [];
+        }
         const reader = this.spool.reader(partition);
         while (reader.next()) {
+          if (parallel > 1 && ++read % ROWS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
           const row = this.codec.read(reader);
           hooks.each?.(row, partition);
           batch.push(row);

@@ -32,7 +32,10 @@ import { emitTouchEvents } from "./webhook-events";
  *   would each see the other's rows as absent. A batch therefore first takes
  *   transaction-level advisory locks on the blocks of 1,024 customer ids it covers, in
  *   ascending order (no deadlock): imports touching the same customers write one at a
- *   time, as on SQLite; /touch and the sweep never wait for them.
+ *   time, as on SQLite; the sweep never waits for them. A batch of up to
+ *   LOCKED_CUSTOMERS customers takes its blocks shared and then each customer's lock,
+ *   as a few customers' write does: batches of different customers of one block (the
+ *   import's two running batches, see below) then write at once.
  * - A write of a few customers (an API request), or an API batch of up to 1,000 rows, is
  *   one INSERT … SELECT instead, with a LATERAL probe per row (no COPY, no id draw; an
  *   API batch locks its blocks like an import), inside the PL/pgSQL function
@@ -42,17 +45,20 @@ import { emitTouchEvents } from "./webhook-events";
  *   its blocks shared and then each customer's own lock: single events for different
  *   customers of one block go at once instead of in single file (which held the pool's
  *   connections waiting at 500 requests a second), and still wait for an import of
- *   their block. Block locks before customer locks, each in ascending order: no deadlock.
+ *   their customers (or of their whole block, one of more than LOCKED_CUSTOMERS). Block
+ *   locks before customer locks, each in ascending order: no deadlock.
  * - The foreign key on customer_id is a trigger per row: half the cost of an insert.
  *   When the role may set session_replication_role (a superuser, or granted with `GRANT
  *   SET ON PARAMETER session_replication_role`), a CSV import's transactions switch the
  *   triggers off (keepwarm defines none of its own) and check the batch's customers in
  *   one statement instead: each exists and is locked FOR KEY SHARE until the commit,
  *   which is what the trigger does per row. Otherwise the trigger runs.
- * - Two batches run at once, each on its own connection. Consecutive batches share
- *   customers (a customer id range is split where a batch ends) and so block locks:
- *   the second waits for the first's commit in its opening, with its COPY data built
- *   (CopyRows, before its transaction), so that the server goes on with it at once.
+ * - Two batches run at once, each on its own connection. They end where a customer id
+ *   range (a spool partition) ends, so the two hold different customers and the server
+ *   writes both at once, on two cores (before, they shared a range and its locks, and
+ *   the second waited for the first's commit: server and importer took turns). Within
+ *   a range larger than a batch they still share customers; the second then waits in
+ *   its opening with its COPY data built (CopyRows, before its transaction).
  * - Round trips per batch of a first import: BEGIN with the settings, locks, customer
  *   check and (a statement of its own) the touched customers and the draw of the ids,
  *   all literals; the COPY; the webhook subscribers; COMMIT (ten before the probe moved
@@ -71,6 +77,13 @@ const CUSTOMER_BLOCK = 2 ** CUSTOMER_BLOCK_BITS;
 /** Up to this many customers (and FEW_ROWS rows) a write is one statement that locks each customer (under its blocks, shared). */
 const FEW_CUSTOMERS = 16;
 const FEW_ROWS = 1000;
+/**
+ * Up to this many customers, a batch locks each customer (under its blocks, shared)
+ * instead of its blocks: batches of other customers in the same blocks then go at
+ * once. More would crowd the server's lock table (a few thousand entries, shared by
+ * every session), where a lock per customer takes one entry until the commit.
+ */
+const LOCKED_CUSTOMERS = 1000;
 
 const PROBE = `SELECT v.place::int AS place, t.kind, t.note, t.logged_by
   FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS v(customer_id, occurred_at, place)
@@ -218,9 +231,15 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
     for (const id of customerIds) if (!Number.isSafeInteger(id)) throw new Error(`touch import: customer id ${id} is not an integer`);
     const first = customerIds[0] as number;
     const last = customerIds[customerIds.length - 1] as number;
-    return `SELECT ${settings},
-      (SELECT count(pg_advisory_xact_lock(hashtext('keepwarm:touch-import'), b::int))
-        FROM generate_series(${first}::bigint >> ${CUSTOMER_BLOCK_BITS}, ${last}::bigint >> ${CUSTOMER_BLOCK_BITS}) AS b) AS locks,
+    const blocks = `generate_series(${first}::bigint >> ${CUSTOMER_BLOCK_BITS}, ${last}::bigint >> ${CUSTOMER_BLOCK_BITS}) AS b`;
+    // Up to LOCKED_CUSTOMERS customers, the blocks shared and then each customer's own lock, as a few customers' write takes them.
+    const locks =
+      customerIds.length <= LOCKED_CUSTOMERS
+        ? `(SELECT count(pg_advisory_xact_lock_shared(hashtext('keepwarm:touch-import'), b::int)) FROM ${blocks})
+          + (SELECT count(pg_advisory_xact_lock(hashtext('keepwarm:touch-customer'), (c % 2147483648)::int))
+            FROM unnest('{${customerIds.join(",")}}'::bigint[]) AS c)`
+        : `(SELECT count(pg_advisory_xact_lock(hashtext('keepwarm:touch-import'), b::int)) FROM ${blocks})`;
+    return `SELECT ${settings}, ${locks} AS locks,
       ${skipTriggers ? `(SELECT count(*)::int FROM (SELECT 1 FROM customers WHERE id = ANY('{${customerIds.join(",")}}'::bigint[]) FOR KEY SHARE) AS locked)` : "NULL::int"} AS locked,
       ${within ? "(SELECT coalesce(max(id), 0) FROM touchpoints)" : "0::bigint"} AS after`;
   };
