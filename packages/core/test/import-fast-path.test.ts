@@ -38,10 +38,10 @@ const INSTANTS = [
   "yesterday",
   "",
 ];
-const CUSTOMERS = ["C-1", " C-1 ", "C-0000042", "", "   ", "x".repeat(200), "x".repeat(201), ` ${"y".repeat(199)} `];
+const CUSTOMERS = ["C-1", " C-1 ", "\u00a0C-1\u3000", "C-1\t", "C-0000042", "", "   ", "x".repeat(200), "x".repeat(201), ` ${"y".repeat(199)} `];
 const KINDS = ["call", "email", "meeting", "visit", "chat", "other", "", "  ", "CALL", " Email ", "fax", "calls", "ca ll", "İ"];
 const TEXTS = ["", " ", "left a voicemail", "  padded  ", 'said "hi", left', "line\nbreak", "é".repeat(4000), "é".repeat(4001), ` ${"n".repeat(3999)} `];
-const LOGGERS = ["", "U0123ABCD", " U0123ABCD ", "z".repeat(200), "z".repeat(201)];
+const LOGGERS = ["", "U0123ABCD", " U0123ABCD ", "\ufeffU0123ABCD", "U0123ABCD\u2028", "z".repeat(200), "z".repeat(201)];
 
 const pick = <T>(random: () => number, list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
 
@@ -109,6 +109,19 @@ describe("the touches fast path agrees with the zod schema", () => {
       const edits = 1 + Math.floor(random() * 2);
       for (let e = 0; e < edits; e++) chars[Math.floor(random() * chars.length)] = pick(random, [...alphabet]);
       const text = chars.join("");
+      expect(fastInstant(text, LA), text).toBe(parseIsoInstant(text, LA));
+    }
+  });
+
+  it("fastInstant equals parseIsoInstant on random valid instants of every year from 1900 to 9999", () => {
+    const random = prng(11);
+    const two = (n: number) => String(n).padStart(2, "0");
+    for (let n = 0; n < 50_000; n++) {
+      const year = n < 8100 ? 1900 + n : 1900 + Math.floor(random() * 8100);
+      const month = 1 + Math.floor(random() * 12);
+      const day = 1 + Math.floor(random() * 31);
+      const ms = random() < 0.5 ? "" : `.${String(Math.floor(random() * 1000)).padStart(3, "0")}`;
+      const text = `${year}-${two(month)}-${two(day)}T${two(Math.floor(random() * 24))}:${two(Math.floor(random() * 60))}:${two(Math.floor(random() * 60))}${ms}Z`;
       expect(fastInstant(text, LA), text).toBe(parseIsoInstant(text, LA));
     }
   });

@@ -578,14 +578,18 @@ function rowKind(kind: ImportKind, plan: ColumnPlan, now: number, calendar: Cale
   }
 }
 
-const KIND_CODE = new Map<string, number>(TOUCH_KINDS.map((k, i) => [k, i]));
+/** A kind's index in TOUCH_KINDS, compared in a loop: the kinds are few, and a Map lookup per row hashed the string. */
+function kindCode(kind: string): number {
+  for (let i = 0; i < TOUCH_KINDS.length; i++) if (TOUCH_KINDS[i] === kind) return i;
+  throw new Error(`touch import: unknown kind ${JSON.stringify(kind)}`);
+}
 
 const touchCodec: RowCodec<ImportedTouch> = {
   bytes: (row) => 17 + Spool.textBytes(row.note) + Spool.textBytes(row.loggedBy) + Spool.textBytes(row.externalId),
   write(spool, row) {
     spool.number(row.customerId);
     spool.number(row.occurredAt);
-    spool.byte(KIND_CODE.get(row.kind) as number);
+    spool.byte(kindCode(row.kind));
     spool.text(row.note);
     spool.text(row.loggedBy);
     spool.text(row.externalId);

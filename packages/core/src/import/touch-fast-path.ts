@@ -35,10 +35,22 @@ function kindOf(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `text.trim()`, without the call when both ends are printable ASCII (never whitespace),
+ * as nearly every cell is: three or four calls per row otherwise.
+ */
+function trimmed(text: string): string {
+  const length = text.length;
+  if (length === 0) return text;
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(length - 1);
+  return first > 32 && first < 127 && last > 32 && last < 127 ? text : text.trim();
+}
+
 export function fastTouch(fields: readonly string[], columns: TouchColumns, calendar: Calendar): TouchValues | undefined {
   const rawCustomer = fields[columns.customerId] as string;
   if (rawCustomer.length > 200) return undefined;
-  const customerId = rawCustomer.trim();
+  const customerId = trimmed(rawCustomer);
   if (customerId === "") return undefined;
   const occurredAt = fastInstant(fields[columns.occurredAt] as string, calendar);
   if (occurredAt === undefined) return undefined;
@@ -53,22 +65,22 @@ export function fastTouch(fields: readonly string[], columns: TouchColumns, cale
   if (columns.note >= 0) {
     const raw = fields[columns.note] as string;
     if (raw.length > 4000) return undefined;
-    const trimmed = raw.trim();
-    note = trimmed === "" ? null : trimmed;
+    const text = trimmed(raw);
+    note = text === "" ? null : text;
   }
   let loggedBy: string | null = null;
   if (columns.loggedBy >= 0) {
     const raw = fields[columns.loggedBy] as string;
     if (raw.length > 200) return undefined;
-    const trimmed = raw.trim();
-    loggedBy = trimmed === "" ? null : trimmed;
+    const text = trimmed(raw);
+    loggedBy = text === "" ? null : text;
   }
   let externalId: string | null = null;
   if (columns.externalId >= 0) {
     const raw = fields[columns.externalId] as string;
     if (raw.length > 200) return undefined;
-    const trimmed = raw.trim();
-    externalId = trimmed === "" ? null : trimmed;
+    const text = trimmed(raw);
+    externalId = text === "" ? null : text;
   }
   return { customerId, occurredAt, kind, note, loggedBy, externalId };
 }
@@ -124,8 +136,22 @@ export function fastInstant(text: string, calendar: Calendar): number | undefine
       ms >= 0
     ) {
       const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 1 : 0;
-      if (day <= (DAYS_IN_MONTH[month - 1] as number) + leap) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+      if (day <= (DAYS_IN_MONTH[month - 1] as number) + leap)
+        return ((daysFromEpoch(year, month, day) * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + ms;
     }
   }
   return parseIsoInstant(text, calendar);
+}
+
+/**
+ * Days from 1970-01-01 to a valid proleptic Gregorian date (year ≥ 1900), as Date.UTC
+ * counts them: arithmetic instead of a call into C++ per row (H. Hinnant's days_from_civil).
+ */
+export function daysFromEpoch(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146097 + dayOfEra - 719468;
 }

@@ -168,25 +168,45 @@ const sameTouch = (a: ImportedTouch, b: ImportedTouch): boolean =>
 /**
  * Numbers each row without an external id by the occurrences of its exact content so
  * far (ImportedTouch.occurrence). Identical rows share customer and instant, so the
- * common case is one Map lookup on a number; only rows whose customer and instant
- * repeat are compared field by field. Memory grows with the distinct rows it has seen:
- * the CSV import starts it afresh for each customer-id range it writes (identical rows
- * always fall into the same range).
+ * common case is one probe of an open-addressing table keyed on a number; only rows
+ * whose customer and instant repeat are compared field by field. Memory grows with the
+ * distinct rows it has seen: the CSV import starts it afresh for each customer-id range
+ * it writes (identical rows always fall into the same range).
+ *
+ * Typed arrays, not a Map: the key (an instant times 1024) is no small integer, so a Map
+ * boxed each one as a heap number, hashed it in a builtin and regrew per range; the
+ * table is kept across `clear` (a new stamp empties it) at the size the ranges need.
  */
 export class TouchOccurrences {
-  private readonly first = new Map<number, ImportedTouch>();
+  private keys = new Float64Array(INITIAL_SLOTS);
+  /** A slot is taken when its stamp is the current one. */
+  private stamps = new Int32Array(INITIAL_SLOTS);
+  private firsts: Array<ImportedTouch | undefined> = new Array(INITIAL_SLOTS).fill(undefined);
+  private stamp = 1;
+  private size = 0;
   private readonly repeats = new Map<number, Array<{ row: ImportedTouch; count: number }>>();
 
   number(row: ImportedTouch): void {
     if (row.externalId !== null) return;
     // Exact as a double: instants < 2^43 ms (year 2248) times 1024. Different customers may share a key; sameTouch decides.
     const key = row.occurredAt * 1024 + (row.customerId & 1023);
-    const first = this.first.get(key);
-    if (first === undefined) {
-      this.first.set(key, row);
-      row.occurrence = 1;
-      return;
+    const mask = this.keys.length - 1;
+    let slot = slotOf(row.occurredAt, row.customerId & 1023) & mask;
+    while (this.stamps[slot] === this.stamp) {
+      if (this.keys[slot] === key) {
+        this.repeat(key, this.firsts[slot] as ImportedTouch, row);
+        return;
+      }
+      slot = (slot + 1) & mask;
     }
+    this.keys[slot] = key;
+    this.stamps[slot] = this.stamp;
+    this.firsts[slot] = row;
+    row.occurrence = 1;
+    if (++this.size * 2 > this.keys.length) this.grow();
+  }
+
+  private repeat(key: number, first: ImportedTouch, row: ImportedTouch): void {
     let list = this.repeats.get(key);
     if (list === undefined) {
       list = [{ row: first, count: 1 }];
@@ -202,8 +222,42 @@ export class TouchOccurrences {
     row.occurrence = 1;
   }
 
+  /** Twice the slots, the current entries placed again. */
+  private grow(): void {
+    const { keys, stamps, firsts, stamp } = this;
+    const slots = keys.length * 2;
+    this.keys = new Float64Array(slots);
+    this.stamps = new Int32Array(slots);
+    this.firsts = new Array(slots).fill(undefined);
+    const mask = slots - 1;
+    for (let i = 0; i < keys.length; i++) {
+      if (stamps[i] !== stamp) continue;
+      const first = firsts[i] as ImportedTouch;
+      let slot = slotOf(first.occurredAt, first.customerId & 1023) & mask;
+      while (this.stamps[slot] === stamp) slot = (slot + 1) & mask;
+      this.keys[slot] = keys[i] as number;
+      this.stamps[slot] = stamp;
+      this.firsts[slot] = first;
+    }
+  }
+
   clear(): void {
-    this.first.clear();
+    this.stamp++;
+    this.size = 0;
+    // The rows of the range before stay referenced only until their slots are taken again: drop them now.
+    this.firsts.fill(undefined);
     this.repeats.clear();
   }
+}
+
+const INITIAL_SLOTS = 1024;
+
+/** A slot for a key's parts (equal keys, equal slots), mixed so that instants a whole second apart spread. */
+function slotOf(occurredAt: number, customerLow: number): number {
+  const low = occurredAt >>> 0;
+  const high = (occurredAt / 4294967296) | 0;
+  let h = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b) ^ Math.imul(customerLow, 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 13);
 }
