@@ -232,15 +232,16 @@ export async function openPostgresTouchWriter(db: Db, pool: pg.Pool, options: To
     const first = customerIds[0] as number;
     const last = customerIds[customerIds.length - 1] as number;
     const blocks = `generate_series(${first}::bigint >> ${CUSTOMER_BLOCK_BITS}, ${last}::bigint >> ${CUSTOMER_BLOCK_BITS}) AS b`;
+    const ids = `'{${customerIds.join(",")}}'::bigint[]`;
     // Up to LOCKED_CUSTOMERS customers, the blocks shared and then each customer's own lock, as a few customers' write takes them.
     const locks =
       customerIds.length <= LOCKED_CUSTOMERS
         ? `(SELECT count(pg_advisory_xact_lock_shared(hashtext('keepwarm:touch-import'), b::int)) FROM ${blocks})
           + (SELECT count(pg_advisory_xact_lock(hashtext('keepwarm:touch-customer'), (c % 2147483648)::int))
-            FROM unnest('{${customerIds.join(",")}}'::bigint[]) AS c)`
+            FROM unnest(${ids}) AS c)`
         : `(SELECT count(pg_advisory_xact_lock(hashtext('keepwarm:touch-import'), b::int)) FROM ${blocks})`;
     return `SELECT ${settings}, ${locks} AS locks,
-      ${skipTriggers ? `(SELECT count(*)::int FROM (SELECT 1 FROM customers WHERE id = ANY('{${customerIds.join(",")}}'::bigint[]) FOR KEY SHARE) AS locked)` : "NULL::int"} AS locked,
+      ${skipTriggers ? `(SELECT count(*)::int FROM (SELECT 1 FROM customers WHERE id = ANY(${ids}) FOR KEY SHARE) AS locked)` : "NULL::int"} AS locked,
       ${within ? "(SELECT coalesce(max(id), 0) FROM touchpoints)" : "0::bigint"} AS after`;
   };
 

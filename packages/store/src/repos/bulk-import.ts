@@ -173,16 +173,14 @@ const sameTouch = (a: ImportedTouch, b: ImportedTouch): boolean =>
  * distinct rows it has seen: the CSV import starts it afresh for each customer-id range
  * it writes (identical rows always fall into the same range).
  *
- * Typed arrays, not a Map: the key (an instant times 1024) is no small integer, so a Map
+ * Keys in a Float64Array, not a Map: the key (an instant times 1024) is no small integer, so a Map
  * boxed each one as a heap number, hashed it in a builtin and regrew per range; the
- * table is kept across `clear` (a new stamp empties it) at the size the ranges need.
+ * table is kept across `clear` at the size the ranges need.
  */
 export class TouchOccurrences {
   private keys = new Float64Array(INITIAL_SLOTS);
-  /** A slot is taken when its stamp is the current one. */
-  private stamps = new Int32Array(INITIAL_SLOTS);
+  /** The first row of each slot's key; a slot is taken when it holds one. */
   private firsts: Array<ImportedTouch | undefined> = new Array(INITIAL_SLOTS).fill(undefined);
-  private stamp = 1;
   private size = 0;
   private readonly repeats = new Map<number, Array<{ row: ImportedTouch; count: number }>>();
 
@@ -192,15 +190,14 @@ export class TouchOccurrences {
     const key = row.occurredAt * 1024 + (row.customerId & 1023);
     const mask = this.keys.length - 1;
     let slot = slotOf(row.occurredAt, row.customerId & 1023) & mask;
-    while (this.stamps[slot] === this.stamp) {
+    for (let first = this.firsts[slot]; first !== undefined; first = this.firsts[slot]) {
       if (this.keys[slot] === key) {
-        this.repeat(key, this.firsts[slot] as ImportedTouch, row);
+        this.repeat(key, first, row);
         return;
       }
       slot = (slot + 1) & mask;
     }
     this.keys[slot] = key;
-    this.stamps[slot] = this.stamp;
     this.firsts[slot] = row;
     row.occurrence = 1;
     if (++this.size * 2 > this.keys.length) this.grow();
@@ -224,27 +221,24 @@ export class TouchOccurrences {
 
   /** Twice the slots, the current entries placed again. */
   private grow(): void {
-    const { keys, stamps, firsts, stamp } = this;
+    const { keys, firsts } = this;
     const slots = keys.length * 2;
     this.keys = new Float64Array(slots);
-    this.stamps = new Int32Array(slots);
     this.firsts = new Array(slots).fill(undefined);
     const mask = slots - 1;
     for (let i = 0; i < keys.length; i++) {
-      if (stamps[i] !== stamp) continue;
-      const first = firsts[i] as ImportedTouch;
+      const first = firsts[i];
+      if (first === undefined) continue;
       let slot = slotOf(first.occurredAt, first.customerId & 1023) & mask;
-      while (this.stamps[slot] === stamp) slot = (slot + 1) & mask;
+      while (this.firsts[slot] !== undefined) slot = (slot + 1) & mask;
       this.keys[slot] = keys[i] as number;
-      this.stamps[slot] = stamp;
       this.firsts[slot] = first;
     }
   }
 
   clear(): void {
-    this.stamp++;
     this.size = 0;
-    // The rows of the range before stay referenced only until their slots are taken again: drop them now.
+    // Empties every slot, and lets the range's rows go.
     this.firsts.fill(undefined);
     this.repeats.clear();
   }
